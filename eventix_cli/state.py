@@ -1,0 +1,35 @@
+"""The application object every command receives through the Typer context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eventix_cli.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from eventix_cli.client import EventixClient
+
+
+@dataclass(slots=True)
+class AppState:
+    """Global options (``--profile``, ``--debug``) and the factories commands build on."""
+
+    profile: str | None = None
+    debug: bool = False
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Resolved settings; ``overrides`` are this command's flags (``None`` = not given)."""
+        return load_settings(profile=self.profile, overrides=overrides)
+
+    def client(self, settings: Settings, **kwargs: Any) -> EventixClient:
+        """A client for the server ``settings`` point at."""
+        from eventix_cli.client import EventixClient
+
+        return EventixClient(
+            settings.url,
+            token=settings.token,
+            timeout=settings.timeout,
+            verify=settings.tls_verify,
+            **kwargs,
+        )
