@@ -1,0 +1,94 @@
+"""Shared fixtures: isolated environment, CLI runner, and real servers on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from tests.support.servers import RunningServer, start_server
+
+#: Servers every contract test runs against.
+SERVER_KINDS = ("upstream",)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's EVENTIX_* variables or config file."""
+    for name in list(os.environ):
+        if name.startswith("EVENTIX_") or name == "NO_COLOR":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("COLUMNS", "100")
+
+
+class Cli:
+    """Runs the real Typer app in-process with stdout and stderr kept apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        from eventix_cli.app import app
+
+        return self.runner.invoke(app, list(args), input=input, env=env, prog_name="eventix")
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+class _ServerPool:
+    """Starts each kind of server once per session, on first use."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.servers: dict[str, RunningServer] = {}
+
+    def get(self, kind: str) -> RunningServer:
+        server = self.servers.get(kind)
+        if server is None or server.process.poll() is not None:
+            server = start_server(kind, self.log_dir)
+            self.servers[kind] = server
+        return server
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ServerPool]:
+    pool = _ServerPool(tmp_path_factory.mktemp("server-logs"))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(params=SERVER_KINDS)
+def server(request: pytest.FixtureRequest, server_pool: _ServerPool) -> RunningServer:
+    """A running server of each kind in SERVER_KINDS (the test runs once per kind)."""
+    return server_pool.get(request.param)
+
+
+@pytest.fixture
+def upstream(server_pool: _ServerPool) -> RunningServer:
+    return server_pool.get("upstream")
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace no other test uses, so tests can share one server."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def client(server: RunningServer) -> Iterator:
+    from eventix_cli.client import EventixClient
+
+    with EventixClient(server.url, retries=0) as c:
+        yield c

@@ -1,0 +1,113 @@
+"""Start and stop Eventix servers on free loopback ports, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    kind: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before becoming healthy")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f"server at {url} not healthy after {timeout}s: {last}")
+
+
+def start_server(
+    kind: str,
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    extra_args: Sequence[str] = (),
+    env: dict | None = None,
+) -> RunningServer:
+    """Start ``upstream`` (the reference) or ``embedded`` (``eventix server``) and wait until healthy."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    if kind == "upstream":
+        cmd = [sys.executable, "-m", "tests.support.upstream_server", str(port)]
+    elif kind == "embedded":
+        cmd = [
+            sys.executable,
+            "-m",
+            "eventix_cli",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *(extra_args or ["--db", ":memory:"]),
+        ]
+    else:
+        raise ValueError(kind)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{kind}-{port}.log"
+    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+    server = RunningServer(kind, url, process, log_path)
+    try:
+        wait_healthy(url, process)
+    except RuntimeError as exc:
+        server.stop(signal.SIGKILL)
+        raise RuntimeError(f"{exc}\n--- server log ---\n{server.log()}") from None
+    return server
+
+
+@contextlib.contextmanager
+def running_server(kind: str, log_dir: Path, **kwargs) -> Iterator[RunningServer]:
+    server = start_server(kind, log_dir, **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()

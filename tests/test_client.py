@@ -1,0 +1,220 @@
+"""EventixClient against httpx.MockTransport: headers, retries, error mapping, paging, logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+
+from eventix_cli import __version__
+from eventix_cli.client import EventixClient
+from eventix_cli.errors import (
+    ServerError,
+    ServerTimeout,
+    ServerUnreachable,
+    TaskNotFound,
+    UsageError,
+    ValidationFailed,
+)
+from eventix_cli.logging import setup_logging
+from eventix_cli.models import Task
+
+TOKEN = "s3cr3t-token-value-123"
+
+
+def _task_doc(uid: str = "u1", **fields) -> dict:
+    return Task(uid=uid, task="demo", **fields).to_wire()
+
+
+class Recorder:
+    """A MockTransport handler that answers from a script and records every request."""
+
+    def __init__(self, *responses) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        item = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+        if isinstance(item, Exception):
+            raise item
+        if callable(item):
+            return item(request)
+        return item
+
+
+def _client(handler, **kwargs) -> EventixClient:
+    kwargs.setdefault("sleep", lambda _s: None)
+    return EventixClient("http://eventix.test", transport=httpx.MockTransport(handler), **kwargs)
+
+
+def test_token_and_user_agent_headers() -> None:
+    rec = Recorder(httpx.Response(200, json={"status": "healthy"}))
+    with _client(rec, token=TOKEN) as client:
+        client.health()
+    request = rec.requests[0]
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["user-agent"] == f"eventix-cli/{__version__}"
+    assert request.url == "http://eventix.test/healthz"
+
+
+def test_no_token_no_header() -> None:
+    rec = Recorder(httpx.Response(200, json={"status": "healthy"}))
+    with _client(rec) as client:
+        client.health()
+    assert "authorization" not in rec.requests[0].headers
+
+
+def test_token_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    rec = Recorder(httpx.Response(200, json=_task_doc()))
+    handler = setup_logging("DEBUG")
+    try:
+        with caplog.at_level(logging.DEBUG), _client(rec, token=TOKEN) as client:
+            client.get_task("u1")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET http://eventix.test/task/u1 -> 200" in text
+    assert "Bearer ***" in text
+    assert TOKEN not in text
+
+
+def test_idempotent_requests_retry_connection_failures() -> None:
+    delays: list[float] = []
+    rec = Recorder(
+        httpx.ConnectError("refused"),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json=_task_doc()),
+    )
+    with _client(rec, retries=3, backoff=0.1, backoff_max=1.0, sleep=delays.append) as client:
+        assert client.get_task("u1").uid == "u1"
+    assert len(rec.requests) == 3
+    assert len(delays) == 2
+    assert 0.05 <= delays[0] <= 0.1
+    assert 0.1 <= delays[1] <= 0.2
+
+
+def test_backoff_is_capped() -> None:
+    delays: list[float] = []
+    rec = Recorder(httpx.ConnectError("refused"))
+    with (
+        _client(rec, retries=6, backoff=1.0, backoff_max=2.0, sleep=delays.append) as client,
+        pytest.raises(ServerUnreachable),
+    ):
+        client.get_task("u1")
+    assert len(rec.requests) == 7
+    assert max(delays) <= 2.0
+
+
+def test_idempotent_requests_retry_gateway_errors() -> None:
+    rec = Recorder(httpx.Response(503, text="busy"), httpx.Response(200, json={"status": "healthy"}))
+    with _client(rec) as client:
+        assert client.health()["status"] == "healthy"
+    assert len(rec.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.post_task(Task(task="x")),
+        lambda c: c.next_scheduled("w", "default"),
+        lambda c: c.reschedule("u1"),
+        lambda c: c.delete_by_unique_key("k"),
+    ],
+    ids=["post_task", "next_scheduled", "reschedule", "delete_by_unique_key"],
+)
+def test_non_idempotent_requests_never_retry(call) -> None:
+    rec = Recorder(httpx.ConnectError("refused"), httpx.Response(200, json=_task_doc()))
+    with _client(rec, retries=5) as client, pytest.raises(ServerUnreachable):
+        call(client)
+    assert len(rec.requests) == 1
+
+
+def test_non_idempotent_no_retry_on_503() -> None:
+    rec = Recorder(httpx.Response(503, text=""), httpx.Response(200, json=_task_doc()))
+    with _client(rec) as client, pytest.raises(ServerError):
+        client.post_task(Task(task="x"))
+    assert len(rec.requests) == 1
+
+
+def test_timeout_is_server_timeout() -> None:
+    rec = Recorder(httpx.ReadTimeout("slow"))
+    with _client(rec, retries=0) as client, pytest.raises(ServerTimeout) as info:
+        client.health()
+    assert info.value.exit_code == 3
+
+
+def test_error_mapping_through_client() -> None:
+    body = {"error_class": "NotFound", "error_message": "Entry with uid 'u9' not found.", "error_payload": {}}
+    rec = Recorder(httpx.Response(404, json=body))
+    with _client(rec) as client, pytest.raises(TaskNotFound):
+        client.get_task("u9")
+    rec = Recorder(httpx.Response(422, json={"detail": [{"loc": ["body", "task"], "msg": "Field required"}]}))
+    with _client(rec) as client, pytest.raises(ValidationFailed):
+        client.post_task(Task(task="x"))
+
+
+def test_next_scheduled_204_is_none() -> None:
+    rec = Recorder(httpx.Response(204))
+    with _client(rec) as client:
+        assert client.next_scheduled("w1", "ns") is None
+    assert dict(rec.requests[0].url.params) == {"worker_id": "w1", "namespace": "ns"}
+
+
+def test_path_segments_are_quoted() -> None:
+    rec = Recorder(httpx.Response(200, json=_task_doc()))
+    with _client(rec) as client:
+        client.get_by_unique_key("ns 1", "report:2024/01", stati=["done", "error"])
+    url = rec.requests[0].url
+    assert url.raw_path.startswith(b"/task/by_unique_key/ns%201/report%3A2024%2F01?")
+    assert url.params.get_list("stati") == ["done", "error"]
+
+
+def test_by_status_body_only_has_given_keys() -> None:
+    rec = Recorder(httpx.Response(200, json={"data": {}, "ids": [], "max_results": 0}))
+    with _client(rec) as client:
+        client.by_status(namespace="ns", limit=5, filter={"task": "x"})
+    assert json.loads(rec.requests[0].content) == {"namespace": "ns", "limit": 5, "filter": {"task": "x"}}
+
+
+def test_iter_tasks_uses_keyset_paging() -> None:
+    uids = [f"{i:04d}" for i in range(7)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        assert body["sort"] == "_id"
+        assert "skip" not in body
+        gt = body.get("filter", {}).get("_id", {}).get("$gt", "")
+        chunk = [u for u in uids if u > gt][: body["limit"]]
+        return httpx.Response(
+            200, json={"data": {u: _task_doc(u) for u in chunk}, "ids": chunk, "max_results": len(uids)}
+        )
+
+    rec = Recorder(page)
+    with _client(rec) as client:
+        seen = [t.uid for t in client.iter_tasks(namespace="ns", page_size=3)]
+    assert seen == uids
+    assert len(rec.requests) == 3  # 3 + 3 + 1: a short page ends the walk
+    filters = [json.loads(r.content).get("filter") for r in rec.requests]
+    assert filters == [None, {"_id": {"$gt": "0002"}}, {"_id": {"$gt": "0005"}}]
+
+
+def test_invalid_ca_bundle_is_usage_error(tmp_path) -> None:
+    with pytest.raises(UsageError):
+        EventixClient("https://x.test", verify=str(tmp_path / "missing.pem"))
+
+
+def test_unreachable_real_socket() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with (
+        EventixClient(f"http://127.0.0.1:{port}", retries=0) as client,
+        pytest.raises(ServerUnreachable) as info,
+    ):
+        client.health()
+    assert f"127.0.0.1:{port}" in info.value.message

@@ -1,0 +1,110 @@
+"""Settings precedence: flag > EVENTIX_* environment > config profile > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eventix_cli.errors import ConfigError, UsageError
+from eventix_cli.settings import DEFAULT_URL, load_settings, mask_token
+
+
+def _write(tmp_path: Path, text: str) -> dict[str, str]:
+    config_dir = tmp_path / "cfg"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "config.toml").write_text(text)
+    return {"EVENTIX_CONFIG_DIR": str(config_dir)}
+
+
+def test_defaults_without_file(tmp_path: Path) -> None:
+    settings = load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path)})
+    assert settings.url == DEFAULT_URL == "http://127.0.0.1:8000"
+    assert settings.namespace == "default"
+    assert settings.token is None
+    assert settings.profile == "default"
+    assert settings.read_only is False
+
+
+def test_precedence(tmp_path: Path) -> None:
+    env = _write(
+        tmp_path,
+        '[default]\nurl = "http://profile:1"\nnamespace = "from-profile"\ntimeout = 3\n',
+    )
+    settings = load_settings(env=env)
+    assert (settings.url, settings.namespace, settings.timeout) == ("http://profile:1", "from-profile", 3.0)
+    assert settings.sources["url"] == "profile default"
+
+    env |= {"EVENTIX_URL": "http://env:2", "EVENTIX_NAMESPACE": "from-env"}
+    settings = load_settings(env=env)
+    assert (settings.url, settings.namespace) == ("http://env:2", "from-env")
+    assert settings.timeout == 3.0  # still from the profile
+
+    settings = load_settings(env=env, overrides={"url": "http://flag:3", "namespace": None})
+    assert settings.url == "http://flag:3"
+    assert settings.namespace == "from-env"  # None means "flag not given"
+    assert settings.sources["url"] == "flag"
+
+
+def test_named_profile_from_flag_env_and_active(tmp_path: Path) -> None:
+    env = _write(
+        tmp_path,
+        'active_profile = "staging"\n[default]\nurl = "http://d:1"\n'
+        '[staging]\nurl = "http://s:1"\n[prod]\nurl = "https://p:1"\ntoken = "abcdefghijklmnop"\n',
+    )
+    assert load_settings(env=env).url == "http://s:1"
+    assert load_settings(env=env | {"EVENTIX_PROFILE": "prod"}).url == "https://p:1"
+    settings = load_settings(env=env | {"EVENTIX_PROFILE": "staging"}, profile="prod")
+    assert settings.profile == "prod"
+    assert settings.token == "abcdefghijklmnop"
+    assert settings.masked()["token"] == "abcd…op"
+
+
+def test_unknown_profile_is_an_error(tmp_path: Path) -> None:
+    env = _write(tmp_path, '[prod]\nurl = "https://p:1"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env, profile="nope")
+    assert "nope" in info.value.message
+    assert "prod" in (info.value.hint or "")
+    # the default profile may be absent
+    assert load_settings(env=env).url == DEFAULT_URL
+
+
+def test_malformed_file_names_file_and_line(tmp_path: Path) -> None:
+    env = _write(tmp_path, '[default]\nurl = "http://x:1"\nnamespace = \n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env)
+    assert f"{tmp_path / 'cfg' / 'config.toml'}:3" in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_bad_values(tmp_path: Path) -> None:
+    env = _write(tmp_path, "[default]\ntimeout = -1\n")
+    with pytest.raises(ConfigError, match="timeout must be positive"):
+        load_settings(env=env)
+    env = _write(tmp_path, "[default]\ncolour = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings(env=env)
+    with pytest.raises(ConfigError, match="EVENTIX_READ_ONLY"):
+        load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path / "none"), "EVENTIX_READ_ONLY": "maybe"})
+    with pytest.raises(ConfigError, match="EVENTIX_OUTPUT"):
+        load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path / "none"), "EVENTIX_OUTPUT": "xml"})
+
+
+def test_bools_and_tls(tmp_path: Path) -> None:
+    env = {"EVENTIX_CONFIG_DIR": str(tmp_path), "EVENTIX_READ_ONLY": "1", "EVENTIX_VERIFY": "false"}
+    settings = load_settings(env=env)
+    assert settings.read_only is True
+    assert settings.tls_verify is False
+    settings = load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path), "EVENTIX_CA_BUNDLE": "/etc/ca.pem"})
+    assert settings.tls_verify == "/etc/ca.pem"
+
+
+def test_invalid_url(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="invalid server URL"):
+        load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path), "EVENTIX_URL": "localhost:8000"})
+
+
+def test_mask_token() -> None:
+    assert mask_token("short") == "****"
+    assert "abcdefghijklmnop" not in mask_token("abcdefghijklmnop")
