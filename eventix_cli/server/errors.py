@@ -1,0 +1,93 @@
+"""Errors the embedded server answers with, in the Eventix domain-error body format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """An error with an Eventix ``error_class``, a status code and a payload."""
+
+    status_code = 500
+
+    def __init__(self, message: str, **payload: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.payload = payload
+
+    @property
+    def error_class(self) -> str:
+        return type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error_class": self.error_class,
+            "error_message": self.message,
+            "error_status_code": self.status_code,
+            "error_traceback": None,
+            "error_payload": self.payload,
+        }
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+    def __init__(self, uid: str) -> None:
+        super().__init__(f"Entry with uid '{uid}' not found.", uid=uid)
+
+
+class AlreadyExists(DomainError):
+    status_code = 409
+
+    def __init__(self, uid: str) -> None:
+        super().__init__(f"Entry with uid '{uid}' already exists.", uid=uid)
+
+
+class RevisionConflict(DomainError):
+    status_code = 409
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"revision changed to {revision}", revision=revision)
+
+
+class WrongTaskStatus(DomainError):
+    status_code = 422
+
+    def __init__(self, uid: str, status: str) -> None:
+        super().__init__(f"Task {uid} has wrong status: '{status}'", uid=uid, status=status)
+
+
+class NoTaskFoundForUniqueKey(DomainError):
+    status_code = 404
+
+    def __init__(self, unique_key: str, stati: str | None = None) -> None:
+        super().__init__(f"No task for unique_key {unique_key} and stati {stati} found")
+
+
+class TaskUniqueKeyNotUnique(DomainError):
+    status_code = 409
+
+    def __init__(self, unique_key: str) -> None:
+        super().__init__(f"Task with unique_key {unique_key} not unique")
+
+
+class UnsupportedFilter(DomainError):
+    """A filter operator, field or value the server cannot run (never silently ignored)."""
+
+    status_code = 422
+
+
+class InvalidQuery(DomainError):
+    status_code = 422
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class RequestTooLarge(DomainError):
+    status_code = 413
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, unreadable file)."""
