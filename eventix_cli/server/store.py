@@ -1,0 +1,418 @@
+"""SQLite storage of the embedded server, with the semantics of the Eventix API.
+
+Each task is one row: the whole JSON document in ``doc`` (authoritative, returned verbatim)
+and the fields the hot paths query copied into indexed columns. Datetime columns hold
+fixed-width ISO text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so text order is time order.
+
+Every write runs in a ``BEGIN IMMEDIATE`` transaction and bumps the revision, so a claim or
+a revision-checked PUT is atomic even when several processes share one database file.
+The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` upgrades older files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventix_cli.server.errors import (
+    AlreadyExists,
+    NoTaskFoundForUniqueKey,
+    NotFound,
+    RevisionConflict,
+    StoreError,
+    TaskUniqueKeyNotUnique,
+    UnsupportedFilter,
+    WrongTaskStatus,
+)
+from eventix_cli.server.filters import SQL_FUNCTIONS, FilterError, compile_filter, compile_sort
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 300
+PENDING = ("scheduled", "retry")
+BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # version 1
+    (
+        """
+        CREATE TABLE tasks (
+            uid TEXT NOT NULL UNIQUE,
+            namespace TEXT,
+            status TEXT,
+            priority INTEGER,
+            task TEXT,
+            unique_key TEXT,
+            worker_id TEXT,
+            eta TEXT,
+            worker_expires TEXT,
+            expires TEXT,
+            created_time TEXT,
+            revision TEXT,
+            doc TEXT NOT NULL
+        )
+        """,
+        # the claim: due, unclaimed, pending tasks of a namespace in (priority, eta) order
+        "CREATE INDEX tasks_claim ON tasks(namespace, priority, eta)"
+        " WHERE worker_id IS NULL AND status IN ('scheduled', 'retry')",
+        "CREATE INDEX tasks_namespace_status_uid ON tasks(namespace, status, uid)",
+        "CREATE INDEX tasks_namespace_uid ON tasks(namespace, uid)",
+        "CREATE INDEX tasks_status_uid ON tasks(status, uid)",
+        "CREATE INDEX tasks_unique_key ON tasks(unique_key, namespace) WHERE unique_key IS NOT NULL",
+        "CREATE INDEX tasks_task_namespace ON tasks(task, namespace)",
+        "CREATE INDEX tasks_worker_expires ON tasks(worker_expires) WHERE worker_expires IS NOT NULL",
+        "CREATE INDEX tasks_expires ON tasks(expires) WHERE expires IS NOT NULL",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = (
+    "uid",
+    "namespace",
+    "status",
+    "priority",
+    "task",
+    "unique_key",
+    "worker_id",
+    "eta",
+    "worker_expires",
+    "expires",
+    "created_time",
+    "revision",
+    "doc",
+)
+_INSERT = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_UPDATE = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE rowid = ?"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(value: dt.datetime) -> str:
+    """A datetime as pydantic writes it in JSON (``...Z``, microseconds only when non-zero)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def sort_key(value: Any) -> str | None:
+    """Fixed-width ISO text for a datetime column, so that text order is time order."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+    elif isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def next_revision(doc: Mapping[str, Any]) -> str:
+    """``"N-md5"``: N counts writes, md5 covers the content (not ``revision``/``updated_time``)."""
+    previous = doc.get("revision") or "0-0"
+    try:
+        count = int(str(previous).split("-", 1)[0])
+    except ValueError:
+        count = 0
+    content = {k: v for k, v in doc.items() if k not in ("revision", "updated_time")}
+    digest = hashlib.md5(json.dumps(content, sort_keys=True, default=str).encode(), usedforsecurity=False)
+    return f"{count + 1}-{digest.hexdigest()}"
+
+
+def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return (
+        doc["uid"],
+        doc.get("namespace"),
+        doc.get("status"),
+        doc.get("priority"),
+        doc.get("task"),
+        doc.get("unique_key"),
+        doc.get("worker_id"),
+        sort_key(doc.get("eta")),
+        sort_key(doc.get("worker_expires")),
+        sort_key(doc.get("expires")),
+        sort_key(doc.get("created_time")),
+        doc.get("revision"),
+        text,
+    )
+
+
+class TaskStore:
+    """The task table of one SQLite database (a file, or ``:memory:``)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        for name, nargs, func in SQL_FUNCTIONS:
+            self.db.create_function(name, nargs, func, deterministic=True)
+        self._migrate()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {current}, newer than this eventix-cli "
+                f"understands ({SCHEMA_VERSION}); upgrade eventix-cli"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[version - 1]:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version}")
+            log.info("database %s migrated to schema version %d", self.path, version)
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self.path != ":memory:":
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.close()
+
+    def _load(self, uid: str) -> tuple[int, dict[str, Any]] | None:
+        row = self.db.execute("SELECT rowid, doc FROM tasks WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def _insert(self, doc: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        doc["updated_time"] = iso(now)
+        doc["revision"] = next_revision(doc)
+        try:
+            self.db.execute(_INSERT, _row(doc))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(doc["uid"]) from None
+        return doc
+
+    def _update(self, rowid: int, doc: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        doc["updated_time"] = iso(now)
+        doc["revision"] = next_revision(doc)
+        self.db.execute(_UPDATE, (*_row(doc), rowid))
+        return doc
+
+    # -- single tasks -----------------------------------------------------------------------
+
+    def get(self, uid: str) -> str:
+        """The stored JSON text of a task."""
+        row = self.db.execute("SELECT doc FROM tasks WHERE uid = ?", (uid,)).fetchone()
+        if row is None:
+            raise NotFound(uid)
+        return row[0]
+
+    def post(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """POST /task: insert, or update the pending task with the same unique key."""
+        now = utcnow()
+        with self.transaction():
+            key = doc.get("unique_key")
+            if key is None:
+                return self._insert(doc, now)
+            row = self.db.execute(
+                "SELECT rowid, doc FROM tasks WHERE unique_key = ? AND namespace IS ?"
+                " AND status IN ('scheduled', 'retry') ORDER BY rowid LIMIT 1",
+                (key, doc.get("namespace")),
+            ).fetchone()
+            if row is None:
+                return self._insert(doc, now)
+            existing = json.loads(row[1])
+            # the earlier eta and the smaller stored priority win; arguments and status are new
+            if sort_key(doc.get("eta")) is not None and (
+                sort_key(existing.get("eta")) is None or sort_key(doc["eta"]) < sort_key(existing["eta"])
+            ):
+                existing["eta"] = doc["eta"]
+            existing["priority"] = min(existing.get("priority", 0), doc.get("priority", 0))
+            existing["args"] = doc.get("args", [])
+            existing["kwargs"] = doc.get("kwargs", {})
+            existing["status"] = doc.get("status", "scheduled")
+            return self._update(row[0], existing, now)
+
+    def put(self, uid: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """PUT /task/{uid}: write when the revision matches the stored one; insert when absent."""
+        now = utcnow()
+        doc["uid"] = uid
+        with self.transaction():
+            found = self._load(uid)
+            if found is None:
+                return self._insert(doc, now)
+            rowid, stored = found
+            expected = doc.get("revision") or "0-0"
+            if stored.get("revision") != expected:
+                raise RevisionConflict(stored.get("revision") or "0-0")
+            return self._update(rowid, doc, now)
+
+    def delete(self, uid: str) -> None:
+        with self.transaction():
+            if self.db.execute("DELETE FROM tasks WHERE uid = ?", (uid,)).rowcount == 0:
+                raise NotFound(uid)
+
+    def reschedule(self, uid: str, eta: dt.datetime | None) -> dict[str, Any]:
+        """Only from error or retry: back to scheduled at ``eta`` (default now), no worker."""
+        now = utcnow()
+        with self.transaction():
+            found = self._load(uid)
+            if found is None:
+                raise NotFound(uid)
+            rowid, doc = found
+            if doc.get("status") not in ("error", "retry"):
+                raise WrongTaskStatus(uid, str(doc.get("status")))
+            doc["status"] = "scheduled"
+            doc["eta"] = iso(eta or now)
+            doc["worker_id"] = None
+            return self._update(rowid, doc, now)
+
+    def by_unique_key(self, unique_key: str, namespace: str | None, stati: Sequence[str]) -> str:
+        sql = "SELECT doc FROM tasks WHERE unique_key = ? AND status IN ({})".format(
+            ",".join("?" * len(stati))
+        )
+        params: list[Any] = [unique_key, *stati]
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params.append(namespace)
+        rows = self.db.execute(sql + " ORDER BY rowid LIMIT 2", params).fetchall()
+        if not rows:
+            raise NoTaskFoundForUniqueKey(unique_key)
+        if len(rows) > 1 and namespace is None:
+            raise TaskUniqueKeyNotUnique(unique_key)
+        return rows[0][0]
+
+    def delete_by_unique_key(self, unique_key: str) -> None:
+        with self.transaction():
+            uid = json.loads(self.by_unique_key(unique_key, None, PENDING))["uid"]
+            self.db.execute("DELETE FROM tasks WHERE uid = ?", (uid,))
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def claim(self, worker_id: str, namespace: str, lease: int = LEASE_SECONDS) -> dict[str, Any] | None:
+        """The next due task of the namespace, set to processing for ``worker_id``."""
+        now = utcnow()
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT rowid, doc FROM tasks INDEXED BY tasks_claim"
+                " WHERE namespace = ? AND worker_id IS NULL AND status IN ('scheduled', 'retry')"
+                " AND eta <= ? ORDER BY priority, eta, rowid LIMIT 1",
+                (namespace, sort_key(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[1])
+            doc["status"] = "processing"
+            doc["worker_id"] = worker_id
+            doc["worker_expires"] = iso(now + dt.timedelta(seconds=lease))
+            return self._update(row[0], doc, now)
+
+    def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:
+        """Release claims whose lease ran out; delete tasks past ``expires``. Returns the counts."""
+        now = now or utcnow()
+        key = sort_key(now)
+        with self.transaction():
+            rows = self.db.execute(
+                "SELECT rowid, doc FROM tasks WHERE worker_expires IS NOT NULL AND worker_expires < ?", (key,)
+            ).fetchall()
+            for rowid, text in rows:
+                doc = json.loads(text)
+                worker = doc.get("worker_id")
+                doc["status"] = "scheduled"
+                doc["worker_id"] = None
+                doc["worker_expires"] = None
+                self._update(rowid, doc, now)
+                log.info("Released task %s (lease of worker %s ran out)", doc["uid"], worker)
+            deleted = self.db.execute(
+                "DELETE FROM tasks WHERE expires IS NOT NULL AND expires < ?", (key,)
+            ).rowcount
+        if deleted:
+            log.info("Removed %d expired task(s)", deleted)
+        return len(rows), deleted
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def query(
+        self,
+        filter: Mapping[str, Any] | None,
+        *,
+        sort: str | None = None,
+        skip: int | None = None,
+        limit: int | None = None,
+        by_task_order: bool = False,
+    ) -> tuple[list[tuple[str, str]], int]:
+        """``([(uid, doc_text), ...], max_results)`` for a MongoDB filter, sort and page."""
+        try:
+            where, params = compile_filter(filter)
+            extra = (
+                [
+                    (
+                        "CASE status "
+                        + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(BY_TASK_STATUS_ORDER))
+                        + " ELSE 5 END",
+                        "ASC",
+                    ),
+                    ("eta", "DESC"),
+                ]
+                if by_task_order
+                else []
+            )
+            order = compile_sort(None if by_task_order else sort, extra)
+        except FilterError as exc:
+            raise UnsupportedFilter(str(exc)) from None
+        skip = skip or None
+        limit = limit or None
+        sql = f"SELECT uid, doc FROM tasks WHERE {where} ORDER BY {order}"
+        page_params = list(params)
+        if limit is not None or skip is not None:
+            sql += " LIMIT ? OFFSET ?"
+            page_params += [limit if limit is not None else -1, skip or 0]
+        with self._lock:
+            rows = self.db.execute(sql, page_params).fetchall()
+            if limit is None and skip is None:
+                total = len(rows)
+            else:
+                total = self.db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+        return rows, total
+
+    def namespaces(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT namespace FROM tasks"
+            " WHERE namespace IS NOT NULL AND namespace != '' ORDER BY namespace"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("scheduled", "processing", "retry", "error", "done"), 0)
+        for status, count in self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status"):
+            counts[status] = count
+        return counts

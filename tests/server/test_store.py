@@ -1,0 +1,138 @@
+"""TaskStore: cleanup under a frozen clock, schema versioning, persistence, claim order."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from eventix_cli.models import Task
+from eventix_cli.server.app import cleanup_loop
+from eventix_cli.server.errors import RevisionConflict, StoreError
+from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, next_revision, sort_key
+
+T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _post(store: TaskStore, **fields) -> dict:
+    fields.setdefault("task", "job")
+    return store.post(Task(**fields).to_wire())
+
+
+@freeze_time(T0)
+def test_cleanup_releases_expired_claims_and_deletes_expired_tasks() -> None:
+    store = TaskStore(":memory:")
+    _post(store, uid="claimed", eta=T0 - dt.timedelta(minutes=1))
+    claimed = store.claim("w1", "default", lease=300)
+    assert claimed["uid"] == "claimed"
+    assert claimed["worker_expires"] == "2026-05-01T12:05:00Z"
+    _post(store, uid="old-done", status="done", expires=T0 + dt.timedelta(seconds=300))
+    _post(store, uid="keep", status="done", expires=None)
+
+    with freeze_time(T0 + dt.timedelta(seconds=299)):
+        assert store.cleanup() == (0, 0)
+    with freeze_time(T0 + dt.timedelta(seconds=301)):
+        assert store.cleanup() == (1, 1)
+        released = json.loads(store.get("claimed"))
+        assert released["status"] == "scheduled"
+        assert released["worker_id"] is None
+        assert released["worker_expires"] is None
+        assert store.claim("w2", "default")["uid"] == "claimed"  # runs again: at-least-once
+    assert {uid for uid, _ in store.query(None)[0]} == {"claimed", "keep"}
+
+
+def test_cleanup_loop_runs_every_interval() -> None:
+    store = TaskStore(":memory:")
+    with freeze_time(T0) as clock:
+        _post(store, uid="x", eta=T0)
+        store.claim("w1", "default", lease=10)
+        slept: list[float] = []
+
+        async def fake_sleep(seconds: float) -> None:
+            slept.append(seconds)
+            clock.tick(seconds)
+            if len(slept) == 3:
+                raise asyncio.CancelledError
+
+        with pytest.raises(asyncio.CancelledError):
+            asyncio.run(cleanup_loop(store, 6.0, sleep=fake_sleep))
+    assert slept == [6.0, 6.0, 6.0]
+    assert json.loads(store.get("x"))["status"] == "scheduled"  # released at t=12 > lease 10
+
+
+def test_claim_order_and_lease() -> None:
+    with freeze_time(T0):
+        store = TaskStore(":memory:")
+        _post(store, uid="low", priority=0, eta=T0 - dt.timedelta(seconds=30))
+        _post(store, uid="high-late", priority=-5, eta=T0 - dt.timedelta(seconds=10))
+        _post(store, uid="high-early", priority=-5, eta=T0 - dt.timedelta(seconds=20))
+        _post(store, uid="future", priority=-9, eta=T0 + dt.timedelta(seconds=1))
+        _post(store, uid="other-ns", priority=-9, namespace="x", eta=T0)
+        order = [store.claim("w", "default")["uid"] for _ in range(3)]
+        assert order == ["high-early", "high-late", "low"]
+        assert store.claim("w", "default") is None
+    with freeze_time(T0 + dt.timedelta(seconds=1)):
+        assert store.claim("w", "default")["uid"] == "future"
+
+
+def test_revision_check_and_counting() -> None:
+    store = TaskStore(":memory:")
+    doc = _post(store, uid="r")
+    assert doc["revision"].startswith("1-")
+    stale = dict(doc)
+    doc["kwargs"] = {"a": 1}
+    updated = store.put("r", doc)
+    assert updated["revision"].startswith("2-")
+    with pytest.raises(RevisionConflict):
+        store.put("r", stale)
+    assert next_revision({"revision": "7-x", "a": 1}).startswith("8-")
+
+
+def test_restart_keeps_tasks_and_states(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite3"
+    store = TaskStore(path)
+    _post(store, uid="one")
+    _post(store, uid="two", status="error")
+    store.claim("w1", "default")
+    store.close()
+    again = TaskStore(path)
+    assert json.loads(again.get("one"))["status"] == "processing"
+    assert json.loads(again.get("two"))["status"] == "error"
+    assert again.schema_version == SCHEMA_VERSION
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
+
+
+def test_schema_is_versioned_and_newer_files_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite3"
+    TaskStore(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"tasks_claim", "tasks_namespace_status_uid", "tasks_unique_key"} <= indexes
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer than this eventix-cli"):
+        TaskStore(path)
+
+
+def test_claim_uses_the_claim_index(tmp_path: Path) -> None:
+    store = TaskStore(":memory:")
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT rowid FROM tasks WHERE namespace = ? AND worker_id IS NULL"
+        " AND status IN ('scheduled', 'retry') AND eta <= ? ORDER BY priority, eta, rowid LIMIT 1",
+        ("default", "x"),
+    ).fetchall()
+    text = " ".join(str(r) for r in plan)
+    assert "tasks_claim" in text
+    assert "TEMP B-TREE" not in text  # no sort: the index gives the order
+
+
+def test_sort_key_is_fixed_width_utc() -> None:
+    assert sort_key("2026-01-01T12:00:00Z") == "2026-01-01T12:00:00.000000Z"
+    assert sort_key("2026-01-01T13:00:00.5+01:00") == "2026-01-01T12:00:00.500000Z"
+    assert sort_key(None) is None
