@@ -138,9 +138,10 @@ def root(
 
 
 def _register() -> None:
-    from eventix_cli.commands import ping
+    from eventix_cli.commands import ping, server
 
     app.command("ping", epilog=ping.EPILOG)(ping.ping)
+    app.command("server", epilog=server.EPILOG)(server.server)
 
 
 _register()

@@ -1,0 +1,88 @@
+"""The embedded dev server: the Eventix API on SQLite. No Typer, no rich: a library."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "eventix.sqlite3"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("eventix", appauthor=False)) / DB_FILENAME
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; raises ``OSError`` (e.g. address in use) before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only when it does,
+    # and without it every response waits ~40 ms for a delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, minus re-raising SIGTERM/SIGINT after the graceful shutdown: we
+        still have the database to close, and a clean stop exits 0."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            else:
+                self.should_exit = True
+
+    return Server
+
+
+def serve(
+    sock: socket.socket,
+    db: str,
+    *,
+    token: str | None = None,
+    cleanup_interval: float | None = 10.0,
+    log_level: str = "info",
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
+    is checkpointed and closed."""
+    import uvicorn
+
+    from eventix_cli.server.app import create_app
+    from eventix_cli.server.store import TaskStore
+
+    _Server = _server_class()
+    store = TaskStore(db)
+    try:
+        app = create_app(store, token=token, cleanup_interval=cleanup_interval)
+        config = uvicorn.Config(
+            app,
+            log_level=log_level.lower(),
+            access_log=log_level.lower() == "debug",
+            log_config=None,  # logging is configured by setup_logging, not by uvicorn
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+        server = _Server(config)
+        if on_ready is not None:
+            on_ready()
+        server.run(sockets=[sock])
+    finally:
+        store.close()
+        log.info("database %s closed", db)
