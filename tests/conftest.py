@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 from tests.support.servers import RunningServer, start_server
 
 #: Servers every contract test runs against.
-SERVER_KINDS = ("upstream",)
+SERVER_KINDS = ("upstream", "embedded")
 
 
 @pytest.fixture(autouse=True)

@@ -48,14 +48,17 @@ class RunningServer:
             return ""
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, token: str | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before becoming healthy")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            if httpx.get(f"{url}/healthz", timeout=1.0, headers=headers).status_code == 200:
                 return
         except httpx.HTTPError as exc:
             last = exc
@@ -70,6 +73,7 @@ def start_server(
     port: int | None = None,
     extra_args: Sequence[str] = (),
     env: dict | None = None,
+    token: str | None = None,
 ) -> RunningServer:
     """Start ``upstream`` (the reference) or ``embedded`` (``eventix server``) and wait until healthy."""
     port = port or free_port()
@@ -87,6 +91,7 @@ def start_server(
             "--port",
             str(port),
             *(extra_args or ["--db", ":memory:"]),
+            *(["--token", token] if token else []),
         ]
     else:
         raise ValueError(kind)
@@ -97,7 +102,7 @@ def start_server(
         process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env)
     server = RunningServer(kind, url, process, log_path)
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, token=token)
     except RuntimeError as exc:
         server.stop(signal.SIGKILL)
         raise RuntimeError(f"{exc}\n--- server log ---\n{server.log()}") from None

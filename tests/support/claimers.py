@@ -1,0 +1,21 @@
+"""A claim-and-complete loop run in separate processes by the concurrency tests."""
+
+from __future__ import annotations
+
+from eventix_cli.client import EventixClient
+from eventix_cli.models import TaskStatus
+
+
+def claim_until_empty(url: str, namespace: str, worker_id: str) -> list[str]:
+    """Claim due tasks and mark them done until the namespace has nothing due; the uids claimed."""
+    claimed: list[str] = []
+    with EventixClient(url, retries=3) as client:
+        while True:
+            task = client.next_scheduled(worker_id, namespace)
+            if task is None:
+                return claimed
+            claimed.append(task.uid)
+            task.status = TaskStatus.done
+            task.worker_id = None
+            task.worker_expires = None
+            client.put_task(task)
