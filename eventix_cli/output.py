@@ -9,11 +9,12 @@ message is actually drawn, which keeps ``--help`` and scripted use fast.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
@@ -107,6 +108,7 @@ class Column:
     fmt: Callable[[Any], str] | None = None
     justify: str = "left"
     no_wrap: bool = True
+    min_width: int | None = None  # never narrower (uids stay whole for copy and paste)
 
     def cell(self, record: Mapping[str, Any]) -> str:
         value = record.get(self.key)
@@ -209,19 +211,53 @@ class Output:
         return count
 
     def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
-        from rich import box
-        from rich.table import Table
+        """A plain aligned table (kubectl style). On a narrow terminal the flexible columns are
+        shortened with an ellipsis; piped output is never cut."""
+        cells = [[column.cell(row) for column in columns] for row in rows]
+        if not cells:
+            return 0
+        widths = [max(len(c.header), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+        limit = self.width or _env_width()
+        if limit is None and is_terminal(self.stream):
+            import shutil
 
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold")
-        for column in columns:
-            table.add_column(column.header, justify=column.justify, no_wrap=column.no_wrap)  # type: ignore[arg-type]
-        count = 0
-        for row in rows:
-            table.add_row(*(column.cell(row) for column in columns))
-            count += 1
-        if count:
-            make_console(width=self.width).print(table)
-        return count
+            limit = shutil.get_terminal_size().columns
+        if limit is not None:
+            _shrink(widths, columns, limit - TABLE_GAP * (len(columns) - 1))
+        bold = color_enabled(self.stream)
+        header = _join([c.header for c in columns], widths, columns)
+        lines = [f"\033[1m{header}\033[0m" if bold else header]
+        lines.extend(_join(row, widths, columns) for row in cells)
+        self._write("\n".join(lines) + "\n")
+        return len(cells)
+
+
+TABLE_GAP = 3
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else (text[: width - 1] + "…" if width > 1 else text[:width])
+
+
+def _join(values: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> str:
+    parts = []
+    for value, width, column in zip(values, widths, columns, strict=True):
+        text = _fit(value, width)
+        parts.append(text.rjust(width) if column.justify == "right" else text.ljust(width))
+    return (" " * TABLE_GAP).join(parts).rstrip()
+
+
+def _shrink(widths: list[int], columns: Sequence[Column], budget: int) -> None:
+    """Narrow the flexible columns (those without a min_width), widest first, to fit ``budget``."""
+    floor = {i: max(4, min(len(c.header), 8)) for i, c in enumerate(columns) if c.min_width is None}
+    excess = sum(widths) - budget
+    while excess > 0:
+        candidates = [i for i in floor if widths[i] > floor[i]]
+        if not candidates:
+            return
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
 
 
 def _csv_value(value: Any) -> str:
@@ -239,3 +275,30 @@ def line(text: str) -> None:
     stream = _stream(False)
     stream.write(text + "\n")
     stream.flush()
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; yields ``advance(n)`` (thread-safe)."""
+    if not is_terminal(sys.stderr):
+        yield lambda _n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=make_console(stderr=True), transient=True) as bar:
+        task_id = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task_id, n)
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal (stderr); anything but y/yes is no."""
+    stream = _stream(True)
+    stream.write(f"{question} [y/N] ")
+    stream.flush()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        stream.write("\n")
+        return False
+    return answer.strip().lower() in ("y", "yes")
