@@ -24,8 +24,8 @@ UrlOption = Annotated[
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
-        "--timeout",
-        help="Seconds to wait for the server (env: EVENTIX_TIMEOUT; default: 10).",
+        "--request-timeout",
+        help="Seconds to wait for each server response (env: EVENTIX_TIMEOUT; default: 10).",
         show_default=False,
         min=0.001,
         rich_help_panel="Connection",

@@ -1,0 +1,64 @@
+"""``eventix event post``: post an event, see which tasks its triggers created."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+
+app = typer.Typer(
+    name="event",
+    help="Post events to test trigger configurations.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix event post invoice_paid --payload '{"invoice_id": 4711}'
+  eventix event post nightly --priority 5 -n billing -o json | jq -r '.[].uid'
+"""
+
+
+@app.command("post", epilog=EPILOG)
+def post(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The event name triggers listen for.")],
+    payload: Annotated[
+        str | None,
+        typer.Option(
+            "--payload", help="Event payload: a JSON object, @file.json, or - for stdin.", show_default=False
+        ),
+    ] = None,
+    priority: Annotated[
+        int, typer.Option("--priority", "-P", help="Priority of the tasks triggers create.")
+    ] = 0,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Post an event and print the tasks the server's triggers created for it."""
+    from eventix_cli import output as out
+    from eventix_cli.commands.task.add import load_json_source
+    from eventix_cli.commands.task.common import connect, print_tasks, require_writable
+    from eventix_cli.errors import UsageError
+    from eventix_cli.models import Event
+
+    body = load_json_source(payload, "--payload") if payload is not None else {}
+    if not isinstance(body, dict):
+        raise UsageError(f"--payload must be a JSON object, got {type(body).__name__}")
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    require_writable(settings, "post an event")
+    with client:
+        tasks = client.post_event(
+            Event(name=name, namespace=settings.namespace, payload=body, priority=priority)
+        )
+    shown = print_tasks(settings.output, tasks)
+    if shown == 0:
+        out.message(f"event {name} posted; no trigger created a task")
+    else:
+        out.message(f"event {name} posted; {shown} task(s) created")

@@ -1,0 +1,117 @@
+"""``eventix stats``: task counts per namespace and status, and the oldest due task."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.task.common import AllNamespacesOption
+
+if TYPE_CHECKING:
+    from eventix_cli.client import EventixClient
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix stats -A
+  eventix stats -n billing --by task -o json | jq '.[] | select(.error > 0)'
+"""
+
+STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
+
+
+def oldest_due(client: EventixClient, namespace: str, now: dt.datetime) -> float | None:
+    """Seconds the oldest due, unclaimed task has been waiting, or None when nothing is due."""
+    page = client.by_status(
+        filter={"namespace": namespace, "status": {"$in": ["scheduled", "retry"]}, "worker_id": None},
+        sort="eta",
+        limit=1,
+    )
+    tasks = page.tasks
+    if not tasks or tasks[0].eta is None or tasks[0].eta > now:
+        return None
+    return (now - tasks[0].eta).total_seconds()
+
+
+def namespace_counts(client: EventixClient, namespace: str, now: dt.datetime) -> dict[str, Any]:
+    """One row: counts per status (a limit=1 query each returns max_results cheaply)."""
+    with ThreadPoolExecutor(6) as pool:
+        counts = dict(
+            zip(
+                STATUS_ORDER,
+                pool.map(lambda s: client.count(namespace=namespace, status=s), STATUS_ORDER),
+                strict=True,
+            )
+        )
+        waiting = pool.submit(oldest_due, client, namespace, now).result()
+    return {"namespace": namespace, **counts, "total": sum(counts.values()), "oldest_due_seconds": waiting}
+
+
+def task_counts(client: EventixClient, namespace: str) -> list[dict[str, Any]]:
+    """Rows per task function, counted from one keyset walk over the namespace."""
+    counter: Counter[tuple[str, str]] = Counter()
+    for task in client.iter_tasks(namespace=namespace):
+        counter[(task.task, task.status.value)] += 1
+    rows = []
+    for name in sorted({name for name, _ in counter}):
+        counts = {s: counter[(name, s)] for s in STATUS_ORDER}
+        rows.append({"namespace": namespace, "task": name, **counts, "total": sum(counts.values())})
+    return rows
+
+
+def stats(
+    ctx: typer.Context,
+    all_namespaces: AllNamespacesOption = False,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Break the counts down further: 'task'.", show_default=False)
+    ] = None,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Counts of tasks per namespace and status, and how long the oldest due task has waited.
+
+    --by task counts per task function too (it reads every task of the namespace).
+    """
+    from eventix_cli.commands.task.common import connect
+    from eventix_cli.errors import UsageError
+    from eventix_cli.models import utcnow
+    from eventix_cli.output import Column, Output
+    from eventix_cli.timeparse import format_duration
+
+    if by not in (None, "task"):
+        raise UsageError(f"--by {by!r}: only 'task' is supported")
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    now = utcnow()
+    with client:
+        names = client.namespaces() if all_namespaces else [settings.namespace]
+        if by == "task":
+            rows = [row for name in names for row in task_counts(client, name)]
+        else:
+            rows = [namespace_counts(client, name, now) for name in names]
+    columns = [Column("namespace", "NAMESPACE")]
+    if by == "task":
+        columns.append(Column("task", "TASK"))
+    columns += [
+        Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in (*STATUS_ORDER, "total")
+    ]
+    if by != "task":
+        columns.append(
+            Column(
+                "oldest_due_seconds",
+                "OLDEST DUE",
+                justify="right",
+                fmt=lambda v: "" if v is None else format_duration(v),
+            )
+        )
+    out = Output(settings.output)
+    if out.format == "json":
+        out.document(rows)  # type: ignore[arg-type]
+    else:
+        out.records(rows, columns, id_key="namespace")

@@ -1,0 +1,232 @@
+"""``eventix task add``: enqueue a task."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from eventix_cli.models import Task
+    from eventix_cli.output import Output
+
+from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.task.common import connect, require_writable
+from eventix_cli.errors import UsageError
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task add send_invoice --kwarg invoice_id=4711 --kwarg dry_run=false --priority 5
+  eventix task add rebuild_report --kwargs @params.json --unique-key report:2026-11 --eta +10m --wait
+"""
+
+ARGS = "Arguments"
+SCHEDULING = "Scheduling"
+
+
+def parse_value(text: str) -> Any:
+    """A value that parses as JSON is JSON (``5``, ``true``, ``[1]``, ``"x"``); otherwise the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_json_source(text: str, what: str) -> Any:
+    """Inline JSON, ``@file.json`` or ``-`` (stdin)."""
+    source = "stdin" if text == "-" else text
+    if text == "-":
+        raw = sys.stdin.read()
+    elif text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+        source = str(path)
+    else:
+        raw = text
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        shown = raw if len(raw) < 60 else raw[:57] + "..."
+        raise UsageError(
+            f"{what}: invalid JSON in {source if source != text else repr(shown)}: {exc}"
+        ) from None
+
+
+def build_arguments(
+    arg: list[str] | None, kwarg: list[str] | None, args_json: str | None, kwargs_json: str | None
+) -> tuple[list[Any], dict[str, Any]]:
+    if args_json is not None and kwargs_json == "-" and args_json == "-":
+        raise UsageError("only one of --args and --kwargs can read stdin")
+    args: list[Any] = []
+    if args_json is not None:
+        loaded = load_json_source(args_json, "--args")
+        if not isinstance(loaded, list):
+            raise UsageError(f"--args must be a JSON array, got {type(loaded).__name__}")
+        args.extend(loaded)
+    args.extend(parse_value(v) for v in arg or ())
+    kwargs: dict[str, Any] = {}
+    if kwargs_json is not None:
+        loaded = load_json_source(kwargs_json, "--kwargs")
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--kwargs must be a JSON object, got {type(loaded).__name__}")
+        kwargs.update(loaded)
+    for item in kwarg or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--kwarg {item!r}: expected KEY=VALUE")
+        kwargs[key.strip()] = parse_value(value)
+    return args, kwargs
+
+
+def add(
+    ctx: typer.Context,
+    task_name: Annotated[str, typer.Argument(metavar="TASK", help="Name of the registered task function.")],
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            help="A positional argument (repeatable); JSON if it parses, else a string.",
+            rich_help_panel=ARGS,
+            show_default=False,
+        ),
+    ] = None,
+    kwarg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kwarg",
+            help="A keyword argument KEY=VALUE (repeatable); VALUE as for --arg.",
+            rich_help_panel=ARGS,
+            show_default=False,
+        ),
+    ] = None,
+    args_json: Annotated[
+        str | None,
+        typer.Option(
+            "--args",
+            help="Positional arguments as a JSON array, @file.json, or - for stdin.",
+            rich_help_panel=ARGS,
+            show_default=False,
+        ),
+    ] = None,
+    kwargs_json: Annotated[
+        str | None,
+        typer.Option(
+            "--kwargs",
+            help="Keyword arguments as a JSON object, @file.json, or - for stdin.",
+            rich_help_panel=ARGS,
+            show_default=False,
+        ),
+    ] = None,
+    eta: Annotated[
+        str | None,
+        typer.Option(
+            "--eta",
+            help="Not before: ISO 8601 (naive is UTC), or +10m from now.",
+            rich_help_panel=SCHEDULING,
+            show_default=False,
+        ),
+    ] = None,
+    priority: Annotated[
+        int,
+        typer.Option(
+            "--priority", "-P", help="Logical priority: higher runs first.", rich_help_panel=SCHEDULING
+        ),
+    ] = 0,
+    unique_key: Annotated[
+        str | None,
+        typer.Option(
+            "--unique-key",
+            "-k",
+            help="Idempotency key: a pending task with the same key is updated instead of a new one added.",
+            rich_help_panel=SCHEDULING,
+            show_default=False,
+        ),
+    ] = None,
+    no_retry: Annotated[
+        bool, typer.Option("--no-retry", help="Do not retry when the task fails.", rich_help_panel=SCHEDULING)
+    ] = False,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--max-retries",
+            min=0,
+            help="Retry at most this often (default: forever).",
+            rich_help_panel=SCHEDULING,
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the task is done or failed.")] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.0,
+            help="With --wait: give up after this many seconds (exit 124).",
+            show_default=False,
+        ),
+    ] = None,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Enqueue a task and print its uid (-o json: the stored task).
+
+    Bad JSON, times or durations are reported with the offending value and nothing is sent.
+    With --unique-key, a scheduled or retrying task with the same key in the namespace is
+    updated (earlier eta and higher priority win, arguments are replaced) and its uid printed.
+    """
+    from eventix_cli.models import Task, stored_priority
+    from eventix_cli.output import Output
+    from eventix_cli.timeparse import parse_eta
+
+    args, kwargs = build_arguments(arg, kwarg, args_json, kwargs_json)
+    when = parse_eta(eta) if eta is not None else None
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    require_writable(settings, "add a task")
+    fields: dict[str, Any] = {
+        "task": task_name,
+        "namespace": settings.namespace,
+        "args": args,
+        "kwargs": kwargs,
+        "priority": stored_priority(priority),
+        "unique_key": unique_key,
+        "retry": not no_retry,
+        "max_retries": max_retries,
+        "operator": f"eventix-cli:{_user()}",
+    }
+    if when is not None:
+        fields["eta"] = when
+    with client:
+        stored = client.post_task(Task(**fields))
+        printer = Output(settings.output)
+        if not wait:
+            _print_added(printer, stored)
+            return
+        from eventix_cli.commands.task.wait import wait_for
+
+        wait_for(client, [stored.uid], settings.output, timeout=wait_timeout)
+
+
+def _print_added(printer: Output, stored: Task) -> None:
+    from eventix_cli import output
+
+    if printer.format in ("table", "ids"):
+        output.line(stored.uid)
+    else:
+        printer.document(stored.to_wire())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,193 @@
+"""``eventix task cancel``: remove tasks that have not run yet."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.task.common import (
+    AllNamespacesOption,
+    ConcurrencyOption,
+    DryRunOption,
+    NewerThanOption,
+    OlderThanOption,
+    StatusOption,
+    TaskNameOption,
+    YesOption,
+    connect,
+)
+from eventix_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.client import EventixClient
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task cancel 3f2a9c0e8d7b4a1f9e6d5c4b3a291807
+  eventix task cancel --unique-key 'report:2026-11' -n billing
+
+  [dim]# everything still queued for one task function[/dim]
+  eventix task cancel --task rebuild_index --yes
+"""
+
+
+def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
+    """Delete a task that has not run yet; a processing one only with ``force``."""
+    from eventix_cli.errors import WrongTaskStatus
+    from eventix_cli.models import PENDING_STATUSES, TaskStatus
+
+    task = client.get_task(uid)
+    if task.status in PENDING_STATUSES or (task.status == TaskStatus.processing and force):
+        client.delete_task(uid)
+        return
+    if task.status == TaskStatus.processing:
+        reason = f"is processing on worker {task.worker_id or '?'}; --force removes it anyway"
+    else:
+        reason = f"has already run (status {task.status.value}); `eventix task purge` deletes finished tasks"
+    raise WrongTaskStatus(
+        f"task {uid} {reason}",
+        status_code=422,
+        server_error_class="WrongTaskStatus",
+        payload={"uid": uid, "status": task.status.value},
+    )
+
+
+def cancel(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID...]",
+            help="Task uids, or - to read them from stdin. Without ids: the filter.",
+            show_default=False,
+        ),
+    ] = None,
+    unique_key: Annotated[
+        str | None,
+        typer.Option(
+            "--unique-key",
+            "-k",
+            help="Cancel the pending task with this unique key (exact), "
+            "or with a glob such as 'report:*' every match.",
+            show_default=False,
+        ),
+    ] = None,
+    status: StatusOption = None,
+    task: TaskNameOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    all_namespaces: AllNamespacesOption = False,
+    force: Annotated[bool, typer.Option("--force", help="Also remove processing tasks.")] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    concurrency: ConcurrencyOption = 8,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Remove tasks that have not run yet (scheduled or retry).
+
+    A processing task is refused with the reason unless --force; finished tasks are left to
+    `task purge`. Ids on the command line are cancelled at once; ids from stdin and filters
+    are confirmed first (--yes when not on a terminal).
+    """
+    from eventix_cli import output as out
+    from eventix_cli.commands.task.common import (
+        build_query,
+        confirm_or_refuse,
+        dry_run_report,
+        read_ids,
+        require_writable,
+        run_selected,
+        sample_and_count,
+    )
+    from eventix_cli.models import PENDING_STATUSES, TaskStatus
+    from eventix_cli.query import GLOB_CHARS
+
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    filters = {
+        "status": status,
+        "task": task,
+        "older_than": older_than,
+        "newer_than": newer_than,
+        "all_namespaces": all_namespaces,
+    }
+    if ids and (any(filters.values()) or unique_key):
+        raise UsageError("give task ids, --unique-key or filter options, not several")
+    require_writable(settings, "cancel tasks")
+    action = lambda uid: cancel_one(client, uid, force)  # noqa: E731
+    with client:
+        if ids:
+            uids = read_ids(ids)
+            if not uids:
+                raise UsageError("no task ids given")
+            if dry_run:
+                out.message(f"dry run: would cancel {len(uids):,} task(s) by id; nothing was changed")
+                return
+            if "-" in ids:
+                confirm_or_refuse(f"Cancel {len(uids):,} task(s) read from stdin?", yes=yes)
+            run_selected(
+                verb="cancelled",
+                action_name="cancel",
+                uids=uids,
+                total=len(uids),
+                action=action,
+                concurrency=concurrency,
+                fmt=settings.output,
+            )
+            return
+        if unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
+            stati = [*PENDING_STATUSES, TaskStatus.processing] if force else list(PENDING_STATUSES)
+            found = client.get_by_unique_key(settings.namespace, unique_key, stati=stati)
+            if dry_run:
+                out.message(
+                    f"dry run: would cancel task {found.uid} ({found.status.value}); nothing was changed"
+                )
+                return
+            run_selected(
+                verb="cancelled",
+                action_name="cancel",
+                uids=[found.uid],
+                total=1,
+                action=action,
+                concurrency=1,
+                fmt=settings.output,
+            )
+            return
+        query = build_query(settings, unique_key=unique_key, **filters)
+        if query.is_empty and query.namespace is None:
+            raise UsageError("refusing to cancel across every namespace without another filter")
+        allowed = set(PENDING_STATUSES) | ({TaskStatus.processing} if force else set())
+        if not query.statuses:
+            query = query.with_statuses(*sorted(allowed, key=list(TaskStatus).index))
+        refused = set(query.statuses) - allowed
+        if refused:
+            names = ", ".join(sorted(s.value for s in refused))
+            hint = (
+                "--force also cancels processing tasks"
+                if TaskStatus.processing in refused
+                else "finished tasks are deleted with `eventix task purge`"
+            )
+            raise UsageError(f"cannot cancel tasks in {names}", hint=hint)
+        count, sample = sample_and_count(client, query)
+        if dry_run:
+            dry_run_report(settings.output, verb="cancel", count=count, sample=sample, query=query)
+            return
+        if count == 0:
+            out.message("nothing to cancel: no task matches")
+            return
+        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
+        confirm_or_refuse(f"Cancel {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        run_selected(
+            verb="cancelled",
+            action_name="cancel",
+            uids=(t.uid for t in query.iter_all(client)),
+            total=count,
+            action=action,
+            concurrency=concurrency,
+            fmt=settings.output,
+        )

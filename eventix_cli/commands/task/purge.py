@@ -1,0 +1,130 @@
+"""``eventix task purge``: delete every task matching a filter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.task.common import (
+    AllNamespacesOption,
+    ConcurrencyOption,
+    DryRunOption,
+    NewerThanOption,
+    OlderThanOption,
+    StatusOption,
+    TaskNameOption,
+    UniqueKeyFilterOption,
+    YesOption,
+    connect,
+)
+from eventix_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.client import EventixClient
+    from eventix_cli.models import Task
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# from cron: done tasks older than 7 days[/dim]
+  eventix task purge --status done --older-than 7d --yes
+
+  eventix task purge --status error --task legacy_import --dry-run
+"""
+
+
+def purge_one(client: EventixClient, task: Task) -> None:
+    """Delete a task unless it is processing; a pending one is re-read first, since a worker may
+    have claimed it since it was listed."""
+    from eventix_cli.bulk import Skip
+    from eventix_cli.errors import TaskNotFound
+    from eventix_cli.models import FINAL_STATUSES, TaskStatus
+
+    if task.status not in FINAL_STATUSES:
+        current = client.get_task(task.uid)
+        if current.status == TaskStatus.processing:
+            raise Skip("is processing now; processing tasks are never purged")
+    try:
+        client.delete_task(task.uid)
+    except TaskNotFound:
+        raise Skip("already gone") from None
+
+
+def purge(
+    ctx: typer.Context,
+    status: StatusOption = None,
+    task: TaskNameOption = None,
+    unique_key: UniqueKeyFilterOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    all_namespaces: AllNamespacesOption = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    concurrency: ConcurrencyOption = 8,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Delete every task matching the filter in the namespace (-A: every namespace).
+
+    Processing tasks are never purged. At least one filter is required. --dry-run prints
+    the count, a sample of 5 and the exact filter; otherwise it asks first (--yes when not
+    on a terminal). Only matching tasks are touched, so running it again is harmless.
+    """
+    from eventix_cli import output as out
+    from eventix_cli.commands.task.common import (
+        build_query,
+        confirm_or_refuse,
+        dry_run_report,
+        require_writable,
+        run_selected,
+        sample_and_count,
+    )
+    from eventix_cli.models import TaskStatus
+
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    query = build_query(
+        settings,
+        all_namespaces=all_namespaces,
+        status=status,
+        task=task,
+        unique_key=unique_key,
+        older_than=older_than,
+        newer_than=newer_than,
+    )
+    if query.is_empty:
+        raise UsageError(
+            "refusing to purge without a filter",
+            hint="name what to delete, e.g. --status done --older-than 7d "
+            "(every status: -s scheduled,retry,error,done)",
+        )
+    if TaskStatus.processing in query.statuses:
+        raise UsageError("processing tasks are never purged; cancel them with `eventix task cancel --force`")
+    if not dry_run:
+        require_writable(settings, "purge tasks")
+    from dataclasses import replace
+
+    query = replace(query, exclude_statuses=(TaskStatus.processing,))
+    with client:
+        count, sample = sample_and_count(client, query)
+        if dry_run:
+            dry_run_report(settings.output, verb="purge", count=count, sample=sample, query=query)
+            return
+        if count == 0:
+            out.message("nothing to purge: no task matches")
+            return
+        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
+        confirm_or_refuse(f"Delete {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        run_selected(
+            verb="purged",
+            action_name="purge",
+            uids=query.iter_all(client),
+            total=count,
+            action=lambda found: purge_one(client, found),
+            key=lambda found: found.uid,
+            concurrency=concurrency,
+            fmt=settings.output,
+        )
