@@ -247,7 +247,7 @@ def create_app(
 
     @app.post("/task")
     async def post_task(body: TaskBody) -> Response:
-        return _json(_dump(store.post(body.to_wire())))
+        return _json(store.post(body.to_wire()).text)
 
     @app.get("/task/by_unique_key/{unique_key}")
     async def get_by_unique_key_any_namespace(unique_key: str) -> Response:
@@ -271,7 +271,7 @@ def create_app(
 
     @app.put("/task/{uid}")
     async def put_task(uid: str, body: TaskBody) -> Response:
-        return _json(_dump(store.put(uid, body.to_wire())))
+        return _json(store.put(uid, body.to_wire()).text)
 
     @app.delete("/task/{uid}")
     async def delete_task(uid: str) -> None:
@@ -279,7 +279,7 @@ def create_app(
 
     @app.get("/task/{uid}/reschedule")
     async def reschedule(uid: str, eta: dt.datetime | None = None) -> Response:
-        return _json(_dump(store.reschedule(uid, eta)))
+        return _json(store.reschedule(uid, eta).text)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ def create_app(
         doc = store.claim(worker_id, namespace)
         if doc is None:
             return Response(status_code=204)
-        return _json(_dump(doc))
+        return _json(doc.text)
 
     # -- listings ---------------------------------------------------------------------------
 

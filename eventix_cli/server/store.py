@@ -127,12 +127,18 @@ def next_revision(doc: Mapping[str, Any]) -> str:
     except ValueError:
         count = 0
     content = {k: v for k, v in doc.items() if k not in ("revision", "updated_time")}
-    digest = hashlib.md5(json.dumps(content, sort_keys=True, default=str).encode(), usedforsecurity=False)
+    digest = hashlib.md5(json.dumps(content, default=str).encode(), usedforsecurity=False)
     return f"{count + 1}-{digest.hexdigest()}"
 
 
-def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+class StoredDoc(dict[str, Any]):
+    """A task document as written, with its JSON text (answered verbatim, not re-encoded)."""
+
+    text: str = ""
+
+
+def _row(doc: StoredDoc) -> tuple[Any, ...]:
+    text = doc.text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     return (
         doc["uid"],
         doc.get("namespace"),
@@ -212,7 +218,8 @@ class TaskStore:
         row = self.db.execute("SELECT rowid, doc FROM tasks WHERE uid = ?", (uid,)).fetchone()
         return None if row is None else (row[0], json.loads(row[1]))
 
-    def _insert(self, doc: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    def _insert(self, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
+        doc = StoredDoc(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         try:
@@ -221,7 +228,8 @@ class TaskStore:
             raise AlreadyExists(doc["uid"]) from None
         return doc
 
-    def _update(self, rowid: int, doc: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    def _update(self, rowid: int, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
+        doc = StoredDoc(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         self.db.execute(_UPDATE, (*_row(doc), rowid))
@@ -236,7 +244,7 @@ class TaskStore:
             raise NotFound(uid)
         return row[0]
 
-    def post(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def post(self, doc: dict[str, Any]) -> StoredDoc:
         """POST /task: insert, or update the pending task with the same unique key."""
         now = utcnow()
         with self.transaction():
@@ -262,7 +270,7 @@ class TaskStore:
             existing["status"] = doc.get("status", "scheduled")
             return self._update(row[0], existing, now)
 
-    def put(self, uid: str, doc: dict[str, Any]) -> dict[str, Any]:
+    def put(self, uid: str, doc: dict[str, Any]) -> StoredDoc:
         """PUT /task/{uid}: write when the revision matches the stored one; insert when absent."""
         now = utcnow()
         doc["uid"] = uid
@@ -281,7 +289,7 @@ class TaskStore:
             if self.db.execute("DELETE FROM tasks WHERE uid = ?", (uid,)).rowcount == 0:
                 raise NotFound(uid)
 
-    def reschedule(self, uid: str, eta: dt.datetime | None) -> dict[str, Any]:
+    def reschedule(self, uid: str, eta: dt.datetime | None) -> StoredDoc:
         """Only from error or retry: back to scheduled at ``eta`` (default now), no worker."""
         now = utcnow()
         with self.transaction():
@@ -318,7 +326,7 @@ class TaskStore:
 
     # -- workers ----------------------------------------------------------------------------
 
-    def claim(self, worker_id: str, namespace: str, lease: int = LEASE_SECONDS) -> dict[str, Any] | None:
+    def claim(self, worker_id: str, namespace: str, lease: int = LEASE_SECONDS) -> StoredDoc | None:
         """The next due task of the namespace, set to processing for ``worker_id``."""
         now = utcnow()
         with self.transaction():
