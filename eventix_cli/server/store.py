@@ -98,10 +98,24 @@ def utcnow() -> dt.datetime:
 
 
 def iso(value: dt.datetime) -> str:
-    """A datetime as pydantic writes it in JSON (``...Z``, microseconds only when non-zero)."""
+    """A datetime as upstream stores and returns it: UTC, millisecond precision (MongoDB dates
+    have no more), written as pydantic writes JSON (``...Z``, fraction only when non-zero)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    value = value.astimezone(dt.UTC)
+    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+DATETIME_FIELDS = ("created_time", "updated_time", "eta", "scheduled", "worker_expires", "expires")
+
+
+def _normalize_datetimes(doc: dict[str, Any]) -> None:
+    for name in DATETIME_FIELDS:
+        value = doc.get(name)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):  # not a time: stored as given
+                doc[name] = iso(dt.datetime.fromisoformat(value))
 
 
 def sort_key(value: Any) -> str | None:
@@ -220,6 +234,7 @@ class TaskStore:
 
     def _insert(self, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
         doc = StoredDoc(doc)
+        _normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         try:
@@ -230,6 +245,7 @@ class TaskStore:
 
     def _update(self, rowid: int, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
         doc = StoredDoc(doc)
+        _normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         self.db.execute(_UPDATE, (*_row(doc), rowid))

@@ -156,13 +156,18 @@ def _ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
             yield line.split()[0]
 
 
+def interactive() -> bool:
+    """Can we ask a person? (stdin and stderr are terminals)"""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def confirm_or_refuse(question: str, *, yes: bool) -> None:
     """Ask on a terminal; off a terminal, refuse unless ``--yes`` was given."""
     from eventix_cli import output
 
     if yes:
         return
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    if not interactive():
         raise UsageError(
             "refusing to change tasks without confirmation: not on a terminal",
             hint="pass --yes to confirm (or --dry-run to see what would happen)",

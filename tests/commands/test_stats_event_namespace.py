@@ -1,0 +1,65 @@
+"""``eventix stats``, ``eventix namespace list`` and ``eventix event post``."""
+
+from __future__ import annotations
+
+import json
+
+from eventix_cli.models import TaskStatus
+from tests.support.tasks import ago, failed, seed
+
+
+def test_stats_counts_and_oldest_due(cli, server, namespace) -> None:
+    seed(server.url, namespace, 3, task="a", eta=ago(minutes=30))
+    seed(server.url, namespace, 2, task="b", status=TaskStatus.done)
+    failed(server.url, namespace, task="b")
+    result = cli("stats", "--url", server.url, "-n", namespace, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["namespace"] == namespace
+    assert (row["scheduled"], row["processing"], row["retry"], row["error"], row["done"]) == (3, 0, 0, 1, 2)
+    assert row["total"] == 6
+    assert 1790 < row["oldest_due_seconds"] < 1900
+    table = cli("stats", "--url", server.url, "-n", namespace)
+    header, line = table.stdout.splitlines()
+    assert header.split() == [
+        "NAMESPACE",
+        "SCHEDULED",
+        "PROCESSING",
+        "RETRY",
+        "ERROR",
+        "DONE",
+        "TOTAL",
+        "OLDEST",
+        "DUE",
+    ]
+    assert line.split() == [namespace, "3", "0", "0", "1", "2", "6", "30m"]
+
+
+def test_stats_by_task_and_all_namespaces(cli, server, namespace) -> None:
+    seed(server.url, namespace, 2, task="a")
+    failed(server.url, namespace, task="b")
+    seed(server.url, f"{namespace}-2", task="c")
+    rows = json.loads(cli("stats", "--url", server.url, "-n", namespace, "--by", "task", "-o", "json").stdout)
+    assert [(r["task"], r["scheduled"], r["error"]) for r in rows] == [("a", 2, 0), ("b", 0, 1)]
+    rows = json.loads(cli("stats", "--url", server.url, "-A", "-o", "json").stdout)
+    mine = {r["namespace"]: r["total"] for r in rows if r["namespace"].startswith(namespace)}
+    assert mine == {namespace: 3, f"{namespace}-2": 1}
+    assert cli("stats", "--url", server.url, "--by", "worker").exit_code == 2
+
+
+def test_namespace_list(cli, server, namespace) -> None:
+    seed(server.url, f"{namespace}-b")
+    seed(server.url, f"{namespace}-a")
+    names = json.loads(cli("namespace", "list", "--url", server.url, "-o", "json").stdout)
+    assert [n for n in names if n.startswith(namespace)] == [f"{namespace}-a", f"{namespace}-b"]
+    ids = cli("namespace", "list", "--url", server.url, "-o", "ids").stdout.split()
+    assert f"{namespace}-a" in ids
+
+
+def test_event_post_without_triggers(cli, server, namespace) -> None:
+    result = cli("event", "post", "paid", "--payload", '{"invoice": 1}', "-n", namespace, "--url", server.url)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == "event paid posted; no trigger created a task\n"
+    bad = cli("event", "post", "paid", "--payload", "[1]", "--url", server.url)
+    assert bad.exit_code == 2

@@ -1,0 +1,45 @@
+"""Helpers to put tasks into a server in a given state for command tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from eventix_cli.client import EventixClient
+from eventix_cli.models import Task, TaskStatus, utcnow
+
+
+def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
+    """Store ``count`` tasks with ``fields`` (status, created_time, ... as given)."""
+    fields.setdefault("task", "job")
+    with EventixClient(url) as client:
+        return [client.post_task(Task(namespace=namespace, **fields)) for _ in range(count)]
+
+
+def failed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
+    result = {
+        "error_class": "ValueError",
+        "error_message": "bad input 42",
+        "error_status_code": 500,
+        "error_traceback": [
+            "Traceback (most recent call last):\n",
+            '  File "job.py", line 3\n',
+            "ValueError: bad input 42\n",
+        ],
+        "error_payload": {},
+    }
+    return seed(url, namespace, count, status=TaskStatus.error, result=result, **fields)
+
+
+def ago(**delta: float) -> dt.datetime:
+    return utcnow() - dt.timedelta(**delta)
+
+
+def statuses(url: str, namespace: str) -> dict[str, str]:
+    with EventixClient(url) as client:
+        return {t.uid: t.status.value for t in client.iter_tasks(namespace=namespace)}
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
