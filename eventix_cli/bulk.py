@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,16 +71,20 @@ def run_bulk[T](
 ) -> BulkResult:
     """Apply ``action(item)`` to every item with up to ``concurrency`` requests in flight.
 
-    ``key(item)`` is the uid the result reports (items are uids by default).
-
-    ``action`` raises :class:`Skip` for items that need nothing, and an
+    ``key(item)`` is the uid the result reports (items are uids by default). ``action``
+    raises :class:`Skip` for items that need nothing, and an
     :class:`~eventix_cli.errors.EventixCliError` for items that failed; anything else is a
-    bug and propagates. On KeyboardInterrupt no new item is started, the ones in flight
-    finish (each is a single request: nothing is left half-written), and the result says
-    ``interrupted``.
+    bug and propagates, as does an error of the item source (e.g. a listing request). Items
+    are streamed: none is read before a worker is free for it. On KeyboardInterrupt no new
+    item is started, the ones in flight finish (each is a single
+    request: nothing is left half-written), and the result says ``interrupted``.
     """
     result = BulkResult(action_name)
-    lock = threading.Lock()
+    lock = threading.Lock()  # guards the result lists
+    source_lock = threading.Lock()  # one worker at a time reads the next item
+    iterator = iter(items)
+    stop = threading.Event()
+    errors: list[BaseException] = []
     started = time.perf_counter()
 
     def one(item: T) -> None:
@@ -100,32 +103,40 @@ def run_bulk[T](
         if on_done is not None:
             on_done(1)
 
-    iterator = iter(items)
-    pending: set[Future[None]] = set()
-    window = max(1, concurrency) * 4
-    executor = ThreadPoolExecutor(
-        max_workers=max(1, concurrency), thread_name_prefix=f"eventix-{action_name}"
-    )
+    def worker() -> None:
+        # Workers pull items themselves: no hand-off through a queue, and a listing that
+        # pages lazily is read by whichever worker needs the next item.
+        try:
+            while not stop.is_set():
+                with source_lock:
+                    if stop.is_set():
+                        return
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        return
+                one(item)
+        except BaseException as exc:  # noqa: BLE001 - a bug, or a listing that failed: re-raised below
+            errors.append(exc)
+            stop.set()
+
+    threads = [
+        threading.Thread(target=worker, name=f"{action_name}-{i}", daemon=True) for i in range(concurrency)
+    ]
     try:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.add(executor.submit(one, item))
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                future.result()  # re-raise bugs
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)  # short waits keep Ctrl-C responsive in the main thread
     except KeyboardInterrupt:
         result.interrupted = True
-        for future in pending:
-            future.cancel()
+        stop.set()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()  # the requests in flight finish
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
         result.seconds = time.perf_counter() - started
+    if errors:
+        raise errors[0]
     return result

@@ -98,7 +98,10 @@ class TaskQuery:
 
     def matches_client_side(self, task: Task) -> bool:
         """The time conditions, on ``created_time``."""
-        age = self.now - task.created_time
+        return self._created_ok(task.created_time)
+
+    def _created_ok(self, created: dt.datetime) -> bool:
+        age = self.now - created
         if self.older_than is not None and age < self.older_than:
             return False
         return not (self.newer_than is not None and age > self.newer_than)
@@ -119,6 +122,12 @@ class TaskQuery:
         for task in client.iter_tasks(filter=self.server_filter(), page_size=page_size):
             if self.matches_client_side(task):
                 yield task
+
+    def iter_documents(self, client: EventixClient, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every match as a plain document (no model validation), streamed in uid order."""
+        for doc in client.iter_documents(filter=self.server_filter(), page_size=page_size):
+            if not self.has_client_filter or self._created_ok(_parse_time(doc["created_time"])):
+                yield doc
 
     def first(self, client: EventixClient, limit: int, sort: str | None) -> tuple[list[Task], int | None]:
         """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly."""
@@ -141,6 +150,11 @@ class TaskQuery:
         if not self.has_client_filter:
             return client.count(filter=self.server_filter())
         return sum(1 for _ in self.iter_all(client))
+
+
+def _parse_time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def parse_statuses(values: Sequence[str] | None) -> tuple[TaskStatus, ...]:

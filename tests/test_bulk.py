@@ -60,15 +60,32 @@ def test_bugs_propagate() -> None:
 
 
 def test_interrupt_stops_starting_and_reports_what_was_done() -> None:
-    def items():
-        yield from ("a", "b", "c")
-        raise KeyboardInterrupt
-        yield "never"  # pragma: no cover
+    import _thread
 
-    result = run_bulk("purge", items(), lambda uid: None, concurrency=2)
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def action(uid: str) -> None:
+        with lock:
+            started.append(uid)
+            first = len(started) == 1
+        if first:
+            _thread.interrupt_main()  # Ctrl-C: SIGINT reaches the main thread
+        time.sleep(0.05)  # still in flight when the interrupt is handled
+
+    result = run_bulk("purge", (f"t{i}" for i in range(1000)), action, concurrency=4)
     assert result.interrupted
-    assert sorted(result.done) == ["a", "b", "c"]
-    assert "never" not in result.done
+    assert 1 <= len(started) < 1000  # it stopped starting new items
+    assert sorted(result.done) == sorted(started)  # every started item finished and is reported
+
+
+def test_a_failing_item_source_propagates() -> None:
+    def items():
+        yield "a"
+        raise TaskNotFound("listing failed", status_code=404)
+
+    with pytest.raises(TaskNotFound):
+        run_bulk("x", items(), lambda uid: None)
 
 
 def test_items_with_a_key() -> None:

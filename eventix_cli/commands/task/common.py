@@ -308,13 +308,18 @@ def run_selected(
     concurrency: int,
     fmt: str | None,
     key: Any = str,
+    nothing: str | None = None,
 ) -> None:
-    """Run a bulk action with a progress bar on a terminal, then report it."""
+    """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
+    said instead of a summary when there turned out to be nothing to do)."""
     from eventix_cli import output
     from eventix_cli.bulk import run_bulk
 
     with output.progress(f"{verb}", total) as advance:
         result = run_bulk(action_name, uids, action, key=key, concurrency=concurrency, on_done=advance)
+    if nothing and result.total == 0 and not result.interrupted:
+        output.message(nothing)
+        return
     report_bulk(fmt, result, verb=verb)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -23,7 +23,6 @@ from eventix_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient
-    from eventix_cli.models import Task
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -35,19 +34,19 @@ EPILOG = """\
 """
 
 
-def purge_one(client: EventixClient, task: Task) -> None:
-    """Delete a task unless it is processing; a pending one is re-read first, since a worker may
-    have claimed it since it was listed."""
+def purge_one(client: EventixClient, doc: dict[str, Any]) -> None:
+    """Delete a listed task unless it is processing; a pending one is re-read first, since a
+    worker may have claimed it since it was listed."""
     from eventix_cli.bulk import Skip
     from eventix_cli.errors import TaskNotFound
-    from eventix_cli.models import FINAL_STATUSES, TaskStatus
 
-    if task.status not in FINAL_STATUSES:
-        current = client.get_task(task.uid)
-        if current.status == TaskStatus.processing:
+    uid = doc["uid"]
+    if doc.get("status") not in ("done", "error"):
+        current = client.get_task(uid)
+        if current.status.value == "processing":
             raise Skip("is processing now; processing tasks are never purged")
     try:
-        client.delete_task(task.uid)
+        client.delete_task(uid)
     except TaskNotFound:
         raise Skip("already gone") from None
 
@@ -79,6 +78,7 @@ def purge(
         build_query,
         confirm_or_refuse,
         dry_run_report,
+        interactive,
         require_writable,
         run_selected,
         sample_and_count,
@@ -109,22 +109,26 @@ def purge(
 
     query = replace(query, exclude_statuses=(TaskStatus.processing,))
     with client:
-        count, sample = sample_and_count(client, query)
-        if dry_run:
-            dry_run_report(settings.output, verb="purge", count=count, sample=sample, query=query)
-            return
-        if count == 0:
-            out.message("nothing to purge: no task matches")
-            return
-        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-        confirm_or_refuse(f"Delete {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        count: int | None = None
+        if dry_run or not yes or interactive():  # counted to ask first, or for the progress bar
+            count, sample = sample_and_count(client, query)
+            if dry_run:
+                dry_run_report(settings.output, verb="purge", count=count, sample=sample, query=query)
+                return
+            if count == 0:
+                out.message("nothing to purge: no task matches")
+                return
+            where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
+            confirm_or_refuse(f"Delete {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        # plain documents, not models: purge needs only the uid and status of each task
         run_selected(
             verb="purged",
             action_name="purge",
-            uids=query.iter_all(client),
+            uids=query.iter_documents(client),
             total=count,
-            action=lambda found: purge_one(client, found),
-            key=lambda found: found.uid,
+            action=lambda doc: purge_one(client, doc),
+            key=lambda doc: doc["uid"],
             concurrency=concurrency,
             fmt=settings.output,
+            nothing="nothing to purge: no task matches",
         )
