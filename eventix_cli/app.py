@@ -138,12 +138,13 @@ def root(
 
 
 def _register() -> None:
-    from eventix_cli.commands import event, namespace, ping, server, stats, task
+    from eventix_cli.commands import event, namespace, ping, server, stats, task, worker
 
     app.add_typer(task.app, name="task")
     app.command("stats", epilog=stats.EPILOG)(stats.stats)
     app.add_typer(namespace.app, name="namespace")
     app.add_typer(event.app, name="event")
+    app.command("worker", epilog=worker.EPILOG)(worker.worker)
     app.command("ping", epilog=ping.EPILOG)(ping.ping)
     app.command("server", epilog=server.EPILOG)(server.server)
 

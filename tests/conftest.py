@@ -92,3 +92,8 @@ def client(server: RunningServer) -> Iterator:
 
     with EventixClient(server.url, retries=0) as c:
         yield c
+
+
+@pytest.fixture
+def embedded_url(server_pool: _ServerPool) -> str:
+    return server_pool.get("embedded").url

@@ -1,0 +1,162 @@
+"""``eventix worker``: run tasks of a namespace with upstream semantics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eventix_cli.commands.options import NamespaceOption, TimeoutOption, UrlOption
+from eventix_cli.errors import UsageError
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix worker -n billing --tasks myapp.tasks --concurrency 4
+  eventix worker -n billing --tasks myapp.tasks:send_mail --burst --log-format json
+"""
+
+ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
+ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
+
+
+def resolve_worker_id(flag: str | None) -> str:
+    """--worker-id, else EVENTIX_TASK_WORKER_ID (``K8S_HOSTNAME``: the last dash-separated part
+    of $HOSTNAME, as upstream), else host-pid."""
+    if flag:
+        return flag
+    value = os.environ.get(ENV_WORKER_ID, "")
+    if value == "K8S_HOSTNAME":
+        return os.environ.get("HOSTNAME", socket.gethostname()).split("-")[-1]
+    if value:
+        return value
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def worker(
+    ctx: typer.Context,
+    tasks: Annotated[
+        list[str],
+        typer.Option(
+            "--tasks",
+            "-t",
+            help="MODULE (every Eventix task in it) or MODULE:FUNCTION; repeatable.",
+            show_default=False,
+        ),
+    ],
+    namespace: NamespaceOption = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Tasks run at once (threads).")
+    ] = 1,
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            "--worker-id",
+            help="Worker id (env: EVENTIX_TASK_WORKER_ID; K8S_HOSTNAME takes it "
+            "from $HOSTNAME; default: host-pid).",
+            show_default=False,
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="DEBUG, INFO, WARNING, ERROR (env: EVENTIX_WORKER_LOG_LEVEL; default INFO).",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="text, or json for log shippers.")] = "text",
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit 0 once the namespace has nothing due.")
+    ] = False,
+    max_tasks: Annotated[
+        int | None, typer.Option("--max-tasks", min=1, help="Exit after this many tasks.", show_default=False)
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", min=0.01, help="Seconds between polls when nothing is due.")
+    ] = 1.0,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(
+            "--shutdown-timeout",
+            min=0.0,
+            help="On SIGTERM/SIGINT, seconds to let running tasks "
+            "finish before they are released back to the queue.",
+        ),
+    ] = 30.0,
+    health_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--health-file",
+            help="Touched after every loop iteration, for liveness probes.",
+            show_default=False,
+        ),
+    ] = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Run the tasks of a namespace: claim, run, write back done/retry/error as upstream does.
+
+    SIGTERM or Ctrl-C: stop claiming, let running tasks finish and write back, exit 0. A
+    second signal, or --shutdown-timeout passing, releases the tasks still running back to
+    the queue and exits 1. A worker killed with SIGKILL loses nothing either: the server puts
+    its tasks back when their lease runs out (at-least-once). `.env.local` in the working
+    directory is read first, as upstream's worker does.
+    """
+    from dotenv import load_dotenv
+
+    from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.worker.context import point_upstream_client_at
+    from eventix_cli.worker.registry import RegistrationError, TaskRegistry
+    from eventix_cli.worker.runner import Worker, WorkerConfig
+
+    load_dotenv(".env.local")  # never overrides variables already set
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: use text or json")
+    try:
+        level = parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    wid = resolve_worker_id(worker_id)
+    setup_logging(level, log_format, prefix=f"[WORKER-{wid}]", fields={"worker_id": wid})  # type: ignore[arg-type]
+
+    state = ctx.find_root().obj
+    settings = state.settings(url=url, timeout=timeout, namespace=namespace)
+    registry = TaskRegistry()
+    try:
+        registry.register_all(tasks)
+    except RegistrationError as exc:
+        raise UsageError(str(exc)) from None
+    if point_upstream_client_at(settings.url, settings.token):
+        import logging
+
+        logging.getLogger(__name__).info("upstream EventixClient points at %s (for .delay())", settings.url)
+
+    client = state.client(settings, retries=0, max_connections=concurrency + 2)
+    config = WorkerConfig(
+        namespace=settings.namespace,
+        worker_id=wid,
+        concurrency=concurrency,
+        burst=burst,
+        max_tasks=max_tasks,
+        poll_interval=poll_interval,
+        shutdown_timeout=shutdown_timeout,
+        health_file=health_file,
+    )
+    runner = Worker(client, registry, config)
+    previous = {
+        sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        with client:
+            code = runner.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,118 @@
+"""Which task functions a worker can run: upstream Eventix task objects and plain callables."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class RegistrationError(Exception):
+    """A ``--tasks`` spec could not be registered; the worker does not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredTask:
+    name: str
+    source: str  # "pkg.module" or "pkg.module:function"
+    call: Callable[..., Any]
+    upstream: bool  # an upstream Eventix task object (its .run restores argument types)
+
+    def run(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.call(*args, **kwargs)
+
+
+def _upstream_base() -> type | None:
+    """``eventix.functions.core.EventixTaskBase`` when the eventix package is importable."""
+    try:
+        from eventix.functions.core import EventixTaskBase
+    except ImportError:
+        return None
+    return EventixTaskBase
+
+
+def _import(module_name: str, spec: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RegistrationError(f"--tasks {spec}: cannot import {module_name}: {exc}") from exc
+    except Exception as exc:
+        raise RegistrationError(
+            f"--tasks {spec}: importing {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class TaskRegistry:
+    """Task name -> what to call. Duplicate names are an error, never silently replaced."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, RegisteredTask] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tasks
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def get(self, name: str) -> RegisteredTask | None:
+        return self.tasks.get(name)
+
+    def add(self, entry: RegisteredTask) -> None:
+        existing = self.tasks.get(entry.name)
+        if existing is not None:
+            raise RegistrationError(
+                f"task name {entry.name!r} is registered twice: by {existing.source} and by {entry.source}"
+            )
+        self.tasks[entry.name] = entry
+
+    def register(self, spec: str) -> list[RegisteredTask]:
+        """``pkg.module`` (every upstream task object in it) or ``pkg.module:function``."""
+        spec = spec.strip()
+        if not spec:
+            raise RegistrationError("--tasks needs a module, e.g. myapp.tasks or myapp.tasks:send_mail")
+        module_name, sep, attr = spec.partition(":")
+        if sep and not attr:
+            raise RegistrationError(f"--tasks {spec}: missing function name after ':'")
+        if "." not in sys.path and "" not in sys.path:
+            sys.path.insert(0, "")  # tasks modules are found relative to the working directory
+        module = _import(module_name, spec)
+        added: list[RegisteredTask] = []
+        if sep:
+            target = getattr(module, attr, None)
+            if target is None:
+                raise RegistrationError(f"--tasks {spec}: {module_name} has no attribute {attr!r}")
+            base = _upstream_base()
+            if base is not None and isinstance(target, base):
+                entry = RegisteredTask(target.func_name, spec, target.run, upstream=True)
+            elif callable(target):
+                entry = RegisteredTask(attr, spec, target, upstream=False)
+            else:
+                raise RegistrationError(f"--tasks {spec}: {attr!r} is not callable")
+            self.add(entry)
+            added.append(entry)
+        else:
+            base = _upstream_base()
+            if base is None:
+                raise RegistrationError(
+                    f"--tasks {spec}: registering a whole module needs the eventix package "
+                    "(pip install eventix); name plain functions as module:function"
+                )
+            for value in vars(module).values():
+                if isinstance(value, base):
+                    entry = RegisteredTask(value.func_name, spec, value.run, upstream=True)
+                    self.add(entry)
+                    added.append(entry)
+            if not added:
+                raise RegistrationError(f"--tasks {spec}: no Eventix task objects in {module_name}")
+        return added
+
+    def register_all(self, specs: Iterable[str]) -> None:
+        for spec in specs:
+            for entry in self.register(spec):
+                kind = "eventix task" if entry.upstream else "function"
+                log.info("registered %s %r from %s", kind, entry.name, entry.source)
