@@ -101,37 +101,20 @@ class EventixClient:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        verify_arg: bool | ssl.SSLContext = verify
-        if self.base_url.startswith("http://"):
-            # No TLS is spoken to a plain-HTTP server and redirects are not followed, so the
-            # CA store (15-25 ms to load on every start) is not needed: an empty, fully
-            # verifying context stands in.
-            verify_arg = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        elif isinstance(verify, str):
-            try:
-                verify_arg = ssl.create_default_context(cafile=verify)
-            except (OSError, ssl.SSLError) as exc:
-                raise UsageError(f"cannot load CA bundle {verify}: {exc}") from exc
+        self._headers = httpx.Headers(headers)
+        self._timeout = httpx.Timeout(timeout).as_dict()
         try:
-            self._http = httpx.Client(
-                base_url=self.base_url,
-                headers=headers,
-                timeout=httpx.Timeout(timeout),
-                verify=verify_arg,
-                transport=transport,
-                # as many connections as requests in flight: a larger pool makes httpcore scan
-                # idle connections on every request and open new ones under contention
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
-            )
+            parsed = httpx.URL(self.base_url)
         except (httpx.InvalidURL, ValueError) as exc:
             raise UsageError(f"invalid server URL {base_url!r}: {exc}") from exc
+        if transport is None:
+            transport = _default_transport(parsed, verify, max_connections)
+        self._transport = transport
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> EventixClient:
         return self
@@ -175,7 +158,16 @@ class EventixClient:
         for attempt in range(attempts):
             started = time.perf_counter()
             try:
-                response = self._http.request(method, path, params=params, json=json)
+                request = httpx.Request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json,
+                    headers=self._headers,
+                    extensions={"timeout": self._timeout},
+                )
+                response = self._transport.handle_request(request)
+                response.read()
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
                 if attempt + 1 < attempts:
@@ -189,10 +181,10 @@ class EventixClient:
                 log.debug(
                     "%s %s -> %d in %.1f ms; headers %s",
                     method,
-                    response.request.url,
+                    request.url,
                     response.status_code,
                     elapsed_ms,
-                    redact_headers(response.request.headers),
+                    redact_headers(request.headers),
                 )
             if response.status_code in ok:
                 return response
@@ -410,6 +402,51 @@ class EventixClient:
         from eventix_cli.models import Task
 
         return [Task.model_validate(item) for item in body]
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """TLS settings as httpx would use them: certifi's CA bundle unless a bundle is given."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(f"cannot load CA bundle {verify}: {exc}") from exc
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) sets for ``url``."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(url.host):
+        return None
+    return proxy
+
+
+def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int) -> httpx.BaseTransport:
+    """The lean stdlib transport, or httpx's own when a proxy is configured."""
+    from eventix_cli.transport import StdlibTransport
+
+    proxy = _proxy_for(url)
+    if url.scheme == "https":
+        context = _ssl_context(verify)
+        if proxy:
+            return httpx.HTTPTransport(
+                verify=context, proxy=proxy, limits=httpx.Limits(max_connections=max_connections)
+            )
+        return StdlibTransport(ssl_context=context)
+    if proxy:
+        return httpx.HTTPTransport(proxy=proxy, limits=httpx.Limits(max_connections=max_connections))
+    return StdlibTransport()
 
 
 def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:
