@@ -205,6 +205,10 @@ def create_app(
 
     app = FastAPI(title="eventix-cli embedded server", version=__version__, lifespan=lifespan)
     app.state.store = store
+    # innermost first: the fast path for claims and write-backs sits behind the guard
+    from eventix_cli.server.fastpath import FastPath
+
+    app.add_middleware(FastPath, store=store)
     app.add_middleware(GuardMiddleware, token=token, max_body=max_body)
 
     @app.exception_handler(DomainError)
