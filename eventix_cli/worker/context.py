@@ -73,7 +73,7 @@ def _upstream_providers(task: Task, namespace: str, worker_id: str) -> Iterator[
     except ImportError:
         yield
         return
-    upstream_task: Any = TEventixTask.model_validate(task.to_wire())
+    upstream_task: Any = TEventixTask.model_validate(task.model_dump())
     # The priority provider takes the *logical* priority: `.delay()` negates what it finds, so a
     # task scheduled from inside a task gets the same stored priority as its parent.
     with (

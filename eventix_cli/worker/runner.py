@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import queue
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,8 +77,9 @@ class Running:
     lease: float
     renewed_at: float = field(default_factory=time.monotonic)
     started: float = field(default_factory=time.perf_counter)
-    finished: bool = False
+    finished: bool = False  # ran; its outcome waits for (or is in) the write-back
     released: bool = False
+    duration_ms: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -91,11 +92,13 @@ class Worker:
         self.started_count = 0
         self.completed = 0
         self._lock = threading.Lock()
-        self._slots = threading.Semaphore(config.concurrency)
-        self._work: queue.Queue[Running | None] = queue.Queue()
-        self._wake = threading.Event()  # signals, a finished task, shutdown
-        self._stopping = threading.Event()
-        self._forced = threading.Event()
+        self._busy = 0  # claims in flight + tasks running: a burst worker is drained at 0
+        self._stopping = threading.Event()  # a signal: stop claiming
+        self._forced = threading.Event()  # a second signal: release what runs
+        self._drained = threading.Event()  # burst done or --max-tasks reached
+        self._wake = threading.Event()  # wakes the supervising main thread (signal, threads done)
+        self._alive = 0
+        self._writer = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="write-back")
         self._outage_since: float | None = None
         self._outage_attempts = 0
 
@@ -112,10 +115,15 @@ class Worker:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    # -- main loop --------------------------------------------------------------------------
+    # -- supervision (main thread) ----------------------------------------------------------
 
     def run(self) -> int:
-        """Work until told to stop (or burst/max-tasks says so); the exit code."""
+        """Work until told to stop (or burst/max-tasks says so); the exit code.
+
+        Each of the ``concurrency`` threads claims, runs and writes back on its own, so no
+        task waits for a hand-off; the main thread only supervises: health file, lease
+        renewal, signals and the shutdown.
+        """
         cfg = self.config
         log.info(
             "worker %s on namespace %s: %d task(s) registered, concurrency %d%s",
@@ -126,60 +134,24 @@ class Worker:
             ", burst" if cfg.burst else "",
         )
         threads = [
-            threading.Thread(target=self._execute_loop, name=f"task-{i}", daemon=True)
+            threading.Thread(target=self._thread, name=f"task-{i}", daemon=True)
             for i in range(cfg.concurrency)
         ]
+        self._alive = len(threads)
         for thread in threads:
             thread.start()
-        try:
-            self._claim_loop()
-            return self._shutdown()
-        finally:
-            for _ in threads:
-                self._work.put(None)
-
-    def _claim_loop(self) -> None:
-        cfg = self.config
-        while not self.stopping:
+        while self._alive and not self.stopping:
             self._touch_health()
             self._renew_leases()
-            if cfg.max_tasks is not None and self.started_count >= cfg.max_tasks:
-                log.info("reached --max-tasks %d", cfg.max_tasks)
-                return
-            if not self._slots.acquire(timeout=0.2):
-                continue
-            try:
-                task = self.client.next_scheduled(cfg.worker_id, cfg.namespace)
-            except (TransportError, ServerError) as exc:
-                self._slots.release()
-                self._outage(exc)
-                continue
-            except ApiError as exc:
-                self._slots.release()
-                log.error("claim rejected by the server: %s (%s)", exc.message, exc.error_class)
-                self._wake.wait(cfg.poll_interval)
-                self._wake.clear()
-                continue
-            self._recovered()
-            if task is None:
-                self._slots.release()
-                with self._lock:
-                    busy = bool(self.running)
-                if cfg.burst and not busy:
-                    log.info("nothing due in namespace %s: burst done", cfg.namespace)
-                    return
-                # burst: a running task may still schedule more; otherwise poll
-                self._wake.wait(0.05 if cfg.burst else cfg.poll_interval)
-                self._wake.clear()
-                continue
-            lease = DEFAULT_LEASE
-            if task.worker_expires is not None:
-                lease = max(1.0, (task.worker_expires - utcnow()).total_seconds())
-            running = Running(task=task, lease=lease)
-            with self._lock:
-                self.running[task.uid] = running
-                self.started_count += 1
-            self._work.put(running)
+            self._wake.wait(0.2)
+            self._wake.clear()
+        if not self.stopping:
+            for thread in threads:
+                thread.join()
+            self._touch_health()
+            log.info("worker stopped: %d task(s) run", self.completed)
+            return 0
+        return self._shutdown()
 
     def _shutdown(self) -> int:
         cfg = self.config
@@ -197,9 +169,9 @@ class Worker:
                 return 0
             if self._forced.is_set() or time.monotonic() >= deadline:
                 break
+            self._touch_health()
             self._renew_leases()
-            self._wake.wait(0.1)
-            self._wake.clear()
+            self._forced.wait(0.1)
         reason = (
             "second signal"
             if self._forced.is_set()
@@ -210,29 +182,86 @@ class Worker:
             self._release(running)
         return 1
 
-    # -- executing --------------------------------------------------------------------------
+    # -- claiming and running (one loop per thread) -----------------------------------------
 
-    def _execute_loop(self) -> None:
-        while True:
-            running = self._work.get()
-            if running is None:
-                return
+    def _thread(self) -> None:
+        pending: list[Future[None]] = []
+        try:
+            self._loop(pending)
+        finally:
+            for future in pending:
+                future.result()
+            with self._lock:
+                self._alive -= 1
+            self._wake.set()
+
+    def _loop(self, pending: list[Future[None]]) -> None:
+        cfg = self.config
+        while not (self.stopping or self._drained.is_set()):
+            with self._lock:
+                if cfg.max_tasks is not None and self.started_count >= cfg.max_tasks:
+                    if not self._drained.is_set():
+                        log.info("reached --max-tasks %d", cfg.max_tasks)
+                    self._drained.set()
+                    return
+                self.started_count += 1  # reserved; given back when nothing is claimed
+                self._busy += 1
             try:
-                self._execute(running)
-            finally:
-                with self._lock:
-                    self.running.pop(running.task.uid, None)
-                    self.completed += 1
-                self._slots.release()
-                self._wake.set()
+                task = self.client.next_scheduled(cfg.worker_id, cfg.namespace)
+            except (TransportError, ServerError) as exc:
+                self._unreserve()
+                self._outage(exc)
+                continue
+            except ApiError as exc:
+                self._unreserve()
+                log.error("claim rejected by the server: %s (%s)", exc.message, exc.error_class)
+                self._stopping.wait(cfg.poll_interval)
+                continue
+            self._recovered()
+            if task is None:
+                drained = self._unreserve()
+                if cfg.burst:
+                    if drained:
+                        if not self._drained.is_set():
+                            log.info("nothing due in namespace %s: burst done", cfg.namespace)
+                        self._drained.set()
+                        return
+                    self._stopping.wait(0.02)  # a running task may still schedule more
+                else:
+                    self._stopping.wait(cfg.poll_interval)
+                continue
+            running = self._run_claimed(task)
+            # The write-back goes out while this thread claims the next task (one in flight per
+            # thread): claim and write-back overlap instead of queueing behind each other.
+            for future in pending:
+                future.result()
+            pending[:] = [self._writer.submit(self._finish, running)]
+
+    def _unreserve(self) -> bool:
+        """Give back a reservation that claimed nothing; True when nothing is busy at all."""
+        with self._lock:
+            self.started_count -= 1
+            self._busy -= 1
+            return self._busy == 0
+
+    def _run_claimed(self, task: Task) -> Running:
+        lease = DEFAULT_LEASE
+        if task.worker_expires is not None:
+            lease = max(1.0, (task.worker_expires - utcnow()).total_seconds())
+        running = Running(task=task, lease=lease)
+        with self._lock:
+            self.running[task.uid] = running
+        self._execute(running)
+        return running
 
     def _execute(self, running: Running) -> None:
+        """Run the task and record its outcome on ``running.task`` (written back by _finish)."""
         cfg = self.config
         task = running.task
         extra = {"task_uid": task.uid, "task_name": task.task, "namespace": cfg.namespace}
         log.info("start %s %s", task.uid, task.task, extra=extra)
         entry = self.registry.get(task.task)
-        outcome = task.model_copy(deep=True)
+        outcome = task.model_copy()
         if entry is None:
             log.error("task %s: %r is not registered in this worker", task.uid, task.task, extra=extra)
             apply_failure(outcome, not_registered(task.task))
@@ -253,26 +282,39 @@ class Worker:
                 apply_failure(outcome, error_result(exc))
             else:
                 apply_success(outcome, result)
-        duration_ms = (time.perf_counter() - running.started) * 1000
+        running.duration_ms = (time.perf_counter() - running.started) * 1000
         with running.lock:
             running.finished = True
+            if not running.released:
+                for name in OUTCOME_FIELDS:
+                    setattr(running.task, name, getattr(outcome, name))
+
+    def _finish(self, running: Running) -> None:
+        """Write the outcome back, log the end line, and forget the task."""
+        task = running.task
+        extra = {"task_uid": task.uid, "task_name": task.task, "namespace": self.config.namespace}
+        try:
             if running.released:
                 log.warning(
                     "task %s finished after it was released; its outcome is dropped", task.uid, extra=extra
                 )
-                return
-            for name in OUTCOME_FIELDS:
-                setattr(running.task, name, getattr(outcome, name))
-        written = self._write_back(running)
-        status = running.task.status.value if written else "lost"
-        log.info(
-            "end %s %s %s in %.1f ms",
-            task.uid,
-            task.task,
-            status,
-            duration_ms,
-            extra={**extra, "status": status, "duration_ms": round(duration_ms, 1)},
-        )
+                status = "released"
+            else:
+                status = running.task.status.value if self._write_back(running) else "lost"
+            log.info(
+                "end %s %s %s in %.1f ms",
+                task.uid,
+                task.task,
+                status,
+                running.duration_ms,
+                extra={**extra, "status": status, "duration_ms": round(running.duration_ms, 1)},
+            )
+        finally:
+            with self._lock:
+                self.running.pop(task.uid, None)
+                self.completed += 1
+                self._busy -= 1
+            self._wake.set()
 
     # -- writing back -----------------------------------------------------------------------
 
@@ -284,7 +326,7 @@ class Worker:
             with running.lock:
                 if running.released:
                     return False
-                doc = running.task.model_copy(deep=True)
+                doc = running.task.model_copy()
             try:
                 if doc.expires is not None and doc.expires < utcnow():
                     # already past its expiry: deleted instead of stored, as upstream does
@@ -340,7 +382,7 @@ class Worker:
         with running.lock:
             # a write-back may be under way: the revision check decides who wins
             running.released = True
-            doc = running.task.model_copy(deep=True)
+            doc = running.task.model_copy()
         for _ in range(5):
             apply_release(doc)
             try:
@@ -372,7 +414,7 @@ class Worker:
             with running.lock:
                 if running.finished or running.released:
                     continue
-                doc = running.task.model_copy(deep=True)
+                doc = running.task.model_copy()
             doc.worker_expires = utcnow() + dt.timedelta(seconds=running.lease)
             try:
                 stored = self.client.put_task(doc)
@@ -418,11 +460,10 @@ class Worker:
     def _outage(self, exc: TransportError | ServerError) -> None:
         """A claim failed: note the outage, back off (a signal cuts the wait short)."""
         self._outage_started(exc)
-        delay = self._backoff(self._outage_attempts)
-        self._outage_attempts += 1
-        self._touch_health()
-        self._wake.wait(delay)
-        self._wake.clear()
+        with self._lock:
+            attempt = self._outage_attempts
+            self._outage_attempts += 1
+        self._stopping.wait(self._backoff(attempt))
 
     def _outage_started(self, exc: TransportError | ServerError) -> None:
         """Logged once per outage, whichever request (claim, write-back, renewal) noticed it."""
