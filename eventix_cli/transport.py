@@ -38,7 +38,7 @@ class StdlibTransport(httpx.BaseTransport):
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
         self._local = threading.local()
-        self._all: list[http.client.HTTPConnection] = []
+        self._all: set[http.client.HTTPConnection] = set()  # open connections of every thread
         self._lock = threading.Lock()
 
     def _connections(self) -> dict[tuple[str, str, int], _Conn]:
@@ -68,7 +68,7 @@ class StdlibTransport(httpx.BaseTransport):
         if conn.sock is not None and scheme == "http":
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
-            self._all.append(conn)
+            self._all.add(conn)
         return conn
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -89,7 +89,7 @@ class StdlibTransport(httpx.BaseTransport):
         for attempt in (1, 2):
             entry = conns.get(key)
             if entry is not None and time.monotonic() - entry.last_used > IDLE_REUSE_LIMIT:
-                entry.conn.close()
+                self._drop(conns, key)
                 entry = None
             reused = entry is not None
             if entry is None:
@@ -137,9 +137,11 @@ class StdlibTransport(httpx.BaseTransport):
         entry = conns.pop(key, None)
         if entry is not None:
             entry.conn.close()
+            with self._lock:
+                self._all.discard(entry.conn)
 
     def close(self) -> None:
         with self._lock:
-            conns, self._all = self._all, []
+            conns, self._all = self._all, set()
         for conn in conns:
             conn.close()

@@ -1,0 +1,114 @@
+"""StdlibTransport: keep-alive reuse, stale connections, error mapping; proxy fallback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from eventix_cli.client import EventixClient, _default_transport
+from eventix_cli.errors import ServerTimeout, ServerUnreachable
+from eventix_cli.transport import StdlibTransport
+from tests.support.fake_http import scripted_server
+from tests.support.servers import free_port
+
+
+def test_keep_alive_is_reused_per_thread() -> None:
+    with scripted_server(200, b'{"status": "healthy"}') as url:
+        transport = StdlibTransport()
+        for _ in range(3):
+            r = transport.handle_request(httpx.Request("GET", f"{url}/healthz"))
+            assert r.status_code == 200
+            assert r.json() == {"status": "healthy"}
+        assert len(transport._all) == 1
+        seen: list[int] = []
+        thread = threading.Thread(
+            target=lambda: seen.append(transport.handle_request(httpx.Request("GET", f"{url}/x")).status_code)
+        )
+        thread.start()
+        thread.join()
+        assert seen == [200]
+        assert len(transport._all) == 2  # one connection per thread
+        transport.close()
+
+
+def test_idle_connection_is_replaced(monkeypatch) -> None:
+    monkeypatch.setattr("eventix_cli.transport.IDLE_REUSE_LIMIT", 0.05)
+    with scripted_server(200, b"{}") as url:
+        transport = StdlibTransport()
+        transport.handle_request(httpx.Request("GET", url))
+        first = next(iter(transport._all))
+        time.sleep(0.1)
+        transport.handle_request(httpx.Request("GET", url))
+        assert len(transport._all) == 1
+        assert first not in transport._all  # replaced, and the old one forgotten
+
+
+def test_errors_map_to_typed_client_errors() -> None:
+    with (
+        EventixClient(f"http://127.0.0.1:{free_port()}", retries=0) as client,
+        pytest.raises(ServerUnreachable),
+    ):
+        client.health()
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:  # accepts the connection, never answers
+        with (
+            EventixClient(f"http://127.0.0.1:{port}", retries=0, timeout=0.3) as client,
+            pytest.raises(ServerTimeout),
+        ):
+            client.health()
+    finally:
+        listener.close()
+
+
+def test_server_closing_the_connection_is_a_transport_error() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.close()  # no answer at all
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    with pytest.raises(httpx.RemoteProtocolError):
+        StdlibTransport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+    listener.close()
+
+
+def test_proxy_environment_uses_httpx_transport(monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert isinstance(
+        _default_transport(httpx.URL("http://eventix.example:8000"), True, 4), httpx.HTTPTransport
+    )
+    monkeypatch.setenv("NO_PROXY", "eventix.example")
+    assert isinstance(_default_transport(httpx.URL("http://eventix.example:8000"), True, 4), StdlibTransport)
+    monkeypatch.delenv("HTTP_PROXY")
+    assert isinstance(_default_transport(httpx.URL("http://other:8000"), True, 4), StdlibTransport)
+
+
+def test_fast_path_validation_matches_upstream(embedded_url, upstream) -> None:
+    """The embedded server's fast path answers bad claims and write-backs as upstream does."""
+    for url in (embedded_url, upstream.url):
+        r = httpx.get(f"{url}/tasks/next_scheduled", params={"namespace": "x"})
+        assert r.status_code == 422
+        [error] = r.json()["detail"]
+        assert error["loc"] == ["query", "worker_id"]
+        assert error["type"] == "missing"
+        r = httpx.put(
+            f"{url}/task/abc", content=b'{"priority": 1}', headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422
+        assert {"type": "missing", "loc": ["body", "task"]}.items() <= r.json()["detail"][0].items()
