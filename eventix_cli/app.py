@@ -138,14 +138,17 @@ def root(
 
 
 def _register() -> None:
-    from eventix_cli.commands import event, namespace, ping, server, stats, task, worker
+    from eventix_cli.commands import config, event, namespace, ping, server, stats, task, top, tour, worker
 
     app.add_typer(task.app, name="task")
     app.command("stats", epilog=stats.EPILOG)(stats.stats)
+    app.command("top", epilog=top.EPILOG)(top.top)
     app.add_typer(namespace.app, name="namespace")
     app.add_typer(event.app, name="event")
     app.command("worker", epilog=worker.EPILOG)(worker.worker)
     app.command("ping", epilog=ping.EPILOG)(ping.ping)
+    app.add_typer(config.app, name="config")
+    tour.register(app)
     app.command("server", epilog=server.EPILOG)(server.server)
 
 

@@ -65,6 +65,7 @@ class Settings:
     profile: str = DEFAULT_PROFILE
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def tls_verify(self) -> bool | str:
@@ -75,7 +76,7 @@ class Settings:
 
     def masked(self) -> dict[str, Any]:
         """A printable view with the token masked."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("sources", "warnings")}
         if self.token:
             out["token"] = mask_token(self.token)
         out["config_file"] = str(self.config_file) if self.config_file else None
@@ -210,6 +211,15 @@ def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: 
     return dict(table)
 
 
+def _readable_by_others(path: Path) -> bool:
+    import stat
+
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        return False
+
+
 def validate_url(url: str, source: str = "--url") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -251,7 +261,10 @@ def load_settings(
             values[key] = value
             sources[key] = "flag"
 
-    settings = Settings(profile=name, config_file=path, sources=sources)
+    notes: list[str] = []
+    if any(isinstance(t, dict) and "token" in t for t in data.values()) and _readable_by_others(path):
+        notes.append(f"{path} holds a token and can be read by other users; run: chmod 600 {path}")
+    settings = Settings(profile=name, config_file=path, sources=sources, warnings=tuple(notes))
     settings = replace(settings, **values)
     validate_url(settings.url, sources.get("url", "default"))
     return settings

@@ -20,7 +20,12 @@ class AppState:
 
     def settings(self, **overrides: Any) -> Settings:
         """Resolved settings; ``overrides`` are this command's flags (``None`` = not given)."""
-        return load_settings(profile=self.profile, overrides=overrides)
+        settings = load_settings(profile=self.profile, overrides=overrides)
+        for note in settings.warnings:
+            from eventix_cli import output
+
+            output.warn(note)
+        return settings
 
     def client(self, settings: Settings, **kwargs: Any) -> EventixClient:
         """A client for the server ``settings`` point at."""

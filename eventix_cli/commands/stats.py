@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,38 +20,11 @@ EPILOG = """\
   eventix stats -n billing --by task -o json | jq '.[] | select(.error > 0)'
 """
 
-STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
-
-
-def oldest_due(client: EventixClient, namespace: str, now: dt.datetime) -> float | None:
-    """Seconds the oldest due, unclaimed task has been waiting, or None when nothing is due."""
-    page = client.by_status(
-        filter={"namespace": namespace, "status": {"$in": ["scheduled", "retry"]}, "worker_id": None},
-        sort="eta",
-        limit=1,
-    )
-    tasks = page.tasks
-    if not tasks or tasks[0].eta is None or tasks[0].eta > now:
-        return None
-    return (now - tasks[0].eta).total_seconds()
-
-
-def namespace_counts(client: EventixClient, namespace: str, now: dt.datetime) -> dict[str, Any]:
-    """One row: counts per status (a limit=1 query each returns max_results cheaply)."""
-    with ThreadPoolExecutor(6) as pool:
-        counts = dict(
-            zip(
-                STATUS_ORDER,
-                pool.map(lambda s: client.count(namespace=namespace, status=s), STATUS_ORDER),
-                strict=True,
-            )
-        )
-        waiting = pool.submit(oldest_due, client, namespace, now).result()
-    return {"namespace": namespace, **counts, "total": sum(counts.values()), "oldest_due_seconds": waiting}
-
 
 def task_counts(client: EventixClient, namespace: str) -> list[dict[str, Any]]:
     """Rows per task function, counted from one keyset walk over the namespace."""
+    from eventix_cli.monitor import STATUS_ORDER
+
     counter: Counter[tuple[str, str]] = Counter()
     for task in client.iter_tasks(namespace=namespace):
         counter[(task.task, task.status.value)] += 1
@@ -82,6 +53,7 @@ def stats(
     from eventix_cli.commands.task.common import connect
     from eventix_cli.errors import UsageError
     from eventix_cli.models import utcnow
+    from eventix_cli.monitor import STATUS_ORDER, namespace_counts
     from eventix_cli.output import Column, Output
     from eventix_cli.timeparse import format_duration
 

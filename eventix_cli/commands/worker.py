@@ -126,6 +126,9 @@ def worker(
 
     state = ctx.find_root().obj
     settings = state.settings(url=url, timeout=timeout, namespace=namespace)
+    from eventix_cli.commands.task.common import require_writable
+
+    require_writable(settings, "run a worker (it writes task results)")
     registry = TaskRegistry()
     try:
         registry.register_all(tasks)

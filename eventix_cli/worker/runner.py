@@ -270,15 +270,11 @@ class Worker:
                 with task_context(task, cfg.namespace, cfg.worker_id):
                     result = entry.run(list(task.args), dict(task.kwargs))
             except Exception as exc:
+                # one line for the log; the traceback is stored with the task (and logged at DEBUG)
                 log.warning(
-                    "task %s %s raised %s: %s",
-                    task.uid,
-                    task.task,
-                    type(exc).__name__,
-                    exc,
-                    exc_info=exc,
-                    extra=extra,
+                    "task %s %s raised %s: %s", task.uid, task.task, type(exc).__name__, exc, extra=extra
                 )
+                log.debug("traceback of task %s", task.uid, exc_info=exc)
                 apply_failure(outcome, error_result(exc))
             else:
                 apply_success(outcome, result)

@@ -163,6 +163,16 @@ def add(
             show_default=False,
         ),
     ] = None,
+    retry_delay: Annotated[
+        int | None,
+        typer.Option(
+            "--retry-delay",
+            min=1,
+            help="Seconds before the first retry (doubles on each failure; default 15).",
+            rich_help_panel=SCHEDULING,
+            show_default=False,
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the task is done or failed.")] = False,
     wait_timeout: Annotated[
         float | None,
@@ -205,6 +215,8 @@ def add(
     }
     if when is not None:
         fields["eta"] = when
+    if retry_delay is not None:
+        fields["error_eta_inc"] = retry_delay
     with client:
         stored = client.post_task(Task(**fields))
         printer = Output(settings.output)

@@ -1,0 +1,1 @@
+"""Sample task functions shipped with eventix-cli, used by `eventix tour`."""
