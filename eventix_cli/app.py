@@ -48,7 +48,34 @@ def _debug_enabled(ctx: typer.Context | None) -> bool:
 
 
 class EventixGroup(TyperGroup):
-    """The root group: turns every error into one line on stderr and a documented exit code."""
+    """The root group: loads subcommands lazily, and turns every error into one line on stderr
+    and a documented exit code."""
+
+    _listing = False  # set while the root help lists commands: placeholders suffice then
+    _loaded: dict[str, Any]
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        if self._listing:
+            from typer.core import TyperCommand
+
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+        loaded = self.__dict__.setdefault("_loaded", {})
+        if cmd_name not in loaded:
+            loaded[cmd_name] = load_command(cmd_name)
+        return loaded[cmd_name]
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -137,24 +164,77 @@ def root(
         setup_logging("DEBUG")
 
 
-def _register() -> None:
-    from eventix_cli.commands import config, event, namespace, ping, server, stats, task, top, tour, worker
+# name -> (module, attribute, one-line help). Loaded only when the command runs (or its own
+# help is shown): `eventix --help` and every command skip importing and converting the others.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "task": (
+        "eventix_cli.commands.task",
+        "app",
+        "Enqueue, inspect, retry, cancel, purge, wait for, dump and restore tasks.",
+    ),
+    "stats": (
+        "eventix_cli.commands.stats",
+        "stats",
+        "Counts of tasks per namespace and status, and the oldest due task.",
+    ),
+    "top": (
+        "eventix_cli.commands.top",
+        "top",
+        "A live view of the queues: counts, rates, waiting time, latest errors.",
+    ),
+    "worker": (
+        "eventix_cli.commands.worker",
+        "worker",
+        "Run the tasks of a namespace with upstream semantics.",
+    ),
+    "namespace": (
+        "eventix_cli.commands.namespace",
+        "app",
+        "Namespaces: the isolation units of tasks and workers.",
+    ),
+    "event": ("eventix_cli.commands.event", "app", "Post events to test trigger configurations."),
+    "server": (
+        "eventix_cli.commands.server",
+        "server",
+        "Run the embedded Eventix server (the API on SQLite).",
+    ),
+    "ping": ("eventix_cli.commands.ping", "ping", "Check that the server answers /healthz and /version."),
+    "config": (
+        "eventix_cli.commands.config",
+        "app",
+        "Profiles: where to connect, which namespace, a token, read-only mode.",
+    ),
+    "tour": ("eventix_cli.commands.tour", "tour", "A guided tour on a throwaway server, in a few seconds."),
+    "completion": (
+        "eventix_cli.commands.completion",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+}
 
-    app.add_typer(task.app, name="task")
-    app.command("stats", epilog=stats.EPILOG)(stats.stats)
-    app.command("top", epilog=top.EPILOG)(top.top)
-    app.add_typer(namespace.app, name="namespace")
-    app.add_typer(event.app, name="event")
-    app.command("worker", epilog=worker.EPILOG)(worker.worker)
-    app.command("ping", epilog=ping.EPILOG)(ping.ping)
-    app.add_typer(config.app, name="config")
-    tour.register(app)
-    app.command("server", epilog=server.EPILOG)(server.server)
 
+def load_command(name: str) -> Any:
+    """The click command behind ``name`` (a Typer sub-app, or a function with an EPILOG)."""
+    import importlib
 
-_register()
+    from typer.main import get_command
+
+    module_name, attr, _ = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    target = getattr(module, attr)
+    if isinstance(target, typer.Typer):
+        command = get_command(target)
+    else:
+        holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
+        holder.command(name, epilog=getattr(module, "EPILOG", None))(target)
+        command = get_command(holder)
+    command.name = name
+    return command
 
 
 def main() -> None:
     """Console-script entry point."""
+    from eventix_cli.completion import enable_if_completing
+
+    enable_if_completing()
     app(prog_name="eventix")

@@ -302,3 +302,10 @@ def confirm(question: str) -> bool:
         stream.write("\n")
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def stream_text(text: str) -> None:
+    """Text as it is (a script, a file's content) on stdout."""
+    stream = _stream(False)
+    stream.write(text)
+    stream.flush()

@@ -75,7 +75,10 @@ def _active(data: dict[str, Any]) -> str:
     return os.environ.get(ENV_PROFILE) or data.get("active_profile") or DEFAULT_PROFILE
 
 
-@app.command("path")
+@app.command(
+    "path",
+    epilog='[bold]Examples[/bold]\n\n  eventix config path\n  $EDITOR "$(eventix config path)"\n',
+)
 def path_cmd() -> None:
     """Print where the config file is (it may not exist yet)."""
     from eventix_cli import output

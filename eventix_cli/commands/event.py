@@ -15,6 +15,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+@app.callback()
+def _group() -> None:
+    """Keeps this a command group (a sub-app with one command would collapse into it)."""
+
+
 EPILOG = """\
 [bold]Examples[/bold]
 

@@ -31,11 +31,26 @@ TimeoutOption = Annotated[
         rich_help_panel="Connection",
     ),
 ]
+
+
+def _complete_namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
+    from eventix_cli.completion import complete_namespaces
+
+    return complete_namespaces(ctx, incomplete)
+
+
+def _complete_task_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    from eventix_cli.completion import complete_task_ids
+
+    return complete_task_ids(ctx, incomplete)
+
+
 NamespaceOption = Annotated[
     str | None,
     typer.Option(
         "--namespace",
         "-n",
+        autocompletion=_complete_namespaces,
         help="Namespace (env: EVENTIX_NAMESPACE; default: default).",
         show_default=False,
     ),

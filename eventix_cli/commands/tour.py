@@ -11,8 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import typer
-
 from eventix_cli.errors import EventixCliError
 
 EPILOG = """\
@@ -164,7 +162,3 @@ def tour() -> None:
     output.line(f"tour finished in {time.perf_counter() - started:.1f}s; the server at {url} is stopped")
     output.line("and its temporary database removed.")
     output.line("Next: `eventix server` for a server that stays, `eventix --help` for everything else.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("tour", epilog=EPILOG)(tour)

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.options import (
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+    _complete_task_ids,
+)
 from eventix_cli.commands.task.common import (
     AllNamespacesOption,
     ConcurrencyOption,
@@ -61,6 +67,7 @@ def cancel(
         list[str] | None,
         typer.Argument(
             metavar="[ID...]",
+            autocompletion=_complete_task_ids,
             help="Task uids, or - to read them from stdin. Without ids: the filter.",
             show_default=False,
         ),

@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.options import (
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+    _complete_task_ids,
+)
 from eventix_cli.commands.task.common import connect
 from eventix_cli.errors import UsageError
 
@@ -22,7 +28,10 @@ _STATUSES_FOR_KEY = ("scheduled", "retry", "processing", "error", "done")
 
 def show(
     ctx: typer.Context,
-    uid: Annotated[str | None, typer.Argument(help="The task's uid.", show_default=False)] = None,
+    uid: Annotated[
+        str | None,
+        typer.Argument(help="The task's uid.", show_default=False, autocompletion=_complete_task_ids),
+    ] = None,
     unique_key: Annotated[
         str | None,
         typer.Option(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eventix_cli.commands.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.options import OutputOption, TimeoutOption, UrlOption, _complete_task_ids
 from eventix_cli.commands.task.common import connect, read_ids
 from eventix_cli.errors import ExitCode, UsageError
 
@@ -86,7 +86,12 @@ def wait_for(
 def wait(
     ctx: typer.Context,
     ids: Annotated[
-        list[str], typer.Argument(metavar="ID...", help="Task uids, or - to read them from stdin.")
+        list[str],
+        typer.Argument(
+            metavar="ID...",
+            help="Task uids, or - to read them from stdin.",
+            autocompletion=_complete_task_ids,
+        ),
     ],
     wait_timeout: Annotated[
         float | None,

@@ -1,0 +1,1 @@
+complete --command eventix --no-files --arguments "(env _EVENTIX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) eventix)" --condition "env _EVENTIX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) eventix"
