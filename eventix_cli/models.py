@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# re-exported: statuses live apart so that status filters need no pydantic
+from eventix_cli.statuses import FINAL_STATUSES as FINAL_STATUSES
+from eventix_cli.statuses import PENDING_STATUSES as PENDING_STATUSES
+from eventix_cli.statuses import TaskStatus
 
 
 def utcnow() -> dt.datetime:
@@ -32,20 +36,6 @@ def _as_utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[dt.datetime | None, AfterValidator(_as_utc_or_none)]
-
-
-class TaskStatus(StrEnum):
-    scheduled = "scheduled"
-    processing = "processing"
-    done = "done"
-    error = "error"
-    retry = "retry"
-
-
-#: Statuses a task may be claimed, rescheduled by unique key or cancelled from.
-PENDING_STATUSES: tuple[TaskStatus, ...] = (TaskStatus.scheduled, TaskStatus.retry)
-#: Statuses a worker has finished with.
-FINAL_STATUSES: tuple[TaskStatus, ...] = (TaskStatus.done, TaskStatus.error)
 
 
 def stored_priority(logical: int) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from eventix_cli.models import TaskStatus
+from eventix_cli.statuses import TaskStatus
 
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient

@@ -83,7 +83,7 @@ def purge(
         run_selected,
         sample_and_count,
     )
-    from eventix_cli.models import TaskStatus
+    from eventix_cli.statuses import TaskStatus
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     query = build_query(
