@@ -106,11 +106,10 @@ def cancel(
     from eventix_cli.commands.task.common import (
         build_query,
         confirm_or_refuse,
-        dry_run_report,
         read_ids,
         require_writable,
+        run_by_filter,
         run_selected,
-        sample_and_count,
     )
     from eventix_cli.models import PENDING_STATUSES, TaskStatus
     from eventix_cli.query import GLOB_CHARS
@@ -180,21 +179,15 @@ def cancel(
                 else "finished tasks are deleted with `eventix task purge`"
             )
             raise UsageError(f"cannot cancel tasks in {names}", hint=hint)
-        count, sample = sample_and_count(client, query)
-        if dry_run:
-            dry_run_report(settings.output, verb="cancel", count=count, sample=sample, query=query)
-            return
-        if count == 0:
-            out.message("nothing to cancel: no task matches")
-            return
-        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-        confirm_or_refuse(f"Cancel {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
-        run_selected(
-            verb="cancelled",
+        run_by_filter(
+            client=client,
+            settings=settings,
+            query=query,
             action_name="cancel",
-            uids=(t.uid for t in query.iter_all(client)),
-            total=count,
+            verb="cancelled",
+            ask="Cancel",
             action=action,
             concurrency=concurrency,
-            fmt=settings.output,
+            yes=yes,
+            dry_run=dry_run,
         )

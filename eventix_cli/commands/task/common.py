@@ -330,3 +330,51 @@ def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> 
 
 def no_filter_given(**options: Any) -> bool:
     return not any(v for v in options.values())
+
+
+def run_by_filter(
+    *,
+    client: EventixClient,
+    settings: Settings,
+    query: TaskQuery,
+    action_name: str,
+    verb: str,
+    ask: str,
+    action: Any,
+    concurrency: int,
+    yes: bool,
+    dry_run: bool,
+    items: Iterable[Any] | None = None,
+    key: Any = str,
+    count_first: bool = True,
+) -> None:
+    """The filter mode of retry, cancel and purge: count and sample, dry run, confirm, run.
+
+    ``items`` default to the uids of the matches; with ``count_first=False`` the count is
+    skipped when nothing needs it (``--yes`` off a terminal: no question, no progress bar).
+    """
+    from eventix_cli import output
+
+    nothing = f"nothing to {action_name}: no task matches"
+    count: int | None = None
+    if dry_run or count_first or not yes or interactive():
+        count, sample = sample_and_count(client, query)
+        if dry_run:
+            dry_run_report(settings.output, verb=action_name, count=count, sample=sample, query=query)
+            return
+        if count == 0:
+            output.message(nothing)
+            return
+        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
+        confirm_or_refuse(f"{ask} {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+    run_selected(
+        verb=verb,
+        action_name=action_name,
+        uids=items if items is not None else (t.uid for t in query.iter_all(client)),
+        total=count,
+        action=action,
+        key=key,
+        concurrency=concurrency,
+        fmt=settings.output,
+        nothing=nothing,
+    )

@@ -73,15 +73,10 @@ def purge(
     the count, a sample of 5 and the exact filter; otherwise it asks first (--yes when not
     on a terminal). Only matching tasks are touched, so running it again is harmless.
     """
-    from eventix_cli import output as out
     from eventix_cli.commands.task.common import (
         build_query,
-        confirm_or_refuse,
-        dry_run_report,
-        interactive,
         require_writable,
-        run_selected,
-        sample_and_count,
+        run_by_filter,
     )
     from eventix_cli.statuses import TaskStatus
 
@@ -109,26 +104,19 @@ def purge(
 
     query = replace(query, exclude_statuses=(TaskStatus.processing,))
     with client:
-        count: int | None = None
-        if dry_run or not yes or interactive():  # counted to ask first, or for the progress bar
-            count, sample = sample_and_count(client, query)
-            if dry_run:
-                dry_run_report(settings.output, verb="purge", count=count, sample=sample, query=query)
-                return
-            if count == 0:
-                out.message("nothing to purge: no task matches")
-                return
-            where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-            confirm_or_refuse(f"Delete {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
         # plain documents, not models: purge needs only the uid and status of each task
-        run_selected(
-            verb="purged",
+        run_by_filter(
+            client=client,
+            settings=settings,
+            query=query,
             action_name="purge",
-            uids=query.iter_documents(client),
-            total=count,
+            verb="purged",
+            ask="Delete",
             action=lambda doc: purge_one(client, doc),
-            key=lambda doc: doc["uid"],
             concurrency=concurrency,
-            fmt=settings.output,
-            nothing="nothing to purge: no task matches",
+            yes=yes,
+            dry_run=dry_run,
+            items=query.iter_documents(client),
+            key=lambda doc: doc["uid"],
+            count_first=False,
         )

@@ -114,12 +114,10 @@ def retry(
     from eventix_cli import output as out
     from eventix_cli.commands.task.common import (
         build_query,
-        confirm_or_refuse,
-        dry_run_report,
         read_ids,
         require_writable,
+        run_by_filter,
         run_selected,
-        sample_and_count,
     )
     from eventix_cli.models import TaskStatus
     from eventix_cli.timeparse import parse_eta
@@ -165,21 +163,15 @@ def retry(
         if blocked and not force:
             names = ", ".join(sorted(s.value for s in blocked))
             raise UsageError(f"tasks in {names} cannot be retried without --force")
-        count, sample = sample_and_count(client, query)
-        if dry_run:
-            dry_run_report(settings.output, verb="retry", count=count, sample=sample, query=query)
-            return
-        if count == 0:
-            out.message("nothing to retry: no task matches")
-            return
-        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-        confirm_or_refuse(f"Retry {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
-        run_selected(
-            verb="retried",
+        run_by_filter(
+            client=client,
+            settings=settings,
+            query=query,
             action_name="retry",
-            uids=(t.uid for t in query.iter_all(client)),
-            total=count,
+            verb="retried",
+            ask="Retry",
             action=action,
             concurrency=concurrency,
-            fmt=settings.output,
+            yes=yes,
+            dry_run=dry_run,
         )
