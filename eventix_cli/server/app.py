@@ -273,6 +273,8 @@ def create_app(
     async def get_task(uid: str) -> Response:
         return _json(store.get(uid))
 
+    # Served by FastPath (plain ASGI) in front of the router; the route stays for the OpenAPI
+    # document and as the reference of the contract.
     @app.put("/task/{uid}")
     async def put_task(uid: str, body: TaskBody) -> Response:
         return _json(store.put(uid, body.to_wire()).text)
@@ -287,6 +289,7 @@ def create_app(
 
     # -- workers ----------------------------------------------------------------------------
 
+    # Served by FastPath too; see the note on PUT /task/{uid}.
     @app.get("/tasks/next_scheduled")
     async def next_scheduled(worker_id: str, namespace: str) -> Response:
         doc = store.claim(worker_id, namespace)

@@ -74,13 +74,17 @@ class FastPath:
 
     async def _put(self, uid: str, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+        except DomainError as exc:  # e.g. the size guard: a chunked body grew too large
+            await _respond(send, exc.status_code, json.dumps(exc.body()).encode())
+            return
         raw = b"".join(chunks)
         try:
             body = self.task_body.model_validate_json(raw)

@@ -90,6 +90,18 @@ def test_oversized_body_is_413(embedded) -> None:
     assert httpx.get(embedded.url + "/healthz").status_code == 200
 
 
+def test_oversized_chunked_write_back_is_413(embedded) -> None:
+    def chunks():
+        yield b'{"task": "x", "kwargs": {"blob": "'
+        for _ in range(17):
+            yield b"a" * (1024 * 1024)
+        yield b'"}}'
+
+    r = httpx.put(embedded.url + "/task/big", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error_class"] == "RequestTooLarge"
+
+
 def test_metrics_count_real_tasks(embedded, namespace) -> None:
     with EventixClient(embedded.url) as client:
         before = client.metrics()["tasks"]
