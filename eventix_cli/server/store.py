@@ -90,6 +90,7 @@ _COLUMNS = (
     "doc",
 )
 _INSERT = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
 _UPDATE = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE rowid = ?"
 
 
@@ -110,12 +111,21 @@ def iso(value: dt.datetime) -> str:
 DATETIME_FIELDS = ("created_time", "updated_time", "eta", "scheduled", "worker_expires", "expires")
 
 
+def _millis(value: str) -> str:
+    """``iso(parse(value))`` for a JSON time; pydantic's own ``...SS.ffffffZ`` is cut as text."""
+    if len(value) == 27 and value[19] == "." and value[26] == "Z":
+        return value[:19] + "Z" if value[20:23] == "000" else value[:23] + "000Z"
+    try:
+        return iso(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return value  # not a time: stored as given
+
+
 def _normalize_datetimes(doc: dict[str, Any]) -> None:
     for name in DATETIME_FIELDS:
         value = doc.get(name)
         if isinstance(value, str):
-            with contextlib.suppress(ValueError):  # not a time: stored as given
-                doc[name] = iso(dt.datetime.fromisoformat(value))
+            doc[name] = _millis(value)
 
 
 def sort_key(value: Any) -> str | None:
@@ -123,6 +133,11 @@ def sort_key(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        # the two shapes stored documents hold (see iso()) are converted as text
+        if len(value) == 27 and value[19] == "." and value[26] == "Z":
+            return value
+        if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+            return value[:19] + ".000000Z"
         parsed = dt.datetime.fromisoformat(value)
     elif isinstance(value, dt.datetime):
         parsed = value
@@ -243,12 +258,22 @@ class TaskStore:
             raise AlreadyExists(doc["uid"]) from None
         return doc
 
-    def _update(self, rowid: int, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
+    def _update(
+        self, rowid: int, doc: dict[str, Any], now: dt.datetime, columns: tuple[str, ...] | None = None
+    ) -> StoredDoc:
+        """Write ``doc``; ``columns`` names the only columns that can have changed (fewer index
+        updates), by default all."""
         doc = StoredDoc(doc)
         _normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
-        self.db.execute(_UPDATE, (*_row(doc), rowid))
+        row = _row(doc)
+        if columns is None:
+            self.db.execute(_UPDATE, (*row, rowid))
+        else:
+            values = dict(zip(_COLUMNS, row, strict=True))
+            sql = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in columns)} WHERE rowid = ?"
+            self.db.execute(sql, (*(values[c] for c in columns), rowid))
         return doc
 
     # -- single tasks -----------------------------------------------------------------------
@@ -291,13 +316,12 @@ class TaskStore:
         now = utcnow()
         doc["uid"] = uid
         with self.transaction():
-            found = self._load(uid)
-            if found is None:
+            row = self.db.execute("SELECT rowid, revision FROM tasks WHERE uid = ?", (uid,)).fetchone()
+            if row is None:
                 return self._insert(doc, now)
-            rowid, stored = found
-            expected = doc.get("revision") or "0-0"
-            if stored.get("revision") != expected:
-                raise RevisionConflict(stored.get("revision") or "0-0")
+            rowid, stored_revision = row
+            if stored_revision != (doc.get("revision") or "0-0"):
+                raise RevisionConflict(stored_revision or "0-0")
             return self._update(rowid, doc, now)
 
     def delete(self, uid: str) -> None:
@@ -358,7 +382,7 @@ class TaskStore:
             doc["status"] = "processing"
             doc["worker_id"] = worker_id
             doc["worker_expires"] = iso(now + dt.timedelta(seconds=lease))
-            return self._update(row[0], doc, now)
+            return self._update(row[0], doc, now, _CLAIM_COLUMNS)
 
     def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:
         """Release claims whose lease ran out; delete tasks past ``expires``. Returns the counts."""
