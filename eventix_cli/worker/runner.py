@@ -206,6 +206,7 @@ class Worker:
                     return
                 self.started_count += 1  # reserved; given back when nothing is claimed
                 self._busy += 1
+            sent = time.monotonic()
             try:
                 task = self.client.next_scheduled(cfg.worker_id, cfg.namespace)
             except (TransportError, ServerError) as exc:
@@ -217,7 +218,7 @@ class Worker:
                 log.error("claim rejected by the server: %s (%s)", exc.message, exc.error_class)
                 self._stopping.wait(cfg.poll_interval)
                 continue
-            self._recovered()
+            self._recovered(sent)
             if task is None:
                 drained = self._unreserve()
                 if cfg.burst:
@@ -329,8 +330,9 @@ class Worker:
                     with contextlib.suppress(TaskNotFound):
                         self.client.delete_task(uid)
                     return True
+                sent = time.monotonic()
                 stored = self.client.put_task(doc)
-                self._recovered()
+                self._recovered(sent)
                 with running.lock:
                     running.task.revision = stored.revision
                 return True
@@ -470,8 +472,13 @@ class Worker:
             self._outage_attempts = 0
         log.warning("server unreachable: %s; retrying with backoff", exc.message)
 
-    def _recovered(self) -> None:
+    def _recovered(self, sent: float) -> None:
+        """A request sent at ``sent`` succeeded. It ends an outage only if it was sent after the
+        outage began: one that was already in flight says nothing about the server now (at a
+        shutdown, it would log a recovery between two halves of the same outage)."""
         with self._lock:
-            since, self._outage_since = self._outage_since, None
-        if since is not None:
-            log.info("server reachable again after %.0fs", time.monotonic() - since)
+            since = self._outage_since
+            if since is None or sent < since:
+                return
+            self._outage_since = None
+        log.info("server reachable again after %.0fs", time.monotonic() - since)

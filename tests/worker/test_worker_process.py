@@ -159,8 +159,8 @@ def test_server_restart_mid_run_loses_nothing_and_runs_nothing_twice(namespace, 
     assert set(runs) == set(uids)
     assert set(runs.values()) == {1}, runs.most_common(3)
     log = worker.log()
-    assert log.count("server unreachable") == 1
-    assert log.count("server reachable again") == 1
+    assert log.count("server unreachable") == 1, log
+    assert log.count("server reachable again") == 1, log
 
 
 def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> None:
