@@ -223,6 +223,9 @@ def load_command(name: str) -> Any:
     module = importlib.import_module(module_name)
     target = getattr(module, attr)
     if isinstance(target, typer.Typer):
+        if len(target.registered_commands) == 1 and not target.registered_callback:
+            # typer turns a one-command sub-app into that command; `eventix event post` needs the group
+            target.callback()(lambda: None)
         command = get_command(target)
     else:
         holder = typer.Typer(rich_markup_mode="rich", add_completion=False)

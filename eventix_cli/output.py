@@ -22,8 +22,6 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-FORMATS = ("table", "json", "jsonl", "csv", "ids")
-
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -31,6 +29,9 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     ids = "ids"
+
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
 
 
 DEFAULT_FORMAT = "table"
@@ -107,7 +108,6 @@ class Column:
     header: str
     fmt: Callable[[Any], str] | None = None
     justify: str = "left"
-    no_wrap: bool = True
     min_width: int | None = None  # never narrower (uids stay whole for copy and paste)
 
     def cell(self, record: Mapping[str, Any]) -> str:

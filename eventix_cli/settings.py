@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from eventix_cli.errors import ConfigError, UsageError
+from eventix_cli.output import FORMATS
 
 ENV_URL = "EVENTIX_URL"
 ENV_NAMESPACE = "EVENTIX_NAMESPACE"
@@ -44,7 +45,6 @@ ENV_DEBUG = "EVENTIX_DEBUG"
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_PROFILE = "default"
-OUTPUT_FORMATS = ("table", "json", "jsonl", "csv", "ids")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -113,8 +113,8 @@ def _parse_str(key: str, value: Any, where: str) -> str:
 
 def _parse_output(key: str, value: Any, where: str) -> str:
     text = _parse_str(key, value, where)
-    if text not in OUTPUT_FORMATS:
-        raise ConfigError(f"{where}: {key} must be one of {', '.join(OUTPUT_FORMATS)}, got {value!r}")
+    if text not in FORMATS:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(FORMATS)}, got {value!r}")
     return text
 
 

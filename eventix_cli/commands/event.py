@@ -16,11 +16,6 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _group() -> None:
-    """Keeps this a command group (a sub-app with one command would collapse into it)."""
-
-
 EPILOG = """\
 [bold]Examples[/bold]
 
