@@ -12,6 +12,7 @@ replaces the wire layer. One keep-alive connection per thread and host; no proxy
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -24,6 +25,20 @@ import httpx
 #: connections (uvicorn after 5 s), and a request on a closed one fails ambiguously
 IDLE_REUSE_LIMIT = 2.0
 _SEND_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def _peer_closed(conn: http.client.HTTPConnection) -> bool:
+    """An idle kept-alive connection that is readable has been closed by the server (EOF) or
+    holds bytes nobody asked for: either way it must not carry the next request. Checked
+    before sending, so a request is never sent into a connection a restarted server dropped."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class _Conn:
@@ -88,7 +103,9 @@ class StdlibTransport(httpx.BaseTransport):
 
         for attempt in (1, 2):
             entry = conns.get(key)
-            if entry is not None and time.monotonic() - entry.last_used > IDLE_REUSE_LIMIT:
+            if entry is not None and (
+                time.monotonic() - entry.last_used > IDLE_REUSE_LIMIT or _peer_closed(entry.conn)
+            ):
                 self._drop(conns, key)
                 entry = None
             reused = entry is not None

@@ -47,6 +47,37 @@ def test_idle_connection_is_replaced(monkeypatch) -> None:
         assert first not in transport._all  # replaced, and the old one forgotten
 
 
+def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
+    """A server that went away (restart) leaves kept-alive connections at EOF; the next request,
+    even a non-idempotent one, goes out on a fresh connection instead of failing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
+
+    def serve() -> None:
+        first, _ = listener.accept()  # one answer, kept alive, then closed: the old server
+        first.recv(65536)
+        first.sendall(answer)
+        time.sleep(0.1)
+        first.close()
+        second, _ = listener.accept()  # the restarted server
+        second.recv(65536)
+        second.sendall(answer)
+        second.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = StdlibTransport()
+    url = f"http://127.0.0.1:{port}/"
+    assert transport.handle_request(httpx.Request("GET", url)).status_code == 200
+    time.sleep(0.3)  # the old connection is closed by now
+    assert transport.handle_request(httpx.Request("GET", url + "tasks/next_scheduled")).status_code == 200
+    thread.join(5)
+    listener.close()
+
+
 def test_errors_map_to_typed_client_errors() -> None:
     with (
         EventixClient(f"http://127.0.0.1:{free_port()}", retries=0) as client,
