@@ -18,7 +18,7 @@ import pytest
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus
 from eventix_cli.server.store import TaskStore
-from tests.support.servers import REPO_ROOT, RunningServer, start_server
+from tests.support.servers import REPO_ROOT, RunningServer, free_port, start_server
 from tests.support.workers import wait_for
 
 TASKS = 6000  # far more than a purge at concurrency 2 deletes in the time the test waits
@@ -138,3 +138,21 @@ def test_ctrl_c_mid_purge_reports_what_was_done_and_exits_130(db_server, namespa
     lines = stderr.splitlines()
     assert lines[0].startswith(f"{len(done):,} purged, the rest not attempted in ")
     assert lines[-1].startswith("interrupted: the tasks above were handled")
+
+
+def test_ids_never_started_after_an_outage_are_listed(cli) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    ids = [f"{i:032x}" for i in range(5)]
+    result = cli("task", "retry", "-", "--url", dead, "-o", "json", "-c", "1", input="\n".join(ids))
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    assert [f["uid"] for f in report["failed"]] == ids[:1]  # the first request met the outage ...
+    assert report["not_attempted"] == ids[1:]  # ... and nothing was tried after it
+    assert report["not_attempted_count"] == 4
+    assert report["error"]["error_class"] == "ServerUnreachable"
+    assert result.stderr.splitlines()[0].startswith("0 retried, 1 failed, 4 not attempted in ")
+    rows = cli("task", "cancel", *ids, "--url", dead, "-o", "jsonl", "-c", "1", "--yes")
+    assert rows.exit_code == 3
+    assert [json.loads(line)["outcome"] for line in rows.stdout.splitlines()] == ["failed"] + [
+        "not_attempted"
+    ] * 4

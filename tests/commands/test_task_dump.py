@@ -270,3 +270,10 @@ def test_dump_into_a_missing_folder_is_one_error_line_and_sends_nothing(cli, tmp
     assert all(line.startswith(("error:", "hint:")) for line in lines)
     assert "Traceback" not in result.stderr
     assert cli("task", "dump", str(tmp_path), "--url", dead).exit_code == 2  # a folder is not a file
+
+
+def test_dump_to_a_full_device_is_one_error_line(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 50, kwargs={"pad": "x" * 200})
+    result = _dump(cli, embedded_url, namespace, "/dev/full")
+    assert result.exit_code == 1
+    assert result.stderr == "error: writing /dev/full failed: No space left on device (WriteFailed)\n"
