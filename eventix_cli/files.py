@@ -4,8 +4,9 @@
 
 - a regular file (or a path that does not exist yet) is written to a temporary file in the
   same folder, flushed to disk (fsync) and renamed over the target when complete, so a reader
-  sees the old content or the new one, never half of it; an existing file keeps its mode, a
-  new one gets the usual mode for new files (0666 less the umask, as ``>`` in a shell);
+  sees the old content or the new one, never half of it; an existing file keeps its mode (and
+  its owner, where the user may give files away), a new one gets the usual mode for new files
+  (0666 less the umask, as ``>`` in a shell);
 - a symbolic link is followed: the file it points to is replaced that way, the link stays;
 - anything else (a FIFO, a character device such as ``/dev/null``, a terminal, or a name of
   an open descriptor such as ``/dev/stdout`` and ``/dev/fd/N``) is opened and streamed
@@ -40,6 +41,7 @@ class OutputPlan:
     target: Path  # the file actually written (a symlink resolved)
     atomic: bool
     mode: int | None  # the mode to keep (existing regular file), else None
+    owner: tuple[int, int] | None = None  # its uid and gid, kept where we may (as root)
 
 
 def plan_output(name: str) -> OutputPlan:
@@ -65,7 +67,11 @@ def plan_output(name: str) -> OutputPlan:
         )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {given}: folder {folder} is not writable")
-    return OutputPlan(given, real, atomic=True, mode=stat.S_IMODE(info.st_mode) if info is not None else None)
+    if info is None:
+        return OutputPlan(given, real, atomic=True, mode=None)
+    return OutputPlan(
+        given, real, atomic=True, mode=stat.S_IMODE(info.st_mode), owner=(info.st_uid, info.st_gid)
+    )
 
 
 def _names_a_descriptor(given: Path) -> bool:
@@ -101,8 +107,11 @@ def open_output(name: str, *, encoding: str = "utf-8") -> Iterator[IO[str]]:
     fd, tmp = _create_temp(plan)
     try:
         with _write_errors(plan.given):
+            if plan.owner is not None and plan.owner != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):  # only root may give a file away
+                    os.fchown(fd, *plan.owner)
             if plan.mode is not None:
-                os.fchmod(fd, plan.mode)
+                os.fchmod(fd, plan.mode)  # after chown, which may clear setuid/setgid bits
             with os.fdopen(fd, "w", encoding=encoding) as handle:
                 yield handle
                 handle.flush()

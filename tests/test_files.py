@@ -52,3 +52,15 @@ def test_plans(tmp_path) -> None:
     assert not plan_output(str(tmp_path / "chain1")).atomic  # a link to a descriptor's name
     with pytest.raises(UsageError, match="Not a directory"):
         plan_output(str(tmp_path / "file" / "x"))
+
+
+def test_a_replaced_file_keeps_its_owner_where_we_may_give_it_away(tmp_path) -> None:
+    target = tmp_path / "theirs.jsonl"
+    target.write_text("old\n")
+    owner = (54321, 54321) if os.geteuid() == 0 else (os.geteuid(), os.getegid())  # only root can give away
+    os.chown(target, *owner)
+    with open_output(str(target)) as handle:
+        handle.write("new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == owner
+    assert target.read_text() == "new\n"
