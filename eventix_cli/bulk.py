@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventix_cli.errors import EventixCliError
+from eventix_cli.errors import EventixCliError, TransportError
 
 
 class Skip(Exception):
@@ -25,28 +25,54 @@ class Skip(Exception):
 
 @dataclass
 class BulkResult:
+    """What a bulk run did, item by item, and why it stopped early if it did.
+
+    ``not_attempted`` lists the items that were known (an id list) but never started when the
+    run stopped early; ``None`` means the rest is not known without asking the server again
+    (the unread part of a listing). ``error`` is what stopped the run (an outage, a listing
+    that failed); ``interrupted`` means Ctrl-C.
+    """
+
     action: str
     done: list[str] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    not_attempted: list[str] | None = field(default_factory=list)
     interrupted: bool = False
+    error: EventixCliError | None = None
     seconds: float = 0.0
 
     @property
     def total(self) -> int:
+        """Items handled (done, skipped or failed)."""
         return len(self.done) + len(self.failed) + len(self.skipped)
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.interrupted or self.error is not None
 
     @property
     def rate(self) -> float:
         return len(self.done) / self.seconds if self.seconds > 0 else 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def not_attempted_count(self, expected: int | None = None) -> int | None:
+        """How many were not attempted: known from the list, or from the expected total."""
+        if self.not_attempted is not None:
+            return len(self.not_attempted)
+        return max(0, expected - self.total) if expected is not None else None
+
+    def to_json(self, expected: int | None = None) -> dict[str, Any]:
         return {
             "action": self.action,
             "done": self.done,
             "failed": self.failed,
             "skipped": self.skipped,
+            "not_attempted": self.not_attempted,
+            "not_attempted_count": self.not_attempted_count(expected),
             "interrupted": self.interrupted,
+            "error": None
+            if self.error is None
+            else {"error_class": self.error.error_class, "message": self.error.message},
             "seconds": round(self.seconds, 3),
         }
 
@@ -58,6 +84,8 @@ class BulkResult:
             yield {"uid": item["uid"], "outcome": "skipped", "error_class": None, "reason": item["reason"]}
         for item in self.failed:
             yield {"uid": item["uid"], "outcome": "failed", **{k: item[k] for k in ("error_class", "reason")}}
+        for uid in self.not_attempted or ():
+            yield {"uid": uid, "outcome": "not_attempted", "error_class": None, "reason": None}
 
 
 def run_bulk[T](
@@ -74,18 +102,32 @@ def run_bulk[T](
     ``key(item)`` is the uid the result reports (items are uids by default). ``action``
     raises :class:`Skip` for items that need nothing, and an
     :class:`~eventix_cli.errors.EventixCliError` for items that failed; anything else is a
-    bug and propagates, as does an error of the item source (e.g. a listing request). Items
-    are streamed: none is read before a worker is free for it. On KeyboardInterrupt no new
-    item is started, the ones in flight finish (each is a single
-    request: nothing is left half-written), and the result says ``interrupted``.
+    bug and propagates. Items are streamed: none is read before a worker is free for it.
+
+    The run stops early, and the result says what was done up to then, when:
+
+    - the server cannot be reached (a :class:`~eventix_cli.errors.TransportError` from an
+      action: the item counts as failed) or the item source fails with an
+      :class:`~eventix_cli.errors.EventixCliError` (a listing request): ``result.error``;
+    - Ctrl-C (KeyboardInterrupt in the main thread): ``result.interrupted``.
+
+    Either way no new item is started and the ones in flight finish (each is a single
+    request: nothing is left half-written). When ``items`` is a sequence, the items never
+    started are listed in ``result.not_attempted``; for a lazy source it is ``None``.
     """
     result = BulkResult(action_name)
     lock = threading.Lock()  # guards the result lists
     source_lock = threading.Lock()  # one worker at a time reads the next item
     iterator = iter(items)
     stop = threading.Event()
-    errors: list[BaseException] = []
+    bugs: list[BaseException] = []
     started = time.perf_counter()
+
+    def stop_for(exc: EventixCliError) -> None:
+        with lock:
+            if result.error is None:
+                result.error = exc
+        stop.set()
 
     def one(item: T) -> None:
         uid = key(item)
@@ -97,6 +139,8 @@ def run_bulk[T](
         except EventixCliError as exc:
             with lock:
                 result.failed.append({"uid": uid, "error_class": exc.error_class, "reason": exc.message})
+            if isinstance(exc, TransportError):
+                stop_for(exc)  # an outage: every further request would fail the same way
         else:
             with lock:
                 result.done.append(uid)
@@ -115,9 +159,12 @@ def run_bulk[T](
                         item = next(iterator)
                     except StopIteration:
                         return
+                    except EventixCliError as exc:  # the listing failed: stop, report what was done
+                        stop_for(exc)
+                        return
                 one(item)
-        except BaseException as exc:  # noqa: BLE001 - a bug, or a listing that failed: re-raised below
-            errors.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - a bug: re-raised below
+            bugs.append(exc)
             stop.set()
 
     threads = [
@@ -137,6 +184,9 @@ def run_bulk[T](
                 thread.join()  # the requests in flight finish
     finally:
         result.seconds = time.perf_counter() - started
-    if errors:
-        raise errors[0]
+    if bugs:
+        raise bugs[0]
+    if result.stopped_early:
+        # a list of items: name the ones never started; a lazy source (a listing) is not read on
+        result.not_attempted = [key(item) for item in iterator] if isinstance(items, Sequence) else None
     return result

@@ -58,6 +58,10 @@ class ReadOnlyError(EventixCliError):
     exit_code = ExitCode.USAGE
 
 
+class WriteFailed(EventixCliError):
+    """An output file could not be written to the end (disk full, reader gone, ...)."""
+
+
 class TransportError(EventixCliError):
     """The request did not get an HTTP answer."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from tests.support.servers import RunningServer, start_server
+from tests.support.servers import PROXY_VARIABLES, RunningServer, start_server
 
 #: Servers every contract test runs against.
 SERVER_KINDS = ("upstream", "embedded")
@@ -18,9 +18,9 @@ SERVER_KINDS = ("upstream", "embedded")
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's EVENTIX_* variables or config file."""
+    """No test sees the developer's EVENTIX_* variables, proxy settings or config file."""
     for name in list(os.environ):
-        if name.startswith("EVENTIX_") or name == "NO_COLOR":
+        if name.startswith("EVENTIX_") or name == "NO_COLOR" or name in PROXY_VARIABLES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("COLUMNS", "100")

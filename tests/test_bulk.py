@@ -8,7 +8,7 @@ import time
 import pytest
 
 from eventix_cli.bulk import Skip, run_bulk
-from eventix_cli.errors import TaskNotFound
+from eventix_cli.errors import ServerError, ServerUnreachable, TaskNotFound
 
 
 def test_outcomes_are_collected_per_item() -> None:
@@ -79,13 +79,66 @@ def test_interrupt_stops_starting_and_reports_what_was_done() -> None:
     assert sorted(result.done) == sorted(started)  # every started item finished and is reported
 
 
-def test_a_failing_item_source_propagates() -> None:
+def test_a_failing_item_source_stops_the_run_with_what_was_done() -> None:
     def items():
         yield "a"
-        raise TaskNotFound("listing failed", status_code=404)
+        raise ServerError("listing failed", status_code=500)
 
-    with pytest.raises(TaskNotFound):
-        run_bulk("x", items(), lambda uid: None)
+    result = run_bulk("x", items(), lambda uid: None, concurrency=1)
+    assert result.done == ["a"]
+    assert isinstance(result.error, ServerError)
+    assert result.not_attempted is None  # the rest of a listing is unknown
+    assert result.to_json(expected=5)["not_attempted_count"] == 4
+
+
+def test_an_outage_stops_starting_and_lists_what_was_not_attempted() -> None:
+    calls: list[str] = []
+
+    def action(uid: str) -> None:
+        calls.append(uid)
+        if uid == "t3":
+            raise ServerUnreachable("cannot reach http://127.0.0.1:9")
+
+    uids = [f"t{i}" for i in range(10)]
+    result = run_bulk("purge", uids, action, concurrency=1)
+    assert result.done == ["t0", "t1", "t2"]
+    assert result.failed == [
+        {"uid": "t3", "error_class": "ServerUnreachable", "reason": "cannot reach http://127.0.0.1:9"}
+    ]
+    assert result.not_attempted == uids[4:]
+    assert calls == uids[:4]  # nothing was tried after the outage
+    report = result.to_json()
+    assert report["error"] == {
+        "error_class": "ServerUnreachable",
+        "message": "cannot reach http://127.0.0.1:9",
+    }
+    assert report["not_attempted_count"] == 6
+    assert [r["outcome"] for r in result.rows()].count("not_attempted") == 6
+
+
+def test_an_ordinary_failure_does_not_stop_the_run() -> None:
+    def action(uid: str) -> None:
+        raise ServerError("boom", status_code=500)
+
+    result = run_bulk("x", ["a", "b", "c"], action, concurrency=1)
+    assert len(result.failed) == 3
+    assert result.error is None
+    assert not result.stopped_early
+
+
+def test_interrupt_lists_the_items_never_started() -> None:
+    import _thread
+
+    def action(uid: str) -> None:
+        if uid == "t2":
+            _thread.interrupt_main()
+            time.sleep(0.05)
+
+    uids = [f"t{i}" for i in range(50)]
+    result = run_bulk("cancel", uids, action, concurrency=1)
+    assert result.interrupted
+    assert result.done + (result.not_attempted or []) == uids  # each item handled or named as not attempted
+    assert "t2" in result.done
 
 
 def test_items_with_a_key() -> None:

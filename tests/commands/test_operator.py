@@ -8,9 +8,7 @@ import re
 import stat
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,9 +21,11 @@ from tests.support.tasks import failed, seed
 # -- tour -----------------------------------------------------------------------------------
 
 
-def test_tour_runs_and_leaves_nothing_behind() -> None:
-    before = set(Path(tempfile.gettempdir()).glob("eventix-tour-*"))
+def test_tour_runs_and_leaves_nothing_behind(tmp_path) -> None:
+    own_tmp = tmp_path / "tmp"  # its own temp folder: the machine-wide one is shared with others
+    own_tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_") and k != "COLUMNS"}
+    env["TMPDIR"] = str(own_tmp)
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "eventix_cli", "tour"],
@@ -46,7 +46,7 @@ def test_tour_runs_and_leaves_nothing_behind() -> None:
     assert "tour finished in" in out
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/healthz", timeout=2)
-    assert set(Path(tempfile.gettempdir()).glob("eventix-tour-*")) == before
+    assert list(own_tmp.iterdir()) == []
 
 
 # -- top ------------------------------------------------------------------------------------

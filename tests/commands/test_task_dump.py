@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus
+from tests.support.servers import REPO_ROOT, free_port
 from tests.support.tasks import failed, jsonl, seed
 
 VOLATILE = ("revision", "updated_time")  # every server write sets these anew
@@ -109,3 +116,164 @@ def test_restore_bad_input_writes_nothing(cli, server, namespace, tmp_path) -> N
     assert result.exit_code == 2
     assert f"{src}:2: invalid JSON" in result.stderr
     assert cli("task", "restore", str(tmp_path / "missing.jsonl"), "--url", server.url).exit_code == 2
+
+
+# -- how the dump file is written -------------------------------------------------------------
+
+
+def _dump(cli, url: str, namespace: str, target: str):
+    return cli("task", "dump", target, "--url", url, "-n", namespace)
+
+
+def test_dump_replaces_a_regular_file_atomically_keeping_its_mode(
+    cli, embedded_url, namespace, tmp_path
+) -> None:
+    seed(embedded_url, namespace, 3)
+    target = tmp_path / "backup.jsonl"
+    target.write_text("old content\n")
+    target.chmod(0o640)
+    old_inode = target.stat().st_ino
+    result = _dump(cli, embedded_url, namespace, str(target))
+    assert result.exit_code == 0, result.stderr
+    assert len(jsonl(target.read_text())) == 3
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.stat().st_ino != old_inode  # a new file renamed over the old one, not rewritten in place
+    assert [p.name for p in tmp_path.iterdir() if p.name != "config"] == ["backup.jsonl"]  # no temp file left
+
+
+def test_dump_new_file_gets_the_umask_mode(cli, embedded_url, namespace, tmp_path) -> None:
+    seed(embedded_url, namespace)
+    old = os.umask(0o027)
+    try:
+        result = _dump(cli, embedded_url, namespace, str(tmp_path / "new.jsonl"))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE((tmp_path / "new.jsonl").stat().st_mode) == 0o640  # 0666 less the umask
+
+
+def test_dump_through_a_symlink_writes_the_file_it_points_to(cli, embedded_url, namespace, tmp_path) -> None:
+    seed(embedded_url, namespace, 2)
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "backup.jsonl"
+    real.write_text("old\n")
+    real.chmod(0o604)
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(Path("data") / "backup.jsonl")  # relative, as links usually are
+    result = _dump(cli, embedded_url, namespace, str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink()
+    assert os.readlink(link) == str(Path("data") / "backup.jsonl")
+    assert len(jsonl(real.read_text())) == 2
+    assert stat.S_IMODE(real.stat().st_mode) == 0o604
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["backup.jsonl"]
+
+
+def test_dump_to_a_fifo_streams_to_its_reader(cli, embedded_url, namespace, tmp_path) -> None:
+    seed(embedded_url, namespace, 4)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+
+    def reader() -> None:
+        with fifo.open(encoding="utf-8") as handle:
+            received.append(handle.read())
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    result = _dump(cli, embedded_url, namespace, str(fifo))
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert not thread.is_alive()
+    assert len(jsonl(received[0])) == 4
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still a FIFO, not replaced by a regular file
+
+
+def test_dump_to_dev_null_and_to_a_link_to_it(cli, embedded_url, namespace, tmp_path) -> None:
+    seed(embedded_url, namespace, 2)
+    link = tmp_path / "discard"
+    link.symlink_to("/dev/null")
+    result = _dump(cli, embedded_url, namespace, str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink()
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+    result = _dump(cli, embedded_url, namespace, "/dev/null")
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    assert "dumped 2 task(s) to /dev/null" in result.stderr
+
+
+def test_dump_to_dev_stdout_streams_into_what_the_shell_opened(embedded_url, namespace, tmp_path) -> None:
+    """A real process: /dev/stdout redirected to a regular file is written into, not replaced."""
+    seed(embedded_url, namespace, 3)
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    inode = out.stat().st_ino
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    with out.open("a") as handle:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "eventix_cli",
+                "task",
+                "dump",
+                "/dev/stdout",
+                "--url",
+                embedded_url,
+                "-n",
+                namespace,
+            ],
+            stdout=handle,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=False,
+            cwd=tmp_path,
+        )
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_ino == inode
+    assert len(jsonl(out.read_text())) == 3
+    piped = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eventix_cli",
+            "task",
+            "dump",
+            "/dev/stdout",
+            "--url",
+            embedded_url,
+            "-n",
+            namespace,
+        ],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert len(jsonl(piped.stdout.decode())) == 3
+
+
+def test_dump_into_a_missing_folder_is_one_error_line_and_sends_nothing(cli, tmp_path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: exit 2 shows no request was made
+    result = cli("task", "dump", str(tmp_path / "nope" / "backup.jsonl"), "--url", dead)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    missing = tmp_path / "nope"
+    assert (
+        lines[0]
+        == f"error: cannot write {missing / 'backup.jsonl'}: folder {missing} does not exist (UsageError)"
+    )
+    assert all(line.startswith(("error:", "hint:")) for line in lines)
+    assert "Traceback" not in result.stderr
+    assert cli("task", "dump", str(tmp_path), "--url", dead).exit_code == 2  # a folder is not a file
+
+
+def test_dump_to_a_full_device_is_one_error_line(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 50, kwargs={"pad": "x" * 200})
+    result = _dump(cli, embedded_url, namespace, "/dev/full")
+    assert result.exit_code == 1
+    assert result.stderr == "error: writing /dev/full failed: No space left on device (WriteFailed)\n"

@@ -89,6 +89,31 @@ def test_unique_key_post_updates_pending_task(client: EventixClient, namespace: 
     assert page.max_results == 1
 
 
+def test_unique_key_post_updates_a_task_in_retry(client: EventixClient, namespace: str) -> None:
+    first = client.post_task(_task(namespace, unique_key="r", args=[1], kwargs={"a": 1}, priority=-2))
+    first.status = TaskStatus.retry
+    first.eta = utcnow() + dt.timedelta(seconds=600)  # waiting out its backoff
+    in_retry = client.put_task(first)
+    early = _past(30)
+    second = client.post_task(
+        _task(namespace, unique_key="r", eta=early, priority=-1, args=[2], kwargs={"b": 2})
+    )
+    assert second.uid == first.uid  # updated, not a second task
+    assert abs((second.eta - early).total_seconds()) < 0.01  # the earlier eta wins
+    assert second.priority == -2  # the smaller stored value wins
+    assert second.args == [2]
+    assert second.kwargs == {"b": 2}  # replaced, not merged
+    assert second.status == TaskStatus.scheduled  # taken from the new document
+    assert second.revision != in_retry.revision
+    third = client.post_task(
+        _task(namespace, unique_key="r", eta=utcnow(), priority=-5, status=TaskStatus.retry)
+    )
+    assert third.uid == first.uid
+    assert third.priority == -5
+    assert abs((third.eta - early).total_seconds()) < 0.01
+    assert client.by_status(namespace=namespace).max_results == 1
+
+
 def test_unique_key_post_after_done_inserts_new(client: EventixClient, namespace: str) -> None:
     first = client.post_task(_task(namespace, unique_key="k"))
     first.status = TaskStatus.done

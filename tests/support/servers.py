@@ -17,6 +17,17 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+#: Proxy settings a developer's shell may carry; test servers and their clients never use them.
+PROXY_VARIABLES = tuple(
+    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY") for name in (base, base.lower())
+)
+
+
+def child_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment for a server or worker process: ours, without proxy settings."""
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
+    return {**env, "PYTHONPATH": str(REPO_ROOT), **(extra or {})}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -58,7 +69,8 @@ def wait_healthy(
             raise RuntimeError(f"server exited with {process.returncode} before becoming healthy")
         try:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            if httpx.get(f"{url}/healthz", timeout=1.0, headers=headers).status_code == 200:
+            answer = httpx.get(f"{url}/healthz", timeout=1.0, headers=headers, trust_env=False)
+            if answer.status_code == 200:
                 return
         except httpx.HTTPError as exc:
             last = exc
@@ -97,7 +109,7 @@ def start_server(
         raise ValueError(kind)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{kind}-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    full_env = child_env(env)
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env)
     server = RunningServer(kind, url, process, log_path)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support.servers import REPO_ROOT
+from tests.support.servers import REPO_ROOT, child_env
 
 SAMPLE = "tests.worker.sample_tasks"
 
@@ -23,7 +22,7 @@ class WorkerProcess:
         cmd = [sys.executable, "-m", "eventix_cli", "worker", "--url", url, "-n", namespace, *args]
         if "--tasks" not in args and "-t" not in args:
             cmd += ["--tasks", SAMPLE]
-        full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+        full_env = child_env(env)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env

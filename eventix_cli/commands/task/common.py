@@ -232,14 +232,17 @@ def print_tasks(fmt: str | None, tasks: Iterable[Task]) -> int:
     return out.records(rows, columns, raw=lambda row: row["_task"].to_wire())
 
 
-def report_bulk(fmt: str | None, result: BulkResult, *, verb: str) -> None:
-    """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on failure."""
+def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int | None = None) -> None:
+    """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
+    failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
+    (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted."""
     from eventix_cli import output
+    from eventix_cli.errors import format_error
     from eventix_cli.output import Column, Output
 
     out = Output(fmt)
     if out.format == "json":
-        out.document(result.to_json())
+        out.document(result.to_json(expected))
     elif out.format in ("jsonl", "csv"):
         out.records(result.rows(), [Column(k, k) for k in ("uid", "outcome", "error_class", "reason")])
     elif out.format == "ids":
@@ -250,15 +253,26 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str) -> None:
         parts.append(f"{len(result.skipped):,} skipped")
     if result.failed:
         parts.append(f"{len(result.failed):,} failed")
+    if result.stopped_early:
+        left = result.not_attempted_count(expected)
+        parts.append("the rest not attempted" if left is None else f"{left:,} not attempted")
     output.message(f"{', '.join(parts)} in {result.seconds:.2f}s{rate}")
     for item in (result.skipped + result.failed)[:20]:
         output.message(f"  {item['uid']}: {item['reason']}")
     hidden = len(result.skipped) + len(result.failed) - 20
     if hidden > 0:
         output.message(f"  ... and {hidden:,} more (-o json lists them all)")
+    if result.stopped_early:
+        why = "interrupted" if result.interrupted else "stopped"
+        output.message(
+            f"{why}: the tasks above were handled, nothing else was touched; "
+            "running the same command again handles the rest"
+        )
     if result.interrupted:
-        output.message("interrupted: the tasks above were handled; nothing else was touched")
         raise typer.Exit(130)
+    if result.error is not None:
+        output.error_lines(format_error(result.error))
+        raise typer.Exit(int(result.error.exit_code))
     if result.failed:
         raise typer.Exit(1)
 
@@ -317,10 +331,10 @@ def run_selected(
 
     with output.progress(f"{verb}", total) as advance:
         result = run_bulk(action_name, uids, action, key=key, concurrency=concurrency, on_done=advance)
-    if nothing and result.total == 0 and not result.interrupted:
+    if nothing and result.total == 0 and not result.stopped_early:
         output.message(nothing)
         return
-    report_bulk(fmt, result, verb=verb)
+    report_bulk(fmt, result, verb=verb, expected=total)
 
 
 def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[Task]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -62,8 +61,10 @@ def dump(
 ) -> None:
     """Write matching tasks as JSON Lines, one full task document per line.
 
-    Takes the filters of `task list`. A file is written to a temporary name and renamed
-    when complete, so an interrupted dump never leaves a partial file behind.
+    Takes the filters of `task list`. A regular file is written to a temporary name in the
+    same folder and renamed when complete (its mode kept), so an interrupted dump never leaves
+    a partial file behind; a symlink is followed to the file it names; a FIFO or a device
+    (/dev/stdout, /dev/null) is written directly.
     """
     import time
 
@@ -81,23 +82,18 @@ def dump(
         older_than=older_than,
         newer_than=newer_than,
     )
+    from eventix_cli.files import open_output, plan_output
+
+    if target != "-":
+        plan_output(target)  # a destination that cannot be written stops here, before any request
     started = time.perf_counter()
     with client:
         total = None if query.has_client_filter else query.count(client)
         if target == "-":
             written = _write_lines(sys.stdout, query.iter_all(client), total)
         else:
-            path = Path(target).expanduser()
-            if path.is_dir():
-                raise UsageError(f"{path} is a directory; give a file name")
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    written = _write_lines(handle, query.iter_all(client), total)
-                os.replace(tmp_name, path)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            with open_output(target) as handle:
+                written = _write_lines(handle, query.iter_all(client), total)
     seconds = time.perf_counter() - started
     where = "stdout" if target == "-" else target
     out.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")

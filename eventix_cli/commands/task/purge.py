@@ -34,21 +34,52 @@ EPILOG = """\
 """
 
 
+#: The worker id a purge sets on a pending task before deleting it, and for how long (seconds).
+PURGE_HOLD = "eventix-purge"
+PURGE_HOLD_SECONDS = 60
+
+
 def purge_one(client: EventixClient, doc: dict[str, Any]) -> None:
-    """Delete a listed task unless it is processing; a pending one is re-read first, since a
-    worker may have claimed it since it was listed."""
+    """Delete a listed task, never one that a worker is running: a pending one is first
+    reserved (see :func:`_reserve`), so no worker can claim it between the check and the delete."""
     from eventix_cli.bulk import Skip
     from eventix_cli.errors import TaskNotFound
 
     uid = doc["uid"]
     if doc.get("status") not in ("done", "error"):
-        current = client.get_task(uid)
-        if current.status.value == "processing":
-            raise Skip("is processing now; processing tasks are never purged")
+        _reserve(client, doc)
     try:
         client.delete_task(uid)
     except TaskNotFound:
         raise Skip("already gone") from None
+
+
+def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
+    """Make a pending task unclaimable with one revision-checked write: claims take only tasks
+    without a worker id, so it gets :data:`PURGE_HOLD` (and a short lease: should the purge die
+    before its delete, the server's cleanup puts the task back). A task claimed since it was
+    listed fails the revision check; it is re-read and left alone when processing."""
+    import datetime as dt
+
+    from eventix_cli.bulk import Skip
+    from eventix_cli.errors import RevisionConflict, TaskNotFound
+    from eventix_cli.models import Task, utcnow
+
+    task = Task.model_validate(doc)
+    for _ in range(3):
+        if task.status.value == "processing" or task.worker_id not in (None, PURGE_HOLD):
+            raise Skip("is processing now; processing tasks are never purged")
+        task.worker_id = PURGE_HOLD
+        task.worker_expires = utcnow() + dt.timedelta(seconds=PURGE_HOLD_SECONDS)
+        try:
+            client.put_task(task)
+            return
+        except RevisionConflict:
+            try:
+                task = client.get_task(doc["uid"])
+            except TaskNotFound:
+                raise Skip("already gone") from None
+    raise Skip("changed by others while being purged; left alone")
 
 
 def purge(
