@@ -37,7 +37,7 @@ StatusOption = Annotated[
 TaskNameOption = Annotated[
     str | None,
     typer.Option(
-        "--task", "-t", help="Only tasks of this task function.", show_default=False, rich_help_panel=FILTERS
+        "--task", help="Only tasks of this task function.", show_default=False, rich_help_panel=FILTERS
     ),
 ]
 UniqueKeyFilterOption = Annotated[
@@ -77,6 +77,17 @@ YesOption = Annotated[
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the count, a sample and the filter; change nothing.")
+]
+NoHeadersOption = Annotated[
+    bool, typer.Option("--no-headers", help="Leave out the header row of table and csv output.")
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Only these columns of table and csv output, in this order (comma list, e.g. uid,task,status).",
+        show_default=False,
+    ),
 ]
 ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
@@ -180,14 +191,16 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
 
 
 def retries_left(task: Task) -> str:
+    """How many more times a failure is retried: a number, or "unlimited"."""
     if not task.retry:
-        return "no"
-    return "∞" if task.max_retries is None else str(task.max_retries)
+        return "0"
+    return "unlimited" if task.max_retries is None else str(task.max_retries)
 
 
 def task_row(task: Task, now: dt.datetime) -> dict[str, Any]:
     from eventix_cli.timeparse import relative
 
+    error = task.error if task.status.value in ("error", "retry") else None
     return {
         "uid": task.uid,
         "namespace": task.namespace,
@@ -198,38 +211,63 @@ def task_row(task: Task, now: dt.datetime) -> dict[str, Any]:
         "eta_relative": relative(task.eta, now),
         "unique_key": task.unique_key,
         "retries_left": retries_left(task),
+        "error_class": error.error_class if error is not None else None,
         "_task": task,
     }
 
 
 def task_columns() -> list[Column]:
+    """The table of tasks; at 80 columns the low-ranked ones (highest ``drop``) go first."""
     from eventix_cli.output import Column
 
     return [
         Column("uid", "UID", min_width=32),
-        Column("namespace", "NAMESPACE"),
+        Column("namespace", "NAMESPACE", drop=5),
         Column("task", "TASK"),
-        Column("status", "STATUS", min_width=10),
-        Column("priority", "PRIO", justify="right", min_width=4),
-        Column("eta_relative", "ETA", min_width=6),
-        Column("unique_key", "UNIQUE KEY"),
-        Column("retries_left", "RETRIES", justify="right", min_width=3),
+        Column("status", "STATUS"),
+        Column("priority", "PRIO", justify="right", drop=4),
+        Column("eta_relative", "ETA", drop=3),
+        Column("unique_key", "UNIQUE KEY", drop=6),
+        Column("retries_left", "RETRIES LEFT", justify="right", drop=7),
+        Column("error_class", "ERROR", drop=2, optional=True),
     ]
 
 
-CSV_COLUMNS = ("uid", "namespace", "task", "status", "priority", "eta", "unique_key", "retries_left")
+CSV_COLUMNS = (
+    "uid",
+    "namespace",
+    "task",
+    "status",
+    "priority",
+    "eta",
+    "unique_key",
+    "retries_left",
+    "error_class",
+)
 
 
-def print_tasks(fmt: str | None, tasks: Iterable[Task]) -> int:
-    """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count."""
+def csv_columns() -> list[Column]:
+    from eventix_cli.output import Column
+
+    return [Column(c, c) for c in CSV_COLUMNS]
+
+
+def print_tasks(
+    fmt: str | None, tasks: Iterable[Task], *, headers: bool = True, columns: str | None = None
+) -> int:
+    """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count.
+
+    ``columns`` (a comma list) picks the table or CSV columns; ``headers=False`` leaves out
+    their header row.
+    """
     from eventix_cli.models import utcnow
-    from eventix_cli.output import Column, Output
+    from eventix_cli.output import Output, select_columns
 
     now = utcnow()
-    out = Output(fmt)
+    out = Output(fmt, headers=headers)
     rows = (task_row(t, now) for t in tasks)
-    columns = [Column(c, c) for c in CSV_COLUMNS] if out.format == "csv" else task_columns()
-    return out.records(rows, columns, raw=lambda row: row["_task"].to_wire())
+    chosen = select_columns(csv_columns() if out.format == "csv" else task_columns(), columns)
+    return out.records(rows, chosen, raw=lambda row: row["_task"].to_wire())
 
 
 def report_bulk(fmt: str | None, result: BulkResult, *, verb: str) -> None:
