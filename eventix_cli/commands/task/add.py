@@ -173,7 +173,13 @@ def add(
             show_default=False,
         ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the task is done or failed.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until the task is done or has failed (exit 1).")
+    ] = False,
+    until_final: Annotated[
+        bool,
+        typer.Option("--until-final", help="With --wait: wait through retries until done or error."),
+    ] = False,
     wait_timeout: Annotated[
         float | None,
         typer.Option(
@@ -225,7 +231,7 @@ def add(
             return
         from eventix_cli.commands.task.wait import wait_for
 
-        wait_for(client, [stored.uid], settings.output, timeout=wait_timeout)
+        wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
 
 
 def _print_added(printer: Output, stored: Task) -> None:
