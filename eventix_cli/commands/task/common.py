@@ -167,6 +167,29 @@ def _ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
             yield line.split()[0]
 
 
+UNIQUE_KEY_PREFERENCE = ("scheduled", "retry", "processing", "error", "done")
+
+
+def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) -> list[Task]:
+    """Every task with this exact unique key in the namespace, the most relevant first: a
+    pending one, then processing, error, done (newest first within a status)."""
+    page = client.by_status(
+        filter={"namespace": namespace, "unique_key": unique_key}, sort="-updated_time", limit=100
+    )
+    return sorted(page.tasks, key=lambda t: UNIQUE_KEY_PREFERENCE.index(t.status.value))
+
+
+def no_task_for_unique_key(namespace: str, unique_key: str) -> Exception:
+    from eventix_cli.errors import TaskNotFound
+
+    return TaskNotFound(
+        f"no task with unique key {unique_key!r} in namespace {namespace}",
+        status_code=404,
+        server_error_class="NotFound",
+        payload={"namespace": namespace, "unique_key": unique_key},
+    )
+
+
 def interactive() -> bool:
     """Can we ask a person? (stdin and stderr are terminals)"""
     return sys.stdin.isatty() and sys.stderr.isatty()
@@ -184,7 +207,8 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
             hint="pass --yes to confirm (or --dry-run to see what would happen)",
         )
     if not output.confirm(question):
-        raise typer.Abort()
+        output.message("nothing was changed (not confirmed)")
+        raise typer.Exit(0)  # declining is a choice, not a failure
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -301,6 +325,24 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str) -> None:
         raise typer.Exit(1)
 
 
+def describe_query(query: TaskQuery) -> str:
+    """The selection in words, for a question: 'in namespace billing with status error, task x'."""
+    where = "in every namespace" if query.namespace is None else f"in namespace {query.namespace}"
+    parts = []
+    statuses = [s.value for s in query.statuses if s not in query.exclude_statuses]
+    if statuses:
+        parts.append(f"status {' or '.join(statuses)}")
+    if query.task is not None:
+        parts.append(f"task {query.task}")
+    if query.unique_key is not None:
+        parts.append(f"unique key {query.unique_key}")
+    described = query.describe()
+    for key in ("created_before", "created_after"):
+        if key in described:
+            parts.append(f"{key.replace('_', ' ')} {described[key][:19].replace('T', ' ')} UTC")
+    return where + (f" with {', '.join(parts)}" if parts else "")
+
+
 def dry_run_report(
     fmt: str | None, *, verb: str, count: int, sample: Sequence[Task], query: TaskQuery
 ) -> None:
@@ -403,8 +445,7 @@ def run_by_filter(
         if count == 0:
             output.message(nothing)
             return
-        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-        confirm_or_refuse(f"{ask} {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        confirm_or_refuse(f"{ask} {count:,} task(s) {describe_query(query)}?", yes=yes)
     run_selected(
         verb=verb,
         action_name=action_name,
