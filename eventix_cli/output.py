@@ -376,6 +376,14 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
+def refuse_ids(fmt: str | None, why: str, instead: str) -> None:
+    """``-o ids`` prints task uids; a command whose output has none refuses it (exit 2)."""
+    if fmt == "ids":
+        from eventix_cli.errors import UsageError
+
+        raise UsageError(f"-o ids prints task uids: {why}", hint=f"use {instead}")
+
+
 def redraw(lines: Sequence[str]) -> None:
     """Clear the terminal and draw ``lines`` from the top (``--watch``)."""
     stream = _stream(False)

@@ -54,12 +54,13 @@ def stats(
     from eventix_cli.errors import UsageError
     from eventix_cli.models import utcnow
     from eventix_cli.monitor import STATUS_ORDER, namespace_counts
-    from eventix_cli.output import Column, Output
+    from eventix_cli.output import Column, Output, refuse_ids
     from eventix_cli.timeparse import format_duration
 
     if by not in (None, "task"):
         raise UsageError(f"--by {by!r}: only 'task' is supported")
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    refuse_ids(settings.output, "stats has counts, not tasks", "-o json, -o csv or -o table")
     now = utcnow()
     with client:
         names = client.namespaces() if all_namespaces else [settings.namespace]
@@ -70,9 +71,8 @@ def stats(
     columns = [Column("namespace", "NAMESPACE")]
     if by == "task":
         columns.append(Column("task", "TASK"))
-    columns += [
-        Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in (*STATUS_ORDER, "total")
-    ]
+    columns += [Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER]
+    columns.append(Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1))
     if by != "task":
         columns.append(
             Column(
@@ -86,4 +86,4 @@ def stats(
     if out.format == "json":
         out.document(rows)  # type: ignore[arg-type]
     else:
-        out.records(rows, columns, id_key="namespace")
+        out.records(rows, columns)

@@ -25,7 +25,7 @@ EPILOG = """\
   eventix task add rebuild_report --kwargs @params.json --unique-key report:2026-11 --eta +10m --wait
 """
 
-ARGS = "Arguments"
+ARGS = "Task arguments"
 SCHEDULING = "Scheduling"
 
 
