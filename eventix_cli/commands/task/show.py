@@ -80,4 +80,4 @@ def show(
         if error.traceback_text:
             lines.append(error.traceback_text.rstrip())
         out.line("")
-        out.line("\n".join(lines))
+        out.line(out.escape("\n".join(lines), keep_newlines=True))
