@@ -40,7 +40,7 @@ def test_tour_runs_and_leaves_nothing_behind() -> None:
     out = proc.stdout
     url = re.search(r"running at (http://\S+)", out).group(1)
     assert "$ eventix task add unreliable --retry-delay 1" in out
-    assert "unreliable retry" in out  # failed once, retried
+    assert "unreliable -> retry (" in out  # failed once, retried
     assert re.search(r"unreliable\s+done", out)
     assert "$ eventix stats -A" in out
     assert "tour finished in" in out
