@@ -14,7 +14,7 @@ app = typer.Typer(
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix task list --status error\n"
-        "  eventix task list --status error -o ids | eventix task retry -\n"
+        "  eventix task list --status error --all -o ids | eventix task retry -\n"
         "  eventix task running -A\n"
     ),
 )

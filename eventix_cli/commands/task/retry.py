@@ -38,7 +38,7 @@ EPILOG = """\
   [dim]# retry every error of one task from the last hour[/dim]
   eventix task retry --status error --task send_invoice --newer-than 1h --yes
 
-  eventix task list --status error -o ids | eventix task retry -
+  eventix task list --status error --all -o ids | eventix task retry -
 """
 
 

@@ -24,7 +24,7 @@ EPILOG = """\
   [dim]# let retries run; fail only when the task has failed for good[/dim]
   eventix task wait "$uid" --until-final --timeout 3600
 
-  eventix task list --status scheduled -o ids | eventix task wait -
+  eventix task list --status scheduled --all -o ids | eventix task wait -
 """
 
 POLL_START = 0.2
