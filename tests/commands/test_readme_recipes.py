@@ -50,7 +50,9 @@ def test_the_readme_has_the_recipes_this_test_expects() -> None:
 
 @pytest.fixture
 def recipe_env(tmp_path: Path):
-    with running_server("embedded", tmp_path / "logs") as srv:
+    # no cleanup during the test: it would requeue the task whose lease the running recipe flags
+    extra = ["--db", ":memory:", "--cleanup-interval", "3600"]
+    with running_server("embedded", tmp_path / "logs", extra_args=extra) as srv:
         env = {
             k: v
             for k, v in os.environ.items()
