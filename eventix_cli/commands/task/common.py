@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -10,13 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+# re-exported: the task commands import these from here
+from eventix_cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
+from eventix_cli.commands.task.rendering import csv_columns as csv_columns
+from eventix_cli.commands.task.rendering import print_tasks as print_tasks
+from eventix_cli.commands.task.rendering import retries_left as retries_left
+from eventix_cli.commands.task.rendering import task_columns as task_columns
+from eventix_cli.commands.task.rendering import task_row as task_row
 from eventix_cli.errors import ReadOnlyError, UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.bulk import BulkResult
     from eventix_cli.client import EventixClient
     from eventix_cli.models import Task
-    from eventix_cli.output import Column
     from eventix_cli.query import TaskQuery
     from eventix_cli.settings import Settings
     from eventix_cli.state import AppState
@@ -209,89 +214,6 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
     if not output.confirm(question):
         output.message("nothing was changed (not confirmed)")
         raise typer.Exit(0)  # declining is a choice, not a failure
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-
-def retries_left(task: Task) -> str:
-    """How many more times a failure is retried: a number, or "unlimited"."""
-    if not task.retry:
-        return "0"
-    return "unlimited" if task.max_retries is None else str(task.max_retries)
-
-
-def task_row(task: Task, now: dt.datetime) -> dict[str, Any]:
-    from eventix_cli.timeparse import relative
-
-    error = task.error if task.status.value in ("error", "retry") else None
-    return {
-        "uid": task.uid,
-        "namespace": task.namespace,
-        "task": task.task,
-        "status": task.status.value,
-        "priority": task.logical_priority,
-        "eta": task.eta.isoformat().replace("+00:00", "Z") if task.eta else None,
-        "eta_relative": relative(task.eta, now),
-        "unique_key": task.unique_key,
-        "retries_left": retries_left(task),
-        "error_class": error.error_class if error is not None else None,
-        "_task": task,
-    }
-
-
-def task_columns() -> list[Column]:
-    """The table of tasks; at 80 columns the low-ranked ones (highest ``drop``) go first."""
-    from eventix_cli.output import Column
-
-    return [
-        Column("uid", "UID", min_width=32),
-        Column("namespace", "NAMESPACE", drop=5),
-        Column("task", "TASK"),
-        Column("status", "STATUS"),
-        Column("priority", "PRIO", justify="right", drop=4),
-        Column("eta_relative", "ETA", drop=3),
-        Column("unique_key", "UNIQUE KEY", drop=6),
-        Column("retries_left", "RETRIES LEFT", justify="right", drop=7),
-        Column("error_class", "ERROR", drop=2, optional=True),
-    ]
-
-
-CSV_COLUMNS = (
-    "uid",
-    "namespace",
-    "task",
-    "status",
-    "priority",
-    "eta",
-    "unique_key",
-    "retries_left",
-    "error_class",
-)
-
-
-def csv_columns() -> list[Column]:
-    from eventix_cli.output import Column
-
-    return [Column(c, c) for c in CSV_COLUMNS]
-
-
-def print_tasks(
-    fmt: str | None, tasks: Iterable[Task], *, headers: bool = True, columns: str | None = None
-) -> int:
-    """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count.
-
-    ``columns`` (a comma list) picks the table or CSV columns; ``headers=False`` leaves out
-    their header row.
-    """
-    from eventix_cli.models import utcnow
-    from eventix_cli.output import Output, select_columns
-
-    now = utcnow()
-    out = Output(fmt, headers=headers)
-    rows = (task_row(t, now) for t in tasks)
-    chosen = select_columns(csv_columns() if out.format == "csv" else task_columns(), columns)
-    return out.records(rows, chosen, raw=lambda row: row["_task"].to_wire())
 
 
 def report_bulk(fmt: str | None, result: BulkResult, *, verb: str) -> None:

@@ -109,7 +109,7 @@ def list_tasks(
     task documents. When fewer tasks are shown than match, stderr says so in every format.
     """
     from eventix_cli.commands.task.common import build_query, csv_columns, task_columns
-    from eventix_cli.output import select_columns
+    from eventix_cli.tables import select_columns
 
     if all_ and sort is not None and check_sort(sort) not in ("_id",):
         raise UsageError(
@@ -208,7 +208,8 @@ def _watch(
     from eventix_cli import output as out
     from eventix_cli.commands.task.common import task_columns, task_row
     from eventix_cli.models import utcnow
-    from eventix_cli.output import Output, select_columns
+    from eventix_cli.output import Output
+    from eventix_cli.tables import select_columns
 
     if fmt != "table" or not out.is_terminal():
         raise UsageError(
