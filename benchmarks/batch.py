@@ -4,6 +4,8 @@ On the embedded server, in the same run:
   1. the baseline: a tight client loop posting N tasks, one request after the other, over a
      kept-alive connection (the fastest a single script can enqueue);
   2. the ceiling: the same with 8 requests in flight;
+  2b. the same loop as a user would script it: a Python process posting each line with httpx
+      (so it pays an interpreter start-up too);
   3. `eventix task add --from tasks.jsonl` posting the same N tasks, timed as a whole process
      (start-up, reading and validating the file, posting, printing the uids);
   4. one `eventix task add` process per task, timed on a sample and extrapolated to N.
@@ -20,6 +22,7 @@ import json
 import re
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +50,24 @@ def loop_rate(url: str, count: int, namespace: str, concurrency: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, chunks))
+    return count / (time.perf_counter() - started)
+
+
+LOOP_SCRIPT = """
+import json, sys, httpx
+url, path = sys.argv[1], sys.argv[2]
+with httpx.Client(base_url=url) as client, open(path) as lines:
+    for line in lines:
+        doc = json.loads(line)
+        doc["priority"] = -doc["priority"]
+        client.post("/task", json=doc).raise_for_status()
+"""
+
+
+def loop_script_rate(url: str, path: Path, count: int) -> float:
+    """The tight loop as a user would script it: a Python process posting with httpx."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", LOOP_SCRIPT, url, str(path)], check=True)
     return count / (time.perf_counter() - started)
 
 
@@ -108,25 +129,27 @@ def main() -> None:
                 f"embedded server; tasks/s, median of {rounds} alternating rounds; "
                 "'sending' is the batch from its first request to its last"
             )
-            header = f"{'tasks':>7} {'loop':>6} {'x8 loop':>8} {'process':>8} {'sending':>8}"
-            print(f"{header} {'process/loop':>13} {'sending/loop':>13}")
+            header = f"{'tasks':>7} {'loop':>6} {'x8 loop':>8} {'script':>7} {'process':>8} {'sending':>8}"
+            print(f"{header} {'process/loop':>13} {'process/script':>15} {'sending/loop':>13}")
             for count in sizes:
                 path = tmp / f"tasks-{count}.jsonl"
-                loops, ceilings, wholes, sendings = [], [], [], []
+                loops, ceilings, scripts, wholes, sendings = [], [], [], [], []
                 for r in range(rounds):  # alternating, so load on a shared machine hits all alike
                     path.write_text(
                         "".join(json.dumps(line(i, f"b-{count}-{r}")) + "\n" for i in range(count))
                     )
                     loops.append(loop_rate(srv.url, count, f"l-{count}-{r}", 1))
                     ceilings.append(loop_rate(srv.url, count, f"c-{count}-{r}", 8))
+                    scripts.append(loop_script_rate(srv.url, path, count))
                     whole, sending = batch_rates(srv.url, path, count)
                     wholes.append(whole)
                     sendings.append(sending)
                 loop, ceiling = statistics.median(loops), statistics.median(ceilings)
                 whole, sending = statistics.median(wholes), statistics.median(sendings)
+                script = statistics.median(scripts)
                 print(
-                    f"{count:>7,} {loop:>6.0f} {ceiling:>8.0f} {whole:>8.0f} {sending:>8.0f} "
-                    f"{whole / loop:>12.0%} {sending / loop:>12.0%}"
+                    f"{count:>7,} {loop:>6.0f} {ceiling:>8.0f} {script:>7.0f} {whole:>8.0f} {sending:>8.0f} "
+                    f"{whole / loop:>12.0%} {whole / script:>14.0%} {sending / loop:>12.0%}"
                     f"  {verdict(whole / loop, 0.8, higher_is_better=True)}"
                 )
             per_process = process_rate(srv.url, sample, "p")
