@@ -100,7 +100,8 @@ def cancel(
 
     A processing task is refused with the reason unless --force; finished tasks are left to
     `task purge`. Ids on the command line are cancelled at once; ids from stdin and filters
-    are confirmed first (--yes when not on a terminal).
+    are confirmed first (--yes when not on a terminal). Without ids a filter is required
+    (every pending task: --status scheduled,retry).
     """
     from eventix_cli import output as out
     from eventix_cli.commands.task.common import (
