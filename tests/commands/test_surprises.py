@@ -209,3 +209,14 @@ def test_help_reads_well_at_80_and_uses_120(cli, path) -> None:
     assert narrow.stdout.count("─ Arguments ─") <= 1
     wide = cli(*path, "--help", env={"COLUMNS": "120"})
     assert max(len(line) for line in wide.stdout.splitlines()) > 80
+
+
+def test_stats_takes_columns_and_no_headers(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 2)
+    result = cli(
+        "stats", "-n", namespace, "--columns", "namespace,scheduled", "--no-headers", "--url", embedded_url
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == [namespace, "2"]
+    bad = cli("stats", "-n", namespace, "--columns", "nope", "--url", embedded_url)
+    assert bad.exit_code == 2
