@@ -101,6 +101,9 @@ def test_unique_key_of_a_finished_task_says_what_is_there(cli, server, namespace
     assert f"{done.uid}: task {done.uid} has already run (status done)" in result.stderr
     assert "0 cancelled, 1 failed" in result.stderr
     assert done.uid in statuses(server.url, namespace)
+    dry = cli("task", "cancel", "-k", "inv:9", "-n", namespace, "--url", server.url, "--dry-run")
+    assert dry.exit_code == 0
+    assert f"nothing to cancel: task {done.uid} with unique key 'inv:9' is done" in dry.stderr
 
 
 def test_unique_key_of_a_running_task_names_the_worker(cli, embedded_url, namespace) -> None:

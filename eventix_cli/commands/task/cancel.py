@@ -159,6 +159,12 @@ def cancel(
             # tried, so the report says what is there and why nothing was done (as by id)
             targets = [t for t in found if t.status in allowed] or found[:1]
             if dry_run:
+                if targets[0].status not in allowed:
+                    out.message(
+                        f"dry run: nothing to cancel: task {targets[0].uid} with unique key "
+                        f"{unique_key!r} is {targets[0].status.value}; nothing was changed"
+                    )
+                    return
                 described = ", ".join(f"{t.uid} ({t.status.value})" for t in targets)
                 out.message(f"dry run: would cancel task {described}; nothing was changed")
                 return
