@@ -232,7 +232,9 @@ def load_command(name: str) -> Any:
         holder.command(name, epilog=getattr(module, "EPILOG", None))(target)
         command = get_command(holder)
     command.name = name
-    return command
+    from eventix_cli.helptext import polish
+
+    return polish(command)
 
 
 def main() -> None:

@@ -6,9 +6,8 @@ Pure data collection over the client; no terminal code.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventix_cli.models import utcnow
@@ -69,8 +68,8 @@ class Snapshot:
     taken: dt.datetime
     rows: list[dict[str, Any]]
     errors: list[dict[str, Any]]
-    done_per_minute: float | None = None
-    failed_per_minute: float | None = None
+    done_per_minute: int | None = None  # finished in the last minute (at most RATE_CAP)
+    failed_per_minute: int | None = None  # failed an attempt in the last minute
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,33 +77,43 @@ class Snapshot:
             "namespaces": self.rows,
             "done_per_minute": self.done_per_minute,
             "failed_per_minute": self.failed_per_minute,
+            "rate_cap": RATE_CAP,
             "latest_errors": [e | {"updated_time": e["updated_time"].isoformat()} for e in self.errors],
         }
 
 
+RATE_WINDOW = dt.timedelta(minutes=1)
+RATE_CAP = 500  # tasks read per status group and snapshot; a busier minute shows as ">= 500"
+
+
+def finished_in_window(
+    client: EventixClient, namespace: str | None, statuses: tuple[str, ...], since: dt.datetime
+) -> int:
+    """How many tasks reached one of ``statuses`` since ``since``, from their ``updated_time``
+    (a finished task is not written again). The API cannot compare times in a filter, so the
+    newest RATE_CAP are read and counted here."""
+    query: dict[str, Any] = {"status": {"$in": list(statuses)}}
+    if namespace is not None:
+        query["namespace"] = namespace
+    page = client.by_status(filter=query, sort="-updated_time", limit=RATE_CAP)
+    return sum(1 for task in page.tasks if task.updated_time >= since)
+
+
 @dataclass
 class Monitor:
-    """Takes snapshots; rates come from the change between the first one seen and the latest."""
+    """Takes snapshots. The rates are what the server shows for the last minute, so one
+    snapshot (``top --once``) has them as well as a live view."""
 
     client: EventixClient
     namespace: str | None  # None: every namespace
-    history: list[tuple[float, int, int]] = field(default_factory=list)  # (monotonic, done, error)
 
     def snapshot(self) -> Snapshot:
         now = utcnow()
         names = self.client.namespaces() if self.namespace is None else [self.namespace]
         rows = [namespace_counts(self.client, name, now) for name in names]
         errors = latest_errors(self.client, self.namespace)
-        snap = Snapshot(now, rows, errors)
-        done = sum(r["done"] for r in rows)
-        failed = sum(r["error"] + r["retry"] for r in rows)
-        mark = time.monotonic()
-        self.history.append((mark, done, failed))
-        self.history = [h for h in self.history if mark - h[0] <= 300] or self.history[-1:]
-        first = self.history[0]
-        elapsed = mark - first[0]
-        if elapsed > 0:
-            # counts can drop (purges, expiry): only increases are observed work
-            snap.done_per_minute = max(0, done - first[1]) / elapsed * 60
-            snap.failed_per_minute = max(0, failed - first[2]) / elapsed * 60
-        return snap
+        since = now - RATE_WINDOW
+        with ThreadPoolExecutor(2) as pool:
+            done = pool.submit(finished_in_window, self.client, self.namespace, ("done",), since)
+            failed = pool.submit(finished_in_window, self.client, self.namespace, ("error", "retry"), since)
+            return Snapshot(now, rows, errors, done.result(), failed.result())

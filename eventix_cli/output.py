@@ -15,9 +15,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
+
+from eventix_cli.tables import Column, escape, fit_columns, join_row
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,9 +83,9 @@ def _env_width() -> int | None:
 
 
 def message(text: str) -> None:
-    """A plain line for people on stderr (never data)."""
+    """A plain line for people on stderr (never data); task data in it is escaped."""
     stream = _stream(True)
-    stream.write(text + "\n")
+    stream.write(escape(text, keep_newlines=True) + "\n")
     stream.flush()
 
 
@@ -98,23 +99,6 @@ def error_lines(lines: Sequence[str]) -> None:
 
 
 # -- data on stdout -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a listing: the record key, its header and how to show a value in a table."""
-
-    key: str
-    header: str
-    fmt: Callable[[Any], str] | None = None
-    justify: str = "left"
-    min_width: int | None = None  # never narrower (uids stay whole for copy and paste)
-
-    def cell(self, record: Mapping[str, Any]) -> str:
-        value = record.get(self.key)
-        if self.fmt is not None:
-            return self.fmt(value)
-        return "" if value is None else str(value)
 
 
 def _json_default(value: Any) -> Any:
@@ -132,11 +116,12 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 class Output:
     """Writes records and documents to stdout in one format."""
 
-    def __init__(self, fmt: str | None = None, *, width: int | None = None) -> None:
+    def __init__(self, fmt: str | None = None, *, width: int | None = None, headers: bool = True) -> None:
         self.format = str(fmt or DEFAULT_FORMAT)
         if self.format not in FORMATS:
             raise ValueError(f"unknown output format {self.format!r}")
         self.width = width
+        self.headers = headers  # the header row of table and csv
 
     @property
     def stream(self) -> IO[str]:
@@ -166,8 +151,8 @@ class Output:
         for key, value in doc.items():
             if isinstance(value, dict | list):
                 value = dumps(value)
-            text = "" if value is None else str(value)
-            lines.append(f"{key!s:<{width}}  {text}".rstrip())
+            text = "" if value is None else escape(str(value))
+            lines.append(f"{escape(str(key))!s:<{width}}  {text}".rstrip())
         self._write("\n".join(lines) + "\n")
 
     def records(
@@ -203,61 +188,46 @@ class Output:
                 count += 1
         elif self.format == "csv":
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow([c.key for c in columns])
+            if self.headers:
+                writer.writerow([c.key for c in columns])
             for row in rows:
                 writer.writerow([_csv_value(row.get(c.key)) for c in columns])
                 count += 1
         out.flush()
         return count
 
-    def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
-        """A plain aligned table (kubectl style). On a narrow terminal the flexible columns are
-        shortened with an ellipsis; piped output is never cut."""
-        cells = [[column.cell(row) for column in columns] for row in rows]
-        if not cells:
-            return 0
-        widths = [max(len(c.header), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    def table_width(self) -> int | None:
+        """The width a table must fit: ``COLUMNS``, else the terminal's; None in a pipe (never cut)."""
         limit = self.width or _env_width()
         if limit is None and is_terminal(self.stream):
             import shutil
 
             limit = shutil.get_terminal_size().columns
-        if limit is not None:
-            _shrink(widths, columns, limit - TABLE_GAP * (len(columns) - 1))
-        bold = color_enabled(self.stream)
-        header = _join([c.header for c in columns], widths, columns)
-        lines = [f"\033[1m{header}\033[0m" if bold else header]
-        lines.extend(_join(row, widths, columns) for row in cells)
-        self._write("\n".join(lines) + "\n")
-        return len(cells)
+        return limit
 
+    def table_lines(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> list[str]:
+        """The lines of a plain aligned table (kubectl style), fitted to the width (see fit_columns)."""
+        rows = list(rows)
+        if not rows:
+            return []
+        columns = [c for c in columns if not c.optional or any(r.get(c.key) not in (None, "") for r in rows)]
+        cells = [[column.cell(row) for column in columns] for row in rows]
+        widths = [max(len(c.header), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+        keep, widths = fit_columns(columns, widths, self.table_width())
+        columns = [columns[i] for i in keep]
+        cells = [[row[i] for i in keep] for row in cells]
+        lines = []
+        if self.headers:
+            header = join_row([c.header for c in columns], widths, columns)
+            lines.append(f"\033[1m{header}\033[0m" if color_enabled(self.stream) else header)
+        lines.extend(join_row(row, widths, columns) for row in cells)
+        return lines
 
-TABLE_GAP = 3
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else (text[: width - 1] + "…" if width > 1 else text[:width])
-
-
-def _join(values: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> str:
-    parts = []
-    for value, width, column in zip(values, widths, columns, strict=True):
-        text = _fit(value, width)
-        parts.append(text.rjust(width) if column.justify == "right" else text.ljust(width))
-    return (" " * TABLE_GAP).join(parts).rstrip()
-
-
-def _shrink(widths: list[int], columns: Sequence[Column], budget: int) -> None:
-    """Narrow the flexible columns (those without a min_width), widest first, to fit ``budget``."""
-    floor = {i: max(4, min(len(c.header), 8)) for i, c in enumerate(columns) if c.min_width is None}
-    excess = sum(widths) - budget
-    while excess > 0:
-        candidates = [i for i in floor if widths[i] > floor[i]]
-        if not candidates:
-            return
-        widest = max(candidates, key=lambda i: widths[i])
-        widths[widest] -= 1
-        excess -= 1
+    def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
+        lines = self.table_lines(rows, columns)
+        if lines:
+            self._write("\n".join(lines) + "\n")
+        return len(lines) - (1 if lines and self.headers else 0)
 
 
 def _csv_value(value: Any) -> str:
@@ -268,6 +238,21 @@ def _csv_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def refuse_ids(fmt: str | None, why: str, instead: str) -> None:
+    """``-o ids`` prints task uids; a command whose output has none refuses it (exit 2)."""
+    if fmt == "ids":
+        from eventix_cli.errors import UsageError
+
+        raise UsageError(f"-o ids prints task uids: {why}", hint=f"use {instead}")
+
+
+def redraw(lines: Sequence[str]) -> None:
+    """Clear the terminal and draw ``lines`` from the top (``--watch``)."""
+    stream = _stream(False)
+    stream.write("\033[H\033[2J" + "\n".join(lines) + "\n")
+    stream.flush()
 
 
 def line(text: str) -> None:
@@ -294,7 +279,7 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 def confirm(question: str) -> bool:
     """Ask on the terminal (stderr); anything but y/yes is no."""
     stream = _stream(True)
-    stream.write(f"{question} [y/N] ")
+    stream.write(f"{escape(question)} [y/N] ")
     stream.flush()
     try:
         answer = sys.stdin.readline()

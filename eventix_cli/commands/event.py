@@ -35,7 +35,10 @@ def post(
         ),
     ] = None,
     priority: Annotated[
-        int, typer.Option("--priority", "-P", help="Priority of the tasks triggers create.")
+        int,
+        typer.Option(
+            "--priority", "-P", help="Logical priority of the tasks triggers create: higher runs first."
+        ),
     ] = 0,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
@@ -47,7 +50,7 @@ def post(
     from eventix_cli.commands.task.add import load_json_source
     from eventix_cli.commands.task.common import connect, print_tasks, require_writable
     from eventix_cli.errors import UsageError
-    from eventix_cli.models import Event
+    from eventix_cli.models import Event, stored_priority
 
     body = load_json_source(payload, "--payload") if payload is not None else {}
     if not isinstance(body, dict):
@@ -56,7 +59,8 @@ def post(
     require_writable(settings, "post an event")
     with client:
         tasks = client.post_event(
-            Event(name=name, namespace=settings.namespace, payload=body, priority=priority)
+            # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
+            Event(name=name, namespace=settings.namespace, payload=body, priority=stored_priority(priority))
         )
     shown = print_tasks(settings.output, tasks)
     if shown == 0:

@@ -60,7 +60,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Output format (env: EVENTIX_OUTPUT; default: table).",
+        help="Output format: table, json, jsonl, csv or ids (env: EVENTIX_OUTPUT; default: table).",
         show_default=False,
         case_sensitive=False,
     ),

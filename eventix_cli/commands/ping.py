@@ -34,10 +34,11 @@ def ping(
     Prints the server URL, its version and the round-trip time. Exits 0 when healthy,
     3 when unreachable or timed out, 5 when the server reports itself unhealthy.
     """
-    from eventix_cli.output import Output
+    from eventix_cli.output import Output, refuse_ids
 
     state = ctx.find_root().obj
     settings = state.settings(url=url, timeout=timeout, output=output)
+    refuse_ids(settings.output, "ping reports a server, not tasks", "-o json or -o table")
     # a ping reports the state right now: no retries
     with state.client(settings, retries=0) as client:
         started = time.perf_counter()

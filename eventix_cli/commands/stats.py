@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
-from eventix_cli.commands.task.common import AllNamespacesOption
+from eventix_cli.commands.task.common import AllNamespacesOption, ColumnsOption, NoHeadersOption
 
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient
@@ -41,6 +41,8 @@ def stats(
     by: Annotated[
         str | None, typer.Option("--by", help="Break the counts down further: 'task'.", show_default=False)
     ] = None,
+    no_headers: NoHeadersOption = False,
+    columns: ColumnsOption = None,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -54,27 +56,19 @@ def stats(
     from eventix_cli.errors import UsageError
     from eventix_cli.models import utcnow
     from eventix_cli.monitor import STATUS_ORDER, namespace_counts
-    from eventix_cli.output import Column, Output
+    from eventix_cli.output import Column, Output, refuse_ids
+    from eventix_cli.tables import select_columns
     from eventix_cli.timeparse import format_duration
 
     if by not in (None, "task"):
         raise UsageError(f"--by {by!r}: only 'task' is supported")
-    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
-    now = utcnow()
-    with client:
-        names = client.namespaces() if all_namespaces else [settings.namespace]
-        if by == "task":
-            rows = [row for name in names for row in task_counts(client, name)]
-        else:
-            rows = [namespace_counts(client, name, now) for name in names]
-    columns = [Column("namespace", "NAMESPACE")]
+    shown = [Column("namespace", "NAMESPACE")]
     if by == "task":
-        columns.append(Column("task", "TASK"))
-    columns += [
-        Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in (*STATUS_ORDER, "total")
-    ]
+        shown.append(Column("task", "TASK"))
+    shown += [Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER]
+    shown.append(Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1))
     if by != "task":
-        columns.append(
+        shown.append(
             Column(
                 "oldest_due_seconds",
                 "OLDEST DUE",
@@ -82,8 +76,18 @@ def stats(
                 fmt=lambda v: "" if v is None else format_duration(v),
             )
         )
-    out = Output(settings.output)
+    chosen = select_columns(shown, columns)  # a bad name: exit 2 before any request
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    refuse_ids(settings.output, "stats has counts, not tasks", "-o json, -o csv or -o table")
+    now = utcnow()
+    with client:
+        names = client.namespaces() if all_namespaces else [settings.namespace]
+        if by == "task":
+            rows = [row for name in names for row in task_counts(client, name)]
+        else:
+            rows = [namespace_counts(client, name, now) for name in names]
+    out = Output(settings.output, headers=not no_headers)
     if out.format == "json":
         out.document(rows)  # type: ignore[arg-type]
     else:
-        out.records(rows, columns, id_key="namespace")
+        out.records(rows, chosen)

@@ -15,8 +15,6 @@ from eventix_cli.commands.task.common import AllNamespacesOption
 from eventix_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
     from eventix_cli.monitor import Snapshot
 
 EPILOG = """\
@@ -27,59 +25,56 @@ EPILOG = """\
 """
 
 
-def render(snapshot: Snapshot, where: str, interval: float | None) -> RenderableType:
-    """The whole screen: counts per namespace, rates, the oldest due task, the latest errors."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    from eventix_cli.monitor import STATUS_ORDER
+def render(snapshot: Snapshot, where: str, interval: float | None, width: int | None = None) -> list[str]:
+    """The whole screen as plain lines fitted to ``width``: counts per namespace, rates, the
+    oldest due task, the latest errors (one line each; task data escaped)."""
+    from eventix_cli.monitor import RATE_CAP, STATUS_ORDER
+    from eventix_cli.output import Column, Output
     from eventix_cli.timeparse import format_duration, relative
 
-    def rate(value: float | None) -> str:
-        return "–" if value is None else f"{value:,.1f}/min"
+    def rate(value: int | None) -> str:
+        if value is None:
+            return "–"
+        return f"{'>=' if value >= RATE_CAP else ''}{value:,}/min"
 
-    head = Text.assemble(
-        ("eventix top", "bold"),
-        f"  {where}  {snapshot.taken:%H:%M:%S} UTC",
-        f"  every {interval:g}s, q to quit" if interval else "",
+    head = f"eventix top  {where}  {snapshot.taken:%H:%M:%S} UTC"
+    if interval:
+        head += f"  every {interval:g}s, q to quit"
+    rates = (
+        f"done {rate(snapshot.done_per_minute)}   failed {rate(snapshot.failed_per_minute)}   (last minute)"
     )
-    rates = Text.assemble(
-        "done ",
-        (rate(snapshot.done_per_minute), "green"),
-        "   failed ",
-        (rate(snapshot.failed_per_minute), "red"),
-    )
-    counts = Table(expand=False, header_style="bold", box=None, pad_edge=False)
-    counts.add_column("NAMESPACE")
-    for status in STATUS_ORDER:
-        counts.add_column(status.upper(), justify="right")
-    counts.add_column("TOTAL", justify="right")
-    counts.add_column("OLDEST DUE", justify="right")
-    for row in snapshot.rows:
-        waited = row["oldest_due_seconds"]
-        counts.add_row(
-            row["namespace"],
-            *(f"{row[s]:,}" for s in STATUS_ORDER),
-            f"{row['total']:,}",
-            "" if waited is None else format_duration(waited),
-        )
-    if not snapshot.rows:
-        counts.add_row("(no tasks)")
-    errors = Table(title="latest errors", title_justify="left", box=None, header_style="bold", pad_edge=False)
-    for name in ("WHEN", "NAMESPACE", "TASK", "UID", "ERROR"):
-        errors.add_column(name, no_wrap=name != "ERROR", overflow="ellipsis")
-    for error in snapshot.errors:
-        errors.add_row(
-            relative(error["updated_time"], snapshot.taken),
-            error["namespace"],
-            error["task"],
-            error["uid"],
-            f"{error['error_class']}: {error['error_message']}",
-        )
-    if not snapshot.errors:
-        errors.add_row("", "", "", "", "(none)")
-    return Group(head, rates, Text(""), counts, Text(""), errors)
+    table = Output("table", width=width)
+    counts = [
+        Column("namespace", "NAMESPACE"),
+        *(Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER),
+        Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1),
+        Column(
+            "oldest_due_seconds",
+            "OLDEST DUE",
+            justify="right",
+            fmt=lambda v: "" if v is None else format_duration(v),
+        ),
+    ]
+    errors = [
+        Column("when", "WHEN"),
+        Column("namespace", "NAMESPACE", drop=2),
+        Column("task", "TASK"),
+        Column("uid", "UID", min_width=32, drop=3),
+        Column("error", "ERROR"),
+    ]
+    error_rows = [
+        {
+            **error,
+            "when": relative(error["updated_time"], snapshot.taken),
+            "error": f"{error['error_class']}: {error['error_message']}",
+        }
+        for error in snapshot.errors
+    ]
+    lines = [head, rates, ""]
+    lines += table.table_lines(snapshot.rows, counts) or ["(no tasks)"]
+    lines += ["", "latest errors"]
+    lines += table.table_lines(error_rows, errors) or ["(none)"]
+    return lines
 
 
 @contextlib.contextmanager
@@ -121,7 +116,7 @@ def top(
     """
     from eventix_cli.commands.task.common import connect
     from eventix_cli.monitor import Monitor
-    from eventix_cli.output import Output, is_terminal, make_console
+    from eventix_cli.output import Output, is_terminal, make_console, stream_text
 
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
         raise UsageError(
@@ -136,15 +131,17 @@ def top(
             snapshot = monitor.snapshot()
             out = Output(settings.output)
             if out.format == "table":
-                make_console().print(render(snapshot, where, None))
+                stream_text("\n".join(render(snapshot, where, None)) + "\n")
             else:
                 out.document(snapshot.to_json())
             return
         from rich.live import Live
+        from rich.text import Text
 
         console = make_console()
         with _keys(), Live(console=console, screen=True, auto_refresh=False) as live:
             while True:
-                live.update(render(monitor.snapshot(), where, interval), refresh=True)
+                lines = render(monitor.snapshot(), where, interval, width=console.width)
+                live.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"), refresh=True)
                 if _quit_pressed(interval):
                     return

@@ -299,7 +299,7 @@ class Worker:
             else:
                 status = running.task.status.value if self._write_back(running) else "lost"
             log.info(
-                "end %s %s %s in %.1f ms",
+                "end %s %s -> %s (%.1f ms)",
                 task.uid,
                 task.task,
                 status,

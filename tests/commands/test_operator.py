@@ -40,7 +40,7 @@ def test_tour_runs_and_leaves_nothing_behind(tmp_path) -> None:
     out = proc.stdout
     url = re.search(r"running at (http://\S+)", out).group(1)
     assert "$ eventix task add unreliable --retry-delay 1" in out
-    assert "unreliable retry" in out  # failed once, retried
+    assert "unreliable -> retry (" in out  # failed once, retried
     assert re.search(r"unreliable\s+done", out)
     assert "$ eventix stats -A" in out
     assert "tour finished in" in out
@@ -60,13 +60,15 @@ def test_top_once(cli, embedded_url, namespace) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"eventix top  namespace {namespace}  ")
-    assert lines[1] == "done –   failed –"
+    assert lines[1] == "done 1/min   failed 1/min   (last minute)"
     row = next(line for line in lines if line.startswith(namespace))
     assert row.split()[:7] == [namespace, "2", "0", "0", "1", "1", "4"]
     error_line = next(line for line in lines if bad.uid in line)
     assert "import_csv" in error_line
     assert "ValueError: bad input 42" in error_line
     doc = json.loads(cli("top", "--once", "--url", embedded_url, "-n", namespace, "-o", "json").stdout)
+    assert doc["done_per_minute"] == 1  # one snapshot has rates: the server's last minute
+    assert doc["failed_per_minute"] == 1
     assert doc["namespaces"][0]["error"] == 1
     assert doc["latest_errors"][0]["uid"] == bad.uid
 
@@ -78,7 +80,7 @@ def test_top_refuses_off_a_terminal(cli, embedded_url) -> None:
     assert "eventix stats" in result.stderr
 
 
-def test_monitor_rates_from_observed_changes(embedded_url, namespace) -> None:
+def test_monitor_rates_count_the_last_minute(embedded_url, namespace) -> None:
     from eventix_cli.client import EventixClient
     from eventix_cli.monitor import Monitor
 
@@ -86,13 +88,13 @@ def test_monitor_rates_from_observed_changes(embedded_url, namespace) -> None:
     with EventixClient(embedded_url) as client:
         monitor = Monitor(client, namespace)
         first = monitor.snapshot()
-        assert first.done_per_minute is None or first.done_per_minute == 0
+        assert first.done_per_minute == 0
         for task in client.iter_tasks(namespace=namespace):
-            task.status = TaskStatus.done
-            client.put_task(task)
-        time.sleep(0.2)
+            if task.status == TaskStatus.scheduled:
+                task.status = TaskStatus.done
+                client.put_task(task)
         second = monitor.snapshot()
-    assert second.done_per_minute > 0
+    assert second.done_per_minute == 3
     assert second.failed_per_minute == 0
 
 

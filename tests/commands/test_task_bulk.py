@@ -77,8 +77,9 @@ def test_retry_by_filter_needs_yes_off_terminal(cli, server, namespace) -> None:
 def test_retry_confirm_on_terminal(cli, server, namespace, tty) -> None:
     failed(server.url, namespace, 2)
     no = cli("task", "retry", "--url", server.url, "-n", namespace, input="n\n")
-    assert no.exit_code == 1
-    assert "Retry 2 task(s) in namespace" in no.stderr
+    assert no.exit_code == 0  # declining is not a failure
+    assert f"Retry 2 task(s) in namespace {namespace} with status error? [y/N]" in no.stderr
+    assert "nothing was changed (not confirmed)" in no.stderr
     assert set(statuses(server.url, namespace).values()) == {"error"}
     yes = cli("task", "retry", "--url", server.url, "-n", namespace, input="y\n")
     assert yes.exit_code == 0
@@ -154,7 +155,7 @@ def test_cancel_by_unique_key(cli, server, namespace) -> None:
     assert task.uid not in statuses(server.url, namespace)
     again = cli("task", "cancel", "--unique-key", "rep:7", "-n", namespace, "--url", server.url)
     assert again.exit_code == 4
-    assert "(NoTaskFoundForUniqueKey)" in again.stderr
+    assert f"error: no task with unique key 'rep:7' in namespace {namespace} (NotFound)" in again.stderr
 
 
 def test_cancel_by_filter_and_stdin_need_yes(cli, server, namespace) -> None:

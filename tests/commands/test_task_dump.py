@@ -42,12 +42,12 @@ def test_dump_purge_restore_gives_back_identical_documents(cli, server, namespac
     assert purged.exit_code == 0
     assert _docs(server.url, namespace) == {}
 
-    restored = cli("task", "restore", str(backup), "--url", server.url, "-o", "json")
+    restored = cli("task", "restore", str(backup), "--yes", "--url", server.url, "-o", "json")
     assert restored.exit_code == 0, restored.stderr
     assert len(json.loads(restored.stdout)["done"]) == 5
     assert _docs(server.url, namespace) == before
 
-    again = cli("task", "restore", str(backup), "--url", server.url, "-o", "json")
+    again = cli("task", "restore", str(backup), "--yes", "--url", server.url, "-o", "json")
     assert again.exit_code == 0
     report = json.loads(again.stdout)
     assert report["done"] == []
@@ -70,17 +70,25 @@ def test_restore_overwrite_and_namespace_rewrite(cli, server, namespace, tmp_pat
     line = task.to_wire() | {"kwargs": {"v": 2}}
     src = tmp_path / "one.jsonl"
     src.write_text(json.dumps(line) + "\n")
-    skipped = cli("task", "restore", str(src), "--url", server.url)
+    skipped = cli("task", "restore", str(src), "--yes", "--url", server.url)
     assert skipped.exit_code == 0
     assert "1 skipped" in skipped.stderr
     assert _docs(server.url, namespace)[task.uid]["kwargs"] == {"v": 1}
-    over = cli("task", "restore", str(src), "--overwrite", "--url", server.url)
+    over = cli("task", "restore", str(src), "--yes", "--overwrite", "--url", server.url)
     assert over.exit_code == 0
     assert _docs(server.url, namespace)[task.uid]["kwargs"] == {"v": 2}
 
     other = {**line, "uid": "a" * 32}
     result = cli(
-        "task", "restore", "-", "-n", f"{namespace}-copy", "--url", server.url, input=json.dumps(other)
+        "task",
+        "restore",
+        "-",
+        "--yes",
+        "-n",
+        f"{namespace}-copy",
+        "--url",
+        server.url,
+        input=json.dumps(other),
     )
     assert result.exit_code == 0
     assert _docs(server.url, f"{namespace}-copy")["a" * 32]["namespace"] == f"{namespace}-copy"
@@ -94,7 +102,7 @@ def test_restore_reads_upstream_dump_directory(cli, server, namespace, tmp_path)
         # upstream's `eventixcli dump` writes one indented JSON file per task, named by uid
         doc = task.to_wire() | {"created_time": "2026-01-02T03:04:05.123456+00:00"}
         (folder / f"{task.uid}.json").write_text(json.dumps(doc, indent=2))
-    result = cli("task", "restore", str(folder), "-n", namespace, "--url", server.url)
+    result = cli("task", "restore", str(folder), "--yes", "-n", namespace, "--url", server.url)
     assert result.exit_code == 0, result.stderr
     docs = _docs(server.url, namespace)
     assert set(docs) == {t.uid for t in tasks}

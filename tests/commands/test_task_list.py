@@ -34,9 +34,9 @@ def test_table_text_is_exact(cli, server, namespace) -> None:
     ns = namespace.ljust(len("NAMESPACE"))
     assert result.stdout.splitlines() == [
         f"UID{' ' * 32}{'NAMESPACE'.ljust(len(ns))}   TASK           STATUS      PRIO   ETA      "
-        "UNIQUE KEY   RETRIES",
-        f"{b.uid}   {ns}   sync           scheduled      0   in 1h" + " " * 22 + "no",
-        f"{a.uid}   {ns}   send_invoice   scheduled      5   2m ago   inv:1              3",
+        "UNIQUE KEY   RETRIES LEFT",
+        f"{b.uid}   {ns}   sync           scheduled      0   in 1h" + " " * 28 + "0",
+        f"{a.uid}   {ns}   send_invoice   scheduled      5   2m ago   inv:1                   3",
     ]
     assert result.stderr == "2 of 2\n"
 
@@ -93,7 +93,7 @@ def test_limit_and_all(cli, server, namespace) -> None:
     seed(server.url, namespace, 7)
     result = cli("task", "list", "--url", server.url, "-n", namespace, "--limit", "3")
     assert len(result.stdout.splitlines()) == 4
-    assert result.stderr == "3 of 7\n"
+    assert result.stderr == "3 of 7 shown; --all for every match\n"
     result = cli("task", "list", "--url", server.url, "-n", namespace, "--all", "-o", "ids")
     assert len(result.stdout.split()) == 7
 

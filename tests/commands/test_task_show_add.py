@@ -160,7 +160,7 @@ def test_wait_error_exit_1_and_timeout_124(cli, server, namespace) -> None:
     pending = seed(server.url, namespace)[0]
     result = cli("task", "wait", pending.uid, "--url", server.url, "--timeout", "0.3")
     assert result.exit_code == 124
-    assert "timed out after 0.3s: 1 task(s) not finished" in result.stderr
+    assert "error: timed out after 0.3s: 1 task(s) not finished (WaitTimeout)\n" in result.stderr
     result = cli("task", "wait", "-", "--url", server.url, input=f"{ok.uid}\n\n")
     assert result.exit_code == 0
     missing = cli("task", "wait", "f" * 32, "--url", server.url)

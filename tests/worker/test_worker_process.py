@@ -61,7 +61,7 @@ def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> Non
     assert "registered eventix task 'add' from tests.worker.sample_tasks" in log
     assert "registered function 'plain_where' from tests.worker.sample_tasks:plain_where" in log
     assert f"start {add.uid} add" in log
-    assert f"end {add.uid} add done in " in log
+    assert f"end {add.uid} add -> done (" in log
     assert "burst done" in log
 
 

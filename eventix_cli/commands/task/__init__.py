@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from eventix_cli.commands.task import add, cancel, dump, listing, purge, retry, show, wait
+from eventix_cli.commands.task import add, cancel, dump, listing, purge, retry, running, show, wait
 
 app = typer.Typer(
     name="task",
@@ -14,12 +14,14 @@ app = typer.Typer(
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix task list --status error\n"
-        "  eventix task list --status error -o ids | eventix task retry -\n"
+        "  eventix task list --status error --all -o ids | eventix task retry -\n"
+        "  eventix task running -A\n"
     ),
 )
 
 app.command("list", epilog=listing.EPILOG)(listing.list_tasks)
 app.command("show", epilog=show.EPILOG)(show.show)
+app.command("running", epilog=running.EPILOG)(running.running)
 app.command("add", epilog=add.EPILOG)(add.add)
 app.command("retry", epilog=retry.EPILOG)(retry.retry)
 app.command("cancel", epilog=cancel.EPILOG)(cancel.cancel)

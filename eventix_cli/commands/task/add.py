@@ -23,9 +23,13 @@ EPILOG = """\
 
   eventix task add send_invoice --kwarg invoice_id=4711 --kwarg dry_run=false --priority 5
   eventix task add rebuild_report --kwargs @params.json --unique-key report:2026-11 --eta +10m --wait
+
+  [dim]# many at once: one JSON object per line, uids printed in input order[/dim]
+  eventix task add --from tasks.jsonl
+  echo '{"task": "send_invoice", "kwargs": {"invoice_id": 4711}}' | eventix task add --from -
 """
 
-ARGS = "Arguments"
+ARGS = "Task arguments"
 SCHEDULING = "Scheduling"
 
 
@@ -88,7 +92,35 @@ def build_arguments(
 
 def add(
     ctx: typer.Context,
-    task_name: Annotated[str, typer.Argument(metavar="TASK", help="Name of the registered task function.")],
+    task_name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="TASK",
+            help="Name of the registered task function (not with --from).",
+            show_default=False,
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Enqueue many: a file (or - for stdin) of JSON lines, each with task and optionally "
+            "args, kwargs, eta, priority, unique_key, namespace, retry, max_retries.",
+            show_default=False,
+            rich_help_panel="Batch",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=64,
+            help="With --from: requests in flight.",
+            rich_help_panel="Batch",
+        ),
+    ] = 8,
     arg: Annotated[
         list[str] | None,
         typer.Option(
@@ -173,7 +205,13 @@ def add(
             show_default=False,
         ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the task is done or failed.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until the task is done or has failed (exit 1).")
+    ] = False,
+    until_final: Annotated[
+        bool,
+        typer.Option("--until-final", help="With --wait: wait through retries until done or error."),
+    ] = False,
     wait_timeout: Annotated[
         float | None,
         typer.Option(
@@ -193,10 +231,37 @@ def add(
     Bad JSON, times or durations are reported with the offending value and nothing is sent.
     With --unique-key, a scheduled or retrying task with the same key in the namespace is
     updated (earlier eta and higher priority win, arguments are replaced) and its uid printed.
+
+    With --from, every line is checked before anything is sent (exit 2 naming the line), the
+    tasks are posted concurrently, their uids printed in input order and a summary written to
+    stderr; -n is the namespace of lines without one.
     """
     from eventix_cli.models import Task, stored_priority
     from eventix_cli.output import Output
     from eventix_cli.timeparse import parse_eta
+
+    if from_ is not None:
+        given = {
+            "TASK": task_name is not None,
+            "--arg": bool(arg),
+            "--kwarg": bool(kwarg),
+            "--args": args_json is not None,
+            "--kwargs": kwargs_json is not None,
+            "--eta": eta is not None,
+            "--priority": priority != 0,
+            "--unique-key": unique_key is not None,
+            "--no-retry": no_retry,
+            "--max-retries": max_retries is not None,
+            "--retry-delay": retry_delay is not None,
+            "--wait": wait,
+        }
+        clash = [name for name, present in given.items() if present]
+        if clash:
+            raise UsageError(f"--from takes every field from its lines; {clash[0]} cannot be given with it")
+        _add_from(ctx, from_, concurrency, namespace=namespace, url=url, timeout=timeout, output=output)
+        return
+    if task_name is None:
+        raise UsageError("give the TASK to enqueue, or --from FILE for many")
 
     args, kwargs = build_arguments(arg, kwarg, args_json, kwargs_json)
     when = parse_eta(eta) if eta is not None else None
@@ -225,7 +290,22 @@ def add(
             return
         from eventix_cli.commands.task.wait import wait_for
 
-        wait_for(client, [stored.uid], settings.output, timeout=wait_timeout)
+        wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
+
+
+def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
+    from eventix_cli.commands.task.batch import enqueue, load
+
+    settings, client = connect(ctx, **connection)
+    require_writable(settings, "add tasks")
+    lines = load(source, namespace=settings.namespace, operator=f"eventix-cli:{_user()}")
+    if not lines:
+        from eventix_cli import output
+
+        output.message("nothing to add: the input has no task lines")
+        return
+    with client:
+        enqueue(client, lines, settings.output, concurrency=concurrency)
 
 
 def _print_added(printer: Output, stored: Task) -> None:

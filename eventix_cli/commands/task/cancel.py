@@ -100,16 +100,19 @@ def cancel(
 
     A processing task is refused with the reason unless --force; finished tasks are left to
     `task purge`. Ids on the command line are cancelled at once; ids from stdin and filters
-    are confirmed first (--yes when not on a terminal).
+    are confirmed first (--yes when not on a terminal). Without ids a filter is required
+    (every pending task: --status scheduled,retry).
     """
     from eventix_cli import output as out
     from eventix_cli.commands.task.common import (
         build_query,
         confirm_or_refuse,
+        no_task_for_unique_key,
         read_ids,
         require_writable,
         run_by_filter,
         run_selected,
+        tasks_by_unique_key,
     )
     from eventix_cli.models import PENDING_STATUSES, TaskStatus
     from eventix_cli.query import GLOB_CHARS
@@ -124,7 +127,8 @@ def cancel(
     }
     if ids and (any(filters.values()) or unique_key):
         raise UsageError("give task ids, --unique-key or filter options, not several")
-    require_writable(settings, "cancel tasks")
+    if not dry_run:
+        require_writable(settings, "cancel tasks")
     action = lambda uid: cancel_one(client, uid, force)  # noqa: E731
     with client:
         if ids:
@@ -147,26 +151,39 @@ def cancel(
             )
             return
         if unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
-            stati = [*PENDING_STATUSES, TaskStatus.processing] if force else list(PENDING_STATUSES)
-            found = client.get_by_unique_key(settings.namespace, unique_key, stati=stati)
+            found = tasks_by_unique_key(client, settings.namespace, unique_key)
+            if not found:
+                raise no_task_for_unique_key(settings.namespace, unique_key)
+            allowed = {*PENDING_STATUSES, TaskStatus.processing} if force else set(PENDING_STATUSES)
+            # the pending ones are cancelled; when there is none, the most relevant task is
+            # tried, so the report says what is there and why nothing was done (as by id)
+            targets = [t for t in found if t.status in allowed] or found[:1]
             if dry_run:
-                out.message(
-                    f"dry run: would cancel task {found.uid} ({found.status.value}); nothing was changed"
-                )
+                if targets[0].status not in allowed:
+                    out.message(
+                        f"dry run: nothing to cancel: task {targets[0].uid} with unique key "
+                        f"{unique_key!r} is {targets[0].status.value}; nothing was changed"
+                    )
+                    return
+                described = ", ".join(f"{t.uid} ({t.status.value})" for t in targets)
+                out.message(f"dry run: would cancel task {described}; nothing was changed")
                 return
             run_selected(
                 verb="cancelled",
                 action_name="cancel",
-                uids=[found.uid],
-                total=1,
+                uids=[t.uid for t in targets],
+                total=len(targets),
                 action=action,
                 concurrency=1,
                 fmt=settings.output,
             )
             return
         query = build_query(settings, unique_key=unique_key, **filters)
-        if query.is_empty and query.namespace is None:
-            raise UsageError("refusing to cancel across every namespace without another filter")
+        if query.is_empty:
+            raise UsageError(
+                "refusing to cancel without ids or a filter",
+                hint="name what to cancel, e.g. --task NAME; every pending task: --status scheduled,retry",
+            )
         allowed = set(PENDING_STATUSES) | ({TaskStatus.processing} if force else set())
         if not query.statuses:
             query = query.with_statuses(*sorted(allowed, key=list(TaskStatus).index))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -10,13 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+# re-exported: the task commands import these from here
+from eventix_cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
+from eventix_cli.commands.task.rendering import csv_columns as csv_columns
+from eventix_cli.commands.task.rendering import print_tasks as print_tasks
+from eventix_cli.commands.task.rendering import retries_left as retries_left
+from eventix_cli.commands.task.rendering import task_columns as task_columns
+from eventix_cli.commands.task.rendering import task_row as task_row
 from eventix_cli.errors import ReadOnlyError, UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.bulk import BulkResult
     from eventix_cli.client import EventixClient
     from eventix_cli.models import Task
-    from eventix_cli.output import Column
     from eventix_cli.query import TaskQuery
     from eventix_cli.settings import Settings
     from eventix_cli.state import AppState
@@ -37,7 +42,7 @@ StatusOption = Annotated[
 TaskNameOption = Annotated[
     str | None,
     typer.Option(
-        "--task", "-t", help="Only tasks of this task function.", show_default=False, rich_help_panel=FILTERS
+        "--task", help="Only tasks of this task function.", show_default=False, rich_help_panel=FILTERS
     ),
 ]
 UniqueKeyFilterOption = Annotated[
@@ -77,6 +82,17 @@ YesOption = Annotated[
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the count, a sample and the filter; change nothing.")
+]
+NoHeadersOption = Annotated[
+    bool, typer.Option("--no-headers", help="Leave out the header row of table and csv output.")
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Only these columns of table and csv output, in this order (comma list, e.g. uid,task,status).",
+        show_default=False,
+    ),
 ]
 ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
@@ -156,6 +172,29 @@ def _ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
             yield line.split()[0]
 
 
+UNIQUE_KEY_PREFERENCE = ("scheduled", "retry", "processing", "error", "done")
+
+
+def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) -> list[Task]:
+    """Every task with this exact unique key in the namespace, the most relevant first: a
+    pending one, then processing, error, done (newest first within a status)."""
+    page = client.by_status(
+        filter={"namespace": namespace, "unique_key": unique_key}, sort="-updated_time", limit=100
+    )
+    return sorted(page.tasks, key=lambda t: UNIQUE_KEY_PREFERENCE.index(t.status.value))
+
+
+def no_task_for_unique_key(namespace: str, unique_key: str) -> Exception:
+    from eventix_cli.errors import TaskNotFound
+
+    return TaskNotFound(
+        f"no task with unique key {unique_key!r} in namespace {namespace}",
+        status_code=404,
+        server_error_class="NotFound",
+        payload={"namespace": namespace, "unique_key": unique_key},
+    )
+
+
 def interactive() -> bool:
     """Can we ask a person? (stdin and stderr are terminals)"""
     return sys.stdin.isatty() and sys.stderr.isatty()
@@ -173,63 +212,8 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
             hint="pass --yes to confirm (or --dry-run to see what would happen)",
         )
     if not output.confirm(question):
-        raise typer.Abort()
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-
-def retries_left(task: Task) -> str:
-    if not task.retry:
-        return "no"
-    return "∞" if task.max_retries is None else str(task.max_retries)
-
-
-def task_row(task: Task, now: dt.datetime) -> dict[str, Any]:
-    from eventix_cli.timeparse import relative
-
-    return {
-        "uid": task.uid,
-        "namespace": task.namespace,
-        "task": task.task,
-        "status": task.status.value,
-        "priority": task.logical_priority,
-        "eta": task.eta.isoformat().replace("+00:00", "Z") if task.eta else None,
-        "eta_relative": relative(task.eta, now),
-        "unique_key": task.unique_key,
-        "retries_left": retries_left(task),
-        "_task": task,
-    }
-
-
-def task_columns() -> list[Column]:
-    from eventix_cli.output import Column
-
-    return [
-        Column("uid", "UID", min_width=32),
-        Column("namespace", "NAMESPACE"),
-        Column("task", "TASK"),
-        Column("status", "STATUS", min_width=10),
-        Column("priority", "PRIO", justify="right", min_width=4),
-        Column("eta_relative", "ETA", min_width=6),
-        Column("unique_key", "UNIQUE KEY"),
-        Column("retries_left", "RETRIES", justify="right", min_width=3),
-    ]
-
-
-CSV_COLUMNS = ("uid", "namespace", "task", "status", "priority", "eta", "unique_key", "retries_left")
-
-
-def print_tasks(fmt: str | None, tasks: Iterable[Task]) -> int:
-    """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count."""
-    from eventix_cli.models import utcnow
-    from eventix_cli.output import Column, Output
-
-    now = utcnow()
-    out = Output(fmt)
-    rows = (task_row(t, now) for t in tasks)
-    columns = [Column(c, c) for c in CSV_COLUMNS] if out.format == "csv" else task_columns()
-    return out.records(rows, columns, raw=lambda row: row["_task"].to_wire())
+        output.message("nothing was changed (not confirmed)")
+        raise typer.Exit(0)  # declining is a choice, not a failure
 
 
 def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int | None = None) -> None:
@@ -275,6 +259,24 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
         raise typer.Exit(int(result.error.exit_code))
     if result.failed:
         raise typer.Exit(1)
+
+
+def describe_query(query: TaskQuery) -> str:
+    """The selection in words, for a question: 'in namespace billing with status error, task x'."""
+    where = "in every namespace" if query.namespace is None else f"in namespace {query.namespace}"
+    parts = []
+    statuses = [s.value for s in query.statuses if s not in query.exclude_statuses]
+    if statuses:
+        parts.append(f"status {' or '.join(statuses)}")
+    if query.task is not None:
+        parts.append(f"task {query.task}")
+    if query.unique_key is not None:
+        parts.append(f"unique key {query.unique_key}")
+    described = query.describe()
+    for key in ("created_before", "created_after"):
+        if key in described:
+            parts.append(f"{key.replace('_', ' ')} {described[key][:19].replace('T', ' ')} UTC")
+    return where + (f" with {', '.join(parts)}" if parts else "")
 
 
 def dry_run_report(
@@ -379,8 +381,7 @@ def run_by_filter(
         if count == 0:
             output.message(nothing)
             return
-        where = "every namespace" if query.namespace is None else f"namespace {query.namespace}"
-        confirm_or_refuse(f"{ask} {count:,} task(s) in {where} matching {query.describe()}?", yes=yes)
+        confirm_or_refuse(f"{ask} {count:,} task(s) {describe_query(query)}?", yes=yes)
     run_selected(
         verb=verb,
         action_name=action_name,

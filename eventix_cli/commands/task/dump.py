@@ -7,7 +7,8 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -17,11 +18,13 @@ from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutO
 from eventix_cli.commands.task.common import (
     AllNamespacesOption,
     ConcurrencyOption,
+    DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
+    YesOption,
     connect,
 )
 from eventix_cli.errors import UsageError
@@ -40,7 +43,8 @@ DUMP_EPILOG = """\
 RESTORE_EPILOG = """\
 [bold]Examples[/bold]
 
-  eventix task restore backup.jsonl
+  eventix task restore backup.jsonl --dry-run
+  eventix task restore backup.jsonl --yes
   [dim]# into another namespace, replacing what is there; also reads `eventixcli dump` directories[/dim]
   eventix task restore ./eventix-dump/ --namespace staging --overwrite
 """
@@ -204,6 +208,8 @@ def restore(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tasks that already exist.")] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -213,13 +219,23 @@ def restore(
 
     Existing tasks are skipped unless --overwrite, so running it twice is harmless. The
     whole input is checked before anything is sent: a bad line stops it with nothing written.
+    It says what it will do and asks first (--yes when not on a terminal); --dry-run shows
+    the count, the namespaces and a sample, and changes nothing.
     """
-    from eventix_cli.commands.task.common import require_writable, run_selected
+    from eventix_cli.commands.task.common import confirm_or_refuse, require_writable, run_selected
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output)
-    require_writable(settings, "restore tasks")
+    if not dry_run:
+        require_writable(settings, "restore tasks")
     with _rereadable(source) as readable:
-        total = sum(1 for _ in _validated(readable(), namespace))  # check everything first
+        total, spaces, sample = _survey(_validated(readable(), namespace))  # check everything first
+        where = _namespaces_text(spaces)
+        mode = "replacing existing tasks" if overwrite else "existing tasks are skipped"
+        if dry_run:
+            _restore_dry_run(settings.output, total, spaces, sample, mode)
+            return
+        if total:
+            confirm_or_refuse(f"Restore {total:,} task(s) into {where} ({mode})?", yes=yes)
         with client:
             run_selected(
                 verb="restored",
@@ -231,6 +247,56 @@ def restore(
                 concurrency=concurrency,
                 fmt=settings.output,
             )
+
+
+def _survey(tasks: Iterable[Task]) -> tuple[int, Counter[str], list[Task]]:
+    """How many tasks, per namespace, and the first five."""
+    count = 0
+    spaces: Counter[str] = Counter()
+    sample: list[Task] = []
+    for task in tasks:
+        count += 1
+        spaces[task.namespace] += 1
+        if len(sample) < 5:
+            sample.append(task)
+    return count, spaces, sample
+
+
+def _namespaces_text(spaces: Counter[str]) -> str:
+    names = sorted(spaces)
+    if len(names) == 1:
+        return f"namespace {names[0]}"
+    shown = ", ".join(f"{n} ({spaces[n]:,})" for n in names[:5])
+    more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
+    return f"{len(names):,} namespaces: {shown}{more}"
+
+
+def _restore_dry_run(
+    fmt: str | None, total: int, spaces: Counter[str], sample: list[Task], mode: str
+) -> None:
+    from eventix_cli import output
+    from eventix_cli.commands.task.common import print_tasks
+    from eventix_cli.output import Output
+
+    out = Output(fmt)
+    if out.format == "json":
+        out.document(
+            {
+                "dry_run": True,
+                "action": "restore",
+                "count": total,
+                "namespaces": dict(sorted(spaces.items())),
+                "sample": [t.to_wire() for t in sample],
+            }
+        )
+    elif out.format == "table":
+        output.line(f"would restore {total:,} task(s) into {_namespaces_text(spaces)} ({mode})")
+        if sample:
+            output.line(f"sample of {len(sample)}:")
+            print_tasks(fmt, sample)
+    else:
+        print_tasks(fmt, sample)
+    output.message("dry run: nothing was changed")
 
 
 @contextlib.contextmanager

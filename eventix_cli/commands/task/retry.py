@@ -38,7 +38,7 @@ EPILOG = """\
   [dim]# retry every error of one task from the last hour[/dim]
   eventix task retry --status error --task send_invoice --newer-than 1h --yes
 
-  eventix task list --status error -o ids | eventix task retry -
+  eventix task list --status error --all -o ids | eventix task retry -
 """
 
 
@@ -134,7 +134,8 @@ def retry(
     }
     if ids and any(filters.values()):
         raise UsageError("give task ids or filter options, not both")
-    require_writable(settings, "retry tasks")
+    if not dry_run:
+        require_writable(settings, "retry tasks")
     if force:
         out.warn("--force requeues done and processing tasks too: a task a worker is running may run twice")
     action = lambda uid: retry_one(client, uid, when, force)  # noqa: E731

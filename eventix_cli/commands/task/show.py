@@ -23,8 +23,6 @@ EPILOG = """\
   eventix task show --unique-key report:2026-11 -n billing -o json | jq .result
 """
 
-_STATUSES_FOR_KEY = ("scheduled", "retry", "processing", "error", "done")
-
 
 def show(
     ctx: typer.Context,
@@ -61,7 +59,12 @@ def show(
         if uid is not None:
             task = client.get_task(uid)
         else:
-            task = client.get_by_unique_key(settings.namespace, unique_key, stati=_STATUSES_FOR_KEY)
+            from eventix_cli.commands.task.common import no_task_for_unique_key, tasks_by_unique_key
+
+            found = tasks_by_unique_key(client, settings.namespace, unique_key)
+            if not found:
+                raise no_task_for_unique_key(settings.namespace, unique_key)
+            task = found[0]
     printer = Output(settings.output)
     if printer.format != "table":
         printer.document(task.to_wire())
@@ -77,4 +80,4 @@ def show(
         if error.traceback_text:
             lines.append(error.traceback_text.rstrip())
         out.line("")
-        out.line("\n".join(lines))
+        out.line(out.escape("\n".join(lines), keep_newlines=True))
