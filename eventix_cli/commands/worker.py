@@ -92,7 +92,18 @@ def worker(
         Path | None,
         typer.Option(
             "--health-file",
-            help="Touched after every loop iteration, for liveness probes.",
+            help="Touched while the worker can work (all task threads alive, server reachable), "
+            "for liveness probes.",
+            show_default=False,
+        ),
+    ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=1.0,
+            help="Seconds each renewal extends a running task's claim, renewed at half of it "
+            "(default: the lease the server gave at the claim, 300 s upstream).",
             show_default=False,
         ),
     ] = None,
@@ -110,9 +121,10 @@ def worker(
     from dotenv import load_dotenv
 
     from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
-    from eventix_cli.worker.runner import Worker, WorkerConfig
+    from eventix_cli.worker.supervisor import Supervisor
 
     load_dotenv(".env.local")  # never overrides variables already set
     if log_format not in ("text", "json"):
@@ -149,8 +161,9 @@ def worker(
         poll_interval=poll_interval,
         shutdown_timeout=shutdown_timeout,
         health_file=health_file,
+        lease=lease,
     )
-    runner = Worker(client, registry, config)
+    runner = Supervisor(client, registry, config)
     previous = {
         sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
         for sig in (signal.SIGTERM, signal.SIGINT)
