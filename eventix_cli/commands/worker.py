@@ -107,6 +107,14 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    max_backoff: Annotated[
+        float,
+        typer.Option(
+            "--max-backoff",
+            min=0.1,
+            help="Longest wait between retries while the server is unreachable (seconds).",
+        ),
+    ] = 30.0,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -162,6 +170,8 @@ def worker(
         shutdown_timeout=shutdown_timeout,
         health_file=health_file,
         lease=lease,
+        backoff_max=max_backoff,
+        backoff_base=min(0.5, max_backoff),
     )
     runner = Supervisor(client, registry, config)
     previous = {
