@@ -52,6 +52,8 @@ NOT_STORABLE_STATUS = frozenset({413, 422})
 #: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
 #: nesting deeper than the encoder goes)
 ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
+#: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
+MAX_CONFLICTS = 10
 #: how often an outcome is replaced by a smaller one before the worker gives up on the task
 MAX_FALLBACKS = 2
 
@@ -83,6 +85,7 @@ class Writer:
         uid = claimed.uid
         attempt = 0
         fallbacks = 0
+        conflicts = 0
         with claimed.lock:
             base = claimed.task
         while True:
@@ -124,7 +127,12 @@ class Writer:
                         outcome.status.value,
                     )
                     return "discarded"
-                base = current
+                conflicts += 1
+                if conflicts > MAX_CONFLICTS:
+                    log.error("write-back of task %s keeps meeting conflicts; its lease will expire", uid)
+                    return "abandoned"
+                with claimed.lock:
+                    claimed.task = base = current
                 continue
             except TaskNotFound:
                 log.warning("task %s was deleted while it ran; its outcome is dropped", uid)
