@@ -25,6 +25,7 @@ from eventix_cli.errors import (
     TaskNotFound,
     TransportError,
     UnreadableTask,
+    ValidationFailed,
 )
 from eventix_cli.models import Task, TaskStatus, utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
@@ -271,7 +272,18 @@ class Writer:
             },
         )
         try:
-            self.client.put_document(uid, doc)
+            try:
+                self.client.put_document(uid, doc)
+            except ValidationFailed as refused:
+                # the server stores it but will not take it back as it is: the fields it names
+                # are dropped (their defaults apply) and listed with the error
+                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - _KEPT)
+                if not dropped:
+                    raise
+                values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
+                doc["result"]["error_message"] += f"; dropped fields the server refused: {values}"
+                doc["result"]["error_payload"] = {"dropped_fields": dropped}
+                self.client.put_document(uid, doc)
         except (TransportError, ApiError) as failure:
             log.error(
                 "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
@@ -285,5 +297,11 @@ class Writer:
         log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
 
 
+def _body_field(error: object) -> bool:
+    loc = error.get("loc") if isinstance(error, dict) else None
+    return isinstance(loc, list | tuple) and len(loc) >= 2 and loc[0] == "body"
+
+
 UNREADABLE_TASK = "TaskNotReadable"
+_KEPT = frozenset({"uid", "_id", "revision", "status", "result", "worker_id", "worker_expires", "task"})
 _UNREACHABLE = object()

@@ -71,9 +71,7 @@ def test_misbehaving_tasks_interleaved_with_ordinary_ones(server, namespace, tmp
     for i in range(100, 103):
         expected[post(server.url, namespace, "ok", i).uid] = ("done", i * 2)
 
-    worker = WorkerProcess(
-        server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--concurrency", "2"]
-    )
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--concurrency", "2"])
     assert worker.wait(90) == 0, worker.log()
     log = worker.log()
 
@@ -92,7 +90,8 @@ def test_misbehaving_tasks_interleaved_with_ordinary_ones(server, namespace, tmp
     assert any("raise Unprintable" in line for line in unprintable.error.error_traceback)
     bad_bytes = next(t for t in tasks.values() if t.task == "returns_bad_bytes")
     assert "cannot be stored" in bad_bytes.error.error_message
-    assert "task thread task-" in log and "died" in log
+    assert "task thread task-" in log
+    assert "died" in log
     assert "replaced task thread" in log
     assert "burst done" in log
 
