@@ -1,0 +1,140 @@
+"""Claim-checked writes and lease renewal in-process against a real server (both kinds)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from eventix_cli.client import EventixClient
+from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.leases import LeaseKeeper
+from eventix_cli.worker.outage import Outage
+from eventix_cli.worker.outcome import apply_cancel, apply_success
+from eventix_cli.worker.writeback import Writer
+
+WID = "w-in"
+
+
+@pytest.fixture
+def parts(client):
+    outage = Outage(0.01, 0.02)
+    return client, Writer(client, WID, outage, threading.Event()), LeaseKeeper(client, WID, outage, 2.0)
+
+
+def claim(client: EventixClient, namespace: str) -> Claimed:
+    client.post_task(Task(task="job", namespace=namespace, eta=utcnow()))
+    task = client.next_scheduled(WID, namespace)
+    assert task is not None
+    return Claimed(task=task, lease=300, lane=1)
+
+
+def succeeded(claimed: Claimed, result: object = "ok") -> Task:
+    outcome = claimed.task.model_copy()
+    apply_success(outcome, result)
+    return outcome
+
+
+def test_outcome_is_reapplied_while_the_claim_is_ours(parts, namespace) -> None:
+    client, writer, _ = parts
+    claimed = claim(client, namespace)
+    other = client.get_task(claimed.uid)
+    other.kwargs = {"touched": True}  # someone writes; the claim stays ours
+    client.put_task(other)
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
+    stored = client.get_task(claimed.uid)
+    assert (stored.status, stored.result, stored.kwargs) == (TaskStatus.done, "ok", {"touched": True})
+    assert claimed.stage is Stage.WRITTEN
+
+
+@pytest.mark.parametrize("how", ["cancelled", "requeued", "taken"])
+def test_outcome_is_discarded_once_the_claim_is_gone(parts, namespace, how, caplog) -> None:
+    client, writer, _ = parts
+    claimed = claim(client, namespace)
+    other = client.get_task(claimed.uid)
+    if how == "cancelled":
+        apply_cancel(other, by="test")
+    elif how == "requeued":
+        other.status, other.worker_id = TaskStatus.scheduled, None
+    else:
+        other.worker_id = "someone-else"
+    before = client.put_task(other)
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "discarded"
+    after = client.get_task(claimed.uid)
+    assert after.revision == before.revision  # not a single write
+    assert claimed.uid in caplog.text
+    assert claimed.stage is Stage.LOST
+
+
+def test_release_after_a_conflict_rereads_and_releases(parts, namespace) -> None:
+    client, writer, _ = parts
+    claimed = claim(client, namespace)
+    other = client.get_task(claimed.uid)
+    other.kwargs = {"touched": True}
+    client.put_task(other)
+    assert writer.release(claimed, "test")
+    stored = client.get_task(claimed.uid)
+    assert (stored.status, stored.worker_id, stored.kwargs) == (TaskStatus.scheduled, None, {"touched": True})
+    # an outcome that comes later is dropped
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "released"
+    assert client.get_task(claimed.uid).status == TaskStatus.scheduled
+
+
+def test_release_leaves_a_task_that_is_no_longer_ours(parts, namespace) -> None:
+    client, writer, _ = parts
+    claimed = claim(client, namespace)
+    other = client.get_task(claimed.uid)
+    apply_cancel(other, by="test")
+    client.put_task(other)
+    assert not writer.release(claimed, "test")
+    assert client.get_task(claimed.uid).status == TaskStatus.error
+
+
+def test_renewal_extends_the_lease_and_the_write_back_uses_its_revision(parts, namespace) -> None:
+    client, writer, leases = parts
+    claimed = claim(client, namespace)
+    claimed.renewed_at = time.monotonic() - 1.5
+    assert leases.due(claimed, time.monotonic())
+    leases.renew(claimed)
+    stored = client.get_task(claimed.uid)
+    assert stored.revision == claimed.task.revision
+    assert 1.0 < (stored.worker_expires - utcnow()).total_seconds() <= 2.0
+    assert not leases.due(claimed, time.monotonic())
+    claimed.stage = Stage.FINISHED
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
+
+
+def test_renewal_of_a_deleted_task_does_not_bring_it_back(parts, namespace) -> None:
+    client, writer, leases = parts
+    claimed = claim(client, namespace)
+    client.delete_task(claimed.uid)
+    leases.renew(claimed)
+    assert claimed.stage is Stage.LOST
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "discarded"
+    assert claimed.uid not in {t.uid for t in client.iter_tasks(namespace=namespace)}
+
+
+def test_renewal_only_while_the_attempt_runs(parts, namespace) -> None:
+    client, _, leases = parts
+    claimed = claim(client, namespace)
+    claimed.renewed_at = time.monotonic() - 100
+    for stage in (Stage.FINISHED, Stage.RELEASED, Stage.LOST, Stage.WRITTEN):
+        claimed.stage = stage
+        assert not leases.due(claimed, time.monotonic())
+
+
+def test_renewal_during_an_outage_backs_off(namespace) -> None:
+    from tests.support.servers import free_port
+
+    outage = Outage(1.0, 4.0)
+    with EventixClient(f"http://127.0.0.1:{free_port()}", retries=0, timeout=1) as client:
+        leases = LeaseKeeper(client, WID, outage, 2.0)
+        claimed = Claimed(task=Task(task="job", namespace=namespace), lease=300, lane=1)
+        claimed.renewed_at = time.monotonic() - 10
+        leases.renew(claimed)
+        assert outage.ongoing
+        assert claimed.stage is Stage.RUNNING  # an outage says nothing about the claim
+        assert claimed.next_renewal > time.monotonic() + 0.3
+        assert not leases.due(claimed, time.monotonic())
