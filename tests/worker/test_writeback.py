@@ -138,3 +138,32 @@ def test_renewal_during_an_outage_backs_off(namespace) -> None:
         assert claimed.stage is Stage.RUNNING  # an outage says nothing about the claim
         assert claimed.next_renewal > time.monotonic() + 0.3
         assert not leases.due(claimed, time.monotonic())
+
+
+class _WritesBetween(EventixClient):
+    """Someone writes the task (keeping the claim) between the renewal's read and its write."""
+
+    def get_task(self, uid: str) -> Task:
+        task = super().get_task(uid)
+        other = super().get_task(uid)
+        other.kwargs = {"n": other.kwargs.get("n", 0) + 1}
+        self.put_task(other)
+        return task
+
+
+def test_renewal_meeting_a_conflict_keeps_the_claim_and_tries_again(server, namespace) -> None:
+    outage = Outage(0.01, 0.02)
+    with _WritesBetween(server.url, retries=0) as client:
+        claimed = claim(client, namespace)
+        leases = LeaseKeeper(client, WID, outage, 2.0)
+        claimed.renewed_at = time.monotonic() - 1.5
+        leases.renew(claimed)
+        assert claimed.stage is Stage.RUNNING  # a conflict says nothing about whose claim it is
+        assert leases.due(claimed, time.monotonic() + 0.2)  # tried again on a later round
+        assert not outage.ongoing
+    with EventixClient(server.url, retries=0) as client:
+        leases = LeaseKeeper(client, WID, outage, 2.0)
+        leases.renew(claimed)
+        stored = client.get_task(claimed.uid)
+        assert (stored.revision, stored.kwargs) == (claimed.task.revision, {"n": 1})
+        assert 1.0 < (stored.worker_expires - utcnow()).total_seconds() <= 2.0
