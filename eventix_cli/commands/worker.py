@@ -132,7 +132,7 @@ def worker(
     from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
-    from eventix_cli.worker.supervisor import Supervisor
+    from eventix_cli.worker.supervisor import Supervisor, exit_despite_stray_threads
 
     load_dotenv(".env.local")  # never overrides variables already set
     if log_format not in ("text", "json"):
@@ -184,5 +184,6 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    exit_despite_stray_threads(code)
     if code:
         raise typer.Exit(code)

@@ -57,7 +57,8 @@ class Lane:
                 task = client.next_scheduled(cfg.worker_id, cfg.namespace)
             except UnreadableTask as exc:
                 sup.unreserve()
-                sup.writer.end_unreadable(exc)
+                if not sup.writer.end_unreadable(exc):
+                    sup.wait_stop(cfg.poll_interval)  # e.g. a proxy's page: no hot loop
                 continue
             except (TransportError, ServerError) as exc:
                 sup.unreserve()

@@ -70,6 +70,10 @@ class LeaseKeeper:
             log.error("lease renewal of task %s refused: %s (%s)", uid, exc.message, exc.error_class)
             claimed.next_renewal = now + self.lease_of(claimed) / 4
             return
+        except ValueError as exc:  # an answer the client cannot read (or a document it cannot send)
+            log.error("lease renewal of task %s failed: %s", uid, type(exc).__name__)
+            claimed.next_renewal = now + self.lease_of(claimed) / 4
+            return
         self.outage.recovered(now)
         with claimed.lock:
             if claimed.stage in (Stage.RUNNING, Stage.FINISHED):

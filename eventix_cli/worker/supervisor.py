@@ -14,7 +14,10 @@ only set flags:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -181,21 +184,27 @@ class Supervisor:
             ", burst" if cfg.burst else "",
         )
         try:
-            for _ in range(cfg.concurrency):
-                self._start_lane()
-            while not self.stopping:
-                if not self._bury_dead_lanes():
-                    return self._give_up()
-                if all(lane.ended for lane in self.lanes) and not self.claims:
-                    self._touch_health()
-                    log.info("worker stopped: %d task(s) run", self.completed)
-                    return 0
-                self._tend()
-                self._wake.wait(0.2)
-                self._wake.clear()
-            return self._shutdown()
+            return self._supervise()
+        except Exception as exc:
+            log.critical("the worker's supervision failed: %s", type(exc).__name__, exc_info=exc)
+            return self._give_up()
         finally:
             self._pool.shutdown(wait=False, cancel_futures=False)
+
+    def _supervise(self) -> int:
+        for _ in range(self.config.concurrency):
+            self._start_lane()
+        while not self.stopping:
+            if not self._bury_dead_lanes():
+                return self._give_up()
+            if all(lane.ended for lane in self.lanes) and not self.claims:
+                self._touch_health()
+                log.info("worker stopped: %d task(s) run", self.completed)
+                return 0
+            self._tend()
+            self._wake.wait(0.2)
+            self._wake.clear()
+        return self._shutdown()
 
     def _start_lane(self) -> None:
         self._serial += 1
@@ -289,3 +298,28 @@ class Supervisor:
             path.touch()
         except OSError as exc:
             log.warning("cannot touch health file %s: %s", path, exc)
+
+
+def stray_threads() -> list[threading.Thread]:
+    """Non-daemon threads still alive that the worker did not start: started by task code."""
+    main = threading.main_thread()
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not main and not t.daemon and t.is_alive() and not t.name.startswith("write-back")
+    ]
+
+
+def exit_despite_stray_threads(code: int) -> None:
+    """The interpreter would wait for threads a task left running (forever, maybe): when there
+    are any, flush the logs and end the process with ``code`` now. Returns when there are none."""
+    stray = stray_threads()
+    if not stray:
+        return
+    names = ", ".join(t.name for t in stray[:5])
+    log.warning("%d thread(s) started by tasks still run (%s); exiting without them", len(stray), names)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -248,9 +248,10 @@ class Writer:
 
     # -- a claim the client cannot read -----------------------------------------------------
 
-    def end_unreadable(self, exc: UnreadableTask) -> None:
+    def end_unreadable(self, exc: UnreadableTask) -> bool:
         """A claimed document this worker cannot read: end it as ``error`` (no retry would read
-        it better), raw and revision-checked; when even its uid is unknown, log and go on."""
+        it better), raw and revision-checked; when even its uid is unknown, log and go on.
+        True when the task was ended."""
         try:
             doc = json.loads(exc.content)
         except ValueError:
@@ -258,7 +259,7 @@ class Writer:
         uid = (doc.get("uid") or doc.get("_id")) if isinstance(doc, dict) else None
         if not isinstance(uid, str) or not isinstance(doc, dict):
             log.error("the server's claim answer is not a task document (%s); skipped", exc.message[:300])
-            return
+            return False
         doc.update(
             status=TaskStatus.error.value,
             worker_id=None,
@@ -288,13 +289,14 @@ class Writer:
             log.error(
                 "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
             )
-            return
+            return False
         except ENCODING_ERRORS as failure:
             log.error(
                 "task %s cannot be read and not be ended: %s; its lease will expire", uid, describe(failure)
             )
-            return
+            return False
         log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
+        return True
 
 
 def _body_field(error: object) -> bool:

@@ -67,6 +67,14 @@ def returns_huge(megabytes: int) -> str:
     return "x" * (megabytes * 1024 * 1024)
 
 
+def leaves_a_thread_running() -> str:
+    """A non-daemon thread that outlives the task (the interpreter would wait for it)."""
+    import threading
+
+    threading.Thread(target=time.sleep, args=(600,), name="left-behind", daemon=False).start()
+    return "left"
+
+
 # -- tasks that act on their own document while they run ------------------------------------
 
 

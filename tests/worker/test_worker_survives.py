@@ -24,6 +24,7 @@ FUNCTIONS = (
     "sleep_with_marker",
     "kill_next_thread",
     "kill_every_thread",
+    "leaves_a_thread_running",
 )
 
 
@@ -133,3 +134,11 @@ def test_threads_that_keep_dying_make_the_worker_exit_1(embedded_url, namespace,
     assert not [t for t in tasks.values() if t.status == TaskStatus.processing], log
     # what the dead threads held went back to the queue, untouched
     assert {tasks[v.uid].status for v in victims} == {TaskStatus.scheduled}
+
+
+def test_burst_ends_even_when_a_task_leaves_a_thread_running(embedded_url, namespace, tmp_path) -> None:
+    task = post(embedded_url, namespace, "leaves_a_thread_running")
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    assert worker.wait(30) == 0, worker.log()
+    assert "1 thread(s) started by tasks still run (left-behind)" in worker.log()
+    assert stored(embedded_url, namespace)[task.uid].result == "left"
