@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: how long a forced stop waits for claims already sent to come back before it releases
+SETTLE_SECONDS = 5.0
+
 
 class Supervisor:
     def __init__(self, client: EventixClient, registry: TaskRegistry, config: WorkerConfig) -> None:
@@ -283,6 +286,12 @@ class Supervisor:
         return 1
 
     def _release_all(self, reason: str) -> None:
+        # a claim already sent lands in ``claims`` (or comes back empty) before anything is
+        # released: otherwise its task would stay processing after the worker exited
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while self._inflight and time.monotonic() < deadline:
+            self._wake.wait(0.02)
+            self._wake.clear()
         with self._lock:
             left = [c for c in self.claims.values() if c.stage in (Stage.RUNNING, Stage.FINISHED)]
         if left:

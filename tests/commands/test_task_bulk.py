@@ -145,7 +145,11 @@ def test_cancel_by_id_and_refusals(cli, server, namespace) -> None:
     assert forced.exit_code == 0
     with EventixClient(server.url) as client:
         ended = client.get_task(claimed.uid)  # ended, not deleted: its worker cannot bring it back
-    assert (ended.status, ended.worker_id, ended.error.error_class) == (TaskStatus.error, None, "TaskCancelled")
+    assert (ended.status, ended.worker_id, ended.error.error_class) == (
+        TaskStatus.error,
+        None,
+        "TaskCancelled",
+    )
     assert cli("task", "cancel", claimed.uid, "--force", "--url", server.url).exit_code == 0  # no-op
 
 
