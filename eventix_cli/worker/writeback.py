@@ -55,6 +55,8 @@ NOT_STORABLE_STATUS = frozenset({413, 422})
 ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
+#: 5xx answers in a row to one write-back before its result is taken for the cause
+SERVER_FAILURES_BEFORE_FALLBACK = 3
 #: how often an outcome is replaced by a smaller one before the worker gives up on the task
 MAX_FALLBACKS = 2
 
@@ -87,6 +89,7 @@ class Writer:
         attempt = 0
         fallbacks = 0
         conflicts = 0
+        server_failures = 0
         with claimed.lock:
             base = claimed.task
         while True:
@@ -142,6 +145,19 @@ class Writer:
                 if self.forced.is_set():
                     log.error("write-back of task %s abandoned (forced stop): %s", uid, exc.message)
                     return "abandoned"
+                server_failures = server_failures + 1 if isinstance(exc, ServerError) else 0
+                if (
+                    server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
+                    and fallbacks == 0
+                    and outcome.result is not None
+                ):
+                    # the server answers, but fails on this document (a database that refuses its
+                    # depth or size, say): what is stored instead is the error without the result
+                    fallbacks += 1
+                    outcome = self._not_storable(
+                        claimed, outcome, f"the server failed storing it: {exc.message}"
+                    )
+                    continue
                 self.outage.started(exc)
                 attempt = self._pause(uid, attempt)
                 if attempt < 0:

@@ -167,3 +167,25 @@ def test_renewal_meeting_a_conflict_keeps_the_claim_and_tries_again(server, name
         stored = client.get_task(claimed.uid)
         assert (stored.revision, stored.kwargs) == (claimed.task.revision, {"n": 1})
         assert 1.0 < (stored.worker_expires - utcnow()).total_seconds() <= 2.0
+
+
+class _FailsOnDeepResults(EventixClient):
+    """A server whose database refuses one document with a 500 (as MongoDB does past its depth)."""
+
+    def put_task(self, task: Task) -> Task:
+        from eventix_cli.errors import ServerError
+
+        if isinstance(task.result, list):
+            raise ServerError("HTTP 500: document too deep", status_code=500)
+        return super().put_task(task)
+
+
+def test_result_the_server_keeps_failing_on_is_stored_as_an_error(server, namespace) -> None:
+    outage = Outage(0.001, 0.002)
+    with _FailsOnDeepResults(server.url, retries=0) as client:
+        writer = Writer(client, WID, outage, threading.Event())
+        claimed = claim(client, namespace)
+        assert writer.write_outcome(claimed, succeeded(claimed, [[["deep"]]])) == "retry"
+        stored = client.get_task(claimed.uid)
+    assert stored.error.error_class == "ResultNotStorable"
+    assert "the server failed storing it: HTTP 500: document too deep" in stored.error.error_message
