@@ -66,10 +66,8 @@ def still_ours(task: Task, worker_id: str) -> bool:
 
 
 def merged(base: Task, outcome: Task) -> Task:
-    doc = base.model_copy()
-    for name in OUTCOME_FIELDS:
-        setattr(doc, name, getattr(outcome, name))
-    return doc
+    """``base`` (the freshest stored copy) carrying the outcome's fields; the originals untouched."""
+    return base.model_copy(update={name: getattr(outcome, name) for name in OUTCOME_FIELDS})
 
 
 class Writer:
