@@ -189,3 +189,29 @@ def test_result_the_server_keeps_failing_on_is_stored_as_an_error(server, namesp
         stored = client.get_task(claimed.uid)
     assert stored.error.error_class == "ResultNotStorable"
     assert "the server failed storing it: HTTP 500: document too deep" in stored.error.error_message
+
+
+class _RefusesDeepResults(EventixClient):
+    """A server with a nesting limit at the door: 422 for a result deeper than it accepts."""
+
+    def put_task(self, task: Task) -> Task:
+        from eventix_cli.errors import ValidationFailed
+
+        if isinstance(task.result, list):
+            raise ValidationFailed(
+                "request rejected: result: nesting deeper than 64 levels",
+                status_code=422,
+                payload=[{"loc": ["body", "result"], "msg": "too deep"}],
+            )
+        return super().put_task(task)
+
+
+def test_result_refused_with_422_is_stored_as_an_error_without_it(server, namespace) -> None:
+    with _RefusesDeepResults(server.url, retries=0) as client:
+        writer = Writer(client, WID, Outage(0.001, 0.002), threading.Event())
+        claimed = claim(client, namespace)
+        claimed.task.retry = False
+        assert writer.write_outcome(claimed, succeeded(claimed, [[["deep"]]])) == "error"
+        stored = client.get_task(claimed.uid)
+    assert stored.error.error_class == "ResultNotStorable"
+    assert "nesting deeper than 64 levels" in stored.error.error_message
