@@ -123,7 +123,9 @@ def worker(
     SIGTERM or Ctrl-C: stop claiming, let running tasks finish and write back, exit 0. A
     second signal, or --shutdown-timeout passing, releases the tasks still running back to
     the queue and exits 1. A worker killed with SIGKILL loses nothing either: the server puts
-    its tasks back when their lease runs out (at-least-once). `.env.local` in the working
+    its tasks back when their lease runs out (at-least-once). Whatever a task raises or returns,
+    its attempt is stored (a result that cannot be stored as ResultNotStorable), and an outcome
+    is written only while the claim is still this worker's. `.env.local` in the working
     directory is read first, as upstream's worker does.
     """
     from dotenv import load_dotenv
