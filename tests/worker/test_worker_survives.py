@@ -142,3 +142,23 @@ def test_burst_ends_even_when_a_task_leaves_a_thread_running(embedded_url, names
     assert worker.wait(30) == 0, worker.log()
     assert "1 thread(s) started by tasks still run (left-behind)" in worker.log()
     assert stored(embedded_url, namespace)[task.uid].result == "left"
+
+
+def test_a_tasks_keyboard_interrupt_fails_it_a_real_sigint_stops_gracefully(
+    embedded_url, namespace, tmp_path
+) -> None:
+    import signal
+
+    from tests.support.workers import wait_for
+
+    interrupted = post(embedded_url, namespace, "raises_keyboard_interrupt")
+    marker = tmp_path / "started"
+    running = post(embedded_url, namespace, "sleep_with_marker", 1.0, str(marker), priority=1)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--poll-interval", "0.05"])
+    wait_for(marker.exists, what=worker.log)
+    assert worker.process.poll() is None  # the task's KeyboardInterrupt did not stop the worker
+    worker.signal(signal.SIGINT)
+    assert worker.wait(30) == 0, worker.log()  # graceful: the running task finished first
+    tasks = stored(embedded_url, namespace)
+    assert tasks[interrupted.uid].error.error_class == "KeyboardInterrupt"
+    assert (tasks[running.uid].status, tasks[running.uid].result) == (TaskStatus.done, "finished")
