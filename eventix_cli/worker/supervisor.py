@@ -163,7 +163,10 @@ class Supervisor:
 
     def _forget(self, claimed: Claimed) -> None:
         with self._lock:
-            if self.claims.pop(claimed.uid, None) is not None:
+            # the same task may have been claimed again meanwhile (released by a dead thread):
+            # only this claim is forgotten
+            if self.claims.get(claimed.uid) is claimed:
+                del self.claims[claimed.uid]
                 self.completed += 1
         self._wake.set()
 

