@@ -229,8 +229,8 @@ class Writer:
     def release(self, claimed: Claimed, reason: str) -> bool:
         """Back to ``scheduled``, unclaimed, while still ours; True when released."""
         with claimed.lock:
-            if claimed.stage is Stage.LOST:
-                return False
+            if claimed.stage in (Stage.LOST, Stage.WRITTEN, Stage.RELEASED):
+                return False  # not ours any more, or its outcome is stored, or already released
             claimed.stage = Stage.RELEASED  # an outcome that comes later is dropped
             doc = claimed.task.model_copy()
         uid = doc.uid

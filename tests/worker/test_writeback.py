@@ -215,3 +215,11 @@ def test_result_refused_with_422_is_stored_as_an_error_without_it(server, namesp
         stored = client.get_task(claimed.uid)
     assert stored.error.error_class == "ResultNotStorable"
     assert "nesting deeper than 64 levels" in stored.error.error_message
+
+
+def test_release_never_undoes_a_written_outcome(parts, namespace) -> None:
+    client, writer, _ = parts
+    claimed = claim(client, namespace)
+    assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
+    assert not writer.release(claimed, "late")
+    assert client.get_task(claimed.uid).status == TaskStatus.done
