@@ -119,6 +119,11 @@ class Writer:
                     if attempt < 0:
                         return "abandoned"
                     continue
+                if _already_written(current, outcome):
+                    # an earlier try was stored, only its answer got lost on the way back
+                    with claimed.lock:
+                        claimed.task, claimed.stage = current, Stage.WRITTEN
+                    return outcome.status.value
                 if not still_ours(current, self.worker_id):
                     claimed.lose(f"now {current.status.value} on worker {current.worker_id or 'none'}")
                     log.warning(
@@ -311,6 +316,12 @@ class Writer:
             return False
         log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
         return True
+
+
+def _already_written(current: Task, outcome: Task) -> bool:
+    return current.status != TaskStatus.processing and all(
+        getattr(current, name) == getattr(outcome, name) for name in ("status", "result", "worker_id", "eta")
+    )
 
 
 def _body_field(error: object) -> bool:

@@ -223,3 +223,28 @@ def test_release_never_undoes_a_written_outcome(parts, namespace) -> None:
     assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
     assert not writer.release(claimed, "late")
     assert client.get_task(claimed.uid).status == TaskStatus.done
+
+
+class _LosesTheFirstAnswer(EventixClient):
+    """The first write is stored, but its answer never arrives (a timeout on the way back)."""
+
+    lost = False
+
+    def put_task(self, task: Task) -> Task:
+        from eventix_cli.errors import ServerTimeout
+
+        stored = super().put_task(task)
+        if not self.lost:
+            self.lost = True
+            raise ServerTimeout("PUT timed out")
+        return stored
+
+
+def test_a_write_whose_answer_was_lost_counts_as_written(server, namespace, caplog) -> None:
+    with _LosesTheFirstAnswer(server.url, retries=0) as client:
+        writer = Writer(client, WID, Outage(0.001, 0.002), threading.Event())
+        claimed = claim(client, namespace)
+        assert writer.write_outcome(claimed, succeeded(claimed, {"rows": 1})) == "done"
+        stored = client.get_task(claimed.uid)
+    assert (stored.status, stored.result) == (TaskStatus.done, {"rows": 1})
+    assert "discarded" not in caplog.text
