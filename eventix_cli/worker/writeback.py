@@ -157,9 +157,7 @@ class Writer:
                     # the server answers, but fails on this document (a database that refuses its
                     # depth or size, say): what is stored instead is the error without the result
                     fallbacks += 1
-                    outcome = self._not_storable(
-                        claimed, outcome, f"the server failed storing it: {exc.message}"
-                    )
+                    outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
                     continue
                 self.outage.started(exc)
                 attempt = self._pause(uid, attempt)
@@ -176,7 +174,7 @@ class Writer:
                     )
                     return "abandoned"
                 fallbacks += 1
-                outcome = self._not_storable(claimed, outcome, f"the server refused it: {exc.message}")
+                outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
                 continue
             except ValidationError:
                 # written (the server said 200) but its answer is unreadable: nothing more to do
@@ -189,7 +187,7 @@ class Writer:
                     log.error("write-back of task %s failed: %s", uid, describe(exc))
                     return "abandoned"
                 fallbacks += 1
-                outcome = self._not_storable(claimed, outcome, f"{type(exc).__name__}: {describe(exc)}")
+                outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
                 continue
             if doc.expires is not None and doc.expires < utcnow():
                 # written with the claim checked, and already past its expiry: deleted, as upstream does
@@ -202,7 +200,7 @@ class Writer:
                 claimed.task, claimed.stage = stored, Stage.WRITTEN
             return doc.status.value
 
-    def _not_storable(self, claimed: Claimed, outcome: Task, reason: str) -> Task:
+    def _not_storable(self, claimed: Claimed, reason: str) -> Task:
         """The failed attempt written instead: same retry rules, the result left out."""
         log.warning("result of task %s cannot be stored (%s); writing an error instead", claimed.uid, reason)
         with claimed.lock:
