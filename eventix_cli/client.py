@@ -31,6 +31,7 @@ from eventix_cli.errors import (
     ServerTimeout,
     ServerUnreachable,
     TransportError,
+    UnreadableTask,
     UsageError,
     error_from_response,
 )
@@ -287,7 +288,15 @@ class EventixClient:
         )
         if response.status_code == 204 or not response.content:
             return None
-        return _task(response.content)
+        try:
+            return _task(response.content)
+        except ValueError as exc:  # the server claimed it for us: the caller must end it
+            raise UnreadableTask(f"claimed task unreadable: {exc}", content=response.content) from exc
+
+    def put_document(self, uid: str, document: dict[str, Any]) -> None:
+        """``PUT /task/{uid}`` of a raw document (revision-checked like :meth:`put_task`), for a
+        task the client cannot read into a :class:`Task`."""
+        self.request("PUT", f"/task/{_q(uid)}", idempotent=True, json=document)
 
     # -- listings ---------------------------------------------------------------------------
 

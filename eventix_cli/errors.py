@@ -159,6 +159,14 @@ class ServerError(ApiError):
     exit_code = ExitCode.SERVER_ERROR
 
 
+class UnreadableTask(ApiError):
+    """A 2xx answer carrying a task document the client cannot read; ``content`` is the body."""
+
+    def __init__(self, message: str, *, content: bytes, status_code: int = 200) -> None:
+        super().__init__(message, status_code=status_code, server_error_class="UnreadableTask")
+        self.content = content
+
+
 class UnexpectedResponse(ApiError):
     """A 4xx/5xx whose body is not an Eventix error (HTML from a proxy, empty, ...)."""
 

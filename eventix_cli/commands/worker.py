@@ -92,10 +92,29 @@ def worker(
         Path | None,
         typer.Option(
             "--health-file",
-            help="Touched after every loop iteration, for liveness probes.",
+            help="Touched while the worker can work (all task threads alive, server reachable), "
+            "for liveness probes.",
             show_default=False,
         ),
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=1.0,
+            help="Seconds each renewal extends a running task's claim, renewed at half of it "
+            "(default: the lease the server gave at the claim, 300 s upstream).",
+            show_default=False,
+        ),
+    ] = None,
+    max_backoff: Annotated[
+        float,
+        typer.Option(
+            "--max-backoff",
+            min=0.1,
+            help="Longest wait between retries while the server is unreachable (seconds).",
+        ),
+    ] = 30.0,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -104,15 +123,18 @@ def worker(
     SIGTERM or Ctrl-C: stop claiming, let running tasks finish and write back, exit 0. A
     second signal, or --shutdown-timeout passing, releases the tasks still running back to
     the queue and exits 1. A worker killed with SIGKILL loses nothing either: the server puts
-    its tasks back when their lease runs out (at-least-once). `.env.local` in the working
+    its tasks back when their lease runs out (at-least-once). Whatever a task raises or returns,
+    its attempt is stored (a result that cannot be stored as ResultNotStorable), and an outcome
+    is written only while the claim is still this worker's. `.env.local` in the working
     directory is read first, as upstream's worker does.
     """
     from dotenv import load_dotenv
 
     from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
-    from eventix_cli.worker.runner import Worker, WorkerConfig
+    from eventix_cli.worker.supervisor import Supervisor, exit_despite_stray_threads
 
     load_dotenv(".env.local")  # never overrides variables already set
     if log_format not in ("text", "json"):
@@ -149,8 +171,11 @@ def worker(
         poll_interval=poll_interval,
         shutdown_timeout=shutdown_timeout,
         health_file=health_file,
+        lease=lease,
+        backoff_max=max_backoff,
+        backoff_base=min(0.5, max_backoff),
     )
-    runner = Worker(client, registry, config)
+    runner = Supervisor(client, registry, config)
     previous = {
         sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
         for sig in (signal.SIGTERM, signal.SIGINT)
@@ -161,5 +186,6 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    exit_despite_stray_threads(code)
     if code:
         raise typer.Exit(code)

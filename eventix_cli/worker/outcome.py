@@ -8,22 +8,64 @@ from typing import Any
 
 from eventix_cli.models import Task, TaskStatus, utcnow
 
+#: error classes the worker itself writes (besides the class of what a task raised)
+RESULT_NOT_STORABLE = "ResultNotStorable"
+TASK_CANCELLED = "TaskCancelled"
+
+
+def describe(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` fails."""
+    try:
+        text = str(exc)
+    except BaseException as failure:  # noqa: BLE001 - task code can do anything, even here
+        return f"<str() of {type(exc).__name__} failed: {type(failure).__name__}>"
+    return text if isinstance(text, str) else repr(type(exc))
+
+
+def _traceback_lines(exc: BaseException) -> list[str]:
+    try:
+        return traceback.format_tb(exc.__traceback__)
+    except BaseException:  # noqa: BLE001 - a frame whose source or repr misbehaves
+        return []
+
+
+def _upstream_body(exc: BaseException) -> dict[str, Any] | None:
+    to_dict = getattr(type(exc), "dict", None)
+    if not (callable(to_dict) and hasattr(exc, "status_code")):  # upstream WebException subclasses
+        return None
+    try:
+        body = to_dict(exc)
+    except BaseException:  # noqa: BLE001 - fall back to the generic shape
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error_class"), str):
+        return body
+    return None
+
 
 def error_result(exc: BaseException) -> dict[str, Any]:
-    """The error object stored in ``result``; upstream's own exceptions keep their shape."""
-    to_dict = getattr(exc, "dict", None)
-    if callable(to_dict) and hasattr(exc, "status_code"):  # upstream WebException subclasses
-        try:
-            body = to_dict()
-        except Exception:  # noqa: BLE001 - fall back to the generic shape below
-            body = None
-        if isinstance(body, dict) and "error_class" in body:
-            return body
+    """The error object stored in ``result``; upstream's own exceptions keep their shape.
+
+    Never raises, whatever the exception does (a ``__str__`` that raises, a broken ``dict``).
+    """
+    body = _upstream_body(exc)
+    if body is not None:
+        return body
     return {
         "error_class": type(exc).__name__,
-        "error_message": str(exc),
+        "error_message": describe(exc),
         "error_status_code": 500,
-        "error_traceback": traceback.format_tb(exc.__traceback__),
+        "error_traceback": _traceback_lines(exc),
+        "error_payload": {},
+    }
+
+
+def not_storable(uid: str, reason: str) -> dict[str, Any]:
+    """The error object written instead of a result the server (or the wire) cannot take."""
+    return {
+        "error_class": RESULT_NOT_STORABLE,
+        "error_message": f"the result of task {uid} cannot be stored: {reason}",
+        "error_status_code": 500,
+        "error_traceback": [],
         "error_payload": {},
     }
 
@@ -73,3 +115,25 @@ def apply_release(task: Task) -> None:
     task.status = TaskStatus.scheduled
     task.worker_id = None
     task.worker_expires = None
+
+
+def apply_cancel(task: Task, by: str, now: dt.datetime | None = None) -> None:
+    """A running task ended by an operator: ``error`` at once, no retry, no worker.
+
+    Written with the revision the canceller read, so it either wins over the worker's
+    write-back (which then meets a conflict and discards its outcome) or loses to it.
+    """
+    now = now or utcnow()
+    previous = task.worker_id
+    task.status = TaskStatus.error
+    task.result = {
+        "error_class": TASK_CANCELLED,
+        "error_message": f"cancelled by {by} while running on worker {previous or '?'}",
+        "error_status_code": 500,
+        "error_traceback": [],
+        "error_payload": {"worker_id": previous, "cancelled_by": by},
+    }
+    task.worker_id = None
+    task.worker_expires = None
+    if task.error_expires is not None:
+        task.expires = now + dt.timedelta(seconds=task.error_expires)

@@ -138,13 +138,20 @@ def test_cancel_by_id_and_refusals(cli, server, namespace) -> None:
     report = json.loads(result.stdout)
     assert report["done"] == [other.uid]
     reasons = {f["uid"]: f["reason"] for f in report["failed"]}
-    assert "is processing on worker w1; --force removes it anyway" in reasons[claimed.uid]
+    assert "is processing on worker w1; --force ends it as cancelled" in reasons[claimed.uid]
     assert "has already run (status done)" in reasons[done.uid]
     assert set(statuses(server.url, namespace)) == {claimed.uid, done.uid}
 
     forced = cli("task", "cancel", claimed.uid, "--force", "--url", server.url)
     assert forced.exit_code == 0
-    assert set(statuses(server.url, namespace)) == {done.uid}
+    with EventixClient(server.url) as client:
+        ended = client.get_task(claimed.uid)  # ended, not deleted: its worker cannot bring it back
+    assert (ended.status, ended.worker_id, ended.error.error_class) == (
+        TaskStatus.error,
+        None,
+        "TaskCancelled",
+    )
+    assert cli("task", "cancel", claimed.uid, "--force", "--url", server.url).exit_code == 0  # no-op
 
 
 def test_cancel_by_unique_key(cli, server, namespace) -> None:

@@ -95,3 +95,40 @@ def test_release() -> None:
     task = _claimed()
     apply_release(task)
     assert (task.status, task.worker_id, task.worker_expires) == (TaskStatus.scheduled, None, None)
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no")
+
+
+class _BrokenUpstream(Exception):
+    status_code = 500
+
+    def dict(self) -> dict:
+        raise RuntimeError("broken")
+
+
+def test_error_result_never_raises() -> None:
+    try:
+        raise _Unprintable()
+    except _Unprintable as exc:
+        body = error_result(exc)
+    assert body["error_class"] == "_Unprintable"
+    assert body["error_message"] == "<str() of _Unprintable failed: ValueError>"
+    assert body["error_traceback"]
+    broken = error_result(_BrokenUpstream("x"))
+    assert (broken["error_class"], broken["error_message"]) == ("_BrokenUpstream", "x")
+    assert error_result(KeyboardInterrupt())["error_class"] == "KeyboardInterrupt"
+
+
+@freeze_time(T0)
+def test_cancel_ends_a_running_task_without_retry() -> None:
+    from eventix_cli.worker.outcome import apply_cancel
+
+    task = _claimed(retry=True, max_retries=None, error_expires=60)
+    apply_cancel(task, by="ops")
+    assert (task.status, task.worker_id, task.worker_expires) == (TaskStatus.error, None, None)
+    assert task.error.error_class == "TaskCancelled"
+    assert task.error.error_payload == {"worker_id": "w1", "cancelled_by": "ops"}
+    assert task.expires == T0 + dt.timedelta(seconds=60)

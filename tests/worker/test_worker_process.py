@@ -165,11 +165,17 @@ def test_server_restart_mid_run_loses_nothing_and_runs_nothing_twice(namespace, 
 
 def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> None:
     record = tmp_path / "ran.txt"
-    uids = [post(embedded_url, namespace, "plain_record", str(record)).uid for _ in range(200)]
-    args = ["--tasks", f"{SAMPLE}:plain_record", "--burst", "--concurrency", "3"]
+    args = ["--tasks", f"{SAMPLE}:plain_record", "--poll-interval", "0.05", "--concurrency", "3"]
     workers = [
         WorkerProcess(embedded_url, namespace, tmp_path, [*args, "--worker-id", f"w{i}"]) for i in range(2)
     ]
+    # both poll before there is work, so neither finishes it all before the other has started
+    wait_for(lambda: all("concurrency 3" in w.log() for w in workers), what=lambda: workers[1].log())
+    uids = [post(embedded_url, namespace, "plain_record", str(record)).uid for _ in range(200)]
+    wait_for(lambda: record.exists() and len(record.read_text().split()) >= 200, what=workers[0].log)
+    wait_for(lambda: all(w.log().count("end ") == w.log().count("start ") for w in workers))
+    for worker in workers:
+        worker.signal(signal.SIGTERM)
     for worker in workers:
         assert worker.wait() == 0, worker.log()
     runs = Counter(record.read_text().split())

@@ -28,6 +28,7 @@ from eventix_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient
+    from eventix_cli.models import Task
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -41,16 +42,21 @@ EPILOG = """\
 
 
 def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
-    """Delete a task that has not run yet; a processing one only with ``force``."""
+    """Delete a task that has not run yet; end a processing one (only with ``force``)."""
     from eventix_cli.errors import WrongTaskStatus
     from eventix_cli.models import PENDING_STATUSES, TaskStatus
+    from eventix_cli.worker.outcome import TASK_CANCELLED
 
     task = client.get_task(uid)
-    if task.status in PENDING_STATUSES or (task.status == TaskStatus.processing and force):
+    if task.status == TaskStatus.processing and force:
+        task = end_running(client, task)
+    if task.status in PENDING_STATUSES:
         client.delete_task(uid)
         return
+    if task.status == TaskStatus.error and task.error and task.error.error_class == TASK_CANCELLED:
+        return
     if task.status == TaskStatus.processing:
-        reason = f"is processing on worker {task.worker_id or '?'}; --force removes it anyway"
+        reason = f"is processing on worker {task.worker_id or '?'}; --force ends it as cancelled"
     else:
         reason = f"has already run (status {task.status.value}); `eventix task purge` deletes finished tasks"
     raise WrongTaskStatus(
@@ -59,6 +65,29 @@ def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
         server_error_class="WrongTaskStatus",
         payload={"uid": uid, "status": task.status.value},
     )
+
+
+def end_running(client: EventixClient, task: Task, attempts: int = 5) -> Task:
+    """End a processing task as ``error``/``TaskCancelled`` with a revision-checked write.
+
+    Not a delete: the server would re-insert a deleted task when its worker writes back. This
+    write changes the revision, so the worker's write-back meets a conflict, sees the claim
+    is gone and discards its outcome. Returns the task as it is now (finished or pending when
+    the worker was quicker).
+    """
+    from eventix_cli.errors import RevisionConflict
+    from eventix_cli.models import TaskStatus
+    from eventix_cli.worker.outcome import apply_cancel
+
+    for _ in range(attempts):
+        if task.status != TaskStatus.processing:
+            return task
+        apply_cancel(task, by="eventix task cancel --force")
+        try:
+            return client.put_task(task)
+        except RevisionConflict:
+            task = client.get_task(task.uid)
+    return task
 
 
 def cancel(
@@ -87,7 +116,13 @@ def cancel(
     older_than: OlderThanOption = None,
     newer_than: NewerThanOption = None,
     all_namespaces: AllNamespacesOption = False,
-    force: Annotated[bool, typer.Option("--force", help="Also remove processing tasks.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also end processing tasks: stored as error TaskCancelled, their result discarded.",
+        ),
+    ] = False,
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
@@ -98,10 +133,12 @@ def cancel(
 ) -> None:
     """Remove tasks that have not run yet (scheduled or retry).
 
-    A processing task is refused with the reason unless --force; finished tasks are left to
-    `task purge`. Ids on the command line are cancelled at once; ids from stdin and filters
-    are confirmed first (--yes when not on a terminal). Without ids a filter is required
-    (every pending task: --status scheduled,retry).
+    A processing task is refused with the reason unless --force, which ends it at once as
+    error (TaskCancelled, no retry; its worker discards the result when it finishes; the
+    task's code is not interrupted); finished tasks are left to `task purge`. Ids on the
+    command line are cancelled at once; ids from stdin and filters are confirmed first
+    (--yes when not on a terminal). Without ids a filter is required (every pending task:
+    --status scheduled,retry).
     """
     from eventix_cli import output as out
     from eventix_cli.commands.task.common import (

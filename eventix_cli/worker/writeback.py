@@ -1,0 +1,332 @@
+"""Claim-checked writes of a claimed task: its outcome, or its release back to the queue.
+
+Every write sends the revision this worker last saw. A ``RevisionConflict`` means someone
+else wrote: the task is re-read, and the write is re-applied only while the task is still
+``processing`` under this worker's id. Otherwise (cancelled, released by the server's lease
+cleanup, taken by another worker, deleted) the outcome is discarded with a warning naming
+the task: a write-back never undoes someone else's write. The hot path is one PUT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from eventix_cli.errors import (
+    ApiError,
+    RevisionConflict,
+    ServerError,
+    TaskNotFound,
+    TransportError,
+    UnreadableTask,
+    ValidationFailed,
+)
+from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.outcome import apply_failure, apply_release, describe, not_storable
+
+if TYPE_CHECKING:
+    from eventix_cli.client import EventixClient
+    from eventix_cli.worker.outage import Outage
+
+log = logging.getLogger(__name__)
+
+#: fields an outcome changes; put onto the freshest stored copy before each write
+OUTCOME_FIELDS = (
+    "status",
+    "result",
+    "expires",
+    "eta",
+    "error_eta_inc",
+    "max_retries",
+    "worker_id",
+    "worker_expires",
+)
+#: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
+NOT_STORABLE_STATUS = frozenset({413, 422})
+#: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
+#: nesting deeper than the encoder goes)
+ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
+#: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
+MAX_CONFLICTS = 10
+#: 5xx answers in a row to one write-back before its result is taken for the cause
+SERVER_FAILURES_BEFORE_FALLBACK = 3
+#: how often an outcome is replaced by a smaller one before the worker gives up on the task
+MAX_FALLBACKS = 2
+
+
+def still_ours(task: Task, worker_id: str) -> bool:
+    return task.status == TaskStatus.processing and task.worker_id == worker_id
+
+
+def merged(base: Task, outcome: Task) -> Task:
+    """``base`` (the freshest stored copy) carrying the outcome's fields; the originals untouched."""
+    return base.model_copy(update={name: getattr(outcome, name) for name in OUTCOME_FIELDS})
+
+
+class Writer:
+    """Writes outcomes and releases for one worker; safe to share between threads."""
+
+    def __init__(self, client: EventixClient, worker_id: str, outage: Outage, forced: threading.Event):
+        self.client = client
+        self.worker_id = worker_id
+        self.outage = outage
+        self.forced = forced
+
+    # -- outcome ----------------------------------------------------------------------------
+
+    def write_outcome(self, claimed: Claimed, outcome: Task) -> str:
+        """Write ``outcome`` while the claim is ours; the status written, or why it was not."""
+        uid = claimed.uid
+        attempt = 0
+        fallbacks = 0
+        conflicts = 0
+        server_failures = 0
+        with claimed.lock:
+            base = claimed.task
+        while True:
+            with claimed.lock:
+                stage = claimed.stage
+                if claimed.task.revision != base.revision:  # a lease renewal wrote meanwhile
+                    base = claimed.task
+            if stage is Stage.RELEASED:
+                log.warning("task %s finished after it was released; its outcome is dropped", uid)
+                return "released"
+            if stage is Stage.LOST:
+                log.warning(
+                    "task %s is no longer this worker's (%s); its outcome is dropped",
+                    uid,
+                    claimed.lost_reason,
+                )
+                return "discarded"
+            doc = merged(base, outcome)
+            try:
+                sent = time.monotonic()
+                stored = self.client.put_task(doc)
+                self.outage.recovered(sent)
+            except RevisionConflict:
+                current = self._reread(uid)
+                if current is None:
+                    return "discarded"
+                if current is _UNREACHABLE:
+                    attempt = self._pause(uid, attempt)
+                    if attempt < 0:
+                        return "abandoned"
+                    continue
+                if _already_written(current, outcome):
+                    # an earlier try was stored, only its answer got lost on the way back
+                    with claimed.lock:
+                        claimed.task, claimed.stage = current, Stage.WRITTEN
+                    return outcome.status.value
+                if not still_ours(current, self.worker_id):
+                    claimed.lose(f"now {current.status.value} on worker {current.worker_id or 'none'}")
+                    log.warning(
+                        "task %s was changed while it ran (now %s, worker %s); its outcome (%s) is discarded",
+                        uid,
+                        current.status.value,
+                        current.worker_id or "none",
+                        outcome.status.value,
+                    )
+                    return "discarded"
+                conflicts += 1
+                if conflicts > MAX_CONFLICTS:
+                    log.error("write-back of task %s keeps meeting conflicts; its lease will expire", uid)
+                    return "abandoned"
+                with claimed.lock:
+                    claimed.task = base = current
+                continue
+            except TaskNotFound:
+                log.warning("task %s was deleted while it ran; its outcome is dropped", uid)
+                return "discarded"
+            except (TransportError, ServerError) as exc:
+                if self.forced.is_set():
+                    log.error("write-back of task %s abandoned (forced stop): %s", uid, exc.message)
+                    return "abandoned"
+                server_failures = server_failures + 1 if isinstance(exc, ServerError) else 0
+                if (
+                    server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
+                    and fallbacks == 0
+                    and outcome.result is not None
+                ):
+                    # the server answers, but fails on this document (a database that refuses its
+                    # depth or size, say): what is stored instead is the error without the result
+                    fallbacks += 1
+                    outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
+                    continue
+                self.outage.started(exc)
+                attempt = self._pause(uid, attempt)
+                if attempt < 0:
+                    return "abandoned"
+                continue
+            except ApiError as exc:
+                if exc.status_code not in NOT_STORABLE_STATUS or fallbacks >= MAX_FALLBACKS:
+                    log.error(
+                        "write-back of task %s refused: %s (%s); its lease will expire on the server",
+                        uid,
+                        exc.message,
+                        exc.error_class,
+                    )
+                    return "abandoned"
+                fallbacks += 1
+                outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
+                continue
+            except ValidationError:
+                # written (the server said 200) but its answer is unreadable: nothing more to do
+                log.warning("task %s written, but the server's answer could not be read", uid)
+                with claimed.lock:
+                    claimed.stage = Stage.WRITTEN
+                return outcome.status.value
+            except ENCODING_ERRORS as exc:
+                if fallbacks >= MAX_FALLBACKS:
+                    log.error("write-back of task %s failed: %s", uid, describe(exc))
+                    return "abandoned"
+                fallbacks += 1
+                outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
+                continue
+            if doc.expires is not None and doc.expires < utcnow():
+                # written with the claim checked, and already past its expiry: deleted, as upstream does
+                with contextlib.suppress(TaskNotFound, TransportError, ServerError):
+                    self.client.delete_task(uid)
+                with claimed.lock:
+                    claimed.task, claimed.stage = stored, Stage.WRITTEN
+                return "deleted"
+            with claimed.lock:
+                claimed.task, claimed.stage = stored, Stage.WRITTEN
+            return doc.status.value
+
+    def _not_storable(self, claimed: Claimed, reason: str) -> Task:
+        """The failed attempt written instead: same retry rules, the result left out."""
+        log.warning("result of task %s cannot be stored (%s); writing an error instead", claimed.uid, reason)
+        with claimed.lock:
+            failed = claimed.task.model_copy()  # as claimed: this attempt's retry counters untouched
+        apply_failure(failed, not_storable(claimed.uid, reason[:500]))
+        return failed
+
+    def _reread(self, uid: str) -> Task | object | None:
+        try:
+            return self.client.get_task(uid)
+        except TaskNotFound:
+            log.warning("task %s was deleted while it ran; its outcome is dropped", uid)
+            return None
+        except (TransportError, ServerError) as exc:
+            self.outage.started(exc)
+            return _UNREACHABLE
+
+    def _pause(self, uid: str, attempt: int) -> int:
+        """Back off before the next try (capped); -1 when a forced stop ends the waiting."""
+        delay = self.outage.delay(attempt)
+        log.debug("write-back of task %s waits %.1fs", uid, delay)
+        if self.forced.wait(delay):
+            log.error("write-back of task %s abandoned (forced stop)", uid)
+            return -1
+        return attempt + 1
+
+    # -- release ----------------------------------------------------------------------------
+
+    def release(self, claimed: Claimed, reason: str) -> bool:
+        """Back to ``scheduled``, unclaimed, while still ours; True when released."""
+        with claimed.lock:
+            if claimed.stage in (Stage.LOST, Stage.WRITTEN, Stage.RELEASED):
+                return False  # not ours any more, or its outcome is stored, or already released
+            claimed.stage = Stage.RELEASED  # an outcome that comes later is dropped
+            doc = claimed.task.model_copy()
+        uid = doc.uid
+        for _ in range(5):
+            apply_release(doc)
+            try:
+                self.client.put_task(doc)
+            except RevisionConflict:
+                try:
+                    doc = self.client.get_task(uid)
+                except TaskNotFound:
+                    return False
+                except (TransportError, ApiError) as exc:
+                    log.error("could not release task %s: %s; its lease will expire", uid, exc.message)
+                    return False
+                if not still_ours(doc, self.worker_id):
+                    return False  # finished, cancelled or taken over meanwhile: nothing to release
+                continue
+            except TaskNotFound:
+                return False
+            except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
+                message = exc.message if isinstance(exc, TransportError | ApiError) else describe(exc)
+                log.error("could not release task %s: %s; its lease will expire on the server", uid, message)
+                return False
+            log.warning("released task %s (%s) back to the queue: %s", uid, doc.task, reason)
+            return True
+        log.error("could not release task %s: it keeps changing; its lease will expire", uid)
+        return False
+
+    # -- a claim the client cannot read -----------------------------------------------------
+
+    def end_unreadable(self, exc: UnreadableTask) -> bool:
+        """A claimed document this worker cannot read: end it as ``error`` (no retry would read
+        it better), raw and revision-checked; when even its uid is unknown, log and go on.
+        True when the task was ended."""
+        try:
+            doc = json.loads(exc.content)
+        except ValueError:
+            doc = None
+        uid = (doc.get("uid") or doc.get("_id")) if isinstance(doc, dict) else None
+        if not isinstance(uid, str) or not isinstance(doc, dict):
+            log.error("the server's claim answer is not a task document (%s); skipped", exc.message[:300])
+            return False
+        doc.update(
+            status=TaskStatus.error.value,
+            worker_id=None,
+            worker_expires=None,
+            result={
+                "error_class": UNREADABLE_TASK,
+                "error_message": f"worker {self.worker_id} cannot read this task: {exc.message[:500]}",
+                "error_status_code": 500,
+                "error_traceback": [],
+                "error_payload": {},
+            },
+        )
+        try:
+            try:
+                self.client.put_document(uid, doc)
+            except ValidationFailed as refused:
+                # the server stores it but will not take it back as it is: the fields it names
+                # are dropped (their defaults apply) and listed with the error
+                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - _KEPT)
+                if not dropped:
+                    raise
+                values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
+                doc["result"]["error_message"] += f"; dropped fields the server refused: {values}"
+                doc["result"]["error_payload"] = {"dropped_fields": dropped}
+                self.client.put_document(uid, doc)
+        except (TransportError, ApiError) as failure:
+            log.error(
+                "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
+            )
+            return False
+        except ENCODING_ERRORS as failure:
+            log.error(
+                "task %s cannot be read and not be ended: %s; its lease will expire", uid, describe(failure)
+            )
+            return False
+        log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
+        return True
+
+
+def _already_written(current: Task, outcome: Task) -> bool:
+    return current.status != TaskStatus.processing and all(
+        getattr(current, name) == getattr(outcome, name) for name in ("status", "result", "worker_id", "eta")
+    )
+
+
+def _body_field(error: object) -> bool:
+    loc = error.get("loc") if isinstance(error, dict) else None
+    return isinstance(loc, list | tuple) and len(loc) >= 2 and loc[0] == "body"
+
+
+UNREADABLE_TASK = "TaskNotReadable"
+_KEPT = frozenset({"uid", "_id", "revision", "status", "result", "worker_id", "worker_expires", "task"})
+_UNREACHABLE = object()

@@ -1,0 +1,166 @@
+"""Real worker processes: a write only while the claim is this worker's (cancel of a running
+task, changes by others, deletes), lease renewal, release after a conflict, unreadable claims."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+
+import pytest
+
+from eventix_cli.client import EventixClient
+from eventix_cli.errors import TaskNotFound
+from eventix_cli.models import TaskStatus
+from tests.support.servers import start_server
+from tests.support.workers import WorkerProcess, wait_for
+from tests.worker.test_worker_survives import post, stored, tasks_args
+
+
+def get(url: str, uid: str):
+    with EventixClient(url) as client:
+        return client.get_task(uid)
+
+
+def test_cancel_force_of_a_running_task_sticks(cli, server, namespace, tmp_path) -> None:
+    marker = tmp_path / "started"
+    task = post(server.url, namespace, "sleep_with_marker", 1.5, str(marker))
+    after = post(server.url, namespace, "ok", 1)
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    wait_for(marker.exists, what=worker.log)
+    result = cli("task", "cancel", task.uid, "--force", "--url", server.url)
+    assert result.exit_code == 0, result.stderr
+    assert worker.wait(60) == 0, worker.log()
+    ended = get(server.url, task.uid)
+    # the worker's write-back met the cancel and discarded its result: not resurrected as done
+    assert (ended.status, ended.worker_id, ended.error.error_class) == (
+        TaskStatus.error,
+        None,
+        "TaskCancelled",
+    )
+    assert f"task {task.uid} was changed while it ran (now error" in worker.log()
+    assert f"end {task.uid} sleep_with_marker discarded" in worker.log()
+    assert get(server.url, after.uid).status == TaskStatus.done
+
+
+def test_write_back_reapplies_when_the_claim_is_still_ours(server, namespace, tmp_path) -> None:
+    marker = tmp_path / "touched"
+    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 0.1, str(marker))
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    assert worker.wait(60) == 0, worker.log()
+    done = get(server.url, task.uid)
+    assert (done.status, done.result, done.kwargs) == (TaskStatus.done, "finished", {"touched": True})
+
+
+def test_lease_renewal_meets_a_change_and_keeps_the_claim(server, namespace, tmp_path) -> None:
+    marker = tmp_path / "touched"
+    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 2.0, str(marker))
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--lease", "1"])
+    assert worker.wait(60) == 0, worker.log()
+    log = worker.log()
+    assert log.count(f"renewed the lease of task {task.uid}") >= 2, log
+    done = get(server.url, task.uid)
+    assert (done.status, done.result, done.kwargs) == (TaskStatus.done, "finished", {"touched": True})
+
+
+def test_lease_renewal_meets_a_deleted_task_and_never_brings_it_back(server, namespace, tmp_path) -> None:
+    task = post(server.url, namespace, "delete_self_then_sleep", server.url, 2.0)
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--lease", "1"])
+    assert worker.wait(60) == 0, worker.log()
+    log = worker.log()
+    assert f"task {task.uid} is no longer claimed by this worker (deleted)" in log
+    assert f"renewed the lease of task {task.uid}" not in log
+    with pytest.raises(TaskNotFound):
+        get(server.url, task.uid)
+
+
+def test_release_after_a_conflict(server, namespace, tmp_path) -> None:
+    """The document changed under the claim (still ours): a forced stop still releases it."""
+    marker = tmp_path / "touched"
+    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 30, str(marker))
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--shutdown-timeout", "0"])
+    wait_for(marker.exists, what=worker.log)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(30) == 1, worker.log()
+    released = get(server.url, task.uid)
+    assert (released.status, released.worker_id, released.kwargs) == (
+        TaskStatus.scheduled,
+        None,
+        {"touched": True},
+    )
+    assert f"released task {task.uid}" in worker.log()
+
+
+def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -> None:
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    try:
+        bad = post(server.url, namespace, "ok", 1)
+        good = post(server.url, namespace, "ok", 2)
+        with sqlite3.connect(db) as conn:  # a document this client version cannot read
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.args', 'not a list') WHERE uid = ?", (bad.uid,)
+            )
+        worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+        assert worker.wait(60) == 0, worker.log()
+        assert f"task {bad.uid} cannot be read by this worker" in worker.log()
+        with EventixClient(server.url) as client:
+            raw = client.request("GET", f"/task/{bad.uid}", idempotent=True).json()
+        assert (raw["status"], raw["worker_id"], raw["result"]["error_class"]) == (
+            "error",
+            None,
+            "TaskNotReadable",
+        )
+        assert stored(server.url, namespace)[good.uid].result == 4
+    finally:
+        server.stop()
+
+
+def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, tmp_path) -> None:
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    port = int(server.url.rsplit(":", 1)[1])
+    health = tmp_path / "healthy"
+    marker = tmp_path / "started"
+    try:
+        slow = post(server.url, namespace, "sleep_with_marker", 10, str(marker))
+        worker = WorkerProcess(
+            server.url,
+            namespace,
+            tmp_path,
+            [
+                *tasks_args(),
+                "--concurrency",
+                "2",
+                "--lease",
+                "8",
+                "--max-backoff",
+                "0.5",
+                "--poll-interval",
+                "0.1",
+                "--health-file",
+                str(health),
+            ],
+        )
+        wait_for(lambda: marker.exists() and health.exists(), what=worker.log)
+        server.stop()
+        wait_for(lambda: "server unreachable" in worker.log(), what=worker.log)
+        import time
+
+        time.sleep(0.5)
+        touched = health.stat().st_mtime_ns
+        time.sleep(5)  # uncapped, the claim backoff would now be several seconds
+        assert health.stat().st_mtime_ns == touched, "health file touched while the server was down"
+        server = start_server("embedded", tmp_path, port=port, extra_args=["--db", str(db)])
+        restarted = time.monotonic()
+        quick = post(server.url, namespace, "ok", 21)
+        wait_for(lambda: get(server.url, quick.uid).status == TaskStatus.done, timeout=15, what=worker.log)
+        assert time.monotonic() - restarted < 2.5, worker.log()
+        wait_for(lambda: get(server.url, slow.uid).status == TaskStatus.done, timeout=20, what=worker.log)
+        log = worker.log()
+        after = log[log.index("server reachable again") :]
+        assert f"renewed the lease of task {slow.uid}" in after, log
+        assert health.stat().st_mtime_ns > touched
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.log()
+    finally:
+        server.stop()
