@@ -110,7 +110,7 @@ def test_unique_key_of_a_running_task_names_the_worker(cli, embedded_url, namesp
     seed(embedded_url, namespace, unique_key="rep:1", status=TaskStatus.processing, worker_id="w-7")
     result = cli("task", "cancel", "-k", "rep:1", "-n", namespace, "--url", embedded_url)
     assert result.exit_code == 1
-    assert "is processing on worker w-7; --force removes it anyway" in result.stderr
+    assert "is processing on worker w-7; --force ends it as cancelled" in result.stderr
     missing = cli("task", "show", "-k", "nope", "-n", namespace, "--url", embedded_url)
     assert missing.exit_code == 4
     assert missing.stderr.startswith(f"error: no task with unique key 'nope' in namespace {namespace}")

@@ -38,7 +38,7 @@ def test_cancel_force_of_a_running_task_sticks(cli, server, namespace, tmp_path)
         "TaskCancelled",
     )
     assert f"task {task.uid} was changed while it ran (now error" in worker.log()
-    assert f"end {task.uid} sleep_with_marker discarded" in worker.log()
+    assert f"end {task.uid} sleep_with_marker -> discarded (" in worker.log()
     assert get(server.url, after.uid).status == TaskStatus.done
 
 
