@@ -81,6 +81,16 @@ class InvalidQuery(DomainError):
     status_code = 422
 
 
+class QueryTooSlow(DomainError):
+    status_code = 422
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(
+            f"the query ran longer than {limit:g} s and was stopped: narrow the filter or page with limit",
+            limit=limit,
+        )
+
+
 class Unauthorized(DomainError):
     status_code = 401
 

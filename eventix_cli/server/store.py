@@ -16,8 +16,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import queue
 import sqlite3
+import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,17 +29,28 @@ from eventix_cli.server.errors import (
     AlreadyExists,
     NoTaskFoundForUniqueKey,
     NotFound,
+    QueryTooSlow,
     RevisionConflict,
     StoreError,
     TaskUniqueKeyNotUnique,
     UnsupportedFilter,
     WrongTaskStatus,
 )
-from eventix_cli.server.filters import SQL_FUNCTIONS, FilterError, compile_filter, compile_sort
+from eventix_cli.server.filters import (
+    SQL_FUNCTIONS,
+    FilterError,
+    compile_filter,
+    compile_sort,
+    deadline,
+)
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300
+#: seconds a listing may run before it is stopped (422 QueryTooSlow)
+QUERY_TIME_LIMIT = 30.0
+#: connections for listings, each used by one listing at a time
+MAX_READERS = 4
 PENDING = ("scheduled", "retry")
 BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
 
@@ -92,6 +106,17 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
 _UPDATE = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE rowid = ?"
+
+
+def stopped_at(exc: BaseException) -> float:
+    """When the listing that raised ``exc`` was to stop (``inf`` if unknown)."""
+    return getattr(exc, "stop_at", float("inf"))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 def utcnow() -> dt.datetime:
@@ -190,20 +215,60 @@ class TaskStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        for name, nargs, func in SQL_FUNCTIONS:
-            self.db.create_function(name, nargs, func, deterministic=True)
-        self._migrate()
+        self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._reader_count = 0
+        self._reader_lock = threading.Lock()
+        try:
+            self._file = self._database_file()
+            self.db = self._connect()
+            self._migrate()
+            self._check_writable()
+        except StoreError:
+            self._discard()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self._discard()
+            raise StoreError(f"cannot use database {self.path}: {_reason(exc)}") from None
+
+    def _database_file(self) -> str:
+        """The file behind the store. ``:memory:`` is a throwaway file removed at close: unlike a
+        memory database it lets listings read on connections of their own while writes go on."""
+        if self.path == ":memory:":
+            self._tempdir = tempfile.TemporaryDirectory(prefix="eventix-memory-")
+            return str(Path(self._tempdir.name) / "eventix.sqlite3")
+        file = Path(self.path).expanduser()
+        if file.is_dir():
+            raise StoreError(f"cannot use database {self.path}: it is a directory")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return str(file)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {'OFF' if self._tempdir else 'NORMAL'}")
+            for name, nargs, func in SQL_FUNCTIONS:
+                db.create_function(name, nargs, func, deterministic=True)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_writable(self) -> None:
+        """A database opened read-only (file or directory permissions) fails here, at start,
+        rather than on every write."""
+        with self.transaction():
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _discard(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -238,10 +303,48 @@ class TaskStore:
 
     def close(self) -> None:
         with self._lock:
-            if self.path != ":memory:":
+            while not self._readers.empty():
+                self._readers.get_nowait().close()
+            if self._tempdir is None:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.db.close()
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection for listings, from a small pool (WAL: reads do not wait for writes, nor
+        writes for reads). Each statement on it stops after :data:`QUERY_TIME_LIMIT` seconds."""
+        try:
+            db = self._readers.get_nowait()
+        except queue.Empty:
+            with self._reader_lock:
+                grow = self._reader_count < MAX_READERS
+                if grow:
+                    self._reader_count += 1
+            if grow:
+                try:
+                    db = self._connect()
+                except BaseException:
+                    with self._reader_lock:
+                        self._reader_count -= 1
+                    raise
+            else:
+                db = self._readers.get()
+        stop_at = time.monotonic() + QUERY_TIME_LIMIT
+        db.set_progress_handler(lambda: time.monotonic() > stop_at, 10_000)
+        try:
+            with deadline(stop_at):
+                yield db
+        except sqlite3.OperationalError as exc:
+            exc.stop_at = stop_at  # type: ignore[attr-defined]
+            raise
+        finally:
+            db.set_progress_handler(None, 0)
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._readers.put(db)
 
     def _load(self, uid: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute("SELECT rowid, doc FROM tasks WHERE uid = ?", (uid,)).fetchone()
@@ -444,12 +547,19 @@ class TaskStore:
         if limit is not None or skip is not None:
             sql += " LIMIT ? OFFSET ?"
             page_params += [limit if limit is not None else -1, skip or 0]
-        with self._lock:
-            rows = self.db.execute(sql, page_params).fetchall()
-            if limit is None and skip is None:
-                total = len(rows)
-            else:
-                total = self.db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+        try:
+            with self._reader() as db:
+                db.execute("BEGIN")  # one snapshot for the page and its count
+                rows = db.execute(sql, page_params).fetchall()
+                if limit is None and skip is None:
+                    total = len(rows)
+                else:
+                    total = db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            # stopped by the progress handler, or by the deadline check in the $regex function
+            if str(exc) == "interrupted" or time.monotonic() >= stopped_at(exc):
+                raise QueryTooSlow(QUERY_TIME_LIMIT) from None
+            raise
         return rows, total
 
     def namespaces(self) -> list[str]:
