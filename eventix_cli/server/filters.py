@@ -142,8 +142,13 @@ class _Compiler:
                     f"(SELECT 1 FROM json_each(doc, '{f.path}') AS e WHERE {element}))"
                 )
             if "null" in kinds:
-                parts.append(f"({f.type_sql} IS NULL OR {f.type_sql} = 'null')")
+                parts.append(self._json_null(f))
         return _join(parts, "OR")
+
+    def _json_null(self, f: _Field) -> str:
+        """MongoDB's ``null``: the field is null, missing, or an array holding null."""
+        in_array = f"EXISTS (SELECT 1 FROM json_each(doc, '{f.path}') AS e WHERE e.type = 'null')"
+        return f"({f.type_sql} IS NULL OR {f.type_sql} = 'null' OR ({f.type_sql} = 'array' AND {in_array}))"
 
     def _member(self, sql: str, values: list[Any]) -> str:
         if len(values) == 1:
