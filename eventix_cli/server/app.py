@@ -2,9 +2,12 @@
 
 Paths, status codes, page shape and error bodies are those of the upstream server, so a
 script written against one runs unchanged on the other. Handlers are ``async`` and call
-SQLite directly: each request's database work runs to completion on the event loop, which
-with ``BEGIN IMMEDIATE`` transactions makes claims atomic. Stored documents are returned
-as stored, without re-serialising them.
+SQLite directly for single tasks and claims (short, and with ``BEGIN IMMEDIATE``
+transactions atomic); listings, which can be long, run in a thread on a reader connection
+of their own, so the event loop keeps answering. Every request passes the door first
+(:mod:`eventix_cli.server.guard`), and the routes and the fast path parse and validate with
+the same layer (:mod:`eventix_cli.server.validation`). Stored documents are returned as
+stored, without re-serialising them.
 """
 
 from __future__ import annotations

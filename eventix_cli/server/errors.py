@@ -99,5 +99,10 @@ class RequestTooLarge(DomainError):
     status_code = 413
 
 
+class FilterError(ValueError):
+    """The filter or sort cannot be run: an unsupported operator, a malformed value (answered
+    as :class:`UnsupportedFilter`)."""
+
+
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file)."""

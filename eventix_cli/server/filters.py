@@ -10,23 +10,28 @@ Semantics follow MongoDB where the Eventix API depends on them:
   strings): ``{"priority": {"$gt": "a"}}`` matches nothing;
 - datetimes are stored as dates upstream, so a JSON value never compares equal, greater or
   less to a datetime field (only ``null`` tests and ``$exists`` apply to them);
-- ``$ne`` and ``$nin`` also match documents where the field is missing or of another type.
+- ``$ne`` and ``$nin`` also match documents where the field is missing or of another type;
+- a value, a comparison or a ``$regex`` also matches an array field holding a matching
+  element; ``null`` matches a missing field, a null, or an array holding null;
+- ``$in``/``$nin`` lists of any length are one parameter each (a JSON array read with
+  ``json_each``), and AND/OR terms are joined as balanced trees, so wide filters stay within
+  SQLite's expression depth; nesting is limited by :data:`MAX_FILTER_DEPTH`.
+
+The reference for these semantics is mongomock, the store under the upstream reference server (see
+``tests/server/test_filters_differential.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import math
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import re2
+from eventix_cli.server.errors import FilterError
+from eventix_cli.server.patterns import MAX_FILTER_PATTERNS, compile_regex, regexp_match
 
 #: columns kept beside the JSON document (indexed, typed)
 TEXT_COLUMNS = frozenset({"namespace", "status", "task", "unique_key", "worker_id"})
@@ -52,10 +57,6 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
-
-
-class FilterError(ValueError):
-    """The filter or sort cannot be run: an unsupported operator, a malformed value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,117 +419,6 @@ def compile_sort(sort: str | None, extra: Sequence[tuple[str, str]] = ()) -> str
         terms.append(f"{f.value_sql} {'DESC' if descending else 'ASC'}")
     terms.append("rowid ASC")
     return ", ".join(terms)
-
-
-# -- $regex --------------------------------------------------------------------------------
-#
-# Patterns run on RE2 (google-re2): time linear in the text, no catastrophic backtracking,
-# and each compiled pattern capped at REGEX_MEMORY bytes (program and matching automata).
-# Python's re backtracks (^(a+)+$ on 28 characters: seconds per row) and has no timeout;
-# the `regex` module has a per-call timeout but its compile is unbounded (nested counted
-# repeats exhaust memory). RE2's syntax is PCRE's less back-references and look-around:
-# those are refused (422). MongoDB's options: i, m, s map to RE2 flags, x (extended) is
-# applied here by dropping unescaped whitespace and #-comments outside character classes.
-
-#: the longest $regex pattern accepted, in characters
-MAX_REGEX_LENGTH = 4096
-#: memory budget of one compiled pattern (RE2 max_mem), bytes
-REGEX_MEMORY = 8 * 1024 * 1024
-#: compiled patterns kept between queries (least recently used dropped first)
-REGEX_CACHE_SIZE = 16
-#: distinct patterns one filter may use (so that one query never thrashes the cache)
-MAX_FILTER_PATTERNS = 8
-
-
-class RegexDeadline(Exception):
-    """Raised inside the SQL function when the listing ran past its time limit."""
-
-
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def deadline(at: float) -> Iterator[None]:
-    """Queries of this thread stop at ``time.monotonic() == at`` (checked before each match)."""
-    _local.deadline = at
-    try:
-        yield
-    finally:
-        _local.deadline = None
-
-
-def regexp_match(pattern: str, flags: str, value: Any) -> bool:
-    """SQLite function behind ``$regex``: an RE2 search with MongoDB's option letters."""
-    if value is None:
-        return False
-    at = getattr(_local, "deadline", None)
-    if at is not None and time.monotonic() > at:
-        raise RegexDeadline
-    return compile_regex(pattern, flags).search(str(value)) is not None
-
-
-def compile_regex(pattern: str, flags: str) -> Any:
-    """The compiled pattern, from a bounded cache; :class:`FilterError` when refused."""
-    if len(pattern) > MAX_REGEX_LENGTH:
-        raise FilterError(f"$regex pattern of {len(pattern)} characters exceeds {MAX_REGEX_LENGTH}")
-    try:
-        return _compile(pattern, flags)
-    except re2.error as exc:
-        reason = str(exc.args[0] if exc.args else exc)
-        if isinstance(exc.args[0] if exc.args else None, bytes):
-            reason = exc.args[0].decode(errors="replace")
-        raise FilterError(
-            f"invalid $regex {_shorten(pattern)}: {reason} (RE2 syntax: no back-references or look-around)"
-        ) from None
-
-
-@functools.lru_cache(maxsize=REGEX_CACHE_SIZE)
-def _compile(pattern: str, flags: str) -> Any:
-    if "x" in flags:
-        pattern = _strip_extended(pattern)
-    inline = "".join(letter for letter in flags if letter in "ims")
-    options = re2.Options()
-    options.max_mem = REGEX_MEMORY
-    options.log_errors = False
-    return re2.compile(f"(?{inline}){pattern}" if inline else pattern, options)
-
-
-def _strip_extended(pattern: str) -> str:
-    """PCRE's extended mode (``x``): whitespace and ``#`` comments outside character
-    classes are not part of the pattern; escaped ones are."""
-    out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if char == "]":
-                in_class = False
-            out.append(char)
-        elif char == "[":
-            in_class = True
-            out.append(char)
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("^")
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":  # a leading ] is literal
-                out.append("]")
-                i += 1
-        elif char == "#":
-            end = pattern.find("\n", i)
-            i = len(pattern) if end < 0 else end + 1
-            continue
-        elif not char.isspace():
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _shorten(text: str, width: int = 60) -> str:
-    return repr(text if len(text) <= width else text[:width] + "...")
 
 
 SQL_FUNCTIONS: tuple[tuple[str, int, Callable[..., Any]], ...] = (("regexp_match", 3, regexp_match),)

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from eventix_cli.models import Task
-from eventix_cli.server.filters import MAX_FILTER_DEPTH, MAX_REGEX_LENGTH
+from eventix_cli.server.filters import MAX_FILTER_DEPTH
+from eventix_cli.server.patterns import MAX_REGEX_LENGTH
 from eventix_cli.server.validation import MAX_JSON_DEPTH
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from eventix_cli.models import Task
-from eventix_cli.server import filters
+from eventix_cli.server import patterns
 from eventix_cli.server.errors import StoreError
 from eventix_cli.server.store import TaskStore
 from tests.support.servers import REPO_ROOT, free_port, running_server
@@ -92,9 +92,9 @@ def test_regex_cache_is_bounded_and_options_follow_mongodb() -> None:
         assert names("g a m # a comment\n m a", "x") == ["gamma"]
         assert names("g\\ a", "x") == []  # an escaped space stays
         assert names("x [ ] y", "x") == ["x y"]  # so does a space in a class
-        for i in range(10 * filters.REGEX_CACHE_SIZE):
+        for i in range(10 * patterns.REGEX_CACHE_SIZE):
             store.query({"task": {"$regex": f"distinct-{i}-" + "x" * 1000}})
-        assert filters._compile.cache_info().currsize <= filters.REGEX_CACHE_SIZE
+        assert patterns._compile.cache_info().currsize <= patterns.REGEX_CACHE_SIZE
     finally:
         store.close()
 
