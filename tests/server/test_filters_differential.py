@@ -110,6 +110,7 @@ def _load(store: TaskStore, docs: list[dict[str, Any]]) -> mongomock.collection.
 @settings(
     max_examples=400,
     deadline=None,
+    database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -239,3 +239,29 @@ def test_regex_pattern_size_limit(http) -> None:
     assert_refused(r, 422, "back-references")
     r = send(http, "PUT", "/tasks/by_status", {"filter": {"task": {"$regex": "x", "$options": "x"}}})
     assert r.status_code == 200, r.text
+
+
+def test_task_wait_on_1001_ids_as_a_real_process(http, server_pool) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from eventix_cli.models import TaskStatus
+    from tests.support.servers import REPO_ROOT
+
+    uids = []
+    for _ in range(1001):
+        doc = Task(task="w", namespace="hostile-wait", status=TaskStatus.done).to_wire()
+        uids.append(send(http, "POST", "/task", doc).json()["uid"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_") and "proxy" not in k.lower()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "eventix_cli", "task", "wait", "-", "-o", "ids", "--timeout", "60"],
+        input="\n".join(uids) + "\n",
+        capture_output=True,
+        text=True,
+        env={**env, "EVENTIX_URL": server_pool.get("embedded").url, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.split()) == sorted(uids)
