@@ -104,6 +104,9 @@ class TaskStore:
         file = Path(self.path).expanduser()
         if file.is_dir():
             raise StoreError(f"cannot use database {self.path}: it is a directory")
+        existing = next((p for p in file.parents if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise StoreError(f"cannot use database {self.path}: {existing} is not a directory")
         file.parent.mkdir(parents=True, exist_ok=True)
         return str(file)
 

@@ -157,6 +157,8 @@ def test_bad_database_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, (what, proc.stderr)
         assert lines[0].startswith("error: cannot use database"), (what, lines)
+        if what == "parent is a file":
+            assert "a-file is not a directory" in lines[0]
         assert "Traceback" not in proc.stderr
 
 
