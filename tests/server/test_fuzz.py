@@ -4,12 +4,15 @@ answer slower than MAX_RESPONSE_SECONDS. Bounded: a few hundred requests in all.
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -67,3 +70,69 @@ def test_no_server_error_and_no_slow_answer(fuzz_schema) -> None:
                 # an operation without parameters or body has no invalid request
                 assert mode is GenerationMode.NEGATIVE, operation.path
     assert len(slowest) > 10 * len(operations)  # the run really sent requests
+
+
+# -- hostile JSON on every write route ---------------------------------------------------------
+# The schema-driven run sends well-formed text; this one sends what a schema does not
+# describe: integers beyond 64 bits, NaN and infinities, lone surrogates, deep nesting.
+
+TEXT = st.text(st.characters(codec=None) | st.characters(categories=["Cs"]), max_size=6)
+SCALAR = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from([2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | TEXT
+)
+JSON = st.recursive(
+    SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3)
+)
+FIELD = st.sampled_from(["task", "priority", "eta", "kwargs.x", "uid", "a.b"]) | TEXT
+OPERATOR = st.sampled_from(["$in", "$nin", "$gt", "$regex", "$ne", "$not", "$and", "$exists"])
+
+
+def _bodies() -> st.SearchStrategy[tuple[str, str, Any]]:
+    task = st.fixed_dictionaries(
+        {"task": TEXT | JSON},
+        optional={"priority": SCALAR, "kwargs": JSON, "args": JSON, "eta": SCALAR, "unique_key": SCALAR},
+    )
+    query = st.fixed_dictionaries(
+        {},
+        optional={
+            "filter": st.dictionaries(FIELD, JSON | st.dictionaries(OPERATOR, JSON, max_size=2), max_size=2),
+            "limit": SCALAR,
+            "skip": SCALAR,
+            "sort": TEXT,
+            "status": TEXT,
+        },
+    )
+    return st.one_of(
+        st.tuples(st.just("POST"), st.just("/task"), task),
+        st.tuples(st.just("PUT"), st.just("/task/fuzzed"), task),
+        st.tuples(
+            st.just("POST"),
+            st.just("/event"),
+            st.fixed_dictionaries({"name": TEXT}, optional={"payload": JSON}),
+        ),
+        st.tuples(st.just("PUT"), st.sampled_from(["/tasks/by_status", "/tasks/dump"]), query),
+        st.tuples(st.just("PUT"), st.just("/tasks/by_task"), query.map(lambda q: {"task": "x", **q})),
+    )
+
+
+def test_hostile_json_on_write_routes_is_never_a_server_error(fuzzed_server) -> None:
+    with httpx.Client(base_url=fuzzed_server.url, trust_env=False, timeout=30) as http:
+
+        @given(request=_bodies())
+        @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+        def fuzz(request: tuple[str, str, Any]) -> None:
+            method, path, body = request
+            content = json.dumps(body, allow_nan=True)  # NaN/Infinity and \\ud800 escapes as sent
+            started = time.perf_counter()
+            r = http.request(method, path, content=content, headers={"content-type": "application/json"})
+            elapsed = time.perf_counter() - started
+            assert r.status_code < 500, (method, path, content, r.text)
+            assert elapsed < MAX_RESPONSE_SECONDS, (method, path, content, elapsed)
+            r.json()  # always a JSON body
+
+        fuzz()
