@@ -5,7 +5,9 @@ answer slower than MAX_RESPONSE_SECONDS. Bounded: a few hundred requests in all.
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,8 +26,18 @@ EXAMPLES = 15  # per operation and mode (valid, invalid)
 FAST_PATH = {("GET", "/tasks/next_scheduled"), ("PUT", "/task/{uid}")}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_proxy() -> Iterator[None]:
+    """schemathesis sends with requests, which honours proxy variables: loopback goes direct."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+                patch.delenv(name)
+        yield
+
+
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory):
+def fuzzed_server(_no_proxy, tmp_path_factory):
     with running_server("embedded", tmp_path_factory.mktemp("fuzz")) as srv:
         yield srv
 
