@@ -38,7 +38,7 @@ PARSED_BODY = "eventix.json"
 _TASK_PATH = re.compile(r"^/task/(?P<uid>[^/]+)$")  # as the router matches /task/{uid}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # a \uD800-\uDFFF escape, or UTF-8-style bytes of a surrogate (json.loads lets them through)
-_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89abAB]|\xed[\xa0-\xbf]")
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 class TaskBody(Task):
