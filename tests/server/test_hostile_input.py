@@ -265,3 +265,38 @@ def test_task_wait_on_1001_ids_as_a_real_process(http, server_pool) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split()) == sorted(uids)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        *(f'{{"t": "x\\u{code}"}}'.encode() for code in ("d800", "DBFF", "dc00", "Dfff")),
+        '{"t": "\ud800"}'.encode("utf-8", "surrogatepass"),  # the bytes of a surrogate
+        '{"t": "\udfff"}'.encode("utf-16-le", "surrogatepass"),
+        b'{"n": NaN}',
+        b'{"n": -Infinity}',
+        b'{"n": 1e400}',
+        b"[" * 101 + b"]" * 101,
+        b'{"a": ' * 101 + b"1" + b"}" * 101,
+    ],
+)
+def test_the_door_refuses_what_no_route_may_take(raw: bytes) -> None:
+    from eventix_cli.server.validation import BodyRefused, check_body
+
+    with pytest.raises(BodyRefused):
+        check_body(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"t": "\\\\ud800"}',
+        '{"t": "\ud55c\U0001f600"}'.encode(),
+        b'{"t": "\\ud83d\\ude00"}',
+        b"[" * 100 + b"]" * 100,
+    ],
+)
+def test_the_door_lets_valid_json_through(raw: bytes) -> None:
+    from eventix_cli.server.validation import check_body
+
+    assert check_body(raw) == json.loads(raw)
