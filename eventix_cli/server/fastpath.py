@@ -3,33 +3,31 @@
 ``GET /tasks/next_scheduled`` and ``PUT /task/{uid}`` are answered here, in plain ASGI,
 without FastAPI's routing and dependency machinery (which costs more than the database work
 of a claim). Same contract as the FastAPI routes, from the same parsing and validation
-(:mod:`eventix_cli.server.validation`): same paths, status codes and bodies, 422 in FastAPI's
-validation format; every other request passes through untouched.
+(:mod:`eventix_cli.server.validation`): same paths, status codes and bodies. Only the common
+case is answered here (a JSON task document that validates); anything else, a refusal
+included, passes to the routes, which answer it themselves.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import ValidationError
 
 from eventix_cli.server.errors import DomainError
 from eventix_cli.server.store import TaskStore
 from eventix_cli.server.validation import (
-    NOT_JSON,
     PARSED_BODY,
     ASGIApp,
     Receive,
     Scope,
     Send,
     TaskBody,
+    json_content,
     missing_query,
     query_params,
     respond,
     send_error,
     task_uid,
     validation_body,
-    validation_errors,
 )
 
 
@@ -44,8 +42,13 @@ class FastPath:
             if method == "GET" and path == "/tasks/next_scheduled":
                 await self._claim(scope, send)
                 return
-            if method == "PUT" and PARSED_BODY in scope and (uid := task_uid(path)) is not None:
-                await self._put(uid, scope[PARSED_BODY], receive, send)
+            if (
+                method == "PUT"
+                and isinstance(scope.get(PARSED_BODY), dict)
+                and json_content(scope)
+                and (uid := task_uid(path)) is not None
+            ):
+                await self._put(uid, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -61,16 +64,13 @@ class FastPath:
         else:
             await respond(send, 200, doc.text.encode())
 
-    async def _put(self, uid: str, parsed: Any, receive: Receive, send: Send) -> None:
+    async def _put(self, uid: str, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            if parsed is NOT_JSON:
-                # not JSON: the route's own answer (json_invalid), from the same model
-                message = await receive()
-                body = TaskBody.model_validate_json(message.get("body", b""))
-            else:
-                body = TaskBody.model_validate(parsed)
-        except ValidationError as exc:
-            await respond(send, 422, validation_body(validation_errors(exc)))
+            body = TaskBody.model_validate(scope[PARSED_BODY], from_attributes=True)  # as FastAPI does
+        except ValidationError:
+            # refused: the route itself answers (its body is still there to read), so the
+            # error is the route's to the letter
+            await self.app(scope, receive, send)
             return
         try:
             stored = self.store.put(uid, body.to_wire())

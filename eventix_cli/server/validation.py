@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eventix_cli.models import Event, Task
 from eventix_cli.server.errors import DomainError
@@ -92,6 +92,17 @@ def task_uid(path: str) -> str | None:
     """The uid of ``/task/{uid}`` in an already decoded ASGI path (decoded once, never again)."""
     found = _TASK_PATH.match(path)
     return found["uid"] if found else None
+
+
+def json_content(scope: Scope) -> bool:
+    """Whether the request says its body is JSON, as FastAPI decides it (``application/json``
+    or ``application/*+json``; a body without a content type is not read as JSON)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            subtype = kind.removeprefix(b"application/")
+            return subtype != kind and (subtype == b"json" or subtype.endswith(b"+json"))
+    return False
 
 
 def query_params(scope: Scope) -> dict[str, str]:
@@ -183,19 +194,6 @@ def _plainly_fine(raw: bytes) -> bool:
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
         return False
     return _MAYBE_SURROGATE.search(raw) is None
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """pydantic's errors located as FastAPI locates them in a body."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        error = dict(error)
-        if error.get("type") == "json_invalid":
-            error["loc"] = ["body", 0]
-        else:
-            error["loc"] = ["body", *error["loc"]]
-        errors.append(error)
-    return errors
 
 
 def validation_body(errors: list[dict[str, Any]]) -> bytes:

@@ -300,3 +300,66 @@ def test_the_door_lets_valid_json_through(raw: bytes) -> None:
     from eventix_cli.server.validation import check_body
 
     assert check_body(raw) == json.loads(raw)
+
+
+def _fast_path_and_routes():
+    from fastapi.testclient import TestClient
+
+    from eventix_cli.server.app import create_app
+    from eventix_cli.server.fastpath import FastPath
+    from eventix_cli.server.store import TaskStore
+
+    stores = [TaskStore(":memory:"), TaskStore(":memory:")]
+    fast = create_app(stores[0], cleanup_interval=None)
+    routes = create_app(stores[1], cleanup_interval=None)
+    routes.user_middleware = [m for m in routes.user_middleware if m.cls is not FastPath]
+    return stores, TestClient(fast), TestClient(routes)
+
+
+PARITY = [
+    ("PUT", "/task/plain", b'{"task": "x", "namespace": "p"}'),
+    ("PUT", "/task/a%252Fb", b'{"task": "x"}'),
+    ("PUT", "/task/%C3%A9", b'{"task": "x"}'),
+    ("PUT", "/task/c%2Fd", b'{"task": "x"}'),
+    ("PUT", "/task/bad", b'{"task": "x", "priority": "high"}'),
+    ("PUT", "/task/bad", b'{"task": "x", "status": "sleeping"}'),
+    ("PUT", "/task/bad", b'{"args": []}'),
+    ("PUT", "/task/bad", b"[1, 2]"),
+    ("PUT", "/task/big", b'{"task": "x", "priority": 1e20}'),
+    ("PUT", "/task/deep", b'{"task": "x", "kwargs": ' + b"[" * 99 + b"]" * 99 + b"}"),
+    ("PUT", "/task/rev", b'{"task": "x", "revision": "9-abc"}'),
+    ("PUT", "/task/bad", b"{not json"),
+    ("PUT", "/task/bad", b""),
+    ("PUT", "/task/bad", b"\xff\xfe"),
+    ("PUT", "/task/plain-text", (b'{"task": "x"}', "text/plain")),
+    ("PUT", "/task/no-type", (b'{"task": "x"}', None)),
+    ("PUT", "/task/vendor", (b'{"task": "x"}', "application/vnd.eventix+json; charset=utf-8")),
+    ("GET", "/tasks/next_scheduled?namespace=p", b""),
+    ("GET", "/tasks/next_scheduled?worker_id=w", b""),
+    ("GET", "/tasks/next_scheduled?worker_id=&namespace=", b""),
+    ("GET", "/tasks/next_scheduled?worker_id=w&namespace=p&namespace=q", b""),
+    ("GET", "/tasks/next_scheduled?worker_id=w&namespace=p", b""),
+]
+
+
+def test_fast_path_answers_as_the_routes_do() -> None:
+    stores, fast, routes = _fast_path_and_routes()
+    try:
+        with fast, routes:
+            for method, path, given in PARITY:
+                body, kind = given if isinstance(given, tuple) else (given, "application/json")
+                headers = {"content-type": kind} if kind else {}
+                a = fast.request(method, path, content=body, headers=headers)
+                b = routes.request(method, path, content=body, headers=headers)
+                assert a.status_code == b.status_code, (method, path, a.text, b.text)
+                if a.status_code == 200:
+                    assert a.json()["uid"] == b.json()["uid"], (method, path)
+                elif a.content:
+                    left, right = a.json(), b.json()
+                    if isinstance(left.get("detail"), list):  # validation: same places, same kinds
+                        left = [(e["loc"], e["type"]) for e in left["detail"]]
+                        right = [(e["loc"], e["type"]) for e in right["detail"]]
+                    assert left == right, (method, path)
+    finally:
+        for store in stores:
+            store.close()
