@@ -303,8 +303,6 @@ def test_the_door_lets_valid_json_through(raw: bytes) -> None:
 
 
 def _fast_path_and_routes():
-    from fastapi.testclient import TestClient
-
     from eventix_cli.server.app import create_app
     from eventix_cli.server.fastpath import FastPath
     from eventix_cli.server.store import TaskStore
@@ -313,7 +311,7 @@ def _fast_path_and_routes():
     fast = create_app(stores[0], cleanup_interval=None)
     routes = create_app(stores[1], cleanup_interval=None)
     routes.user_middleware = [m for m in routes.user_middleware if m.cls is not FastPath]
-    return stores, TestClient(fast), TestClient(routes)
+    return stores, fast, routes
 
 
 PARITY = [
@@ -343,14 +341,19 @@ PARITY = [
 
 
 def test_fast_path_answers_as_the_routes_do() -> None:
-    stores, fast, routes = _fast_path_and_routes()
-    try:
-        with fast, routes:
+    import asyncio
+
+    stores, fast_app, routes_app = _fast_path_and_routes()
+
+    async def compare() -> None:
+        fast = httpx.AsyncClient(transport=httpx.ASGITransport(fast_app), base_url="http://test")
+        routes = httpx.AsyncClient(transport=httpx.ASGITransport(routes_app), base_url="http://test")
+        async with fast, routes:
             for method, path, given in PARITY:
                 body, kind = given if isinstance(given, tuple) else (given, "application/json")
                 headers = {"content-type": kind} if kind else {}
-                a = fast.request(method, path, content=body, headers=headers)
-                b = routes.request(method, path, content=body, headers=headers)
+                a = await fast.request(method, path, content=body, headers=headers)
+                b = await routes.request(method, path, content=body, headers=headers)
                 assert a.status_code == b.status_code, (method, path, a.text, b.text)
                 if a.status_code == 200:
                     assert a.json()["uid"] == b.json()["uid"], (method, path)
@@ -360,6 +363,9 @@ def test_fast_path_answers_as_the_routes_do() -> None:
                         left = [(e["loc"], e["type"]) for e in left["detail"]]
                         right = [(e["loc"], e["type"]) for e in right["detail"]]
                     assert left == right, (method, path)
+
+    try:
+        asyncio.run(compare())
     finally:
         for store in stores:
             store.close()
