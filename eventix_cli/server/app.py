@@ -2,9 +2,12 @@
 
 Paths, status codes, page shape and error bodies are those of the upstream server, so a
 script written against one runs unchanged on the other. Handlers are ``async`` and call
-SQLite directly: each request's database work runs to completion on the event loop, which
-with ``BEGIN IMMEDIATE`` transactions makes claims atomic. Stored documents are returned
-as stored, without re-serialising them.
+SQLite directly for single tasks and claims (short, and with ``BEGIN IMMEDIATE``
+transactions atomic); listings, which can be long, run in a thread on a reader connection
+of their own, so the event loop keeps answering. Every request passes the door first
+(:mod:`eventix_cli.server.guard`), and the routes and the fast path parse and validate with
+the same layer (:mod:`eventix_cli.server.validation`). Stored documents are returned as
+stored, without re-serialising them.
 """
 
 from __future__ import annotations
@@ -12,43 +15,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hmac
 import json
 import logging
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
-from eventix_cli.models import Event, Task, TaskStatus
-from eventix_cli.server.errors import DomainError, InvalidQuery, RequestTooLarge, Unauthorized
+from eventix_cli.models import TaskStatus
+from eventix_cli.server.errors import DomainError, InvalidQuery
+from eventix_cli.server.fastpath import FastPath
+from eventix_cli.server.guard import GuardMiddleware
 from eventix_cli.server.store import PENDING, TaskStore
+from eventix_cli.server.validation import (
+    ByTaskBody,
+    EventBody,
+    QueryBody,
+    Receive,
+    Scope,
+    Send,
+    TaskBody,
+    respond,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_CLEANUP_INTERVAL = 10.0
 _STATUSES = {s.value for s in TaskStatus}
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class TaskBody(Task):
-    """The task model, built eagerly: FastAPI cannot use a deferred-build model as a body."""
-
-    model_config = ConfigDict(defer_build=False)
-
-
-class EventBody(Event):
-    model_config = ConfigDict(defer_build=False)
 
 
 def _json(body: bytes | str, status_code: int = 200) -> Response:
@@ -59,89 +57,13 @@ def _dump(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-async def _send_error(
-    send: Send, error: DomainError, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = _dump(error.body()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status_code,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-class GuardMiddleware:
-    """Bearer-token check and request-size limit, before any routing or body parsing."""
-
-    def __init__(self, app: ASGIApp, token: str | None, max_body: int) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        if self.expected is not None:
-            given = headers.get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                error = Unauthorized(
-                    "missing or wrong bearer token"
-                    if given
-                    else "this server needs Authorization: Bearer <token>"
-                )
-                await _send_error(send, error, [(b"www-authenticate", b"Bearer")])
-                return
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _send_error(
-                send, RequestTooLarge(f"request body of {int(length)} bytes exceeds {self.max_body}")
-            )
-            return
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise RequestTooLarge(f"request body exceeds {self.max_body} bytes")
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-
-class QueryBody(BaseModel):
-    """The body of ``PUT /tasks/by_status`` and ``/tasks/dump`` (and of by_task, less ``task``)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: str | None = None
-    namespace: str | None = None
-    skip: int | None = Field(default=None, ge=0)
-    limit: int | None = Field(default=None, ge=0)
-    sort: str | None = None
-    view: str | None = None
-    filter: dict[str, Any] | None = None
-
-
-class ByTaskBody(QueryBody):
-    task: str
-
-
-def _page(store: TaskStore, query: QueryBody, filter: dict[str, Any] | None, **kwargs: Any) -> Response:
+async def _page(store: TaskStore, query: QueryBody, filter: dict[str, Any] | None, **kwargs: Any) -> Response:
     sort = kwargs.pop("sort_echo", query.sort)
-    rows, total = store.query(filter, sort=query.sort, skip=query.skip, limit=query.limit, **kwargs)
+    # a listing can be long (a scan, a regex on every row): in a thread, on a connection of
+    # its own, so the event loop keeps answering other requests meanwhile
+    rows, total = await run_in_threadpool(
+        store.query, filter, sort=query.sort, skip=query.skip, limit=query.limit, **kwargs
+    )
     # the page echoes the paging parameters that were given, as upstream does
     data = ",".join(f"{_dump(uid)}:{doc}" for uid, doc in rows)
     ids = _dump([uid for uid, _ in rows])
@@ -183,6 +105,41 @@ async def cleanup_loop(
             log.exception("cleanup failed; retrying in %.0fs", interval)
 
 
+class _App(FastAPI):
+    """FastAPI, keeping the connection usable after an unexpected error: Starlette answers
+    500 and then re-raises, on which uvicorn drops the kept-alive connection without saying
+    so (the client's next request on it is reset). Here the error ends with the answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except Exception as exc:
+            if scope["type"] != "http":
+                raise
+            if not started:  # not answered yet (an error outside the routes): answer, then close
+                log.error("unhandled error: %s", exc, exc_info=exc)
+                body = _dump(_error_detail(exc)).encode()
+                await respond(send, 500, body, [(b"connection", b"close")])
+
+
+def _error_detail(exc: BaseException) -> dict[str, Any]:
+    return {
+        "detail": {
+            "error_class": type(exc).__name__,
+            "error_message": str(exc),
+            "error_traceback": "".join(traceback.format_exception(exc)),
+        }
+    }
+
+
 def create_app(
     store: TaskStore,
     *,
@@ -203,11 +160,9 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(title="eventix-cli embedded server", version=__version__, lifespan=lifespan)
+    app = _App(title="eventix-cli embedded server", version=__version__, lifespan=lifespan)
     app.state.store = store
     # innermost first: the fast path for claims and write-backs sits behind the guard
-    from eventix_cli.server.fastpath import FastPath
-
     app.add_middleware(FastPath, store=store)
     app.add_middleware(GuardMiddleware, token=token, max_body=max_body)
 
@@ -218,12 +173,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def _server_error(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error: %s", exc, exc_info=exc)
-        detail = {
-            "error_class": type(exc).__name__,
-            "error_message": str(exc),
-            "error_traceback": "".join(traceback.format_exception(exc)),
-        }
-        return JSONResponse({"detail": detail}, status_code=500)
+        return JSONResponse(_error_detail(exc), status_code=500)
 
     # -- server -----------------------------------------------------------------------------
 
@@ -304,11 +254,11 @@ def create_app(
         query = query or QueryBody()
         if query.status is not None and query.status not in _STATUSES:
             raise InvalidQuery(f"unknown status {query.status!r}: use one of {', '.join(sorted(_STATUSES))}")
-        return _page(store, query, _merge(query.filter, status=query.status, namespace=query.namespace))
+        return await _page(store, query, _merge(query.filter, status=query.status, namespace=query.namespace))
 
     @app.put("/tasks/by_task")
     async def by_task(query: ByTaskBody) -> Response:
-        return _page(
+        return await _page(
             store,
             query,
             _merge(query.filter, task=query.task, namespace=query.namespace),
@@ -319,7 +269,7 @@ def create_app(
     @app.put("/tasks/dump")
     async def dump(query: Annotated[QueryBody | None, Body()] = None) -> Response:
         query = (query or QueryBody()).model_copy(update={"sort": "_id"})
-        return _page(store, query, query.filter)
+        return await _page(store, query, query.filter)
 
     # -- events -----------------------------------------------------------------------------
 

@@ -81,12 +81,27 @@ class InvalidQuery(DomainError):
     status_code = 422
 
 
+class QueryTooSlow(DomainError):
+    status_code = 422
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(
+            f"the query ran longer than {limit:g} s and was stopped: narrow the filter or page with limit",
+            limit=limit,
+        )
+
+
 class Unauthorized(DomainError):
     status_code = 401
 
 
 class RequestTooLarge(DomainError):
     status_code = 413
+
+
+class FilterError(ValueError):
+    """The filter or sort cannot be run: an unsupported operator, a malformed value (answered
+    as :class:`UnsupportedFilter`)."""
 
 
 class StoreError(Exception):

@@ -10,16 +10,28 @@ Semantics follow MongoDB where the Eventix API depends on them:
   strings): ``{"priority": {"$gt": "a"}}`` matches nothing;
 - datetimes are stored as dates upstream, so a JSON value never compares equal, greater or
   less to a datetime field (only ``null`` tests and ``$exists`` apply to them);
-- ``$ne`` and ``$nin`` also match documents where the field is missing or of another type.
+- ``$ne`` and ``$nin`` also match documents where the field is missing or of another type;
+- a value, a comparison or a ``$regex`` also matches an array field holding a matching
+  element; ``null`` matches a missing field, a null, or an array holding null;
+- ``$in``/``$nin`` lists of any length are one parameter each (a JSON array read with
+  ``json_each``), and AND/OR terms are joined as balanced trees, so wide filters stay within
+  SQLite's expression depth; nesting is limited by :data:`MAX_FILTER_DEPTH`.
+
+The reference for these semantics is mongomock, the store under the upstream reference server (see
+``tests/server/test_filters_differential.py``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from eventix_cli.server.errors import FilterError
+from eventix_cli.server.patterns import MAX_FILTER_PATTERNS, compile_regex, regexp_match
 
 #: columns kept beside the JSON document (indexed, typed)
 TEXT_COLUMNS = frozenset({"namespace", "status", "task", "unique_key", "worker_id"})
@@ -34,11 +46,17 @@ FIELD_OPERATORS = frozenset(
 )
 LOGICAL_OPERATORS = frozenset({"$and", "$or", "$nor"})
 
+#: the deepest nesting of $and/$or/$nor/$not in a filter (SQLite's parser and expression
+#: depth bound what one query can hold; wide lists are fine, see _join)
+MAX_FILTER_DEPTH = 20
+#: SQLite's parser overflows near 70-80 nested parentheses; compiled filters stay below this
+MAX_SQL_DEPTH = 64
+#: SQL parameters one filter may bind (SQLite's own limit is 32766); a $in list is one
+MAX_FILTER_PARAMS = 20_000
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
-
-
-class FilterError(ValueError):
-    """The filter or sort cannot be run: an unsupported operator, a malformed value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,48 +97,87 @@ def _is_number(value: Any) -> bool:
 class _Compiler:
     def __init__(self) -> None:
         self.params: list[Any] = []
+        self.patterns: set[tuple[str, str]] = set()
 
     def p(self, value: Any) -> str:
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise FilterError(f"the integer {value} does not fit in 64 bits")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FilterError(f"{value} is not a number the filter can compare")
         self.params.append(value)
         return "?"
+
+    def p_json(self, values: list[Any]) -> str:
+        for value in values:
+            self.p(value)  # the same checks
+            self.params.pop()
+        return self.p(json.dumps(values, separators=(",", ":"), ensure_ascii=False))
 
     # -- equality ---------------------------------------------------------------------------
 
     def eq(self, f: _Field, value: Any) -> str:
-        if value is None:
-            if f.column:
-                return f"{f.column} IS NULL"
-            return f"({f.type_sql} IS NULL OR {f.type_sql} = 'null')"
-        if f.kind == "datetime":
-            return "0"
-        if f.kind == "text":
-            return f"{f.column} = {self.p(value)}" if isinstance(value, str) else "0"
-        if f.kind == "int":
-            return f"{f.column} = {self.p(value)}" if _is_number(value) else "0"
-        return self._json_eq(f, value)
+        return self.any_of(f, [value])
 
-    def _json_eq(self, f: _Field, value: Any) -> str:
-        if isinstance(value, bool):
-            direct = f"{f.type_sql} = '{'true' if value else 'false'}'"
-            element = f"value = {int(value)} AND type = '{'true' if value else 'false'}'"
-        elif _is_number(value):
-            direct = f"({f.type_sql} IN ('integer', 'real') AND {f.value_sql} = {self.p(value)})"
-            element = f"type IN ('integer', 'real') AND value = {self.p(value)}"
-        elif isinstance(value, str):
-            direct = f"({f.type_sql} = 'text' AND {f.value_sql} = {self.p(value)})"
-            element = f"type = 'text' AND value = {self.p(value)}"
-        elif isinstance(value, dict | list):
-            encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-            kind = "object" if isinstance(value, dict) else "array"
-            direct = f"({f.type_sql} = '{kind}' AND {f.value_sql} = json({self.p(encoded)}))"
-            element = f"type = '{kind}' AND value = json({self.p(encoded)})"
+    def any_of(self, f: _Field, values: list[Any]) -> str:
+        """The field equals one of ``values`` (MongoDB ``$in``; ``$eq`` is a list of one). A
+        list of any length is one parameter (a JSON array read by ``json_each``)."""
+        kinds = _by_kind(values)
+        parts: list[str] = []
+        if f.column:
+            if "null" in kinds:
+                parts.append(f"{f.column} IS NULL")
+            wanted = {"text": "text", "int": "number"}.get(f.kind)
+            if wanted in kinds:
+                parts.append(self._member(f.column, kinds[wanted]))
+        elif f.kind == "datetime":
+            if "null" in kinds:
+                parts.append(f"({f.type_sql} IS NULL OR {f.type_sql} = 'null')")
         else:
-            raise FilterError(f"unsupported value {value!r} for {f.name}")
-        # MongoDB: a scalar (or object) also matches an array that contains it
-        contains = (
-            f"({f.type_sql} = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, '{f.path}') WHERE {element}))"
-        )
-        return f"({direct} OR {contains})"
+            direct = self._json_any_of(f.type_sql, f.value_sql, kinds)
+            if direct:
+                parts.append(direct)
+                # MongoDB: a value also matches an array that contains it
+                element = self._json_any_of("e.type", "e.value", kinds)
+                parts.append(
+                    f"({f.type_sql} = 'array' AND EXISTS "
+                    f"(SELECT 1 FROM json_each(doc, '{f.path}') AS e WHERE {element}))"
+                )
+            if "null" in kinds:
+                parts.append(self._json_null(f))
+        return _join(parts, "OR")
+
+    def _json_null(self, f: _Field) -> str:
+        """MongoDB's ``null``: the field is null, missing, or an array holding null."""
+        in_array = f"EXISTS (SELECT 1 FROM json_each(doc, '{f.path}') AS e WHERE e.type = 'null')"
+        return f"({f.type_sql} IS NULL OR {f.type_sql} = 'null' OR ({f.type_sql} = 'array' AND {in_array}))"
+
+    def _member(self, sql: str, values: list[Any]) -> str:
+        if len(values) == 1:
+            return f"{sql} = {self.p(values[0])}"
+        return f"{sql} IN (SELECT value FROM json_each({self.p_json(values)}))"
+
+    def _json_any_of(self, type_sql: str, value_sql: str, kinds: dict[str, list[Any]]) -> str:
+        parts: list[str] = []
+        if "number" in kinds:
+            parts.append(
+                f"({type_sql} IN ('integer', 'real') AND {self._member(value_sql, kinds['number'])})"
+            )
+        if "text" in kinds:
+            parts.append(f"({type_sql} = 'text' AND {self._member(value_sql, kinds['text'])})")
+        for name in ("true", "false"):
+            if name in kinds:
+                parts.append(f"{type_sql} = '{name}'")
+        for name in ("object", "array"):
+            if name in kinds:
+                encoded = [json.dumps(v, separators=(",", ":"), ensure_ascii=False) for v in kinds[name]]
+                for value in kinds[name]:
+                    _check_values(value)
+                # json() puts both sides in SQLite's own minified form
+                parts.append(
+                    f"({type_sql} = '{name}' AND {value_sql} IN "
+                    f"(SELECT json(value) FROM json_each({self.p(json.dumps(encoded))})))"
+                )
+        return _join(parts, "OR") if parts else ""
 
     # -- operators --------------------------------------------------------------------------
 
@@ -135,37 +192,55 @@ class _Compiler:
                 return "0"
             if f.kind == "int":
                 return f"{f.column} {sql_op} {self.p(value)}"
-            return f"({f.type_sql} IN ('integer', 'real') AND {f.value_sql} {sql_op} {self.p(value)})"
+            return self._json_or_element(
+                f, lambda t, v: f"({t} IN ('integer', 'real') AND {v} {sql_op} ?)", value
+            )
         if isinstance(value, str):
             if f.kind == "int":
                 return "0"
             if f.kind == "text":
                 return f"{f.column} {sql_op} {self.p(value)}"
-            return f"({f.type_sql} = 'text' AND {f.value_sql} {sql_op} {self.p(value)})"
+            return self._json_or_element(f, lambda t, v: f"({t} = 'text' AND {v} {sql_op} ?)", value)
         raise FilterError(f"{op} on {f.name} needs a number or a string, got {value!r}")
+
+    def _json_or_element(self, f: _Field, test: Callable[[str, str], str], *values: Any) -> str:
+        """``test`` on the field's value, or on any element when the field is an array
+        (MongoDB). ``test`` takes the type and value SQL and has one ``?`` per value."""
+        direct = test(f.type_sql, f.value_sql)
+        element = test("e.type", "e.value")
+        for value in (*values, *values):
+            self.p(value)
+        return (
+            f"({direct} OR ({f.type_sql} = 'array' AND EXISTS "
+            f"(SELECT 1 FROM json_each(doc, '{f.path}') AS e WHERE {element})))"
+        )
 
     def regex(self, f: _Field, pattern: Any, options: Any) -> str:
         if not isinstance(pattern, str):
             raise FilterError(f"$regex on {f.name} needs a string pattern, got {pattern!r}")
         if options is not None and (not isinstance(options, str) or set(options) - set("imsx")):
             raise FilterError(f"unsupported $options {options!r} (use i, m, s, x)")
-        flags = options or ""
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise FilterError(f"invalid $regex {pattern!r}: {exc}") from None
+        flags = "".join(sorted(set(options or "")))
+        compile_regex(pattern, flags)  # a bad pattern is refused here, before the query runs
+        self.patterns.add((pattern, flags))
+        if len(self.patterns) > MAX_FILTER_PATTERNS:
+            raise FilterError(f"a filter may hold at most {MAX_FILTER_PATTERNS} different $regex patterns")
         if f.kind in ("datetime", "int"):
             return "0"  # $regex only matches strings
-        guard = "" if f.kind == "text" else f"{f.type_sql} = 'text' AND "
-        target = f.value_sql
-        return f"({guard}{target} IS NOT NULL AND regexp_match({self.p(pattern)}, {self.p(flags)}, {target}))"
+        if f.kind == "text":
+            return (
+                f"({f.column} IS NOT NULL AND regexp_match({self.p(pattern)}, {self.p(flags)}, {f.column}))"
+            )
+        return self._json_or_element(
+            f, lambda t, v: f"({t} = 'text' AND regexp_match(?, ?, {v}))", pattern, flags
+        )
 
     def exists(self, f: _Field, value: bool) -> str:
         # json_type is SQL NULL only for a missing path; a stored null is 'null' (and exists)
         present = f"{f.type_sql} IS NOT NULL"
         return present if value else f"{f.type_sql} IS NULL"
 
-    def field_ops(self, f: _Field, ops: Mapping[str, Any]) -> str:
+    def field_ops(self, f: _Field, ops: Mapping[str, Any], depth: int) -> str:
         unknown = [op for op in ops if op not in FIELD_OPERATORS]
         if unknown:
             raise FilterError(f"unsupported filter operator {unknown[0]} (on {f.name})")
@@ -174,14 +249,14 @@ class _Compiler:
             if op == "$eq":
                 parts.append(self.eq(f, value))
             elif op == "$ne":
-                parts.append(f"NOT COALESCE({self.eq(f, value)}, 0)")
+                parts.append(_negate(self.eq(f, value)))
             elif op in COMPARISONS:
                 parts.append(self.compare(f, op, value))
             elif op in ("$in", "$nin"):
                 if not isinstance(value, list):
                     raise FilterError(f"{op} on {f.name} needs a list, got {value!r}")
-                any_of = " OR ".join(self.eq(f, v) for v in value) or "0"
-                parts.append(f"({any_of})" if op == "$in" else f"NOT COALESCE(({any_of}), 0)")
+                any_of = self.any_of(f, value)
+                parts.append(any_of if op == "$in" else _negate(any_of))
             elif op == "$regex":
                 parts.append(self.regex(f, value, ops.get("$options")))
             elif op == "$options":
@@ -192,12 +267,13 @@ class _Compiler:
             elif op == "$not":
                 if not isinstance(value, dict) or not value or not all(k.startswith("$") for k in value):
                     raise FilterError(f"$not on {f.name} needs an operator document")
-                parts.append(f"NOT COALESCE({self.field_ops(f, value)}, 0)")
-        return "(" + " AND ".join(parts) + ")" if parts else "1"
+                _check_depth(depth + 1)
+                parts.append(_negate(self.field_ops(f, value, depth + 1)))
+        return _join(parts, "AND")
 
     # -- documents --------------------------------------------------------------------------
 
-    def document(self, query: Mapping[str, Any]) -> str:
+    def document(self, query: Mapping[str, Any], depth: int = 0) -> str:
         if not isinstance(query, Mapping):
             raise FilterError(f"a filter must be an object, got {query!r}")
         parts: list[str] = []
@@ -205,30 +281,128 @@ class _Compiler:
             if key in LOGICAL_OPERATORS:
                 if not isinstance(value, list) or not value:
                     raise FilterError(f"{key} needs a non-empty list of filters")
-                subs = [self.document(sub) for sub in value]
+                _check_depth(depth + 1)
+                subs = [self.document(sub, depth + 1) for sub in value]
                 if key == "$and":
-                    parts.append("(" + " AND ".join(subs) + ")")
+                    parts.append(_join(subs, "AND"))
                 elif key == "$or":
-                    parts.append("(" + " OR ".join(subs) + ")")
+                    parts.append(_join(subs, "OR"))
                 else:
-                    parts.append("NOT COALESCE((" + " OR ".join(subs) + "), 0)")
+                    parts.append(_negate(_join(subs, "OR")))
             elif key.startswith("$"):
                 raise FilterError(f"unsupported filter operator {key}")
             else:
                 f = field(key)
                 if isinstance(value, dict) and value and all(k.startswith("$") for k in value):
-                    parts.append(self.field_ops(f, value))
+                    parts.append(self.field_ops(f, value, depth))
                 elif isinstance(value, dict) and any(k.startswith("$") for k in value):
                     raise FilterError(f"cannot mix operators and fields in the filter of {key}")
                 else:
                     parts.append(self.eq(f, value))
-        return "(" + " AND ".join(parts) + ")" if parts else "1"
+        return _join(parts, "AND")
+
+
+def _by_kind(values: list[Any]) -> dict[str, list[Any]]:
+    kinds: dict[str, list[Any]] = {}
+    for value in values:
+        if value is None:
+            kind = "null"
+        elif isinstance(value, bool):
+            kind = "true" if value else "false"
+        elif _is_number(value):
+            kind = "number"
+        elif isinstance(value, str):
+            kind = "text"
+        elif isinstance(value, dict):
+            kind = "object"
+        elif isinstance(value, list):
+            kind = "array"
+        else:
+            raise FilterError(f"unsupported value {value!r}")
+        kinds.setdefault(kind, []).append(value)
+    return kinds
+
+
+def _check_values(value: Any) -> None:
+    """Integers in an object or array compared whole must fit in 64 bits too."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
+            raise FilterError(f"the integer {item} does not fit in 64 bits")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise FilterError(f"{item} is not a number the filter can compare")
+
+
+def _check_depth(depth: int) -> None:
+    if depth > MAX_FILTER_DEPTH:
+        raise FilterError(
+            f"filter nested deeper than {MAX_FILTER_DEPTH} levels of $and/$or/$nor/$not (MAX_FILTER_DEPTH)"
+        )
+
+
+def _join(parts: list[str], op: str) -> str:
+    """``parts`` joined by AND/OR as a balanced tree: SQLite limits an expression's depth
+    (1000), and a flat chain of N terms is N deep; balanced, it is log2(N) deep."""
+    if not parts:
+        return "1" if op == "AND" else "0"
+    if len(parts) == 1:
+        return _wrap(parts[0])
+    if len(parts) <= 8:
+        return "(" + f" {op} ".join(_wrap(part) for part in parts) + ")"
+    middle = len(parts) // 2
+    return f"({_join(parts[:middle], op)} {op} {_join(parts[middle:], op)})"
+
+
+def _negate(sql: str) -> str:
+    """True where ``sql`` is false or NULL (a missing field): MongoDB's $ne/$nin/$not/$nor."""
+    return f"({_wrap(sql)} IS NOT 1)"
+
+
+def _wrap(sql: str) -> str:
+    """``sql`` in parentheses, unless it already is wholly: SQLite's parser has a small
+    stack (about 100 entries), so every needless parenthesis costs filter depth."""
+    if sql.startswith("(") and sql.endswith(")"):
+        depth = 0
+        for i, char in enumerate(sql):
+            depth += char == "("
+            depth -= char == ")"
+            if depth == 0:
+                if i == len(sql) - 1:
+                    return sql
+                break
+    return f"({sql})"
+
+
+def sql_depth(sql: str) -> int:
+    """The deepest parenthesis nesting in ``sql`` (no literal in it holds a parenthesis)."""
+    depth = deepest = 0
+    for char in sql:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
 
 
 def compile_filter(query: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     """``(where_sql, params)`` for a MongoDB query document (``None`` or ``{}`` match all)."""
     compiler = _Compiler()
     sql = compiler.document(query or {})
+    if sql_depth(sql) > MAX_SQL_DEPTH:  # a safety net: MAX_FILTER_DEPTH keeps well below it
+        raise FilterError(
+            f"filter too deeply nested (at most {MAX_FILTER_DEPTH} levels of $and/$or/$nor/$not)"
+        )
+    if len(compiler.params) > MAX_FILTER_PARAMS:
+        raise FilterError(
+            f"filter too large: {len(compiler.params)} values outside $in/$nin lists"
+            f" (at most {MAX_FILTER_PARAMS})"
+        )
     return sql, compiler.params
 
 
@@ -245,30 +419,6 @@ def compile_sort(sort: str | None, extra: Sequence[tuple[str, str]] = ()) -> str
         terms.append(f"{f.value_sql} {'DESC' if descending else 'ASC'}")
     terms.append("rowid ASC")
     return ", ".join(terms)
-
-
-def regexp_match(pattern: str, flags: str, value: Any) -> bool:
-    """SQLite function behind ``$regex``: Python ``re.search`` with MongoDB's option letters."""
-    if value is None:
-        return False
-    return _compiled(pattern, flags).search(str(value)) is not None
-
-
-_CACHE: dict[tuple[str, str], re.Pattern[str]] = {}
-_FLAG_BITS: dict[str, int] = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-
-
-def _compiled(pattern: str, flags: str) -> re.Pattern[str]:
-    key = (pattern, flags)
-    found = _CACHE.get(key)
-    if found is None:
-        bits = 0
-        for letter in flags:
-            bits |= _FLAG_BITS[letter]
-        if len(_CACHE) > 256:
-            _CACHE.clear()
-        found = _CACHE[key] = re.compile(pattern, bits)
-    return found
 
 
 SQL_FUNCTIONS: tuple[tuple[str, int, Callable[..., Any]], ...] = (("regexp_match", 3, regexp_match),)

@@ -6,18 +6,20 @@ fixed-width ISO text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so text order is time or
 
 Every write runs in a ``BEGIN IMMEDIATE`` transaction and bumps the revision, so a claim or
 a revision-checked PUT is atomic even when several processes share one database file.
-The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` upgrades older files.
+The schema is versioned with ``PRAGMA user_version``; the migrations in
+:mod:`eventix_cli.server.rows` upgrade older files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import sqlite3
+import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,163 +28,51 @@ from eventix_cli.server.errors import (
     AlreadyExists,
     NoTaskFoundForUniqueKey,
     NotFound,
+    QueryTooSlow,
     RevisionConflict,
     StoreError,
     TaskUniqueKeyNotUnique,
     UnsupportedFilter,
     WrongTaskStatus,
 )
-from eventix_cli.server.filters import SQL_FUNCTIONS, FilterError, compile_filter, compile_sort
+from eventix_cli.server.filters import (
+    SQL_FUNCTIONS,
+    FilterError,
+    compile_filter,
+    compile_sort,
+)
+from eventix_cli.server.readers import ReaderPool, stopped_at
+from eventix_cli.server.rows import (
+    CLAIM_COLUMNS,
+    COLUMNS,
+    INSERT_SQL,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    UPDATE_SQL,
+    StoredDoc,
+    iso,
+    next_revision,
+    normalize_datetimes,
+    sort_key,
+    to_row,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300
+#: seconds a listing may run before it is stopped (422 QueryTooSlow)
+QUERY_TIME_LIMIT = 30.0
+#: connections for listings, each used by one listing at a time
+MAX_READERS = 4
 PENDING = ("scheduled", "retry")
 BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # version 1
-    (
-        """
-        CREATE TABLE tasks (
-            uid TEXT NOT NULL UNIQUE,
-            namespace TEXT,
-            status TEXT,
-            priority INTEGER,
-            task TEXT,
-            unique_key TEXT,
-            worker_id TEXT,
-            eta TEXT,
-            worker_expires TEXT,
-            expires TEXT,
-            created_time TEXT,
-            revision TEXT,
-            doc TEXT NOT NULL
-        )
-        """,
-        # the claim: due, unclaimed, pending tasks of a namespace in (priority, eta) order
-        "CREATE INDEX tasks_claim ON tasks(namespace, priority, eta)"
-        " WHERE worker_id IS NULL AND status IN ('scheduled', 'retry')",
-        "CREATE INDEX tasks_namespace_status_uid ON tasks(namespace, status, uid)",
-        "CREATE INDEX tasks_namespace_uid ON tasks(namespace, uid)",
-        "CREATE INDEX tasks_status_uid ON tasks(status, uid)",
-        "CREATE INDEX tasks_unique_key ON tasks(unique_key, namespace) WHERE unique_key IS NOT NULL",
-        "CREATE INDEX tasks_task_namespace ON tasks(task, namespace)",
-        "CREATE INDEX tasks_worker_expires ON tasks(worker_expires) WHERE worker_expires IS NOT NULL",
-        "CREATE INDEX tasks_expires ON tasks(expires) WHERE expires IS NOT NULL",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = (
-    "uid",
-    "namespace",
-    "status",
-    "priority",
-    "task",
-    "unique_key",
-    "worker_id",
-    "eta",
-    "worker_expires",
-    "expires",
-    "created_time",
-    "revision",
-    "doc",
-)
-_INSERT = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
-_UPDATE = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE rowid = ?"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def iso(value: dt.datetime) -> str:
-    """A datetime as upstream stores and returns it: UTC, millisecond precision (MongoDB dates
-    have no more), written as pydantic writes JSON (``...Z``, fraction only when non-zero)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
-    return value.isoformat().replace("+00:00", "Z")
-
-
-DATETIME_FIELDS = ("created_time", "updated_time", "eta", "scheduled", "worker_expires", "expires")
-
-
-def _millis(value: str) -> str:
-    """``iso(parse(value))`` for a JSON time; pydantic's own ``...SS.ffffffZ`` is cut as text."""
-    if len(value) == 27 and value[19] == "." and value[26] == "Z":
-        return value[:19] + "Z" if value[20:23] == "000" else value[:23] + "000Z"
-    try:
-        return iso(dt.datetime.fromisoformat(value))
-    except ValueError:
-        return value  # not a time: stored as given
-
-
-def _normalize_datetimes(doc: dict[str, Any]) -> None:
-    for name in DATETIME_FIELDS:
-        value = doc.get(name)
-        if isinstance(value, str):
-            doc[name] = _millis(value)
-
-
-def sort_key(value: Any) -> str | None:
-    """Fixed-width ISO text for a datetime column, so that text order is time order."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        # the two shapes stored documents hold (see iso()) are converted as text
-        if len(value) == 27 and value[19] == "." and value[26] == "Z":
-            return value
-        if len(value) == 20 and value[19] == "Z" and value[10] == "T":
-            return value[:19] + ".000000Z"
-        parsed = dt.datetime.fromisoformat(value)
-    elif isinstance(value, dt.datetime):
-        parsed = value
-    else:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def next_revision(doc: Mapping[str, Any]) -> str:
-    """``"N-md5"``: N counts writes, md5 covers the content (not ``revision``/``updated_time``)."""
-    previous = doc.get("revision") or "0-0"
-    try:
-        count = int(str(previous).split("-", 1)[0])
-    except ValueError:
-        count = 0
-    content = {k: v for k, v in doc.items() if k not in ("revision", "updated_time")}
-    digest = hashlib.md5(json.dumps(content, default=str).encode(), usedforsecurity=False)
-    return f"{count + 1}-{digest.hexdigest()}"
-
-
-class StoredDoc(dict[str, Any]):
-    """A task document as written, with its JSON text (answered verbatim, not re-encoded)."""
-
-    text: str = ""
-
-
-def _row(doc: StoredDoc) -> tuple[Any, ...]:
-    text = doc.text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    return (
-        doc["uid"],
-        doc.get("namespace"),
-        doc.get("status"),
-        doc.get("priority"),
-        doc.get("task"),
-        doc.get("unique_key"),
-        doc.get("worker_id"),
-        sort_key(doc.get("eta")),
-        sort_key(doc.get("worker_expires")),
-        sort_key(doc.get("expires")),
-        sort_key(doc.get("created_time")),
-        doc.get("revision"),
-        text,
-    )
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 class TaskStore:
@@ -190,20 +80,61 @@ class TaskStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        for name, nargs, func in SQL_FUNCTIONS:
-            self.db.create_function(name, nargs, func, deterministic=True)
-        self._migrate()
+        self._readers = ReaderPool(self._connect, MAX_READERS)
+        try:
+            self._file = self._database_file()
+            self.db = self._connect()
+            self._migrate()
+            self._check_writable()
+        except StoreError:
+            self._discard()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self._discard()
+            raise StoreError(f"cannot use database {self.path}: {_reason(exc)}") from None
+
+    def _database_file(self) -> str:
+        """The file behind the store. ``:memory:`` is a throwaway file removed at close: unlike a
+        memory database it lets listings read on connections of their own while writes go on."""
+        if self.path == ":memory:":
+            self._tempdir = tempfile.TemporaryDirectory(prefix="eventix-memory-")
+            return str(Path(self._tempdir.name) / "eventix.sqlite3")
+        file = Path(self.path).expanduser()
+        if file.is_dir():
+            raise StoreError(f"cannot use database {self.path}: it is a directory")
+        existing = next((p for p in file.parents if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise StoreError(f"cannot use database {self.path}: {existing} is not a directory")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return str(file)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {'OFF' if self._tempdir else 'NORMAL'}")
+            for name, nargs, func in SQL_FUNCTIONS:
+                db.create_function(name, nargs, func, deterministic=True)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_writable(self) -> None:
+        """A database opened read-only (file or directory permissions) fails here, at start,
+        rather than on every write."""
+        with self.transaction():
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _discard(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -238,10 +169,13 @@ class TaskStore:
 
     def close(self) -> None:
         with self._lock:
-            if self.path != ":memory:":
+            self._readers.close()
+            if self._tempdir is None:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.db.close()
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
 
     def _load(self, uid: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute("SELECT rowid, doc FROM tasks WHERE uid = ?", (uid,)).fetchone()
@@ -249,11 +183,11 @@ class TaskStore:
 
     def _insert(self, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
         doc = StoredDoc(doc)
-        _normalize_datetimes(doc)
+        normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         try:
-            self.db.execute(_INSERT, _row(doc))
+            self.db.execute(INSERT_SQL, to_row(doc))
         except sqlite3.IntegrityError:
             raise AlreadyExists(doc["uid"]) from None
         return doc
@@ -264,14 +198,14 @@ class TaskStore:
         """Write ``doc``; ``columns`` names the only columns that can have changed (fewer index
         updates), by default all."""
         doc = StoredDoc(doc)
-        _normalize_datetimes(doc)
+        normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
-        row = _row(doc)
+        row = to_row(doc)
         if columns is None:
-            self.db.execute(_UPDATE, (*row, rowid))
+            self.db.execute(UPDATE_SQL, (*row, rowid))
         else:
-            values = dict(zip(_COLUMNS, row, strict=True))
+            values = dict(zip(COLUMNS, row, strict=True))
             sql = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in columns)} WHERE rowid = ?"
             self.db.execute(sql, (*(values[c] for c in columns), rowid))
         return doc
@@ -382,7 +316,7 @@ class TaskStore:
             doc["status"] = "processing"
             doc["worker_id"] = worker_id
             doc["worker_expires"] = iso(now + dt.timedelta(seconds=lease))
-            return self._update(row[0], doc, now, _CLAIM_COLUMNS)
+            return self._update(row[0], doc, now, CLAIM_COLUMNS)
 
     def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:
         """Release claims whose lease ran out; delete tasks past ``expires``. Returns the counts."""
@@ -444,12 +378,19 @@ class TaskStore:
         if limit is not None or skip is not None:
             sql += " LIMIT ? OFFSET ?"
             page_params += [limit if limit is not None else -1, skip or 0]
-        with self._lock:
-            rows = self.db.execute(sql, page_params).fetchall()
-            if limit is None and skip is None:
-                total = len(rows)
-            else:
-                total = self.db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+        try:
+            with self._readers.connection(QUERY_TIME_LIMIT) as db:
+                db.execute("BEGIN")  # one snapshot for the page and its count
+                rows = db.execute(sql, page_params).fetchall()
+                if limit is None and skip is None:
+                    total = len(rows)
+                else:
+                    total = db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            # stopped by the progress handler, or by the deadline check in the $regex function
+            if str(exc) == "interrupted" or time.monotonic() >= stopped_at(exc):
+                raise QueryTooSlow(QUERY_TIME_LIMIT) from None
+            raise
         return rows, total
 
     def namespaces(self) -> list[str]:

@@ -1,0 +1,96 @@
+"""The door of the embedded server: bearer token, body size and body shape, before routing.
+
+Every request passes here first. A request with a body is read whole (up to the size
+limit), its JSON checked once (:func:`~eventix_cli.server.validation.check_body`: nesting
+depth, valid Unicode) and then handed on, so each write route, the fast path included,
+gets the same refusals.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from eventix_cli.server.errors import RequestTooLarge, Unauthorized
+from eventix_cli.server.validation import (
+    PARSED_BODY,
+    ASGIApp,
+    BodyRefused,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    check_body,
+    respond,
+    send_error,
+    validation_body,
+)
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_CLOSE = [(b"connection", b"close")]
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, token: str | None, max_body: int) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if self.expected is not None:
+            given = headers.get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                error = Unauthorized(
+                    "missing or wrong bearer token"
+                    if given
+                    else "this server needs Authorization: Bearer <token>"
+                )
+                await send_error(send, error, [(b"www-authenticate", b"Bearer")])
+                return
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            # the body stays unread: say the connection ends, so the client does not reuse it
+            await send_error(
+                send,
+                RequestTooLarge(f"request body of {int(length)} bytes exceeds {self.max_body}"),
+                _CLOSE,
+            )
+            return
+        if scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body:
+                await send_error(send, RequestTooLarge(f"request body exceeds {self.max_body} bytes"), _CLOSE)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        try:
+            scope[PARSED_BODY] = check_body(raw)
+        except BodyRefused as exc:
+            await respond(send, 422, validation_body(exc.errors))
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,155 @@
+"""Task documents as rows of the ``tasks`` table: the schema and its migrations, the columns
+copied out of each document, and the datetime forms stored (fixed-width ISO text, so that
+text order is time order)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # version 1
+    (
+        """
+        CREATE TABLE tasks (
+            uid TEXT NOT NULL UNIQUE,
+            namespace TEXT,
+            status TEXT,
+            priority INTEGER,
+            task TEXT,
+            unique_key TEXT,
+            worker_id TEXT,
+            eta TEXT,
+            worker_expires TEXT,
+            expires TEXT,
+            created_time TEXT,
+            revision TEXT,
+            doc TEXT NOT NULL
+        )
+        """,
+        # the claim: due, unclaimed, pending tasks of a namespace in (priority, eta) order
+        "CREATE INDEX tasks_claim ON tasks(namespace, priority, eta)"
+        " WHERE worker_id IS NULL AND status IN ('scheduled', 'retry')",
+        "CREATE INDEX tasks_namespace_status_uid ON tasks(namespace, status, uid)",
+        "CREATE INDEX tasks_namespace_uid ON tasks(namespace, uid)",
+        "CREATE INDEX tasks_status_uid ON tasks(status, uid)",
+        "CREATE INDEX tasks_unique_key ON tasks(unique_key, namespace) WHERE unique_key IS NOT NULL",
+        "CREATE INDEX tasks_task_namespace ON tasks(task, namespace)",
+        "CREATE INDEX tasks_worker_expires ON tasks(worker_expires) WHERE worker_expires IS NOT NULL",
+        "CREATE INDEX tasks_expires ON tasks(expires) WHERE expires IS NOT NULL",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+COLUMNS = (
+    "uid",
+    "namespace",
+    "status",
+    "priority",
+    "task",
+    "unique_key",
+    "worker_id",
+    "eta",
+    "worker_expires",
+    "expires",
+    "created_time",
+    "revision",
+    "doc",
+)
+INSERT_SQL = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
+UPDATE_SQL = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE rowid = ?"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(value: dt.datetime) -> str:
+    """A datetime as upstream stores and returns it: UTC, millisecond precision (MongoDB dates
+    have no more), written as pydantic writes JSON (``...Z``, fraction only when non-zero)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+DATETIME_FIELDS = ("created_time", "updated_time", "eta", "scheduled", "worker_expires", "expires")
+
+
+def _millis(value: str) -> str:
+    """``iso(parse(value))`` for a JSON time; pydantic's own ``...SS.ffffffZ`` is cut as text."""
+    if len(value) == 27 and value[19] == "." and value[26] == "Z":
+        return value[:19] + "Z" if value[20:23] == "000" else value[:23] + "000Z"
+    try:
+        return iso(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return value  # not a time: stored as given
+
+
+def normalize_datetimes(doc: dict[str, Any]) -> None:
+    for name in DATETIME_FIELDS:
+        value = doc.get(name)
+        if isinstance(value, str):
+            doc[name] = _millis(value)
+
+
+def sort_key(value: Any) -> str | None:
+    """Fixed-width ISO text for a datetime column, so that text order is time order."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # the two shapes stored documents hold (see iso()) are converted as text
+        if len(value) == 27 and value[19] == "." and value[26] == "Z":
+            return value
+        if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+            return value[:19] + ".000000Z"
+        parsed = dt.datetime.fromisoformat(value)
+    elif isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def next_revision(doc: Mapping[str, Any]) -> str:
+    """``"N-md5"``: N counts writes, md5 covers the content (not ``revision``/``updated_time``)."""
+    previous = doc.get("revision") or "0-0"
+    try:
+        count = int(str(previous).split("-", 1)[0])
+    except ValueError:
+        count = 0
+    content = {k: v for k, v in doc.items() if k not in ("revision", "updated_time")}
+    digest = hashlib.md5(json.dumps(content, default=str).encode(), usedforsecurity=False)
+    return f"{count + 1}-{digest.hexdigest()}"
+
+
+class StoredDoc(dict[str, Any]):
+    """A task document as written, with its JSON text (answered verbatim, not re-encoded)."""
+
+    text: str = ""
+
+
+def to_row(doc: StoredDoc) -> tuple[Any, ...]:
+    text = doc.text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return (
+        doc["uid"],
+        doc.get("namespace"),
+        doc.get("status"),
+        doc.get("priority"),
+        doc.get("task"),
+        doc.get("unique_key"),
+        doc.get("worker_id"),
+        sort_key(doc.get("eta")),
+        sort_key(doc.get("worker_expires")),
+        sort_key(doc.get("expires")),
+        sort_key(doc.get("created_time")),
+        doc.get("revision"),
+        text,
+    )

@@ -1,0 +1,227 @@
+"""Request parsing and validation shared by the FastAPI routes and the fast path.
+
+One place decides what a request may contain, so the two ways in cannot drift: the body
+models, the limits (nesting depth, 64-bit integers, text that is valid Unicode), how a
+task path names its uid, how a query string is read, and the shape of the error answers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from eventix_cli.models import Event, Task
+from eventix_cli.server.errors import DomainError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The deepest JSON a request body may hold (objects and arrays, the body itself counts 1).
+#: Every write route refuses deeper bodies with 422, so no stored task is deeper than this;
+#: a listing page wraps tasks in two more levels.
+MAX_JSON_DEPTH = 100
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+#: the scope key under which the door leaves the parsed JSON body for the fast path
+PARSED_BODY = "eventix.json"
+
+_TASK_PATH = re.compile(r"^/task/(?P<uid>[^/]+)$")  # as the router matches /task/{uid}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# a \uD800-\uDFFF escape, or UTF-8-style bytes of a surrogate (json.loads lets them through)
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+class TaskBody(Task):
+    """The task model as a request body, built eagerly (FastAPI cannot use a deferred build)."""
+
+    model_config = ConfigDict(defer_build=False)
+
+    @field_validator("priority")
+    @classmethod
+    def _priority_fits(cls, value: int) -> int:
+        return _int64(value)
+
+
+class EventBody(Event):
+    model_config = ConfigDict(defer_build=False)
+
+    @field_validator("priority")
+    @classmethod
+    def _priority_fits(cls, value: int) -> int:
+        return _int64(value)
+
+
+class QueryBody(BaseModel):
+    """The body of ``PUT /tasks/by_status`` and ``/tasks/dump`` (and of by_task, less ``task``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = None
+    namespace: str | None = None
+    skip: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    limit: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    sort: str | None = None
+    view: str | None = None
+    filter: dict[str, Any] | None = None
+
+
+class ByTaskBody(QueryBody):
+    task: str
+
+
+def _int64(value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("must be a 64-bit integer")
+    return value
+
+
+# -- paths and query strings ------------------------------------------------------------------
+
+
+def task_uid(path: str) -> str | None:
+    """The uid of ``/task/{uid}`` in an already decoded ASGI path (decoded once, never again)."""
+    found = _TASK_PATH.match(path)
+    return found["uid"] if found else None
+
+
+def json_content(scope: Scope) -> bool:
+    """Whether the request says its body is JSON, as FastAPI decides it (``application/json``
+    or ``application/*+json``; a body without a content type is not read as JSON)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            subtype = kind.removeprefix(b"application/")
+            return subtype != kind and (subtype == b"json" or subtype.endswith(b"+json"))
+    return False
+
+
+def query_params(scope: Scope) -> dict[str, str]:
+    """The query string as the router reads it: blank values kept, the last of a name wins."""
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+
+
+# -- bodies -----------------------------------------------------------------------------------
+
+
+def json_depth_error(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``value`` (parsed JSON) is refused: deeper than ``limit``, or text that is not
+    valid Unicode (a lone surrogate). ``None`` when it is fine. Iterative: no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > limit:
+                return f"JSON nested deeper than {limit} levels (MAX_JSON_DEPTH)"
+            for key, sub in item.items():
+                if _SURROGATE.search(key):
+                    return "text with a lone surrogate (not valid Unicode)"
+                if isinstance(sub, dict | list | str):
+                    stack.append((sub, depth + 1))
+        elif isinstance(item, list):
+            if depth > limit:
+                return f"JSON nested deeper than {limit} levels (MAX_JSON_DEPTH)"
+            stack.extend((sub, depth + 1) for sub in item if isinstance(sub, dict | list | str))
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            return "text with a lone surrogate (not valid Unicode)"
+    return None
+
+
+class BodyRefused(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["msg"])
+        self.errors = errors
+
+
+class _NotANumber(Exception):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotANumber(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotANumber(f"{text} is too large for a JSON number (64-bit float)")
+    return value
+
+
+# json.loads(raw), less NaN/Infinity and infinite floats
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+#: what :func:`check_body` answers for a body that is not JSON
+NOT_JSON = object()
+
+
+def check_body(raw: bytes) -> Any:
+    """The parsed JSON of a request body, or :data:`NOT_JSON` when it is not JSON (the route
+    answers that as usual); raises :class:`BodyRefused` for JSON the server will not take."""
+    if not raw:
+        return NOT_JSON
+    try:
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    except RecursionError:
+        reason = f"JSON nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
+    except _NotANumber as exc:
+        reason = str(exc)
+    except ValueError:
+        return NOT_JSON
+    else:
+        if _plainly_fine(raw):
+            return value
+        reason = json_depth_error(value)
+        if reason is None:
+            return value
+    raise BodyRefused([{"type": "value_error", "loc": ["body"], "msg": reason, "input": None}])
+
+
+def _plainly_fine(raw: bytes) -> bool:
+    """Whether the text alone shows the walk of :func:`json_depth_error` is not needed (most
+    bodies): too few brackets to be too deep, no escape or byte that can make a surrogate."""
+    if b"\x00" in raw:  # UTF-16/32: the byte tests below do not apply
+        return False
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        return False
+    return _MAYBE_SURROGATE.search(raw) is None
+
+
+def validation_body(errors: list[dict[str, Any]]) -> bytes:
+    """FastAPI's 422 body."""
+    return json.dumps({"detail": errors}, default=str).encode()
+
+
+def missing_query(name: str) -> dict[str, Any]:
+    return {"type": "missing", "loc": ["query", name], "msg": "Field required", "input": None}
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+async def respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    head = [(b"content-length", str(len(body)).encode())]
+    if body:
+        head += JSON_HEADERS
+    await send({"type": "http.response.start", "status": status, "headers": [*head, *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(
+    send: Send, error: DomainError, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(error.body(), separators=(",", ":"), ensure_ascii=False).encode()
+    await respond(send, error.status_code, body, headers)

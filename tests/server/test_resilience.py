@@ -1,0 +1,250 @@
+"""The embedded server under stress it must not pass on: a slow listing never stalls other
+requests, a bad database file is one line at start, an error leaves the connection usable."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eventix_cli.models import Task
+from eventix_cli.server import patterns
+from eventix_cli.server.errors import StoreError
+from eventix_cli.server.store import TaskStore
+from tests.support.servers import REPO_ROOT, free_port, running_server
+
+# -- a hostile $regex leaves the server answering -------------------------------------------------
+
+
+def _probe_while(url: str, busy: threading.Thread) -> tuple[list[float], int]:
+    """/healthz latencies, probed while ``busy`` runs (and at least three times); and how
+    many of the probes started while it was still running."""
+    latencies: list[float] = []
+    overlapping = 0
+    with httpx.Client(base_url=url, trust_env=False, timeout=5) as probe:
+        while (busy.is_alive() or len(latencies) < 3) and len(latencies) < 40:
+            overlapping += busy.is_alive()
+            started = time.perf_counter()
+            assert probe.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.02)
+    return latencies, overlapping
+
+
+@pytest.mark.parametrize(
+    ("field", "pattern", "value"),
+    [
+        # catastrophic backtracking for a backtracking engine: seconds per row
+        ("unique_key", "^(a+)+$", "a" * 30 + "!"),
+        # costly for any engine (a big automaton over a long text): the listing takes a while
+        ("kwargs.blob", "((a|b){50}){10}z", "ab" * 300_000),
+    ],
+    ids=["backtracking", "long-scan"],
+)
+def test_hostile_regex_leaves_healthz_answering_within_100ms(tmp_path: Path, field, pattern, value) -> None:
+    with running_server("embedded", tmp_path) as srv, httpx.Client(base_url=srv.url, trust_env=False) as http:
+        for i in range(6):
+            task = Task(task="r", namespace="regex", unique_key=f"k{i}")
+            doc = task.to_wire()
+            if field == "unique_key":
+                doc["unique_key"] = value + str(i)
+            else:
+                doc["kwargs"] = {"blob": value}
+            assert http.post("/task", json=doc, timeout=30).status_code == 200
+        answer: dict[str, httpx.Response] = {}
+
+        def hostile() -> None:
+            body = {"filter": {field: {"$regex": pattern}}}
+            answer["r"] = httpx.put(srv.url + "/tasks/by_status", json=body, timeout=60, trust_env=False)
+
+        busy = threading.Thread(target=hostile)
+        started = time.perf_counter()
+        busy.start()
+        latencies, overlapping = _probe_while(srv.url, busy)
+        busy.join(60)
+        assert not busy.is_alive()
+        assert answer["r"].status_code == 200, answer["r"].text
+        assert answer["r"].json()["max_results"] == 0
+        assert max(latencies) < 0.1, latencies
+        if field == "unique_key":  # linear time: no row takes seconds any more
+            assert time.perf_counter() - started < 5
+        else:  # a listing that takes a while really ran beside the probes
+            assert overlapping >= 1
+
+
+def test_regex_cache_is_bounded_and_options_follow_mongodb() -> None:
+    store = TaskStore(":memory:")
+    try:
+        for text in ("Alpha\nbeta", "gamma", "x y"):
+            store.post(Task(task=text, namespace="opts").to_wire())
+
+        def names(pattern: str, options: str = "") -> list[str]:
+            f = {"namespace": "opts", "task": {"$regex": pattern, "$options": options}}
+            return sorted(json.loads(doc)["task"] for _uid, doc in store.query(f)[0])
+
+        assert names("^alpha") == []
+        assert names("^alpha", "i") == ["Alpha\nbeta"]
+        assert names("^beta") == []
+        assert names("^beta", "m") == ["Alpha\nbeta"]
+        assert names("a.b") == []
+        assert names("a.b", "s") == ["Alpha\nbeta"]
+        assert names("g a m # a comment\n m a", "x") == ["gamma"]
+        assert names("g\\ a", "x") == []  # an escaped space stays
+        assert names("x [ ] y", "x") == ["x y"]  # so does a space in a class
+        for i in range(10 * patterns.REGEX_CACHE_SIZE):
+            store.query({"task": {"$regex": f"distinct-{i}-" + "x" * 1000}})
+        assert patterns._compile.cache_info().currsize <= patterns.REGEX_CACHE_SIZE
+    finally:
+        store.close()
+
+
+def test_a_listing_past_its_time_limit_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventix_cli.server import store as store_module
+    from eventix_cli.server.errors import QueryTooSlow
+
+    store = TaskStore(":memory:")
+    try:
+        with store.transaction():
+            for i in range(3000):
+                store._insert(Task(task="slow", kwargs={"n": i}).to_wire(), store_module.utcnow())
+        monkeypatch.setattr(store_module, "QUERY_TIME_LIMIT", 0.0)  # every listing is too slow
+        with pytest.raises(QueryTooSlow):  # stopped by SQLite's progress handler
+            store.query({"kwargs.n": {"$gte": 0}})
+        small = TaskStore(":memory:")
+        try:
+            small.post(Task(task="slow").to_wire())
+            with pytest.raises(QueryTooSlow):  # stopped before the next $regex match
+                small.query({"task": {"$regex": "^slow"}})
+        finally:
+            small.close()
+        monkeypatch.setattr(store_module, "QUERY_TIME_LIMIT", 30.0)
+        assert store.query({"kwargs.n": {"$gte": 0}, "task": {"$regex": "^slow"}}, limit=1)[1] == 3000
+    finally:
+        store.close()
+
+
+# -- database files --------------------------------------------------------------------------------
+
+
+def _serve(db: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "eventix_cli", "server", "--port", str(free_port()), "--db", db]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+
+
+def _bad_databases(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"not a database at all\n" * 400)
+    yield "corrupt", str(corrupt)
+    good = tmp_path / "good.sqlite3"
+    store = TaskStore(good)
+    for _ in range(2000):
+        store.post(Task(task="t", kwargs={"pad": "p" * 300}).to_wire())
+    store.close()
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    yield "truncated", str(truncated)
+    parent = tmp_path / "a-file"
+    parent.write_text("x")
+    yield "parent is a file", str(parent / "eventix.sqlite3")
+    yield "a directory", str(tmp_path)
+
+
+def test_bad_database_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    for what, db in _bad_databases(tmp_path):
+        proc = _serve(db)
+        assert proc.returncode == 2, (what, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, (what, proc.stderr)
+        assert lines[0].startswith("error: cannot use database"), (what, lines)
+        if what == "parent is a file":
+            assert "a-file is not a directory" in lines[0]
+        assert "Traceback" not in proc.stderr
+
+
+def test_read_only_database_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "ro.sqlite3"
+    TaskStore(db).close()
+    real_connect = sqlite3.connect
+
+    def read_only(path, *args, **kwargs):  # what a file without write permission gives
+        return real_connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+
+    monkeypatch.setattr("eventix_cli.server.store.sqlite3.connect", read_only)
+    with pytest.raises(StoreError, match=r"readonly|read-only|unable to open"):
+        TaskStore(db)
+
+
+# -- the connection after an error ----------------------------------------------------------------
+
+
+class _Failing(TaskStore):
+    def namespaces(self) -> list[str]:
+        raise RuntimeError("the disk went away")
+
+
+@pytest.fixture
+def failing_server() -> Iterator[int]:
+    import uvicorn
+
+    from eventix_cli.server import bind
+    from eventix_cli.server.app import create_app
+
+    store = _Failing(":memory:")
+    app = create_app(store, cleanup_interval=None)
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", log_level="critical"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        store.close()
+
+
+def test_after_a_500_the_kept_alive_connection_still_works(failing_server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", failing_server, timeout=10)
+    try:
+        conn.request("GET", "/namespaces")
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 500
+        assert b"RuntimeError" in body
+        closing = (r.getheader("connection") or "").lower() == "close"
+        if closing:  # a server may end the connection, but then it must say so
+            conn.close()
+        conn.request("GET", "/version")
+        r = conn.getresponse()
+        assert r.status == 200
+        r.read()
+    finally:
+        conn.close()
+
+
+def test_a_refused_oversized_body_says_connection_close(failing_server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", failing_server, timeout=10)
+    try:
+        conn.putrequest("POST", "/task")
+        conn.putheader("content-type", "application/json")
+        conn.putheader("content-length", str(64 * 1024 * 1024))
+        conn.endheaders()
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 413
+        assert r.getheader("connection") == "close"
+    finally:
+        conn.close()
