@@ -8,6 +8,7 @@ gets the same refusals.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from eventix_cli.server.errors import RequestTooLarge, Unauthorized
@@ -27,6 +28,12 @@ from eventix_cli.server.validation import (
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CLOSE = [(b"connection", b"close")]
+#: an oversized body is read and dropped up to this many times the limit before the 413 is
+#: sent: a server that closes on unread data resets the connection, and the client then sees
+#: "connection reset" instead of the 413 (a worker would take that for an outage)
+DRAIN_FACTOR = 4
+#: ... and only while the client keeps sending: a pause this long ends the wait
+DRAIN_IDLE_SECONDS = 1.0
 
 
 class GuardMiddleware:
@@ -52,11 +59,11 @@ class GuardMiddleware:
                 return
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            # the body stays unread: say the connection ends, so the client does not reuse it
+            drained = int(length) <= DRAIN_FACTOR * self.max_body and await self._drain(receive, 0)
             await send_error(
                 send,
                 RequestTooLarge(f"request body of {int(length)} bytes exceeds {self.max_body}"),
-                _CLOSE,
+                None if drained else _CLOSE,
             )
             return
         if scope["method"] not in _BODY_METHODS:
@@ -72,7 +79,12 @@ class GuardMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body:
-                await send_error(send, RequestTooLarge(f"request body exceeds {self.max_body} bytes"), _CLOSE)
+                drained = not message.get("more_body") or await self._drain(receive, received)
+                await send_error(
+                    send,
+                    RequestTooLarge(f"request body exceeds {self.max_body} bytes"),
+                    None if drained else _CLOSE,
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -94,3 +106,19 @@ class GuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _drain(self, receive: Receive, received: int) -> bool:
+        """Read and drop the rest of a refused body, up to DRAIN_FACTOR times the limit: True when
+        it ended (the connection can carry the answer and the next request), False when the
+        client is still sending (the answer then closes the connection)."""
+        while received <= DRAIN_FACTOR * self.max_body:
+            try:
+                message = await asyncio.wait_for(receive(), DRAIN_IDLE_SECONDS)
+            except TimeoutError:
+                return False
+            if message["type"] == "http.disconnect":
+                return False
+            received += len(message.get("body", b""))
+            if not message.get("more_body"):
+                return True
+        return False

@@ -55,7 +55,8 @@ NOT_STORABLE_STATUS = frozenset({413, 422})
 ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
-#: 5xx answers in a row to one write-back before its result is taken for the cause
+#: failures in a row (5xx, or the connection dropped) of one write-back, while the server
+#: answers other requests, before its result is taken for the cause
 SERVER_FAILURES_BEFORE_FALLBACK = 3
 #: how often an outcome is replaced by a smaller one before the worker gives up on the task
 MAX_FALLBACKS = 2
@@ -148,14 +149,16 @@ class Writer:
                 if self.forced.is_set():
                     log.error("write-back of task %s abandoned (forced stop): %s", uid, exc.message)
                     return "abandoned"
-                server_failures = server_failures + 1 if isinstance(exc, ServerError) else 0
+                server_failures += 1
                 if (
                     server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
                     and fallbacks == 0
                     and outcome.result is not None
+                    and self._server_answers()
                 ):
                     # the server answers, but fails on this document (a database that refuses its
-                    # depth or size, say): what is stored instead is the error without the result
+                    # depth or size, a connection dropped while a huge body was sent, say): what
+                    # is stored instead is the error without the result
                     fallbacks += 1
                     outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
                     continue
@@ -207,6 +210,15 @@ class Writer:
             failed = claimed.task.model_copy()  # as claimed: this attempt's retry counters untouched
         apply_failure(failed, not_storable(claimed.uid, reason[:500]))
         return failed
+
+    def _server_answers(self) -> bool:
+        """Whether the server answers a plain request: a write-back that keeps failing while it
+        does fails because of its own document, not because of an outage."""
+        try:
+            self.client.health()
+        except (TransportError, ApiError):
+            return False
+        return True
 
     def _reread(self, uid: str) -> Task | object | None:
         try:

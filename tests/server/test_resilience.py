@@ -248,3 +248,23 @@ def test_a_refused_oversized_body_says_connection_close(failing_server: int) -> 
         assert r.getheader("connection") == "close"
     finally:
         conn.close()
+
+
+def test_an_oversized_body_sent_whole_gets_its_413_on_a_reusable_connection(failing_server: int) -> None:
+    # the body is read and dropped before the answer: closing on unread data would reset the
+    # connection, and the client would see "connection reset" instead of the 413
+    from eventix_cli.server.app import DEFAULT_MAX_BODY
+
+    body = b'{"task": "' + b"x" * (DEFAULT_MAX_BODY + 1024) + b'"}'
+    conn = http.client.HTTPConnection("127.0.0.1", failing_server, timeout=30)
+    try:
+        conn.request("PUT", "/task/big", body=body, headers={"content-type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 413
+        assert r.getheader("connection") != "close"
+        conn.request("GET", "/healthz")
+        again = conn.getresponse()
+        assert again.status == 200, again.read()
+    finally:
+        conn.close()

@@ -165,3 +165,18 @@ def test_a_tasks_keyboard_interrupt_fails_it_a_real_sigint_stops_gracefully(
     tasks = stored(embedded_url, namespace)
     assert tasks[interrupted.uid].error.error_class == "KeyboardInterrupt"
     assert (tasks[running.uid].status, tasks[running.uid].result) == (TaskStatus.done, "finished")
+
+
+def test_result_so_large_the_server_drops_the_connection_is_stored_as_an_error(
+    embedded_url, namespace, tmp_path
+) -> None:
+    # beyond what the server drains (4 x 16 MiB) the connection is closed while the worker sends:
+    # the write-back fails like an outage, but the server answers a probe, so the result is the cause
+    huge = post(embedded_url, namespace, "returns_huge", 70)
+    after = post(embedded_url, namespace, "ok", 5)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    assert worker.wait(120) == 0, worker.log()
+    tasks = stored(embedded_url, namespace)
+    assert tasks[huge.uid].status == TaskStatus.error
+    assert tasks[huge.uid].error.error_class == "ResultNotStorable"
+    assert (tasks[after.uid].status, tasks[after.uid].result) == (TaskStatus.done, 10)
