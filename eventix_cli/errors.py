@@ -52,6 +52,11 @@ class ConfigError(EventixCliError):
     exit_code = ExitCode.USAGE
 
 
+class UnsendableValue(UsageError):
+    """A value the server cannot store (NaN, an integer beyond 64 bits, a lone surrogate);
+    refused by the client before anything is sent."""
+
+
 class ReadOnlyError(EventixCliError):
     """A command that changes tasks was refused because read-only mode is on."""
 
@@ -70,6 +75,10 @@ class ServerUnreachable(TransportError):
 
 class ServerTimeout(TransportError):
     """The server accepted the connection but did not answer in time."""
+
+
+class CertificateVerifyFailed(TransportError):
+    """The server's TLS certificate was not trusted (unknown CA, wrong host name, expired)."""
 
 
 class ApiError(EventixCliError):
@@ -157,6 +166,11 @@ class ServerError(ApiError):
 
 class UnexpectedResponse(ApiError):
     """A 4xx/5xx whose body is not an Eventix error (HTML from a proxy, empty, ...)."""
+
+
+class InvalidResponse(ServerError):
+    """A success status whose body is not the document the API returns (an HTML page from a
+    proxy or another service, a truncated or malformed document)."""
 
 
 DOMAIN_ERRORS: dict[str, type[ApiError]] = {

@@ -1,4 +1,4 @@
-"""StdlibTransport: keep-alive reuse, stale connections, error mapping; proxy fallback."""
+"""Urllib3Transport: keep-alive reuse, stale connections, error mapping, proxies."""
 
 from __future__ import annotations
 
@@ -11,19 +11,24 @@ import pytest
 
 from eventix_cli.client import EventixClient, _default_transport
 from eventix_cli.errors import ServerTimeout, ServerUnreachable
-from eventix_cli.transport import StdlibTransport
+from eventix_cli.transport import Urllib3Transport
 from tests.support.fake_http import scripted_server
 from tests.support.servers import free_port
 
 
-def test_keep_alive_is_reused_per_thread() -> None:
+def _pool_of(transport: Urllib3Transport, url: str):
+    return transport._manager.connection_from_url(url)
+
+
+def test_keep_alive_is_reused_and_pooled_across_threads() -> None:
     with scripted_server(200, b'{"status": "healthy"}') as url:
-        transport = StdlibTransport()
+        transport = Urllib3Transport()
         for _ in range(3):
             r = transport.handle_request(httpx.Request("GET", f"{url}/healthz"))
             assert r.status_code == 200
             assert r.json() == {"status": "healthy"}
-        assert len(transport._all) == 1
+        pool = _pool_of(transport, url)
+        assert pool.num_connections == 1  # one connection carried all three
         seen: list[int] = []
         thread = threading.Thread(
             target=lambda: seen.append(transport.handle_request(httpx.Request("GET", f"{url}/x")).status_code)
@@ -31,20 +36,24 @@ def test_keep_alive_is_reused_per_thread() -> None:
         thread.start()
         thread.join()
         assert seen == [200]
-        assert len(transport._all) == 2  # one connection per thread
+        assert pool.num_connections == 1  # the idle connection served the other thread too
         transport.close()
 
 
 def test_idle_connection_is_replaced(monkeypatch) -> None:
     monkeypatch.setattr("eventix_cli.transport.IDLE_REUSE_LIMIT", 0.05)
     with scripted_server(200, b"{}") as url:
-        transport = StdlibTransport()
+        transport = Urllib3Transport()
         transport.handle_request(httpx.Request("GET", url))
-        first = next(iter(transport._all))
+        pool = _pool_of(transport, url)
+        [conn] = [c for c in pool.pool.queue if c is not None]
+        first = conn.sock
+        transport.handle_request(httpx.Request("GET", url))
+        assert conn.sock is first  # reused while fresh
         time.sleep(0.1)
         transport.handle_request(httpx.Request("GET", url))
-        assert len(transport._all) == 1
-        assert first not in transport._all  # replaced, and the old one forgotten
+        assert conn.sock is not first  # idle too long: closed and connected anew
+        assert pool.num_connections == 1
 
 
 def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
@@ -69,7 +78,7 @@ def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    transport = StdlibTransport()
+    transport = Urllib3Transport()
     url = f"http://127.0.0.1:{port}/"
     assert transport.handle_request(httpx.Request("GET", url)).status_code == 200
     time.sleep(0.3)  # the old connection is closed by now
@@ -113,21 +122,51 @@ def test_server_closing_the_connection_is_a_transport_error() -> None:
     thread = threading.Thread(target=serve_once, daemon=True)
     thread.start()
     with pytest.raises(httpx.RemoteProtocolError):
-        StdlibTransport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+        Urllib3Transport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
     listener.close()
 
 
-def test_proxy_environment_uses_httpx_transport(monkeypatch) -> None:
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+def test_proxy_environment_selects_a_proxy_manager(monkeypatch) -> None:
+    import urllib3
+
+    monkeypatch.setenv("HTTP_PROXY", "http://user:p%40ss@proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert isinstance(
-        _default_transport(httpx.URL("http://eventix.example:8000"), True, 4), httpx.HTTPTransport
-    )
+    transport = _default_transport(httpx.URL("http://eventix.example:8000"), True, 4)
+    assert isinstance(transport._manager, urllib3.ProxyManager)
+    assert transport._manager.proxy_headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # user:p@ss
     monkeypatch.setenv("NO_PROXY", "eventix.example")
-    assert isinstance(_default_transport(httpx.URL("http://eventix.example:8000"), True, 4), StdlibTransport)
+    transport = _default_transport(httpx.URL("http://eventix.example:8000"), True, 4)
+    assert not isinstance(transport._manager, urllib3.ProxyManager)
     monkeypatch.delenv("HTTP_PROXY")
-    assert isinstance(_default_transport(httpx.URL("http://other:8000"), True, 4), StdlibTransport)
+    transport = _default_transport(httpx.URL("http://other:8000"), True, 4)
+    assert not isinstance(transport._manager, urllib3.ProxyManager)
+
+
+def test_requests_go_through_the_proxy(monkeypatch) -> None:
+    """An HTTP proxy receives the absolute URL (a scripted server stands in for the proxy)."""
+    seen: list[str] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        seen.append(conn.recv(65536).split(b"\r\n", 1)[0].decode())
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n{"status": "healthy"}')
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with EventixClient("http://eventix.example:8000", retries=0, timeout=5) as client:
+        assert client.health() == {"status": "healthy"}
+    thread.join(5)
+    listener.close()
+    assert seen == ["GET http://eventix.example:8000/healthz HTTP/1.1"]
 
 
 def test_fast_path_validation_matches_upstream(embedded_url, upstream) -> None:
