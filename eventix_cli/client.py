@@ -256,6 +256,11 @@ class EventixClient:
 
     def post_task(self, task: Task) -> Task:
         """``POST /task``: store a new task, or update the pending one with the same unique key."""
+        for name in ("task", "namespace"):
+            if not getattr(task, name):
+                raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
+        if task.unique_key == "":
+            raise UsageError("the unique key must not be empty: leave it out for a task without one")
         response = self.request("POST", "/task", idempotent=False, json=task.to_wire())
         return _task(response)
 
