@@ -27,10 +27,24 @@ INT64_MAX = 2**63 - 1
 _MAYBE_LONG_INT = re.compile(r"\d{19}")  # every integer outside int64 has at least 19 digits
 
 
-def segment(value: str, what: str) -> str:
-    """One quoted path segment (unique keys may hold ``/``, ``:``, spaces, ...)."""
+#: the longest id, unique key or namespace sent in a URL path: servers and proxies refuse
+#: request lines beyond a few kilobytes (nginx: 8 KB), and ids are 32 characters
+MAX_SEGMENT_LENGTH = 1024
+
+
+def check_identifier(value: str, what: str) -> None:
+    """An id, unique key or namespace that can be sent: not empty, not absurdly long."""
     if not value:
         raise UsageError(f"{what} must not be empty")
+    if len(value) > MAX_SEGMENT_LENGTH:
+        raise UsageError(
+            f"{what} {_show(value)} is too long: at most {MAX_SEGMENT_LENGTH:,} characters",
+        )
+
+
+def segment(value: str, what: str) -> str:
+    """One quoted path segment (unique keys may hold ``/``, ``:``, spaces, ...)."""
+    check_identifier(value, what)
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:
