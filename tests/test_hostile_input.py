@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from eventix_cli.models import Task
-from tests.support.hostile_servers import recording_server
+from tests.support.hostile_servers import drip_server, recording_server
 from tests.support.servers import REPO_ROOT
 
 HTML = (200, "text/html", b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>")
@@ -163,3 +164,13 @@ def test_an_ascii_terminal_gets_escapes_not_a_traceback(tmp_path) -> None:
     assert "r\\u00e9sum\\u00e9 \\u2713 \\ud83d\\ude00" in table.stdout.decode("ascii")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout.decode("ascii"))[0]["task"] == "résumé ✓ 😀"  # still exact JSON
+
+
+def test_request_timeout_is_a_deadline_for_a_dripping_server(tmp_path) -> None:
+    """A server that drips one byte every 0.5 s cannot keep `task list --request-timeout 2` waiting."""
+    with drip_server(headers_too=True, interval=0.5) as url:
+        started = time.monotonic()
+        proc = run("task", "list", "--request-timeout", "2", url=url, tmp_path=tmp_path)
+        elapsed = time.monotonic() - started
+    assert_one_error(proc, 3, "no complete answer within 2s", "(ServerTimeout)")
+    assert elapsed < 6  # 2 s, plus the start-up of a process on a busy machine

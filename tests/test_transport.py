@@ -13,6 +13,7 @@ from eventix_cli.client import EventixClient, _default_transport
 from eventix_cli.errors import ServerTimeout, ServerUnreachable
 from eventix_cli.transport import Urllib3Transport
 from tests.support.fake_http import scripted_server
+from tests.support.hostile_servers import drip_server
 from tests.support.servers import free_port
 
 
@@ -182,3 +183,37 @@ def test_fast_path_validation_matches_upstream(embedded_url, upstream) -> None:
         )
         assert r.status_code == 422
         assert {"type": "missing", "loc": ["body", "task"]}.items() <= r.json()["detail"][0].items()
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-and-headers"])
+def test_a_dripping_server_meets_the_deadline_of_the_whole_request(headers_too: bool) -> None:
+    """Each byte arrives well within any read timeout; the whole answer would take a minute.
+    The call ends when its timeout has passed, retries included."""
+    with drip_server(headers_too=headers_too, interval=0.1) as url:
+        started = time.monotonic()
+        with EventixClient(url, timeout=1.0, retries=3) as client, pytest.raises(ServerTimeout) as caught:
+            client.health()
+        elapsed = time.monotonic() - started
+    assert 0.9 < elapsed < 2.0
+    assert "no complete answer within 1s" in caught.value.message
+
+
+def test_retries_stop_at_the_deadline() -> None:
+    """Connection failures are retried with backoff only while the call's time lasts."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    with (
+        EventixClient(
+            f"http://127.0.0.1:{free_port()}", timeout=0.5, retries=50, backoff=0.05, sleep=sleep
+        ) as client,
+        pytest.raises(ServerUnreachable),
+    ):
+        client.health()
+    assert time.monotonic() - started < 1.0
+    assert slept  # it did retry
+    assert sum(slept) < 0.5  # but started no backoff that would end past the deadline
