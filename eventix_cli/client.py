@@ -190,6 +190,7 @@ class EventixClient:
             started = time.perf_counter()
             try:
                 response = self._transport.handle_request(request)
+                response.request = request  # as httpx.Client does (injected transports leave it unset)
                 response.read()
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
