@@ -174,3 +174,34 @@ def test_request_timeout_is_a_deadline_for_a_dripping_server(tmp_path) -> None:
         elapsed = time.monotonic() - started
     assert_one_error(proc, 3, "no complete answer within 2s", "(ServerTimeout)")
     assert elapsed < 6  # 2 s, plus the start-up of a process on a busy machine
+
+
+def test_a_deeply_nested_stored_task_is_read_by_every_reader(tmp_path) -> None:
+    """Nested 230 deep (beyond the server's limit and pydantic's 200): list, show, dump, stats
+    and top all read it."""
+    nested: object = 1
+    for _ in range(230):
+        nested = [nested]
+    doc = Task(uid="deep", task="t", namespace="n", kwargs={"k": nested}).to_wire()
+    page = json.dumps({"data": {"deep": doc}, "ids": ["deep"], "max_results": 1}).encode()
+
+    def answer(method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if path.startswith("/task/"):
+            return 200, "application/json", json.dumps(doc).encode()
+        if path == "/namespaces":
+            return 200, "application/json", b'{"namespaces": ["n"]}'
+        return 200, "application/json", page
+
+    with recording_server(answer) as server:
+        for args in (
+            ("task", "list", "-n", "n", "-o", "json"),
+            ("task", "show", "deep", "-o", "json"),
+            ("task", "dump", "-", "-n", "n"),
+            ("stats", "-n", "n", "-o", "json"),
+            ("top", "-n", "n", "--once", "-o", "json"),
+        ):
+            proc = run(*args, url=server.url, tmp_path=tmp_path)
+            assert proc.returncode == 0, (args, proc.stderr.decode())
+            assert b"Traceback" not in proc.stderr
+        shown = run("task", "show", "deep", "-o", "json", url=server.url, tmp_path=tmp_path)
+    assert json.loads(shown.stdout)["kwargs"]["k"] == nested
