@@ -9,8 +9,9 @@ import time
 import httpx
 import pytest
 
-from eventix_cli.client import EventixClient, _default_transport
+from eventix_cli.client import EventixClient
 from eventix_cli.errors import ServerTimeout, ServerUnreachable
+from eventix_cli.sender import _default_transport
 from eventix_cli.transport import Urllib3Transport
 from tests.support.fake_http import scripted_server
 from tests.support.hostile_servers import drip_server
