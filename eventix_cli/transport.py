@@ -67,13 +67,23 @@ class _DeadlineReader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
+class _DeadlineSocket:
+    """What http.client's response sees of the socket: ``makefile`` is all it calls."""
+
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock))
+
+
 class _DeadlineResponse(http.client.HTTPResponse):
     """http.client's response, reading through :class:`_DeadlineReader`."""
 
     def __init__(self, sock: Any, debuglevel: int = 0, method: str | None = None, url: str | None = None):
-        super().__init__(sock, debuglevel, method, url)
-        self.fp.close()  # the plain socket file made above; nothing has been read from it
-        self.fp = io.BufferedReader(_DeadlineReader(sock))
+        super().__init__(_DeadlineSocket(sock), debuglevel, method, url)  # type: ignore[arg-type]
 
 
 class _HTTPConnection(connection.HTTPConnection):

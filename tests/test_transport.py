@@ -218,3 +218,28 @@ def test_retries_stop_at_the_deadline() -> None:
     assert time.monotonic() - started < 1.0
     assert slept  # it did retry
     assert sum(slept) < 0.5  # but started no backoff that would end past the deadline
+
+
+def test_a_chunked_answer_is_read_whole() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+        )
+        for part in (b'{"status": ', b'"healthy"}'):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        conn.sendall(b"0\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    response = Urllib3Transport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+    assert response.json() == {"status": "healthy"}
+    thread.join(5)
+    listener.close()
