@@ -38,7 +38,8 @@ class EventixClient(HttpSender):
         transport: an httpx transport (tests inject ``httpx.MockTransport``).
         retries: how many times an idempotent request is repeated after a connection failure.
         backoff: first backoff delay in seconds; doubles per attempt up to ``backoff_max``.
-        max_connections: the connection pool's size; match it to the requests sent at once.
+        max_connections: connections kept open per host (opened only when that many requests
+            run at once; the default covers the largest --concurrency).
     """
 
     # -- server -----------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class HttpSender:
         backoff: float = 0.2,
         backoff_max: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
-        max_connections: int = 8,
+        max_connections: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = max(0, retries)
@@ -236,7 +236,7 @@ def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int)
             hint="set HTTP_PROXY / HTTPS_PROXY to an HTTP proxy, or NO_PROXY to bypass it",
         )
     context = None
-    if url.scheme == "https" or (proxy or "").lower().startswith("https://"):
+    if url.scheme == "https":
         from eventix_cli.tls import ssl_context
 
         context = ssl_context(verify)

@@ -25,6 +25,7 @@ import io
 import ssl
 import threading
 import time
+import warnings
 from typing import Any
 
 import httpx
@@ -183,6 +184,9 @@ class Urllib3Transport(httpx.BaseTransport):
         options: dict[str, Any] = {"maxsize": max_connections, "block": False, "retries": _NO_RETRIES}
         if ssl_context is not None:
             options["ssl_context"] = ssl_context
+            if ssl_context.verify_mode == ssl.CERT_NONE:
+                # verification was turned off on purpose (EVENTIX_VERIFY=false): no warning per request
+                warnings.filterwarnings("ignore", category=exceptions.InsecureRequestWarning)
         if proxy:
             self._manager: urllib3.PoolManager = urllib3.ProxyManager(
                 proxy, proxy_headers=_proxy_headers(proxy), **options

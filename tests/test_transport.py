@@ -243,3 +243,17 @@ def test_a_chunked_answer_is_read_whole() -> None:
     assert response.json() == {"status": "healthy"}
     thread.join(5)
     listener.close()
+
+
+def test_many_requests_at_once_need_no_pool_warning(caplog) -> None:
+    """Bulk commands run up to 64 requests at once on the default client: no connection is
+    discarded with urllib3's 'pool is full' warning."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with (
+        scripted_server(200, b'{"status": "healthy"}') as url,
+        EventixClient(url) as client,
+        ThreadPoolExecutor(32) as pool,
+    ):
+        assert all(r["status"] == "healthy" for r in pool.map(lambda _: client.health(), range(200)))
+    assert not [r for r in caplog.records if r.name.startswith("urllib3")]
