@@ -205,3 +205,20 @@ def test_a_deeply_nested_stored_task_is_read_by_every_reader(tmp_path) -> None:
             assert b"Traceback" not in proc.stderr
         shown = run("task", "show", "deep", "-o", "json", url=server.url, tmp_path=tmp_path)
     assert json.loads(shown.stdout)["kwargs"]["k"] == nested
+
+
+def test_a_worker_fails_a_task_whose_result_no_server_can_store(embedded_url, namespace, tmp_path) -> None:
+    """The client refuses integers beyond 64 bits; the worker stores that as the task's error
+    instead of losing the write-back (and the task staying processing)."""
+    (tmp_path / "bigresult.py").write_text("def big():\n    return 2**70\n")
+    proc = run("task", "add", "big", "-n", namespace, "--no-retry", url=embedded_url, tmp_path=tmp_path)
+    uid = proc.stdout.decode().strip()
+    worker = run(
+        "worker", "-n", namespace, "--tasks", "bigresult:big", "--burst", url=embedded_url, tmp_path=tmp_path
+    )
+    assert worker.returncode == 0, worker.stderr.decode()
+    assert b"Traceback" not in worker.stderr
+    shown = json.loads(run("task", "show", uid, "-o", "json", url=embedded_url, tmp_path=tmp_path).stdout)
+    assert shown["status"] == "error"
+    assert shown["result"]["error_class"] == "UnsendableValue"
+    assert "result = 1180591620717411303424" in shown["result"]["error_message"]

@@ -24,8 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eventix_cli.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
+from eventix_cli.errors import (
+    ApiError,
+    RevisionConflict,
+    ServerError,
+    TaskNotFound,
+    TransportError,
+    UnsendableValue,
+)
 from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.wire import encode_json
 from eventix_cli.worker.context import task_context
 from eventix_cli.worker.outcome import (
     apply_failure,
@@ -279,6 +287,11 @@ class Worker:
                 apply_failure(outcome, error_result(exc))
             else:
                 apply_success(outcome, result)
+                try:  # a result no server can store (an integer beyond 64 bits) fails the task
+                    encode_json({"result": outcome.to_wire()["result"]})
+                except UnsendableValue as exc:
+                    log.warning("task %s %s: %s", task.uid, task.task, exc.message, extra=extra)
+                    apply_failure(outcome, error_result(exc))
         running.duration_ms = (time.perf_counter() - running.started) * 1000
         with running.lock:
             running.finished = True
