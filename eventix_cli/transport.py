@@ -234,17 +234,16 @@ class Urllib3Transport(httpx.BaseTransport):
                     timeout=timeout,
                     retries=_NO_RETRIES,
                     redirect=False,
-                    preload_content=False,
+                    preload_content=True,  # the whole body, read under the deadline
                     decode_content=False,
                 )
-                content = response.read()
+                content = response.data
             except (exceptions.HTTPError, DeadlineExceeded) as exc:
                 raise _map_error(exc, limit) from exc
             except OSError as exc:  # raised by the socket outside urllib3's own wrapping
                 raise httpx.ReadError(str(exc)) from exc
         finally:
             _current.deadline = None
-        response.release_conn()
         return httpx.Response(
             response.status,
             headers=list(response.headers.iteritems()),
