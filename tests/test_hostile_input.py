@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from eventix_cli.models import Task
-from tests.support.hostile_servers import drip_server, recording_server
+from tests.support.hostile_servers import PROXY_VARIABLES, drip_server, recording_server
 from tests.support.servers import REPO_ROOT
 
 HTML = (200, "text/html", b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def run(
@@ -26,7 +25,7 @@ def run(
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("EVENTIX_") and k.upper() not in PROXY_VARS and k != "PYTHONIOENCODING"
+        if not k.startswith("EVENTIX_") and k.upper() not in PROXY_VARIABLES and k != "PYTHONIOENCODING"
     }
     base |= {"EVENTIX_CONFIG_DIR": str(tmp_path / "config"), "EVENTIX_URL": url, "PYTHONPATH": str(REPO_ROOT)}
     kwargs.setdefault("stdout", subprocess.PIPE)
@@ -134,7 +133,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("EVENTIX_") and k.upper() not in PROXY_VARS
+            if not k.startswith("EVENTIX_") and k.upper() not in PROXY_VARIABLES
         }
         env |= {"EVENTIX_URL": server.url, "EVENTIX_CONFIG_DIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
         producer = subprocess.Popen(

@@ -15,7 +15,7 @@ import truststore
 from eventix_cli.client import EventixClient
 from eventix_cli.errors import CertificateVerifyFailed, UsageError
 from eventix_cli.tls import ssl_context
-from tests.support.hostile_servers import recording_server
+from tests.support.hostile_servers import clear_proxy_variables, recording_server
 from tests.test_hostile_input import assert_one_error, run
 
 HEALTHY = (200, "application/json", json.dumps({"status": "healthy", "version": "9.9"}).encode())
@@ -46,7 +46,8 @@ def https_url(ca: trustme.CA):
 
 
 @pytest.fixture(autouse=True)
-def _no_ssl_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_ssl_or_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_proxy_variables(monkeypatch)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 

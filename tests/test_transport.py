@@ -14,8 +14,14 @@ from eventix_cli.errors import ServerTimeout, ServerUnreachable
 from eventix_cli.sender import _default_transport
 from eventix_cli.transport import Urllib3Transport
 from tests.support.fake_http import scripted_server
-from tests.support.hostile_servers import drip_server
+from tests.support.hostile_servers import clear_proxy_variables, drip_server
 from tests.support.servers import free_port
+
+
+@pytest.fixture(autouse=True)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback requests go straight to the test servers, whatever proxy the machine sets."""
+    clear_proxy_variables(monkeypatch)
 
 
 def _pool_of(transport: Urllib3Transport, url: str):

@@ -15,6 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Answer = tuple[int, str, bytes]  # status, content type, body
 
+#: the variables that send requests through a proxy (any case): cleared so loopback stays direct
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def clear_proxy_variables(monkeypatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.upper() in PROXY_VARIABLES:
+            monkeypatch.delenv(name)
+
 
 @dataclass
 class Recorded:
