@@ -221,3 +221,20 @@ def test_a_worker_fails_a_task_whose_result_no_server_can_store(embedded_url, na
     assert shown["status"] == "error"
     assert shown["result"]["error_class"] == "UnsendableValue"
     assert "result = 1180591620717411303424" in shown["result"]["error_message"]
+
+
+def test_an_unexpected_error_is_one_line_and_a_pointer_to_debug(cli, monkeypatch) -> None:
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("eventix_cli.client.EventixClient.health", broken)
+    result = cli("ping", "--url", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: internal error: boom (RuntimeError)",
+        "hint: this is a bug in eventix; run again with --debug for the traceback and report it",
+    ]
+    result = cli("--debug", "ping", "--url", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "error: internal error: boom (RuntimeError)" in result.stderr
