@@ -7,9 +7,10 @@ rich tables, fastapi) are imported inside command bodies so that ``eventix --hel
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -81,19 +82,23 @@ class EventixGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EventixCliError as exc:
-            if _debug_enabled(ctx):
-                import traceback
-
-                output.message("".join(traceback.format_exception(exc)).rstrip())
-            output.error_lines(format_error(exc))
-            raise typer.Exit(int(exc.exit_code)) from None
+            _report(ctx, exc, exc)
         except KeyboardInterrupt:
             output.message("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise
+        except BrokenPipeError:
+            _broken_pipe()
+        except Exception as exc:  # noqa: BLE001 - the one top-level handler: a line, not a traceback
+            _report(ctx, exc, _as_cli_error(exc))
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        from eventix_cli import streams
+
+        streams.configure()
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as exc:
@@ -102,7 +107,57 @@ class EventixGroup(TyperGroup):
         except typer.Abort:
             output.message("aborted")
             sys.exit(int(ExitCode.FAILURE))
-        sys.exit(rv if isinstance(rv, int) else 0)
+        code = rv if isinstance(rv, int) else 0
+        try:
+            sys.stdout.flush()  # data still buffered goes out here, where its failure is handled
+        except BrokenPipeError:
+            code = streams.EXIT_BROKEN_PIPE
+        except OSError as exc:
+            if code == 0:  # not reported yet
+                from eventix_cli.errors import from_unexpected
+
+                with contextlib.suppress(OSError):
+                    output.error_lines(format_error(from_unexpected(exc, "cannot write output")))
+                code = int(ExitCode.FAILURE)
+        if code:
+            streams.silence_stdout()  # what could not be written is dropped, not retried at exit
+        sys.exit(code)
+
+
+def _broken_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head -1``): end quietly, as Unix tools do."""
+    from eventix_cli import streams
+
+    streams.silence_stdout()
+    raise typer.Exit(streams.EXIT_BROKEN_PIPE)
+
+
+def _report(ctx: typer.Context, exc: BaseException, error: EventixCliError) -> NoReturn:
+    """One line (and a hint) on stderr, the traceback only with --debug; exit with the error's code."""
+    if _debug_enabled(ctx):
+        import traceback
+
+        output.message("".join(traceback.format_exception(exc)).rstrip())
+    with contextlib.suppress(BrokenPipeError):  # stderr gone as well: the exit code is what is left
+        output.error_lines(format_error(error))
+    raise typer.Exit(int(error.exit_code)) from None
+
+
+def _as_cli_error(exc: Exception) -> EventixCliError:
+    """An exception no command turned into an EventixCliError, as one (see errors.from_unexpected)."""
+    from eventix_cli.errors import from_unexpected
+
+    if isinstance(exc, OSError) and _raised_by_output(exc):
+        return from_unexpected(exc, "cannot write output")
+    return from_unexpected(exc)
+
+
+def _raised_by_output(exc: BaseException) -> bool:
+    """Did the error come from writing (output.py is the one module that writes to stdout)?"""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename == output.__file__
 
 
 def _usage_error(exc: typer.TyperException) -> None:
@@ -240,6 +295,8 @@ def load_command(name: str) -> Any:
 def main() -> None:
     """Console-script entry point."""
     from eventix_cli.completion import enable_if_completing
+    from eventix_cli.streams import hold_closed_descriptors
 
+    hold_closed_descriptors()
     enable_if_completing()
     app(prog_name="eventix")

@@ -1,238 +1,85 @@
-"""EventixClient: one typed method per endpoint of the Eventix REST API, over httpx.
+"""EventixClient: one typed method per endpoint of the Eventix REST API.
 
-The client knows HTTP and the wire format, nothing about terminals. Every failure becomes
-an exception from :mod:`eventix_cli.errors`. Idempotent requests are retried on connection
-failures and gateway errors with capped exponential backoff; requests that change state in
-a way a repeat could double (POST /task, claims, reschedules, deletes by unique key, events)
-are never retried silently.
+The client knows HTTP and the wire format, nothing about terminals. How a request is sent
+(the deadline, retries, error mapping) is :mod:`eventix_cli.sender`'s; what goes out and comes
+back is :mod:`eventix_cli.wire`'s. Every failure is an exception from :mod:`eventix_cli.errors`.
 """
 
 from __future__ import annotations
 
-import logging
-import random
-import ssl
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-# httpx's own command line (httpx._main) pulls in rich, pygments and click at import time,
-# a third of httpx's import cost; we never use it. A None entry in sys.modules is Python's
-# documented way to make that one import fail, and httpx falls back to a stub `main`.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-import httpx
-
-from eventix_cli import __version__
-from eventix_cli.errors import (
-    ServerTimeout,
-    ServerUnreachable,
-    TransportError,
-    UnreadableTask,
-    UsageError,
-    error_from_response,
-)
+from eventix_cli.errors import InvalidResponse, UnreadableTask, UsageError
+from eventix_cli.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from eventix_cli.sender import HttpSender
+from eventix_cli.sender import redact_headers as redact_headers
+from eventix_cli.wire import decode_model, expect, invalid, segment
 
 if TYPE_CHECKING:
     import datetime as dt
 
+    import httpx
+
     from eventix_cli.models import Event, Page, Task, TaskStatus
 
-log = logging.getLogger(__name__)
-
-USER_AGENT = f"eventix-cli/{__version__}"
-DEFAULT_TIMEOUT = 10.0
 DEFAULT_PAGE_SIZE = 500
-RETRY_STATUS_CODES = frozenset({502, 503, 504})
 
 
-def _q(segment: str) -> str:
-    """Quote one path segment (unique keys may hold ``/``, ``:``, spaces, ...)."""
-    return quote(segment, safe="")
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to log: credentials replaced by ``***``."""
-    out: dict[str, str] = {}
-    for key, value in headers.items():
-        if key.lower() in ("authorization", "proxy-authorization", "cookie"):
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            out[key] = f"{scheme} ***".strip()
-        else:
-            out[key] = value
-    return out
-
-
-class EventixClient:
+class EventixClient(HttpSender):
     """A client for one Eventix server.
 
     Args:
         base_url: the server's base URL, e.g. ``http://127.0.0.1:8000``.
         token: sent as ``Authorization: Bearer <token>`` when given.
-        timeout: seconds for connect, read and write.
-        verify: TLS verification: ``True``, ``False`` or the path of a CA bundle.
+        timeout: seconds for a whole call (connect, send, read, and any retries).
+        verify: TLS verification: ``True`` (SSL_CERT_FILE / SSL_CERT_DIR when set, else the
+            system trust store and certifi), ``False``, or the path of a CA bundle.
         transport: an httpx transport (tests inject ``httpx.MockTransport``).
         retries: how many times an idempotent request is repeated after a connection failure.
         backoff: first backoff delay in seconds; doubles per attempt up to ``backoff_max``.
-        max_connections: the connection pool's size; match it to the requests sent at once.
+        max_connections: connections kept open per host (opened only when that many requests
+            run at once; the default covers the largest --concurrency).
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
-        transport: httpx.BaseTransport | None = None,
-        retries: int = 3,
-        backoff: float = 0.2,
-        backoff_max: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-        max_connections: int = 8,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self._sleep = sleep
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._headers = httpx.Headers(headers)
-        self._timeout = httpx.Timeout(timeout).as_dict()
-        try:
-            parsed = httpx.URL(self.base_url)
-        except (httpx.InvalidURL, ValueError) as exc:
-            raise UsageError(f"invalid server URL {base_url!r}: {exc}") from exc
-        if transport is None:
-            transport = _default_transport(parsed, verify, max_connections)
-        self._transport = transport
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._transport.close()
-
-    def __enter__(self) -> EventixClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> TransportError:
-        where = f"{self.base_url}{path}"
-        if isinstance(exc, httpx.TimeoutException):
-            return ServerTimeout(
-                f"{method} {where} timed out ({type(exc).__name__})",
-                hint="the server is slow or hanging; raise --timeout or check the server",
-            )
-        if isinstance(exc, httpx.ConnectError):
-            reason = str(exc) or type(exc).__name__
-            return ServerUnreachable(
-                f"cannot reach {self.base_url}: {reason}",
-                hint="is the server running? start a local one with `eventix server`, or pass --url",
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            raise UsageError(f"invalid server URL {self.base_url!r}: {exc}") from exc
-        return TransportError(f"{method} {where} failed: {exc or type(exc).__name__}")
-
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_max, self.backoff * (2**attempt))
-        return base * (0.5 + random.random() / 2)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        idempotent: bool,
-        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        json: Any = None,
-        ok: Sequence[int] = (200,),
-    ) -> httpx.Response:
-        """Send one request; raise a typed error for anything but a status in ``ok``."""
-        attempts = 1 + (self.retries if idempotent else 0)
-        for attempt in range(attempts):
-            started = time.perf_counter()
-            try:
-                request = httpx.Request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    json=json,
-                    headers=self._headers,
-                    extensions={"timeout": self._timeout},
-                )
-                response = self._transport.handle_request(request)
-                response.read()
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, method, path)
-                if attempt + 1 < attempts:
-                    delay = self._delay(attempt)
-                    log.debug("%s %s failed (%s); retry %d in %.2fs", method, path, exc, attempt + 1, delay)
-                    self._sleep(delay)
-                    continue
-                raise error from exc
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %s -> %d in %.1f ms; headers %s",
-                    method,
-                    request.url,
-                    response.status_code,
-                    elapsed_ms,
-                    redact_headers(request.headers),
-                )
-            if response.status_code in ok:
-                return response
-            if idempotent and response.status_code in RETRY_STATUS_CODES and attempt + 1 < attempts:
-                delay = self._delay(attempt)
-                log.debug(
-                    "%s %s -> %d; retry %d in %.2fs", method, path, response.status_code, attempt + 1, delay
-                )
-                self._sleep(delay)
-                continue
-            raise error_from_response(
-                response.status_code, response.content, response.headers.get("content-type", "")
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- server -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """``GET /healthz``: the server's health document, ``{"status": "healthy"}`` when well."""
-        body = self.request("GET", "/healthz", idempotent=True).json()
-        return body if isinstance(body, dict) else {"status": str(body)}
+        return expect(self.request("GET", "/healthz", idempotent=True), dict, "a health document")
 
     def version(self) -> str:
         """``GET /version``: the server's version string."""
-        body = self.request("GET", "/version", idempotent=True).json()
-        return str(body.get("version", "unknown")) if isinstance(body, dict) else "unknown"
+        body = expect(self.request("GET", "/version", idempotent=True), dict, "a version document")
+        return str(body.get("version", "unknown"))
 
     def namespaces(self) -> list[str]:
         """``GET /namespaces``: the sorted distinct namespaces that hold tasks."""
-        body = self.request("GET", "/namespaces", idempotent=True).json()
-        return list(body.get("namespaces", [])) if isinstance(body, dict) else []
+        response = self.request("GET", "/namespaces", idempotent=True)
+        names = expect(response, dict, "a namespace list").get("namespaces", [])
+        if not isinstance(names, list):
+            raise invalid(response, "namespaces is not a list")
+        return [str(name) for name in names]
 
     def metrics(self) -> dict[str, Any]:
         """``GET /metrics``: memory, worker and task counters, as the server reports them."""
-        body = self.request("GET", "/metrics", idempotent=True).json()
-        return body if isinstance(body, dict) else {}
+        return expect(self.request("GET", "/metrics", idempotent=True), dict, "a metrics document")
 
     # -- single tasks -----------------------------------------------------------------------
 
     def post_task(self, task: Task) -> Task:
         """``POST /task``: store a new task, or update the pending one with the same unique key."""
+        for name in ("task", "namespace"):
+            if not getattr(task, name):
+                raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
+        if task.unique_key == "":
+            raise UsageError("the unique key must not be empty: leave it out for a task without one")
         response = self.request("POST", "/task", idempotent=False, json=task.to_wire())
-        return _task(response.content)
+        return _task(response)
 
     def get_task(self, uid: str) -> Task:
         """``GET /task/{uid}``; raises :class:`~eventix_cli.errors.TaskNotFound`."""
-        return _task(self.request("GET", f"/task/{_q(uid)}", idempotent=True).content)
+        return _task(self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True))
 
     def put_task(self, task: Task) -> Task:
         """``PUT /task/{uid}``: write the whole document; its revision must match the stored one.
@@ -240,12 +87,14 @@ class EventixClient:
         Raises :class:`~eventix_cli.errors.RevisionConflict` when someone wrote in between.
         Inserts when the uid does not exist.
         """
-        response = self.request("PUT", f"/task/{_q(task.uid)}", idempotent=True, json=task.to_wire())
-        return _task(response.content)
+        response = self.request(
+            "PUT", f"/task/{segment(task.uid, 'task id')}", idempotent=True, json=task.to_wire()
+        )
+        return _task(response)
 
     def delete_task(self, uid: str) -> None:
         """``DELETE /task/{uid}``; raises :class:`~eventix_cli.errors.TaskNotFound`."""
-        self.request("DELETE", f"/task/{_q(uid)}", idempotent=True)
+        self.request("DELETE", f"/task/{segment(uid, 'task id')}", idempotent=True)
 
     def reschedule(self, uid: str, eta: dt.datetime | None = None) -> Task:
         """``GET /task/{uid}/reschedule``: error/retry -> scheduled at ``eta`` (default now).
@@ -257,8 +106,10 @@ class EventixClient:
             from eventix_cli.models import as_utc
 
             params = {"eta": as_utc(eta).isoformat()}
-        response = self.request("GET", f"/task/{_q(uid)}/reschedule", idempotent=False, params=params)
-        return _task(response.content)
+        response = self.request(
+            "GET", f"/task/{segment(uid, 'task id')}/reschedule", idempotent=False, params=params
+        )
+        return _task(response)
 
     def get_by_unique_key(
         self, namespace: str, unique_key: str, stati: Sequence[TaskStatus | str] | None = None
@@ -267,13 +118,16 @@ class EventixClient:
         in one of ``stati`` (server default: scheduled, retry)."""
         params = [("stati", str(s)) for s in stati] if stati else None
         response = self.request(
-            "GET", f"/task/by_unique_key/{_q(namespace)}/{_q(unique_key)}", idempotent=True, params=params
+            "GET",
+            f"/task/by_unique_key/{segment(namespace, 'namespace')}/{segment(unique_key, 'unique key')}",
+            idempotent=True,
+            params=params,
         )
-        return _task(response.content)
+        return _task(response)
 
     def delete_by_unique_key(self, unique_key: str) -> None:
         """``DELETE /task/by_unique_key/{unique_key}``: the one pending task with that key."""
-        self.request("DELETE", f"/task/by_unique_key/{_q(unique_key)}", idempotent=False)
+        self.request("DELETE", f"/task/by_unique_key/{segment(unique_key, 'unique key')}", idempotent=False)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -289,14 +143,14 @@ class EventixClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return _task(response.content)
-        except ValueError as exc:  # the server claimed it for us: the caller must end it
-            raise UnreadableTask(f"claimed task unreadable: {exc}", content=response.content) from exc
+            return _task(response)
+        except InvalidResponse as exc:  # the server claimed it for us: the caller must end it
+            raise UnreadableTask(f"claimed task unreadable: {exc.message}", content=response.content) from exc
 
     def put_document(self, uid: str, document: dict[str, Any]) -> None:
         """``PUT /task/{uid}`` of a raw document (revision-checked like :meth:`put_task`), for a
         task the client cannot read into a :class:`Task`."""
-        self.request("PUT", f"/task/{_q(uid)}", idempotent=True, json=document)
+        self.request("PUT", f"/task/{segment(uid, 'task id')}", idempotent=True, json=document)
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -327,7 +181,7 @@ class EventixClient:
             filter=dict(filter) if filter else None,
         )
         response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
-        return _page(response.content)
+        return _page(response)
 
     def by_task(
         self, task: str, *, namespace: str | None = None, skip: int | None = None, limit: int | None = None
@@ -335,13 +189,13 @@ class EventixClient:
         """``PUT /tasks/by_task``: tasks of one function, pending first, then by eta descending."""
         body = self._query_body(task=task, namespace=namespace, skip=skip, limit=limit)
         response = self.request("PUT", "/tasks/by_task", idempotent=True, json=body)
-        return _page(response.content)
+        return _page(response)
 
     def dump(self, *, skip: int | None = None, limit: int | None = None) -> Page:
         """``PUT /tasks/dump``: all tasks of every namespace, sorted by uid."""
         body = self._query_body(skip=skip, limit=limit)
         response = self.request("PUT", "/tasks/dump", idempotent=True, json=body)
-        return _page(response.content)
+        return _page(response)
 
     def count(
         self,
@@ -393,8 +247,12 @@ class EventixClient:
             body = self._query_body(
                 namespace=namespace, filter=_after(base, last), sort="_id", limit=page_size
             )
-            page = self.request("PUT", "/tasks/by_status", idempotent=True, json=body).json()
-            docs = [page["data"][uid] for uid in page.get("ids", []) if uid in page.get("data", {})]
+            response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
+            page = expect(response, dict, "a page of tasks")
+            ids, data = page.get("ids"), page.get("data")
+            if not isinstance(ids, list) or not isinstance(data, dict):
+                raise invalid(response, "a page needs ids (a list) and data (an object)")
+            docs = [data[uid] for uid in ids if isinstance(uid, str) and isinstance(data.get(uid), dict)]
             yield from docs
             if len(docs) < page_size:
                 return
@@ -405,57 +263,15 @@ class EventixClient:
     def post_event(self, event: Event) -> list[Task]:
         """``POST /event``: the tasks the server's triggers created for it."""
         response = self.request("POST", "/event", idempotent=False, json=event.model_dump(mode="json"))
-        body = response.json()
-        if not isinstance(body, list):
-            return []
+        from pydantic import TypeAdapter, ValidationError
+
         from eventix_cli.models import Task
 
-        return [Task.model_validate(item) for item in body]
-
-
-def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """TLS settings as httpx would use them: certifi's CA bundle unless a bundle is given."""
-    if verify is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if isinstance(verify, str):
+        body = expect(response, list, "a list of tasks")
         try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(f"cannot load CA bundle {verify}: {exc}") from exc
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def _proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) sets for ``url``."""
-    import urllib.request
-
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(url.host):
-        return None
-    return proxy
-
-
-def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int) -> httpx.BaseTransport:
-    """The lean stdlib transport, or httpx's own when a proxy is configured."""
-    from eventix_cli.transport import StdlibTransport
-
-    proxy = _proxy_for(url)
-    if url.scheme == "https":
-        context = _ssl_context(verify)
-        if proxy:
-            return httpx.HTTPTransport(
-                verify=context, proxy=proxy, limits=httpx.Limits(max_connections=max_connections)
-            )
-        return StdlibTransport(ssl_context=context)
-    if proxy:
-        return httpx.HTTPTransport(proxy=proxy, limits=httpx.Limits(max_connections=max_connections))
-    return StdlibTransport()
+            return TypeAdapter(list[Task]).validate_python(body)
+        except ValidationError as exc:
+            raise invalid(response, str(exc.errors()[0].get("msg"))) from None
 
 
 def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:
@@ -468,13 +284,13 @@ def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:
 
 # Models are imported on first use, not with the client: pydantic costs ~45 ms of start-up
 # that commands such as `ping` never need.
-def _task(content: bytes) -> Task:
+def _task(response: httpx.Response) -> Task:
     from eventix_cli.models import Task
 
-    return Task.model_validate_json(content)
+    return decode_model(response, Task)
 
 
-def _page(content: bytes) -> Page:
+def _page(response: httpx.Response) -> Page:
     from eventix_cli.models import Page
 
-    return Page.model_validate_json(content)
+    return decode_model(response, Page)

@@ -30,6 +30,9 @@ class EventixCliError(Exception):
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
 
+    #: the class named in the message when it is not this one's (an unexpected exception's)
+    error_class_name: str | None = None
+
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -37,7 +40,7 @@ class EventixCliError(Exception):
 
     @property
     def error_class(self) -> str:
-        return type(self).__name__
+        return self.error_class_name or type(self).__name__
 
 
 class UsageError(EventixCliError):
@@ -50,6 +53,11 @@ class ConfigError(EventixCliError):
     """The configuration file or an environment variable is malformed."""
 
     exit_code = ExitCode.USAGE
+
+
+class UnsendableValue(UsageError):
+    """A value the server cannot store (NaN, an integer beyond 64 bits, a lone surrogate);
+    refused by the client before anything is sent."""
 
 
 class ReadOnlyError(EventixCliError):
@@ -74,6 +82,10 @@ class ServerUnreachable(TransportError):
 
 class ServerTimeout(TransportError):
     """The server accepted the connection but did not answer in time."""
+
+
+class CertificateVerifyFailed(TransportError):
+    """The server's TLS certificate was not trusted (unknown CA, wrong host name, expired)."""
 
 
 class ApiError(EventixCliError):
@@ -169,6 +181,11 @@ class UnreadableTask(ApiError):
 
 class UnexpectedResponse(ApiError):
     """A 4xx/5xx whose body is not an Eventix error (HTML from a proxy, empty, ...)."""
+
+
+class InvalidResponse(ServerError):
+    """A success status whose body is not the document the API returns (an HTML page from a
+    proxy or another service, a truncated or malformed document)."""
 
 
 DOMAIN_ERRORS: dict[str, type[ApiError]] = {
@@ -285,6 +302,36 @@ def error_from_response(status_code: int, content: bytes, content_type: str = ""
         payload={"body": content.decode("utf-8", "replace")[:2000]} if content else {},
         hint=hint or "is --url pointing at an Eventix server (and not at a proxy error page)?",
     )
+
+
+def from_unexpected(exc: Exception, doing: str | None = None) -> EventixCliError:
+    """An exception that reached the top level, as one line and a documented exit code.
+
+    Undecodable input is bad input (2, nothing was sent: input is read before anything is
+    sent); an OS error (a full disk, a closed stdout) is a failure (1); anything else is a bug,
+    reported as one with a pointer to ``--debug``.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        return UsageError(
+            f"input is not UTF-8 text: byte 0x{byte} at offset {exc.start:,} ({exc.reason})",
+            hint="files, stdin and arguments must be UTF-8 text (JSON, ids, dumps)",
+        )
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc) or type(exc).__name__
+        if exc.filename:
+            what = f"{exc.filename}: {what}"
+        if doing:
+            what = f"{doing}: {what}"
+        error = EventixCliError(f"{what} [errno {exc.errno}]" if exc.errno else what)
+        error.error_class_name = type(exc).__name__
+        return error
+    error = EventixCliError(
+        f"internal error: {exc}" if str(exc) else "internal error",
+        hint="this is a bug in eventix; run again with --debug for the traceback and report it",
+    )
+    error.error_class_name = type(exc).__name__
+    return error
 
 
 def format_error(exc: EventixCliError) -> list[str]:

@@ -62,6 +62,16 @@ class TaskQuery:
     exclude_statuses: tuple[TaskStatus, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
+    def __post_init__(self) -> None:
+        from eventix_cli.errors import UsageError
+
+        for name, flag in (("namespace", "--namespace"), ("task", "--task"), ("unique_key", "--unique-key")):
+            value = getattr(self, name)
+            if value == "":
+                raise UsageError(
+                    f"{flag} must not be empty: leave the option out to match every {name.replace('_', ' ')}"
+                )
+
     @property
     def is_empty(self) -> bool:
         """No filter beyond the namespace."""
@@ -173,4 +183,7 @@ def parse_statuses(values: Sequence[str] | None) -> tuple[TaskStatus, ...]:
                 raise UsageError(f"unknown status {part.strip()!r}: use one of {choices}") from None
             if status not in out:
                 out.append(status)
+    if values and not out:
+        choices = ", ".join(s.value for s in TaskStatus)
+        raise UsageError(f"--status needs at least one status: {choices}")
     return tuple(out)

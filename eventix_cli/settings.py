@@ -267,4 +267,27 @@ def load_settings(
     settings = Settings(profile=name, config_file=path, sources=sources, warnings=tuple(notes))
     settings = replace(settings, **values)
     validate_url(settings.url, sources.get("url", "default"))
+    _validate(settings)
     return settings
+
+
+#: the longest request timeout taken (a day); longer is a mistake, and beyond what sockets accept
+MAX_TIMEOUT = 86400.0
+
+
+def _validate(settings: Settings) -> None:
+    """Values no flag, variable or profile may set, whichever set them."""
+    source = settings.sources
+    if not settings.namespace:
+        raise UsageError(
+            f"the namespace must not be empty (from {_flag_name(source.get('namespace'), '-n/--namespace')})"
+        )
+    if not 0 < settings.timeout <= MAX_TIMEOUT:  # also refuses NaN
+        raise UsageError(
+            f"the request timeout must be between 0 and {MAX_TIMEOUT:g} seconds, got {settings.timeout!r} "
+            f"(from {_flag_name(source.get('timeout'), '--request-timeout')})"
+        )
+
+
+def _flag_name(source: str | None, flag: str) -> str:
+    return flag if source == "flag" else (source or "default")

@@ -12,16 +12,25 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhdw]))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
+#: the longest duration taken: a time this far from now is still a date (years 1 to 9999)
+MAX_DURATION = dt.timedelta(days=1000 * 365)
+
+
 def parse_duration(text: str, what: str = "duration") -> dt.timedelta:
-    """``90s``, ``15m``, ``2h``, ``7d``, ``1w``, ``1h30m`` or plain seconds (``45``)."""
+    """``90s``, ``15m``, ``2h``, ``7d``, ``1w``, ``1h30m`` or plain seconds (``45``); at most
+    :data:`MAX_DURATION`."""
     raw = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return dt.timedelta(seconds=float(raw))
-    if not raw or not _DURATION.match(raw):
+        seconds = float(raw)
+    elif not raw or not _DURATION.match(raw):
         raise UsageError(
             f"invalid {what} {text!r}: use a number with a unit, e.g. 90s, 15m, 2h, 7d or 1h30m",
         )
-    seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(raw))
+    else:
+        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(raw))
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches an overflow to infinity
+        shown = text if len(text) <= 40 else f"{text[:37]}..."
+        raise UsageError(f"{what} {shown!r} is too long: at most {MAX_DURATION.days:,}d (1,000 years)")
     return dt.timedelta(seconds=seconds)
 
 

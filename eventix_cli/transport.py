@@ -1,164 +1,267 @@
-"""A lean httpx transport over the standard library's ``http.client``.
+"""The wire layer: an httpx transport over urllib3's connection pools.
 
-httpx's default stack (httpx.Client -> httpcore -> h11, all pure Python) costs ~290 µs per
-request on loopback; ``http.client`` with a kept-alive connection costs ~100 µs. A worker
-sends two requests per task and a purge one per task, so the difference is most of the
-client's share of the work. This transport keeps httpx's request/response model, error
-types and the injectable-transport design (tests still use ``httpx.MockTransport``); it only
-replaces the wire layer. One keep-alive connection per thread and host; no proxy support
-(the client uses httpx's own transport when a proxy is configured).
+The client builds ``httpx.Request`` objects and reads ``httpx.Response`` objects (tests inject
+``httpx.MockTransport``); this transport carries them over urllib3, which does the pooling
+(thread-safe, one pool per host), drops kept-alive connections the server has closed before
+reusing them, speaks TLS with the context it is given, and tunnels through HTTP(S) proxies.
+
+Two things are added on top:
+
+* **a deadline for the whole request.** urllib3's timeouts (like every socket timeout) bound
+  each read, so a server that drips one byte at a time never times out. Here every read of
+  the response (status line, headers, body) first sets the socket's timeout to what is left
+  of the request's deadline, and fails once it has passed.
+* **an idle limit.** A connection idle for more than :data:`IDLE_REUSE_LIMIT` seconds is
+  replaced rather than reused: servers close idle connections (uvicorn after 5 s), and a
+  request sent as the server closes fails in a way a client cannot safely repeat.
+
+urllib3 never retries or follows redirects here: the client owns the retry policy.
 """
 
 from __future__ import annotations
 
 import http.client
-import select
-import socket
+import io
 import ssl
 import threading
 import time
+import warnings
 from typing import Any
 
 import httpx
+import urllib3
+from urllib3 import connection, connectionpool, exceptions
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
 #: connections (uvicorn after 5 s), and a request on a closed one fails ambiguously
 IDLE_REUSE_LIMIT = 2.0
-_SEND_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+#: the deadline (``time.monotonic()``) of the request the current thread is sending; a pooled
+#: connection serves one thread at a time, so its reads look here
+_current = threading.local()
 
 
-def _peer_closed(conn: http.client.HTTPConnection) -> bool:
-    """An idle kept-alive connection that is readable has been closed by the server (EOF) or
-    holds bytes nobody asked for: either way it must not carry the next request. Checked
-    before sending, so a request is never sent into a connection a restarted server dropped."""
-    sock = conn.sock
-    if sock is None:
+class DeadlineExceeded(TimeoutError):
+    """The request's whole-request deadline passed while its answer was being read."""
+
+
+class TlsVerificationError(httpx.ConnectError):
+    """The server's TLS certificate failed verification (unknown CA, wrong host name, expired)."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads a socket, each read bounded by what is left of the current request's deadline."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
         return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
+
+    def readinto(self, buffer: Any) -> int:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded("the request's deadline passed")
+            self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
 
 
-class _Conn:
-    __slots__ = ("conn", "last_used")
+class _DeadlineSocket:
+    """What http.client's response sees of the socket: ``makefile`` is all it calls."""
 
-    def __init__(self, conn: http.client.HTTPConnection) -> None:
-        self.conn = conn
-        self.last_used = time.monotonic()
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock))
 
 
-class StdlibTransport(httpx.BaseTransport):
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl_context = ssl_context
-        self._local = threading.local()
-        self._all: set[http.client.HTTPConnection] = set()  # open connections of every thread
-        self._lock = threading.Lock()
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading through :class:`_DeadlineReader`."""
 
-    def _connections(self) -> dict[tuple[str, str, int], _Conn]:
-        conns = getattr(self._local, "conns", None)
-        if conns is None:
-            conns = self._local.conns = {}
-        return conns
+    def __init__(self, sock: Any, debuglevel: int = 0, method: str | None = None, url: str | None = None):
+        super().__init__(_DeadlineSocket(sock), debuglevel, method, url)  # type: ignore[arg-type]
 
-    def _open(
-        self, scheme: str, host: str, port: int, connect_timeout: float | None
-    ) -> http.client.HTTPConnection:
-        if scheme == "https":
-            context = self._ssl_context or ssl.create_default_context()
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout, context=context
-            )
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
-        try:
-            conn.connect()
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connect timed out: {exc}") from exc
-        except ssl.SSLError as exc:
-            raise httpx.ConnectError(f"TLS handshake failed: {exc}") from exc
-        except OSError as exc:
-            raise httpx.ConnectError(str(exc)) from exc
-        if conn.sock is not None and scheme == "http":
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self._all.add(conn)
+
+class _HTTPConnection(connection.HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPSConnection(connection.HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _IdleLimit:
+    """Pool mixin: connections remember when they were put back; stale ones are closed on get."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        idle_since = getattr(conn, "_idle_since", None)
+        if idle_since is not None and time.monotonic() - idle_since > IDLE_REUSE_LIMIT:
+            conn.close()  # reconnects on use, as urllib3 does for a dropped connection
         return conn
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.scheme
-        if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        port = url.port or (443 if scheme == "https" else 80)
-        key = (scheme, url.host, port)
-        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        connect_timeout = timeouts.get("connect")
-        read_timeout = timeouts.get("read")
-        body = request.read()
-        target = url.raw_path.decode("ascii")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw}
-        conns = self._connections()
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn._idle_since = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
 
-        for attempt in (1, 2):
-            entry = conns.get(key)
-            if entry is not None and (
-                time.monotonic() - entry.last_used > IDLE_REUSE_LIMIT or _peer_closed(entry.conn)
-            ):
-                self._drop(conns, key)
-                entry = None
-            reused = entry is not None
-            if entry is None:
-                entry = conns[key] = _Conn(self._open(scheme, url.host, port, connect_timeout))
-            conn = entry.conn
-            if conn.sock is not None:
-                conn.sock.settimeout(read_timeout)
-            try:
-                conn.request(request.method, target, body=body or None, headers=headers)
-            except _SEND_ERRORS as exc:
-                # nothing reached the server: always safe to send again on a new connection
-                self._drop(conns, key)
-                if reused and attempt == 1:
-                    continue
-                raise httpx.WriteError(str(exc)) from exc
-            except TimeoutError as exc:
-                self._drop(conns, key)
-                raise httpx.WriteTimeout(str(exc)) from exc
-            try:
-                response = conn.getresponse()
-                content = response.read()
-            except TimeoutError as exc:
-                self._drop(conns, key)
-                raise httpx.ReadTimeout(f"no answer within {read_timeout}s") from exc
-            except (http.client.RemoteDisconnected, *_SEND_ERRORS) as exc:
-                # the request may have been processed: not sent again here (the client decides)
-                self._drop(conns, key)
-                raise httpx.RemoteProtocolError(f"server closed the connection: {exc}") from exc
-            except (http.client.HTTPException, OSError) as exc:
-                self._drop(conns, key)
-                raise httpx.ReadError(str(exc)) from exc
-            entry.last_used = time.monotonic()
-            if response.will_close:
-                self._drop(conns, key)
-            return httpx.Response(
-                response.status,
-                headers=response.getheaders(),
-                content=content,
-                request=request,
-                extensions={"http_version": b"HTTP/1.1"},
+
+class _HTTPPool(_IdleLimit, connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(_IdleLimit, connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
+_NO_RETRIES = urllib3.Retry(total=False, redirect=False, raise_on_status=False)
+
+
+def _tls_reason(exc: BaseException) -> BaseException | None:
+    """The ssl error behind a urllib3 error, if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args else None)
+        if not isinstance(seen, BaseException):
+            return None
+    return None
+
+
+def _map_error(exc: Exception, timeout: float | None) -> httpx.TransportError:
+    """urllib3's exceptions as the httpx ones the client understands."""
+    if isinstance(exc, exceptions.ReadTimeoutError | DeadlineExceeded):
+        return httpx.ReadTimeout(f"no complete answer within {timeout}s")
+    if isinstance(exc, exceptions.SSLError):
+        reason = _tls_reason(exc) or exc
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            return TlsVerificationError(reason.verify_message or str(reason))
+        return httpx.ConnectError(f"TLS handshake failed: {reason}")
+    if isinstance(exc, exceptions.ProxyError):
+        return httpx.ProxyError(
+            f"proxy failed: {exc.original_error if hasattr(exc, 'original_error') else exc}"
+        )
+    if isinstance(exc, exceptions.NewConnectionError):
+        return httpx.ConnectError(_short(exc))
+    if isinstance(exc, exceptions.ConnectTimeoutError):
+        return httpx.ConnectTimeout(f"connect timed out after {timeout}s")
+    if isinstance(exc, exceptions.LocationValueError):
+        return httpx.UnsupportedProtocol(str(exc))
+    if isinstance(exc, exceptions.ProtocolError):
+        return httpx.RemoteProtocolError(f"server closed the connection: {_short(exc)}")
+    return httpx.ReadError(_short(exc))
+
+
+def _short(exc: BaseException) -> str:
+    """The useful end of urllib3's nested messages (``[Errno 111] Connection refused``)."""
+    inner = exc.__context__ or exc.__cause__
+    if isinstance(inner, OSError) and inner.strerror:
+        return f"[Errno {inner.errno}] {inner.strerror}"
+    text = str(exc)
+    return text.rsplit(": ", 1)[-1] if "Failed to establish" in text else text
+
+
+class Urllib3Transport(httpx.BaseTransport):
+    """An httpx transport over urllib3.
+
+    Args:
+        ssl_context: the TLS settings for https URLs (trust, verification).
+        proxy: an ``http://`` or ``https://`` proxy URL that every request goes through.
+        max_connections: connections kept per host; more are opened when more requests run
+            at once, and closed afterwards.
+    """
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext | None = None, proxy: str | None = None, max_connections: int = 8
+    ) -> None:
+        options: dict[str, Any] = {"maxsize": max_connections, "block": False, "retries": _NO_RETRIES}
+        if ssl_context is not None:
+            options["ssl_context"] = ssl_context
+            if ssl_context.verify_mode == ssl.CERT_NONE:
+                # verification was turned off on purpose (EVENTIX_VERIFY=false): no warning per request
+                warnings.filterwarnings("ignore", category=exceptions.InsecureRequestWarning)
+        if proxy:
+            self._manager: urllib3.PoolManager = urllib3.ProxyManager(
+                proxy, proxy_headers=_proxy_headers(proxy), **options
             )
-        raise AssertionError("unreachable")  # pragma: no cover
+        else:
+            self._manager = urllib3.PoolManager(**options)
+        self._manager.pool_classes_by_scheme = _POOL_CLASSES  # type: ignore[assignment]
+        self._direct = not proxy
+        self._pools: dict[tuple[str, str, int | None], connectionpool.HTTPConnectionPool] = {}
 
-    def _drop(self, conns: dict[tuple[str, str, int], _Conn], key: tuple[str, str, int]) -> None:
-        entry = conns.pop(key, None)
-        if entry is not None:
-            entry.conn.close()
-            with self._lock:
-                self._all.discard(entry.conn)
+    def _send(self, request: httpx.Request, **options: Any) -> urllib3.BaseHTTPResponse:
+        url = request.url
+        if not self._direct:  # the proxy manager rewrites the request for the proxy
+            return self._manager.urlopen(request.method, str(url), assert_same_host=False, **options)
+        key = (url.scheme, url.host, url.port)
+        pool = self._pools.get(key)
+        if pool is None:  # the manager's pool for the host, looked up once instead of per request
+            pool = self._pools[key] = self._manager.connection_from_host(url.host, url.port, url.scheme)
+        return pool.urlopen(request.method, url.raw_path.decode("ascii"), **options)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {request.url.scheme!r}")
+        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+        limit = max((t for t in timeouts.values() if t is not None), default=None)
+        deadline = request.extensions.get("deadline")
+        if deadline is None and limit is not None:
+            deadline = time.monotonic() + limit
+        body = request.read()
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw}
+        _current.deadline = deadline
+        try:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise httpx.ConnectTimeout("the request's deadline passed before it was sent")
+                timeout = urllib3.Timeout(connect=remaining, read=remaining)
+            else:
+                timeout = urllib3.Timeout(connect=None, read=None)
+            try:
+                response = self._send(
+                    request,
+                    body=body or None,
+                    headers=headers,
+                    timeout=timeout,
+                    retries=_NO_RETRIES,
+                    redirect=False,
+                    preload_content=True,  # the whole body, read under the deadline
+                    decode_content=False,
+                )
+                content = response.data
+            except (exceptions.HTTPError, DeadlineExceeded) as exc:
+                raise _map_error(exc, limit) from exc
+            except OSError as exc:  # raised by the socket outside urllib3's own wrapping
+                raise httpx.ReadError(str(exc)) from exc
+        finally:
+            _current.deadline = None
+        return httpx.Response(
+            response.status,
+            headers=list(response.headers.iteritems()),
+            content=content,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
 
     def close(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, set()
-        for conn in conns:
-            conn.close()
+        self._pools.clear()
+        self._manager.clear()
+
+
+def _proxy_headers(proxy: str) -> dict[str, str] | None:
+    """``Proxy-Authorization`` for a proxy URL with credentials (``http://user:pass@host:3128``)."""
+    from urllib.parse import unquote
+
+    auth = urllib3.util.parse_url(proxy).auth
+    if not auth:
+        return None
+    return urllib3.make_headers(proxy_basic_auth=unquote(auth))

@@ -1,4 +1,4 @@
-"""StdlibTransport: keep-alive reuse, stale connections, error mapping; proxy fallback."""
+"""Urllib3Transport: keep-alive reuse, stale connections, error mapping, proxies."""
 
 from __future__ import annotations
 
@@ -9,21 +9,34 @@ import time
 import httpx
 import pytest
 
-from eventix_cli.client import EventixClient, _default_transport
+from eventix_cli.client import EventixClient
 from eventix_cli.errors import ServerTimeout, ServerUnreachable
-from eventix_cli.transport import StdlibTransport
+from eventix_cli.sender import _default_transport
+from eventix_cli.transport import Urllib3Transport
 from tests.support.fake_http import scripted_server
+from tests.support.hostile_servers import clear_proxy_variables, drip_server
 from tests.support.servers import free_port
 
 
-def test_keep_alive_is_reused_per_thread() -> None:
+@pytest.fixture(autouse=True)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback requests go straight to the test servers, whatever proxy the machine sets."""
+    clear_proxy_variables(monkeypatch)
+
+
+def _pool_of(transport: Urllib3Transport, url: str):
+    return transport._manager.connection_from_url(url)
+
+
+def test_keep_alive_is_reused_and_pooled_across_threads() -> None:
     with scripted_server(200, b'{"status": "healthy"}') as url:
-        transport = StdlibTransport()
+        transport = Urllib3Transport()
         for _ in range(3):
             r = transport.handle_request(httpx.Request("GET", f"{url}/healthz"))
             assert r.status_code == 200
             assert r.json() == {"status": "healthy"}
-        assert len(transport._all) == 1
+        pool = _pool_of(transport, url)
+        assert pool.num_connections == 1  # one connection carried all three
         seen: list[int] = []
         thread = threading.Thread(
             target=lambda: seen.append(transport.handle_request(httpx.Request("GET", f"{url}/x")).status_code)
@@ -31,20 +44,24 @@ def test_keep_alive_is_reused_per_thread() -> None:
         thread.start()
         thread.join()
         assert seen == [200]
-        assert len(transport._all) == 2  # one connection per thread
+        assert pool.num_connections == 1  # the idle connection served the other thread too
         transport.close()
 
 
 def test_idle_connection_is_replaced(monkeypatch) -> None:
     monkeypatch.setattr("eventix_cli.transport.IDLE_REUSE_LIMIT", 0.05)
     with scripted_server(200, b"{}") as url:
-        transport = StdlibTransport()
+        transport = Urllib3Transport()
         transport.handle_request(httpx.Request("GET", url))
-        first = next(iter(transport._all))
+        pool = _pool_of(transport, url)
+        [conn] = [c for c in pool.pool.queue if c is not None]
+        first = conn.sock
+        transport.handle_request(httpx.Request("GET", url))
+        assert conn.sock is first  # reused while fresh
         time.sleep(0.1)
         transport.handle_request(httpx.Request("GET", url))
-        assert len(transport._all) == 1
-        assert first not in transport._all  # replaced, and the old one forgotten
+        assert conn.sock is not first  # idle too long: closed and connected anew
+        assert pool.num_connections == 1
 
 
 def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
@@ -69,7 +86,7 @@ def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    transport = StdlibTransport()
+    transport = Urllib3Transport()
     url = f"http://127.0.0.1:{port}/"
     assert transport.handle_request(httpx.Request("GET", url)).status_code == 200
     time.sleep(0.3)  # the old connection is closed by now
@@ -113,21 +130,51 @@ def test_server_closing_the_connection_is_a_transport_error() -> None:
     thread = threading.Thread(target=serve_once, daemon=True)
     thread.start()
     with pytest.raises(httpx.RemoteProtocolError):
-        StdlibTransport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+        Urllib3Transport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
     listener.close()
 
 
-def test_proxy_environment_uses_httpx_transport(monkeypatch) -> None:
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+def test_proxy_environment_selects_a_proxy_manager(monkeypatch) -> None:
+    import urllib3
+
+    monkeypatch.setenv("HTTP_PROXY", "http://user:p%40ss@proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert isinstance(
-        _default_transport(httpx.URL("http://eventix.example:8000"), True, 4), httpx.HTTPTransport
-    )
+    transport = _default_transport(httpx.URL("http://eventix.example:8000"), True, 4)
+    assert isinstance(transport._manager, urllib3.ProxyManager)
+    assert transport._manager.proxy_headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # user:p@ss
     monkeypatch.setenv("NO_PROXY", "eventix.example")
-    assert isinstance(_default_transport(httpx.URL("http://eventix.example:8000"), True, 4), StdlibTransport)
+    transport = _default_transport(httpx.URL("http://eventix.example:8000"), True, 4)
+    assert not isinstance(transport._manager, urllib3.ProxyManager)
     monkeypatch.delenv("HTTP_PROXY")
-    assert isinstance(_default_transport(httpx.URL("http://other:8000"), True, 4), StdlibTransport)
+    transport = _default_transport(httpx.URL("http://other:8000"), True, 4)
+    assert not isinstance(transport._manager, urllib3.ProxyManager)
+
+
+def test_requests_go_through_the_proxy(monkeypatch) -> None:
+    """An HTTP proxy receives the absolute URL (a scripted server stands in for the proxy)."""
+    seen: list[str] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        seen.append(conn.recv(65536).split(b"\r\n", 1)[0].decode())
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n{"status": "healthy"}')
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with EventixClient("http://eventix.example:8000", retries=0, timeout=5) as client:
+        assert client.health() == {"status": "healthy"}
+    thread.join(5)
+    listener.close()
+    assert seen == ["GET http://eventix.example:8000/healthz HTTP/1.1"]
 
 
 def test_fast_path_validation_matches_upstream(embedded_url, upstream) -> None:
@@ -143,3 +190,76 @@ def test_fast_path_validation_matches_upstream(embedded_url, upstream) -> None:
         )
         assert r.status_code == 422
         assert {"type": "missing", "loc": ["body", "task"]}.items() <= r.json()["detail"][0].items()
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-and-headers"])
+def test_a_dripping_server_meets_the_deadline_of_the_whole_request(headers_too: bool) -> None:
+    """Each byte arrives well within any read timeout; the whole answer would take a minute.
+    The call ends when its timeout has passed, retries included."""
+    with drip_server(headers_too=headers_too, interval=0.1) as url:
+        started = time.monotonic()
+        with EventixClient(url, timeout=1.0, retries=3) as client, pytest.raises(ServerTimeout) as caught:
+            client.health()
+        elapsed = time.monotonic() - started
+    assert 0.9 < elapsed < 2.0
+    assert "no complete answer within 1s" in caught.value.message
+
+
+def test_retries_stop_at_the_deadline() -> None:
+    """Connection failures are retried with backoff only while the call's time lasts."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    with (
+        EventixClient(
+            f"http://127.0.0.1:{free_port()}", timeout=0.5, retries=50, backoff=0.05, sleep=sleep
+        ) as client,
+        pytest.raises(ServerUnreachable),
+    ):
+        client.health()
+    assert time.monotonic() - started < 1.0
+    assert slept  # it did retry
+    assert sum(slept) < 0.5  # but started no backoff that would end past the deadline
+
+
+def test_a_chunked_answer_is_read_whole() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+        )
+        for part in (b'{"status": ', b'"healthy"}'):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        conn.sendall(b"0\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    response = Urllib3Transport().handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+    assert response.json() == {"status": "healthy"}
+    thread.join(5)
+    listener.close()
+
+
+def test_many_requests_at_once_need_no_pool_warning(caplog) -> None:
+    """Bulk commands run up to 64 requests at once on the default client: no connection is
+    discarded with urllib3's 'pool is full' warning."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with (
+        scripted_server(200, b'{"status": "healthy"}') as url,
+        EventixClient(url) as client,
+        ThreadPoolExecutor(32) as pool,
+    ):
+        assert all(r["status"] == "healthy" for r in pool.map(lambda _: client.health(), range(200)))
+    assert not [r for r in caplog.records if r.name.startswith("urllib3")]

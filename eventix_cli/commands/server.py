@@ -71,6 +71,8 @@ def server(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     setup_logging(level)
+    if token is not None and not token.strip():
+        raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
     token = token or os.environ.get(ENV_SERVER_TOKEN) or None
     db_path = db or str(default_db_path())
     if db_path != ":memory:":

@@ -25,6 +25,7 @@ from eventix_cli.errors import (
     TaskNotFound,
     TransportError,
     UnreadableTask,
+    UnsendableValue,
     ValidationFailed,
 )
 from eventix_cli.models import Task, TaskStatus, utcnow
@@ -51,8 +52,8 @@ OUTCOME_FIELDS = (
 #: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
 NOT_STORABLE_STATUS = frozenset({413, 422})
 #: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
-#: nesting deeper than the encoder goes)
-ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
+#: nesting deeper than the encoder goes, values no server stores: integers beyond 64 bits, NaN)
+ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError, UnsendableValue)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
 #: failures in a row (5xx, or the connection dropped) of one write-back, while the server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -35,8 +34,10 @@ SCHEDULING = "Scheduling"
 
 def parse_value(text: str) -> Any:
     """A value that parses as JSON is JSON (``5``, ``true``, ``[1]``, ``"x"``); otherwise the string."""
+    from eventix_cli.jsoninput import loads
+
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         return text
 
@@ -55,8 +56,10 @@ def load_json_source(text: str, what: str) -> Any:
         source = str(path)
     else:
         raw = text
+    from eventix_cli.jsoninput import loads
+
     try:
-        return json.loads(raw)
+        return loads(raw, what)
     except ValueError as exc:
         shown = raw if len(raw) < 60 else raw[:57] + "..."
         raise UsageError(

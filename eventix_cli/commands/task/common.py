@@ -150,6 +150,10 @@ def read_ids(ids: Sequence[str]) -> list[str]:
             out.extend(_ids_from_lines(sys.stdin))
         elif item.strip():
             out.append(item.strip())
+    from eventix_cli.wire import check_identifier
+
+    for uid in out:
+        check_identifier(uid, "task id")  # the whole input is checked before anything is sent
     seen: set[str] = set()
     unique = [uid for uid in out if not (uid in seen or seen.add(uid))]
     return unique

@@ -121,13 +121,15 @@ def _write_lines(handle: IO[str], tasks: Iterator[Task], total: int | None) -> i
 
 def _documents(source: Path | IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, document)`` from a JSONL file/stream or a directory of per-task JSON files."""
+    from eventix_cli.jsoninput import loads
+
     if isinstance(source, Path) and source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix == ".json" and p.is_file())
         if not files:
             raise UsageError(f"{source} holds no .json files")
         for file in files:
             try:
-                doc = json.loads(file.read_text(encoding="utf-8"))
+                doc = loads(file.read_text(encoding="utf-8"), str(file))
             except (OSError, ValueError) as exc:
                 raise UsageError(f"{file}: not a JSON task document: {exc}") from None
             yield str(file), doc
@@ -139,7 +141,7 @@ def _documents(source: Path | IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
                 continue
             name = handle.name if isinstance(handle.name, str) else "stdin"
             try:
-                doc = json.loads(line)
+                doc = loads(line, f"{name}:{number}")
             except ValueError as exc:
                 raise UsageError(f"{name}:{number}: invalid JSON: {exc}") from None
             yield f"{name}:{number}", doc

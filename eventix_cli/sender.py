@@ -1,0 +1,243 @@
+"""Sending one request to an Eventix server: headers, the deadline, retries, error mapping.
+
+:class:`HttpSender` owns the base URL, the token, the timeout (a deadline for the whole call,
+retries and their backoff included) and the transport (urllib3's pools by default, an injected
+``httpx.MockTransport`` in tests). Idempotent requests are retried on connection failures and
+gateway errors with capped exponential backoff; requests a repeat could double never are.
+Failures become exceptions from :mod:`eventix_cli.errors`; bodies go out through
+:mod:`eventix_cli.wire`, which refuses what no server can store.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Self
+
+# httpx's own command line (httpx._main) pulls in rich, pygments and click at import time,
+# a third of httpx's import cost; we never use it. A None entry in sys.modules is Python's
+# documented way to make that one import fail, and httpx falls back to a stub `main`.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx
+
+from eventix_cli import __version__
+from eventix_cli.errors import (
+    CertificateVerifyFailed,
+    ServerTimeout,
+    ServerUnreachable,
+    TransportError,
+    UnsendableValue,
+    UsageError,
+    error_from_response,
+)
+from eventix_cli.wire import encode_json
+
+log = logging.getLogger("eventix_cli.client")  # the client's requests log under the client's name
+
+USER_AGENT = f"eventix-cli/{__version__}"
+DEFAULT_TIMEOUT = 10.0
+RETRY_STATUS_CODES = frozenset({502, 503, 504})
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: credentials replaced by ``***``."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        if key.lower() in ("authorization", "proxy-authorization", "cookie"):
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            out[key] = f"{scheme} ***".strip()
+        else:
+            out[key] = value
+    return out
+
+
+class HttpSender:
+    """Sends requests to one server; :class:`~eventix_cli.client.EventixClient` adds the endpoints."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+        backoff_max: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 64,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self.timeout = timeout
+        self._verify = verify
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._headers = httpx.Headers(headers)
+        self._json_headers = httpx.Headers({**headers, "Content-Type": "application/json"})
+        self._timeout = httpx.Timeout(timeout).as_dict()
+        try:
+            parsed = httpx.URL(self.base_url)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise UsageError(f"invalid server URL {base_url!r}: {exc}") from exc
+        if transport is None:
+            transport = _default_transport(parsed, verify, max_connections)
+        self._transport = transport
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> TransportError:
+        where = f"{self.base_url}{path}"
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerTimeout(
+                f"{method} {where} got no complete answer within {self.timeout:g}s ({type(exc).__name__})",
+                hint="the server is slow or hanging; raise --request-timeout or check the server",
+            )
+        from eventix_cli.transport import TlsVerificationError
+
+        if isinstance(exc, TlsVerificationError):
+            from eventix_cli.tls import verification_hint
+
+            return CertificateVerifyFailed(
+                f"the TLS certificate of {self.base_url} was not accepted: {exc}",
+                hint=verification_hint(self._verify),
+            )
+        if isinstance(exc, httpx.ConnectError):
+            reason = str(exc) or type(exc).__name__
+            return ServerUnreachable(
+                f"cannot reach {self.base_url}: {reason}",
+                hint="is the server running? start a local one with `eventix server`, or pass --url",
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            raise UsageError(f"invalid server URL {self.base_url!r}: {exc}") from exc
+        return TransportError(f"{method} {where} failed: {exc or type(exc).__name__}")
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self.backoff_max, self.backoff * (2**attempt))
+        return base * (0.5 + random.random() / 2)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        json: Any = None,
+        ok: Sequence[int] = (200,),
+    ) -> httpx.Response:
+        """Send one request; raise a typed error for anything but a status in ``ok``.
+
+        The whole call, retries and their backoff included, ends within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + self.timeout
+        attempts = 1 + (self.retries if idempotent else 0)
+        body = encode_json(json) if json is not None else None
+        headers = self._headers if body is None else self._json_headers
+        try:
+            request = httpx.Request(
+                method,
+                self.base_url + path,
+                params=params,
+                content=body,
+                headers=headers,
+                extensions={"timeout": self._timeout, "deadline": deadline},
+            )
+        except httpx.InvalidURL as exc:
+            shown = path if len(path) <= 60 else f"{path[:57]}... ({len(path):,} characters)"
+            raise UsageError(f"cannot send {method} {shown}: {exc}") from None
+        except UnicodeEncodeError:
+            raise UnsendableValue(
+                f"cannot send {method} {path[:60]}: a parameter is not valid Unicode text"
+            ) from None
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            try:
+                response = self._transport.handle_request(request)
+                response.request = request  # as httpx.Client does (injected transports leave it unset)
+                response.read()
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, method, path)
+                delay = self._delay(attempt)
+                retry = attempt + 1 < attempts and not isinstance(error, CertificateVerifyFailed)
+                if retry and time.monotonic() + delay < deadline:
+                    log.debug("%s %s failed (%s); retry %d in %.2fs", method, path, exc, attempt + 1, delay)
+                    self._sleep(delay)
+                    continue
+                raise error from exc
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %d in %.1f ms; headers %s",
+                    method,
+                    request.url,
+                    response.status_code,
+                    elapsed_ms,
+                    redact_headers(request.headers),
+                )
+            if response.status_code in ok:
+                return response
+            delay = self._delay(attempt)
+            if (
+                idempotent
+                and response.status_code in RETRY_STATUS_CODES
+                and attempt + 1 < attempts
+                and time.monotonic() + delay < deadline
+            ):
+                log.debug(
+                    "%s %s -> %d; retry %d in %.2fs", method, path, response.status_code, attempt + 1, delay
+                )
+                self._sleep(delay)
+                continue
+            raise error_from_response(
+                response.status_code, response.content, response.headers.get("content-type", "")
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) sets for ``url``."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(url.host):
+        return None
+    return proxy
+
+
+def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int) -> httpx.BaseTransport:
+    """urllib3's pools, through the proxy the environment names for ``url`` if any."""
+    from eventix_cli.transport import Urllib3Transport
+
+    proxy = _proxy_for(url)
+    if proxy and not proxy.lower().startswith(("http://", "https://")):
+        raise UsageError(
+            f"unsupported proxy {proxy!r} for {url.scheme} URLs: only http:// and https:// proxies work",
+            hint="set HTTP_PROXY / HTTPS_PROXY to an HTTP proxy, or NO_PROXY to bypass it",
+        )
+    context = None
+    if url.scheme == "https":
+        from eventix_cli.tls import ssl_context
+
+        context = ssl_context(verify)
+    return Urllib3Transport(ssl_context=context, proxy=proxy, max_connections=max_connections)
