@@ -193,6 +193,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Namespaces: the isolation units of tasks and workers.",
     ),
     "event": ("eventix_cli.commands.event", "app", "Post events to test trigger configurations."),
+    "trigger": (
+        "eventix_cli.commands.trigger",
+        "app",
+        "Check trigger files and test them locally: which tasks would an event create?",
+    ),
+    "schedule": (
+        "eventix_cli.commands.schedule",
+        "app",
+        "Recurring schedules: list each with its next run times.",
+    ),
+    "scheduler": (
+        "eventix_cli.commands.scheduler",
+        "scheduler",
+        "Enqueue the due slots of a schedules file, once or until stopped.",
+    ),
     "server": (
         "eventix_cli.commands.server",
         "server",
