@@ -18,8 +18,8 @@ EPILOG = """\
   [dim]# run until SIGTERM/Ctrl-C; start a second one elsewhere for high availability[/dim]
   eventix scheduler schedules.toml --url http://127.0.0.1:8000
 
-  [dim]# from cron: enqueue what is due now, then exit[/dim]
-  * * * * *  eventix scheduler /etc/eventix/schedules.toml --once
+  [dim]# from a crontab line (* * * * *): enqueue what is due now, then exit[/dim]
+  eventix scheduler /etc/eventix/schedules.toml --once
 """
 
 ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
