@@ -42,7 +42,11 @@ def iter_slots(schedule: Schedule, after: dt.datetime) -> Iterator[dt.datetime]:
     assert schedule.cron is not None
     local = after.astimezone(schedule.tz).replace(microsecond=0)
     for slot in CronSim(schedule.cron, local):
-        yield slot.astimezone(dt.UTC)
+        utc = slot.astimezone(dt.UTC)
+        # cronsim iterates wall-clock times: started inside a repeated (fall-back) hour, it can
+        # give that hour's first occurrence, which lies before ``after``
+        if utc > after:
+            yield utc
 
 
 def next_slots(schedule: Schedule, after: dt.datetime, count: int = 3) -> list[dt.datetime]:
@@ -59,17 +63,10 @@ def _recent_bound(schedule: Schedule, now: dt.datetime, count: int) -> dt.dateti
 
     assert schedule.cron is not None
     local = (now.replace(microsecond=0) + _SECOND).astimezone(schedule.tz)
-    found = None
-    try:
-        for index, slot in enumerate(CronSim(schedule.cron, local, reverse=True)):
-            found = slot
-            if index == count:
-                break
-        else:
-            return None
-    except StopIteration:  # pragma: no cover - cronsim gives up after 50 years
-        return None
-    return None if found is None else found.astimezone(dt.UTC) - _SECOND
+    for index, slot in enumerate(CronSim(schedule.cron, local, reverse=True)):
+        if index == count:
+            return slot.astimezone(dt.UTC) - _SECOND
+    return None  # cronsim looks back 50 years at most
 
 
 def slots_between(

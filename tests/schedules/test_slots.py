@@ -148,3 +148,14 @@ def test_nothing_due_when_the_last_slot_is_current() -> None:
     s = sched(cron="0 * * * *")
     assert due_slots(s, at("2026-05-01T12:00:00Z"), _utcnow()) == ([], 0)
     assert due_slots(s, at("2026-05-01T11:00:00Z"), _utcnow()) == ([at("2026-05-01T12:00:00Z")], 0)
+
+
+def test_a_start_inside_the_repeated_hour_never_gives_an_earlier_slot() -> None:
+    s = sched(cron="30 2 * * *", timezone="Europe/Berlin")
+    # 01:00 UTC on 25 October 2026 is the second 02:00 (CET); the day's 02:30 ran at 00:30 UTC
+    assert iso(next_slots(s, at("2026-10-25T01:00:00Z"), 2)) == [
+        "2026-10-26T01:30:00Z",
+        "2026-10-27T01:30:00Z",
+    ]
+    assert due_slots(s, at("2026-10-25T01:00:00Z"), at("2026-10-25T01:00:00Z")) == ([], 0)
+    assert due_slots(s, at("2026-10-25T01:00:00Z"), at("2026-10-25T01:40:00Z")) == ([], 0)
