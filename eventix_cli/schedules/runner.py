@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from eventix_cli.errors import ApiError, NoTaskFoundForUniqueKey, TransportError
 from eventix_cli.schedules.model import Schedule, slot_text
-from eventix_cli.schedules.slots import due_slots, iter_slots
+from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
 
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient
@@ -138,10 +138,21 @@ class Scheduler:
         if schedule.name not in self.last:
             self.last[schedule.name] = self.recorded_slot(schedule)  # None: a new schedule
         slots, skipped = due_slots(schedule, self.last[schedule.name], now)
-        if skipped != 0:
-            shown = f"more than {len(slots) + 1}" if skipped is None else str(skipped)
+        if skipped is None:
             log.warning(
-                "%s: %s missed slot(s) not enqueued (catch_up = %s)", schedule.name, shown, schedule.catch_up
+                "%s: more than %d slots were due; the %d most recent enqueued (catch_up = %s, at most %d)",
+                schedule.name,
+                CATCH_UP_LIMIT,
+                len(slots),
+                schedule.catch_up,
+                CATCH_UP_LIMIT,
+            )
+        elif skipped:
+            log.warning(
+                "%s: %d missed slot(s) not enqueued (catch_up = %s)",
+                schedule.name,
+                skipped,
+                schedule.catch_up,
             )
         for slot in slots:
             if self.stopping:

@@ -72,14 +72,17 @@ def test_a_second_scheduler_skips_slots_done_already(client, namespace) -> None:
     assert (first.enqueued, second.enqueued) == (1, 0)
 
 
-def test_the_default_namespace_and_catch_up_latest(client, namespace) -> None:
+def test_the_default_namespace_and_catch_up_latest(client, namespace, caplog) -> None:
     clock = Clock("2026-05-01T07:00:05+00:00")
     s = sched("daily", cron="0 7 * * *")
     own = sched("elsewhere", cron="0 7 * * *", namespace=f"{namespace}-x")
     runner = Scheduler(client, [s, own], namespace, clock=clock)
     runner.run_once()
     clock.set("2026-05-04T12:00:00+00:00")  # three daily slots missed
-    Scheduler(client, [s], namespace, clock=clock).run_once()
+    with caplog.at_level("INFO", logger="eventix_cli.schedules"):
+        Scheduler(client, [s], namespace, clock=clock).run_once()
+    assert "daily: 2 missed slot(s) not enqueued (catch_up = latest)" in caplog.messages
+    assert any(m.startswith("daily: enqueued slot 2026-05-04T07:00:00Z as task ") for m in caplog.messages)
     assert keys(client, namespace) == [
         "schedule:daily:2026-05-01T07:00:00Z",
         "schedule:daily:2026-05-04T07:00:00Z",
