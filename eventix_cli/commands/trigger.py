@@ -97,7 +97,7 @@ def check(ctx: typer.Context, directory: DirArgument, output: OutputOption = Non
             out.line(str(problem))
     else:
         columns = [Column("file", "FILE"), Column("trigger", "TRIGGER"), Column("message", "PROBLEM")]
-        sink.records(rows, columns, id_key="trigger")
+        sink.records(rows, columns, id_key="file")
     for note in triggers.notes:
         out.warn(note)
     if triggers.problems:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 #: the environment variable upstream's server reads its trigger directory from
 ENV_TRIGGER_DIR = "EVENTIX_TRIGGER_CONFIG_DIRECTORY"
 CALL_SUFFIX = "\n\ntask = execute(self, event)"
+KNOWN_FIELDS = frozenset(TEventixEventTrigger.model_fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +166,13 @@ def load_file(path: Path, into: TriggerSet) -> None:
         result = load_trigger(name, trigger_data, file)
         if isinstance(result, TriggerProblem):
             into.problems.append(result)
-        else:
-            into.add(result)
+            continue
+        into.add(result)
+        unknown = sorted(str(k) for k in trigger_data if k not in KNOWN_FIELDS)
+        if unknown:
+            into.notes.append(
+                f"{file}: trigger {name}: unknown field(s) {', '.join(unknown)} ignored, as upstream"
+            )
 
 
 def load_directory(directory: str | Path) -> TriggerSet:

@@ -73,6 +73,15 @@ def test_same_trigger_in_two_files_is_a_problem_not_a_silent_override(tmp_path: 
     assert loaded.notes == ["c.yml: not loaded (only *.yaml files are, as upstream)"]
 
 
+def test_unknown_fields_are_pointed_out_and_ignored(tmp_path: Path) -> None:
+    code = "def execute(self, event):\n    return TEventixTask(task='t')"
+    write(tmp_path, "a.yaml", trigger_yaml("T", "e", code, namepsace="billing"))
+    loaded = load_directory(tmp_path)
+    assert not loaded.problems
+    assert loaded.notes == ["a.yaml: trigger T: unknown field(s) namepsace ignored, as upstream"]
+    assert len(loaded) == 1
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     assert [p.message for p in load_directory(tmp_path / "nope").problems] == ["not a directory"]
 
