@@ -27,9 +27,18 @@ catch_up = "all"
 """
 
 
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+#: what the test processes get over the machine's environment: no proxy for loopback
+NO_PROXY_ENV = {
+    **{name: "" for var in _PROXY_VARS for name in (var, var.upper())},
+    "NO_PROXY": "127.0.0.1",
+    "no_proxy": "127.0.0.1",
+}
+
+
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    return {**env, "PYTHONPATH": str(REPO_ROOT), "NO_PROXY": "127.0.0.1"}
+    env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
+    return {**env, **NO_PROXY_ENV, "PYTHONPATH": str(REPO_ROOT)}
 
 
 def start_scheduler(url: str, namespace: str, file: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -53,7 +62,9 @@ def assert_one_task_per_slot(keys: list[str]) -> None:
 def test_two_schedulers_on_one_file_enqueue_each_slot_once(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text(SCHEDULES)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--poll-interval", "0.05"])
+    worker = WorkerProcess(
+        embedded_url, namespace, tmp_path / "logs", args=["--poll-interval", "0.05"], env=NO_PROXY_ENV
+    )
     first = start_scheduler(embedded_url, namespace, file, tmp_path / "first.log")
     second = start_scheduler(embedded_url, namespace, file, tmp_path / "second.log")
     logs = lambda: "\n".join(p.read_text() for p in (tmp_path / "first.log", tmp_path / "second.log"))  # noqa: E731
@@ -79,7 +90,9 @@ def test_two_schedulers_on_one_file_enqueue_each_slot_once(embedded_url, namespa
 def test_the_worker_runs_its_own_schedules(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text(SCHEDULES)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)])
+    worker = WorkerProcess(
+        embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)], env=NO_PROXY_ENV
+    )
     try:
         with EventixClient(embedded_url, retries=0) as client:
 
@@ -102,6 +115,8 @@ def test_the_worker_runs_its_own_schedules(embedded_url, namespace, tmp_path) ->
 def test_a_broken_schedules_file_stops_the_worker_before_it_starts(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text('[schedules.tick]\ncron = "61 * * * *"\ntask = "add"\n')
-    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)])
+    worker = WorkerProcess(
+        embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)], env=NO_PROXY_ENV
+    )
     assert worker.wait(30) == 2
     assert "error: schedules.toml: schedule tick: cron '61 * * * *'" in worker.log()
