@@ -196,7 +196,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "trigger": (
         "eventix_cli.commands.trigger",
         "app",
-        "Check trigger files and test them locally: which tasks would an event create?",
+        "Check trigger files; test locally which tasks an event creates.",
     ),
     "schedule": (
         "eventix_cli.commands.schedule",
@@ -206,7 +206,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": (
         "eventix_cli.commands.scheduler",
         "scheduler",
-        "Enqueue the due slots of a schedules file, once or until stopped.",
+        "Enqueue the due slots of a schedules file as tasks.",
     ),
     "server": (
         "eventix_cli.commands.server",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="trigger",
-    help="Check trigger files and test them locally: which tasks would an event create?",
+    help="Check trigger files; test locally which tasks an event creates.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
