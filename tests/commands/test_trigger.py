@@ -129,7 +129,7 @@ def test_server_refuses_to_start_with_a_broken_trigger_file(tmp_path: Path) -> N
     ]
 
 
-def test_server_runs_triggers_on_post_event(tmp_path: Path) -> None:
+def test_server_runs_triggers_on_post_event(cli, tmp_path: Path) -> None:
     directory = make_dir(tmp_path, good=GOOD)
     with (
         running_server(
@@ -147,6 +147,15 @@ def test_server_runs_triggers_on_post_event(tmp_path: Path) -> None:
         ).json()
         ignored = http.post("/event", json={"name": "StatusChanged", "payload": {"status": "OPEN"}}).json()
         stored = http.get(f"/task/{created[0]['uid']}").json()
+        posted = cli(
+            "event", "post", "StatusChanged", "--payload", '{"status": "ANNOUNCED", "nr": 2}',
+            "--url", srv.url, "-n", "n2", "-o", "json",
+        )  # fmt: skip
+    assert posted.exit_code == 0, posted.stderr
+    assert [(t["task"], t["namespace"], t["kwargs"]) for t in json.loads(posted.stdout)] == [
+        ("send_announcement", "n2", {"nr": 2})
+    ]
+    assert "1 task(s) created" in posted.stderr
     assert [(t["task"], t["namespace"], t["kwargs"]) for t in created] == [
         ("send_announcement", "n1", {"nr": 1})
     ]
