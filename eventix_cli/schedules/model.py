@@ -42,6 +42,8 @@ MACROS = {
     "@hourly": "0 * * * *",
 }
 
+#: the other keys of an upstream worker config: ignored, so such a file can be used as it is
+UPSTREAM_WORKER_KEYS = ("register_tasks", "namespace")
 _FIELDS = {"cron", "every", "task", "args", "kwargs", "namespace", "priority", "timezone", "catch_up"}
 _UPSTREAM_FIELDS = {
     "schedule",
@@ -246,7 +248,7 @@ def load_schedules(path: str | Path) -> list[Schedule]:
         raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
     if not isinstance(data, dict):
         raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
-    unknown = sorted(set(data) - {"schedules", "schedule"})
+    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
     problems: list[str] = []
     if unknown:
         problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")

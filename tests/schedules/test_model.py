@@ -65,7 +65,11 @@ def test_the_readme_example_and_upstream_entries(tmp_path: Path) -> None:
 
 
 def test_an_upstream_worker_config_in_yaml_or_json(tmp_path: Path) -> None:
-    config = {"schedule": [{"schedule": "@hourly", "task": "sync", "kwargs": {"full": True}}]}
+    config = {
+        "register_tasks": ["myapp.tasks"],
+        "namespace": "ops",
+        "schedule": [{"schedule": "@hourly", "task": "sync", "kwargs": {"full": True}}],
+    }
     (tmp_path / "worker.json").write_text(json.dumps(config))
     (tmp_path / "worker.yaml").write_text(
         "schedule:\n  - schedule: '@hourly'\n    task: sync\n    kwargs: {full: true}\n"
