@@ -248,6 +248,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Namespaces: the isolation units of tasks and workers.",
     ),
     "event": ("eventix_cli.commands.event", "app", "Post events to test trigger configurations."),
+    "trigger": (
+        "eventix_cli.commands.trigger",
+        "app",
+        "Check trigger files; test locally which tasks an event creates.",
+    ),
+    "schedule": (
+        "eventix_cli.commands.schedule",
+        "app",
+        "Recurring schedules: list each with its next run times.",
+    ),
+    "scheduler": (
+        "eventix_cli.commands.scheduler",
+        "scheduler",
+        "Enqueue the due slots of a schedules file as tasks.",
+    ),
     "server": (
         "eventix_cli.commands.server",
         "server",

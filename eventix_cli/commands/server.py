@@ -18,6 +18,9 @@ EPILOG = """\
 
   [dim]# a shared dev server with a token[/dim]
   EVENTIX_SERVER_TOKEN=s3cret eventix server --host 0.0.0.0 --db ./eventix.sqlite3
+
+  [dim]# turn posted events into tasks with the trigger files in ./triggers[/dim]
+  eventix server --db :memory: --triggers ./triggers
 """
 
 ENV_SERVER_TOKEN = "EVENTIX_SERVER_TOKEN"
@@ -56,6 +59,15 @@ def server(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error; debug adds an access log.")
     ] = "info",
+    triggers_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--triggers",
+            help="Directory of trigger files (*.yaml, upstream's format) that turn posted events "
+            "into tasks (env: EVENTIX_TRIGGER_CONFIG_DIRECTORY).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
 
@@ -73,6 +85,9 @@ def server(
     setup_logging(level)
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
+    from eventix_cli.commands.trigger import load_for_server
+
+    triggers = load_for_server(triggers_dir)
     token = token or os.environ.get(ENV_SERVER_TOKEN) or None
     db_path = db or str(default_db_path())
     if db_path != ":memory:":
@@ -104,6 +119,7 @@ def server(
             cleanup_interval=cleanup_interval or None,
             log_level=log_level,
             on_ready=ready,
+            triggers=triggers,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None

@@ -18,6 +18,9 @@ EPILOG = """\
 
   eventix worker -n billing --tasks myapp.tasks --concurrency 4
   eventix worker -n billing --tasks myapp.tasks:send_mail --burst --log-format json
+
+  [dim]# one process for a small deployment: run the tasks and enqueue the schedules' slots[/dim]
+  eventix worker -n billing --tasks myapp.tasks --schedules schedules.toml
 """
 
 ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
@@ -115,6 +118,14 @@ def worker(
             help="Longest wait between retries while the server is unreachable (seconds).",
         ),
     ] = 30.0,
+    schedules_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--schedules",
+            help="Also run the scheduler of this schedules file in the worker (see 'eventix scheduler').",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -176,6 +187,9 @@ def worker(
         backoff_base=min(0.5, max_backoff),
     )
     runner = Supervisor(client, registry, config)
+    from eventix_cli.commands.scheduler import start_in_worker
+
+    embedded_scheduler = start_in_worker(state, settings, schedules_file)
     previous = {
         sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
         for sig in (signal.SIGTERM, signal.SIGINT)
@@ -186,6 +200,8 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if embedded_scheduler is not None:
+            embedded_scheduler.stop()
     exit_despite_stray_threads(code)
     if code:
         raise typer.Exit(code)

@@ -59,6 +59,7 @@ def serve(
     cleanup_interval: float | None = 10.0,
     log_level: str = "info",
     on_ready: Callable[[], None] | None = None,
+    triggers: object = None,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
     is checkpointed and closed."""
@@ -70,7 +71,7 @@ def serve(
     _Server = _server_class()
     store = TaskStore(db)
     try:
-        app = create_app(store, token=token, cleanup_interval=cleanup_interval)
+        app = create_app(store, token=token, cleanup_interval=cleanup_interval, triggers=triggers)
         config = uvicorn.Config(
             app,
             log_level=log_level.lower(),

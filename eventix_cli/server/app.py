@@ -146,8 +146,10 @@ def create_app(
     token: str | None = None,
     cleanup_interval: float | None = DEFAULT_CLEANUP_INTERVAL,
     max_body: int = DEFAULT_MAX_BODY,
+    triggers: Any = None,
 ) -> FastAPI:
-    """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup."""
+    """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup;
+    ``triggers`` (an :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -274,8 +276,9 @@ def create_app(
     # -- events -----------------------------------------------------------------------------
 
     @app.post("/event")
-    async def post_event(event: EventBody) -> list[Any]:
-        log.info("event %s posted to namespace %s (no triggers on this server)", event.name, event.namespace)
-        return []
+    async def post_event(event: EventBody) -> Response:
+        from eventix_cli.triggers.server import answer_event
+
+        return _json(answer_event(triggers, store, event.model_dump(mode="json")))
 
     return app

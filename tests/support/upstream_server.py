@@ -32,6 +32,10 @@ def build_app():
         return {"status": "healthy"}
 
     init_backend()
+    if os.environ.get("EVENTIX_TRIGGER_CONFIG_DIRECTORY"):
+        from eventix.functions.event import init_triggers
+
+        init_triggers()  # as upstream's server does at start: every *.yaml of that directory
     return app
 
 

@@ -1,0 +1,286 @@
+"""Schedules files: TOML tables ``[schedules.NAME]`` and upstream's ``schedule`` entries.
+
+```toml
+[schedules.nightly_report]
+cron = "0 3 * * *"          # or: every = "15m"
+task = "rebuild_report"
+kwargs = { scope = "all" }
+namespace = "billing"       # default: the active namespace
+priority = 0                # logical: higher runs first
+timezone = "Europe/Berlin"  # default UTC; cron is read in it (DST handled)
+catch_up = "latest"         # none | latest | all
+
+[[schedule]]                # upstream's worker config entry, accepted unchanged
+schedule = "*/5 * * * *"
+task = "poll_inbox"
+```
+
+YAML and JSON files with the same structure are read too (``.yaml``/``.yml``/``.json``), so
+the ``schedule`` list of an upstream worker config can be used as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CatchUp = Literal["none", "latest", "all"]
+CATCH_UP_VALUES: tuple[str, ...] = ("none", "latest", "all")
+
+#: cron's @-macros, which cronsim leaves to the caller
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+#: the other keys of an upstream worker config: ignored, so such a file can be used as it is
+UPSTREAM_WORKER_KEYS = ("register_tasks", "namespace")
+_FIELDS = {"cron", "every", "task", "args", "kwargs", "namespace", "priority", "timezone", "catch_up"}
+_UPSTREAM_FIELDS = {
+    "schedule",
+    "task",
+    "name",
+    "args",
+    "kwargs",
+    "priority",
+    "namespace",
+    "timezone",
+    "catch_up",
+}
+
+
+class ScheduleFileError(Exception):
+    """A schedules file cannot be used; ``problems`` has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0] if problems else "invalid schedules file")
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """One recurring task: when (``cron`` in ``timezone``, or ``every`` seconds), and what."""
+
+    name: str
+    task: str
+    cron: str | None = None
+    every: int | None = None  # seconds, slots aligned to the Unix epoch
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    namespace: str | None = None  # None: the active namespace
+    priority: int = 0  # logical
+    timezone: str = "UTC"
+    catch_up: CatchUp = "latest"
+
+    @property
+    def tz(self) -> ZoneInfo | dt.timezone:
+        return dt.UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
+
+    @property
+    def when(self) -> str:
+        if self.cron is not None:
+            return self.cron if self.timezone == "UTC" else f"{self.cron} ({self.timezone})"
+        return f"every {_format_seconds(self.every or 0)}"
+
+    def unique_key(self, slot: dt.datetime) -> str:
+        """``schedule:<name>:<slot, ISO UTC>``: the same for every scheduler of this file."""
+        return f"{self.key_prefix}{slot_text(slot)}"
+
+    @property
+    def key_prefix(self) -> str:
+        return f"schedule:{self.name}:"
+
+
+def slot_text(slot: dt.datetime) -> str:
+    return slot.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _format_seconds(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _read(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(text)
+    if suffix == ".json":
+        return json.loads(text)
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _cron_problem(expr: str, upstream: bool) -> tuple[str | None, str | None]:
+    """``(normalised expression, problem)``."""
+    from cronsim import CronSim, CronSimError
+
+    expr = " ".join(expr.split())
+    expr = MACROS.get(expr.lower(), expr)
+    parts = expr.split()
+    if upstream and len(parts) == 6:
+        # upstream reads cron with croniter, whose optional sixth field is the seconds
+        parts = [parts[5], *parts[:5]]
+    elif len(parts) != 5:
+        hint = "5 fields: minute hour day-of-month month day-of-week"
+        return None, f"cron {expr!r}: {len(parts)} field(s), expected {hint}"
+    normal = " ".join(parts)
+    try:
+        CronSim(normal, dt.datetime(2000, 1, 1))
+    except CronSimError as exc:
+        return None, f"cron {expr!r}: {exc}"
+    return normal, None
+
+
+def _every_problem(value: Any) -> tuple[int | None, str | None]:
+    from eventix_cli.errors import UsageError
+    from eventix_cli.timeparse import parse_duration
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None, f"every must be a duration like '15m', got {value!r}"
+    try:
+        seconds = parse_duration(str(value), "every").total_seconds()
+    except UsageError as exc:
+        return None, exc.message
+    if seconds < 1 or seconds != int(seconds):
+        return None, f"every {value!r}: use whole seconds, at least 1s"
+    return int(seconds), None
+
+
+def parse_entry(name: str, data: Any, *, upstream: bool) -> Schedule | str:
+    """One schedule, or the problem with it."""
+    if not isinstance(data, dict):
+        return f"expected a table of fields, got {type(data).__name__}"
+    if ":" in name or not name.strip():
+        return "a name must be non-empty and hold no ':' (it is part of the unique key)"
+    known = _UPSTREAM_FIELDS if upstream else _FIELDS
+    unknown = sorted(set(data) - known)
+    if unknown:
+        return f"unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+    task = data.get("task")
+    if not isinstance(task, str) or not task:
+        return "task: missing (the name of the registered task function)"
+    cron_value = data.get("schedule") if upstream else data.get("cron")
+    every_value = None if upstream else data.get("every")
+    cron = every = None
+    if (cron_value is None) == (every_value is None):
+        return "schedule: missing (a cron string)" if upstream else "give exactly one of cron or every"
+    if cron_value is not None:
+        if not isinstance(cron_value, str):
+            return f"cron must be a string, got {cron_value!r}"
+        cron, problem = _cron_problem(cron_value, upstream)
+        if problem:
+            return problem
+    else:
+        every, problem = _every_problem(every_value)
+        if problem:
+            return problem
+    args = data.get("args", [])
+    if args is None:
+        args = []
+    if not isinstance(args, list | tuple):
+        return f"args must be a list, got {type(args).__name__}"
+    kwargs = data.get("kwargs", {})
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, dict):
+        return f"kwargs must be a table, got {type(kwargs).__name__}"
+    namespace = data.get("namespace")
+    if namespace is not None and (not isinstance(namespace, str) or not namespace):
+        return f"namespace must be a non-empty string, got {namespace!r}"
+    priority = data.get("priority", 0)
+    if priority is None:
+        priority = 0
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        return f"priority must be an integer, got {priority!r}"
+    timezone = data.get("timezone", "UTC")
+    if not isinstance(timezone, str) or not timezone:
+        return f"timezone must be a name like 'Europe/Berlin', got {timezone!r}"
+    if timezone != "UTC":
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"timezone {timezone!r}: unknown (use an IANA name like 'Europe/Berlin')"
+    catch_up = data.get("catch_up", "latest")
+    if catch_up not in CATCH_UP_VALUES:
+        return f"catch_up {catch_up!r}: use one of {', '.join(CATCH_UP_VALUES)}"
+    return Schedule(
+        name=name,
+        task=task,
+        cron=cron,
+        every=every,
+        args=tuple(args),
+        kwargs=dict(kwargs),
+        namespace=namespace,
+        priority=priority,
+        timezone=timezone,
+        catch_up=catch_up,
+    )
+
+
+def load_schedules(path: str | Path) -> list[Schedule]:
+    """Every schedule of the file; raises :class:`ScheduleFileError` listing every problem."""
+    path = Path(path).expanduser()
+    label = path.name
+    try:
+        data = _read(path)
+    except FileNotFoundError:
+        raise ScheduleFileError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScheduleFileError([f"{label}: not UTF-8 text: {exc.reason}"]) from None
+    except Exception as exc:  # noqa: BLE001 - tomllib, yaml and json each raise their own error types
+        raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
+    if not isinstance(data, dict):
+        raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
+    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
+    problems: list[str] = []
+    if unknown:
+        problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")
+    entries: list[tuple[str, Any, bool]] = []
+    tables = data.get("schedules") or {}
+    if not isinstance(tables, dict):
+        problems.append(f"{label}: 'schedules' must be a table of named schedules")
+        tables = {}
+    entries += [(str(name), value, False) for name, value in tables.items()]
+    listed = data.get("schedule") or []
+    if not isinstance(listed, list):
+        problems.append(f"{label}: 'schedule' must be a list of entries (upstream's format)")
+        listed = []
+    for index, entry in enumerate(listed):
+        name = entry.get("name") or entry.get("task") if isinstance(entry, dict) else None
+        entries.append((str(name) if name else f"#{index + 1}", entry, True))
+    schedules: list[Schedule] = []
+    seen: set[str] = set()
+    for name, value, upstream in entries:
+        if upstream and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "name"}
+        if name in seen:
+            problems.append(f"{label}: schedule {name}: defined twice (names make the unique keys)")
+            continue
+        seen.add(name)
+        result = parse_entry(name, value, upstream=upstream)
+        if isinstance(result, str):
+            problems.append(f"{label}: schedule {name}: {result}")
+        else:
+            schedules.append(result)
+    if not problems and not schedules:
+        problems.append(f"{label}: defines no schedules")
+    if problems:
+        raise ScheduleFileError(problems)
+    return schedules

@@ -1,0 +1,164 @@
+"""``eventix trigger check|test`` (no server) and ``eventix server --triggers`` start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.servers import REPO_ROOT, running_server
+
+GOOD = """\
+triggers:
+  Announce:
+    event_name: StatusChanged
+    namespace: default
+    trigger_type: default
+    code: |
+      def execute(self, event: TEventixEvent) -> TEventixTask:
+          payload = event.payload_dict()
+          if payload.get("status") != "ANNOUNCED":
+              self.ignore()
+          return TEventixTask(task="send_announcement", kwargs=dict(nr=payload["nr"]))
+"""
+BROKEN = """\
+triggers:
+  NoEvent:
+    code: "def execute(self, event): pass"
+  NoExecute:
+    event_name: StatusChanged
+    code: "x = 1"
+"""
+
+
+def make_dir(tmp_path: Path, **files: str) -> Path:
+    directory = tmp_path / "triggers"
+    directory.mkdir()
+    for name, text in files.items():
+        (directory / f"{name}.yaml").write_text(text)
+    return directory
+
+
+def test_check_ok(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD)
+    result = cli("trigger", "check", str(directory))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "ok: 1 trigger(s) for 1 event(s) in 1 file(s)" in result.stderr
+
+
+def test_check_one_line_per_problem_and_exit_2(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD, broken=BROKEN)
+    result = cli("trigger", "check", str(directory))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [
+        "broken.yaml: trigger NoEvent: event_name: Field required",
+        "broken.yaml: trigger NoExecute: code does not define execute(self, event) at its top level",
+    ]
+    assert f"error: 2 problem(s) in {directory} (TriggerConfigError)" in result.stderr
+    as_json = cli("trigger", "check", str(directory), "-o", "json")
+    assert [p["trigger"] for p in json.loads(as_json.stdout)] == ["NoEvent", "NoExecute"]
+
+
+def test_test_prints_the_tasks_an_event_would_create(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD)
+    payload = tmp_path / "event.json"
+    payload.write_text('{"status": "ANNOUNCED", "nr": 7}')
+    result = cli(
+        "trigger", "test", str(directory), "StatusChanged", "--payload", f"@{payload}", "-n", "billing",
+        "--priority", "3", "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [outcome] = json.loads(result.stdout)
+    assert (outcome["trigger"], outcome["file"], outcome["result"]) == ("Announce", "good.yaml", "created")
+    task = outcome["task"]
+    assert (task["task"], task["kwargs"], task["namespace"], task["priority"]) == (
+        "send_announcement", {"nr": 7}, "billing", 3,
+    )  # fmt: skip
+    assert "1 task(s) created, 0 ignored, 0 failed" in result.stderr
+
+
+def test_test_table_shows_ignored_and_failed_with_reasons(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD)
+    ignored = cli("trigger", "test", str(directory), "StatusChanged", "--payload", '{"status": "OPEN"}')
+    assert ignored.exit_code == 0
+    assert ignored.stdout.splitlines()[1].split() == ["Announce", "ignored", "self.ignore()"]
+    failed = cli("trigger", "test", str(directory), "StatusChanged", "--payload", '{"status": "ANNOUNCED"}')
+    assert failed.exit_code == 1
+    assert "KeyError: 'nr' (line 5)" in failed.stdout
+    assert "error: trigger Announce failed: KeyError: 'nr' (line 5) (TriggerRunFailed)" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_test_no_trigger_for_the_event(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD)
+    result = cli("trigger", "test", str(directory), "Nobody", "-o", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert "no trigger listens for event Nobody" in result.stderr
+
+
+def test_test_refuses_a_broken_directory_and_a_non_object_payload(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, broken=BROKEN)
+    result = cli("trigger", "test", str(directory), "StatusChanged")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: broken.yaml: trigger NoEvent: event_name: Field required (TriggerConfigError)"
+    )
+    bad = cli("trigger", "test", str(directory), "e", "--payload", "[1]")
+    assert bad.exit_code == 2
+    assert "--payload must be a JSON object" in bad.stderr
+
+
+def test_server_refuses_to_start_with_a_broken_trigger_file(tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, broken=BROKEN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "eventix_cli", "server", "--db", ":memory:", "--port", "0", "--triggers",
+         str(directory)],
+        cwd=REPO_ROOT, env={**env, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-2:] == [
+        "error: broken.yaml: trigger NoEvent: event_name: Field required (TriggerConfigError)",
+        f"hint: 1 more problem(s); run 'eventix trigger check {directory}'",
+    ]
+
+
+def test_server_runs_triggers_on_post_event(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD)
+    with (
+        running_server(
+            "embedded", tmp_path / "logs", extra_args=["--db", ":memory:", "--triggers", str(directory)]
+        ) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        created = http.post(
+            "/event",
+            json={
+                "name": "StatusChanged",
+                "namespace": "n1",
+                "payload": {"status": "ANNOUNCED", "nr": 1},
+            },
+        ).json()
+        ignored = http.post("/event", json={"name": "StatusChanged", "payload": {"status": "OPEN"}}).json()
+        stored = http.get(f"/task/{created[0]['uid']}").json()
+        posted = cli(
+            "event", "post", "StatusChanged", "--payload", '{"status": "ANNOUNCED", "nr": 2}',
+            "--url", srv.url, "-n", "n2", "-o", "json",
+        )  # fmt: skip
+    assert posted.exit_code == 0, posted.stderr
+    assert [(t["task"], t["namespace"], t["kwargs"]) for t in json.loads(posted.stdout)] == [
+        ("send_announcement", "n2", {"nr": 2})
+    ]
+    assert "1 task(s) created" in posted.stderr
+    assert [(t["task"], t["namespace"], t["kwargs"]) for t in created] == [
+        ("send_announcement", "n1", {"nr": 1})
+    ]
+    assert stored["revision"] == created[0]["revision"]
+    assert ignored == []
+    assert "triggers: 1 loaded from" in srv.log()
