@@ -14,23 +14,8 @@ from eventix_cli.client import EventixClient
 from eventix_cli.exporter import QueueCollector, make_registry
 from eventix_cli.metrics_http import serve_registry
 from eventix_cli.models import Task, TaskStatus
-from tests.support.metrics import scrape, value
+from tests.support.metrics import CountingClient, scrape, value
 from tests.support.tasks import ago, failed, seed
-
-
-class CountingClient(EventixClient):
-    """Counts the requests (and response bytes) the exporter sends."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list[tuple[str, str, int]] = []
-        self._count_lock = threading.Lock()
-
-    def request(self, method, path, **kwargs):
-        response = super().request(method, path, **kwargs)
-        with self._count_lock:
-            self.sent.append((method, path, len(response.content)))
-        return response
 
 
 @pytest.fixture
