@@ -5,19 +5,26 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eventix_cli.commands.options import NamespaceOption, TimeoutOption, UrlOption
 from eventix_cli.errors import UsageError
 
+if TYPE_CHECKING:
+    from eventix_cli.worker.metrics import WorkerMetrics
+
 EPILOG = """\
 [bold]Examples[/bold]
 
   eventix worker -n billing --tasks myapp.tasks --concurrency 4
   eventix worker -n billing --tasks myapp.tasks:send_mail --burst --log-format json
+
+  [dim]# Prometheus metrics at http://127.0.0.1:9465/metrics[/dim]
+  eventix worker -n billing --tasks myapp.tasks --metrics-port 9465
 """
 
 ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
@@ -35,6 +42,30 @@ def resolve_worker_id(flag: str | None) -> str:
     if value:
         return value
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> WorkerMetrics:
+    """The worker's metrics recorder: a no-op without --metrics-port (prometheus_client stays
+    unloaded), else Prometheus counters served on host:port."""
+    from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
+
+    if port is None:
+        return NO_METRICS
+    metrics = PrometheusWorkerMetrics(task_names)
+    try:
+        served = metrics.serve(host, port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port} for --metrics-port: {exc.strerror or exc}"
+        ) from None
+    import logging
+
+    logging.getLogger(__name__).info("metrics at %s", served.url)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger(__name__).warning(
+            "metrics listen on %s: anyone who can reach it can read them", host
+        )
+    return metrics
 
 
 def worker(
@@ -96,6 +127,19 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics at /metrics on this port (off by default).",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address for --metrics-port; loopback by default.")
+    ] = "127.0.0.1",
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -139,6 +183,7 @@ def worker(
 
         logging.getLogger(__name__).info("upstream EventixClient points at %s (for .delay())", settings.url)
 
+    metrics = _start_metrics(metrics_host, metrics_port, registry.tasks)
     client = state.client(settings, retries=0, max_connections=concurrency + 2)
     config = WorkerConfig(
         namespace=settings.namespace,
@@ -150,7 +195,7 @@ def worker(
         shutdown_timeout=shutdown_timeout,
         health_file=health_file,
     )
-    runner = Worker(client, registry, config)
+    runner = Worker(client, registry, config, metrics)
     previous = {
         sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
         for sig in (signal.SIGTERM, signal.SIGINT)
@@ -161,5 +206,6 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        metrics.close()
     if code:
         raise typer.Exit(code)

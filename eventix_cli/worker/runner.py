@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from eventix_cli.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
 from eventix_cli.models import Task, TaskStatus, utcnow
 from eventix_cli.worker.context import task_context
+from eventix_cli.worker.metrics import NO_METRICS, WorkerMetrics
 from eventix_cli.worker.outcome import (
     apply_failure,
     apply_release,
@@ -84,8 +85,15 @@ class Running:
 
 
 class Worker:
-    def __init__(self, client: EventixClient, registry: TaskRegistry, config: WorkerConfig) -> None:
+    def __init__(
+        self,
+        client: EventixClient,
+        registry: TaskRegistry,
+        config: WorkerConfig,
+        metrics: WorkerMetrics = NO_METRICS,
+    ) -> None:
         self.client = client
+        self.metrics = metrics  # metrics hooks: busy (_run_claimed), outcome (_finish), outage
         self.registry = registry
         self.config = config
         self.running: dict[str, Running] = {}
@@ -252,7 +260,8 @@ class Worker:
         running = Running(task=task, lease=lease)
         with self._lock:
             self.running[task.uid] = running
-        self._execute(running)
+        with self.metrics.busy():  # metrics hook
+            self._execute(running)
         return running
 
     def _execute(self, running: Running) -> None:
@@ -306,6 +315,7 @@ class Worker:
                 running.duration_ms,
                 extra={**extra, "status": status, "duration_ms": round(running.duration_ms, 1)},
             )
+            self.metrics.record_outcome(task.task, status, running.duration_ms / 1000)  # metrics hook
         finally:
             with self._lock:
                 self.running.pop(task.uid, None)
@@ -470,6 +480,7 @@ class Worker:
                 return
             self._outage_since = time.monotonic()
             self._outage_attempts = 0
+        self.metrics.outage()  # metrics hook
         log.warning("server unreachable: %s; retrying with backoff", exc.message)
 
     def _recovered(self, sent: float) -> None:
