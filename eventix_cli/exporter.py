@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,12 @@ class QueueCollector(Collector):
         self.refresh_seconds = 0.0
         self.failures = 0
         self._failing = False
+        # the same six threads on every refresh: the client keeps one connection per thread
+        self._pool = ThreadPoolExecutor(6, thread_name_prefix="refresh")
+
+    def close(self) -> None:
+        """Stop the refresh threads (the client is the caller's to close)."""
+        self._pool.shutdown(wait=True)
 
     # -- refreshing -------------------------------------------------------------------------
 
@@ -109,7 +116,7 @@ class QueueCollector(Collector):
         counts: dict[str, dict[str, int]] = {}
         oldest: dict[str, float] = {}
         for name in names:
-            row = namespace_counts(self.client, name, now)
+            row = namespace_counts(self.client, name, now, self._pool)
             counts[name] = {status: int(row[status]) for status in STATUS_ORDER}
             oldest[name] = float(row["oldest_due_seconds"] or 0.0)
         return QueueFigures(counts, oldest, self._clock())

@@ -147,3 +147,32 @@ def test_a_failed_refresh_keeps_the_last_values(embedded_url, namespace, serve) 
     assert value(after, "eventix_exporter_last_success_timestamp_seconds") == value(
         first, "eventix_exporter_last_success_timestamp_seconds"
     )
+
+
+def test_refreshes_reuse_their_connections(embedded_url, namespace) -> None:
+    """A long-running exporter must not open new connections on every refresh."""
+    import psutil
+
+    port = int(embedded_url.rsplit(":", 1)[1])
+
+    def open_connections() -> int:
+        return sum(
+            1
+            for conn in psutil.Process().net_connections("tcp")
+            if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+        )
+
+    seed(embedded_url, namespace, 2)
+    with EventixClient(embedded_url, retries=0) as client:
+        collector = QueueCollector(client, namespace)
+        try:
+            for _ in range(2):
+                assert collector.refresh()
+            settled = open_connections()
+            for _ in range(20):
+                assert collector.refresh()
+            after = open_connections()
+        finally:
+            collector.close()
+    assert 0 < settled <= 6
+    assert after <= settled

@@ -82,4 +82,5 @@ def exporter(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         served.close()
+        collector.close()
     output.message("eventix exporter stopped")
