@@ -268,6 +268,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "server",
         "Run the embedded Eventix server (the API on SQLite).",
     ),
+    "exporter": (
+        "eventix_cli.commands.exporter",
+        "exporter",
+        "Serve queue figures at /metrics for Prometheus.",
+    ),
     "ping": ("eventix_cli.commands.ping", "ping", "Check that the server answers /healthz and /version."),
     "config": (
         "eventix_cli.commands.config",

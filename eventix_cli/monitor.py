@@ -5,8 +5,9 @@ Pure data collection over the client; no terminal code.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,14 @@ def oldest_due(client: EventixClient, namespace: str | None, now: dt.datetime) -
     return (now - tasks[0].eta).total_seconds()
 
 
-def namespace_counts(client: EventixClient, namespace: str, now: dt.datetime) -> dict[str, Any]:
-    """One row: counts per status (a limit=1 query each returns max_results cheaply)."""
-    with ThreadPoolExecutor(6) as pool:
+def namespace_counts(
+    client: EventixClient, namespace: str, now: dt.datetime, pool: Executor | None = None
+) -> dict[str, Any]:
+    """One row: counts per status (a limit=1 query each returns max_results cheaply).
+
+    A long-running caller passes its own ``pool`` (six threads): the client keeps a connection
+    per thread, so fresh threads on every call would open fresh connections."""
+    with contextlib.nullcontext(pool) if pool is not None else ThreadPoolExecutor(6) as pool:
         counts = dict(
             zip(
                 STATUS_ORDER,

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eventix_cli.commands.options import NamespaceOption, TimeoutOption, UrlOption
 from eventix_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.worker.metrics import WorkerMetrics
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -21,6 +25,8 @@ EPILOG = """\
 
   [dim]# one process for a small deployment: run the tasks and enqueue the schedules' slots[/dim]
   eventix worker -n billing --tasks myapp.tasks --schedules schedules.toml
+  [dim]# Prometheus metrics at http://127.0.0.1:9465/metrics[/dim]
+  eventix worker -n billing --tasks myapp.tasks --metrics-port 9465
 """
 
 ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
@@ -38,6 +44,30 @@ def resolve_worker_id(flag: str | None) -> str:
     if value:
         return value
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> WorkerMetrics:
+    """The worker's metrics recorder: a no-op without --metrics-port (prometheus_client stays
+    unloaded), else Prometheus counters served on host:port."""
+    from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
+
+    if port is None:
+        return NO_METRICS
+    metrics = PrometheusWorkerMetrics(task_names)
+    try:
+        served = metrics.serve(host, port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port} for --metrics-port: {exc.strerror or exc}"
+        ) from None
+    import logging
+
+    logging.getLogger(__name__).info("metrics at %s", served.url)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger(__name__).warning(
+            "metrics listen on %s: anyone who can reach it can read them", host
+        )
+    return metrics
 
 
 def worker(
@@ -126,6 +156,19 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics at /metrics on this port (off by default).",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address for --metrics-port; loopback by default.")
+    ] = "127.0.0.1",
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -172,6 +215,7 @@ def worker(
 
         logging.getLogger(__name__).info("upstream EventixClient points at %s (for .delay())", settings.url)
 
+    metrics = _start_metrics(metrics_host, metrics_port, registry.tasks)
     client = state.client(settings, retries=0, max_connections=concurrency + 2)
     config = WorkerConfig(
         namespace=settings.namespace,
@@ -186,7 +230,7 @@ def worker(
         backoff_max=max_backoff,
         backoff_base=min(0.5, max_backoff),
     )
-    runner = Supervisor(client, registry, config)
+    runner = Supervisor(client, registry, config, metrics)
     from eventix_cli.commands.scheduler import start_in_worker
 
     embedded_scheduler = start_in_worker(state, settings, schedules_file)
@@ -202,6 +246,7 @@ def worker(
             signal.signal(sig, handler)
         if embedded_scheduler is not None:
             embedded_scheduler.stop()
+        metrics.close()
     exit_despite_stray_threads(code)
     if code:
         raise typer.Exit(code)

@@ -85,7 +85,8 @@ class Lane:
                     sup.wait_stop(0.02)  # a running task may still schedule more
                 continue
             claimed = sup.register(task, self.serial)
-            outcome = run_attempt(task, sup.registry, cfg.namespace, cfg.worker_id)
+            with sup.metrics.busy():
+                outcome = run_attempt(task, sup.registry, cfg.namespace, cfg.worker_id)
             claimed.duration_ms = (time.perf_counter() - claimed.started) * 1000
             with claimed.lock:
                 if claimed.stage is Stage.RUNNING:

@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 
 from eventix_cli.errors import ApiError, TransportError
 
@@ -15,9 +16,10 @@ log = logging.getLogger(__name__)
 class Outage:
     """Shared by the claim loops, the write-backs and the lease renewals of one worker."""
 
-    def __init__(self, base: float, cap: float) -> None:
+    def __init__(self, base: float, cap: float, on_start: Callable[[], None] | None = None) -> None:
         self.base = base
         self.cap = cap
+        self.on_start = on_start  # called once when an outage begins (the metrics' counter)
         self._lock = threading.Lock()
         self._since: float | None = None
         self._attempts = 0
@@ -44,6 +46,8 @@ class Outage:
                 return
             self._since = time.monotonic()
             self._attempts = 0
+        if self.on_start is not None:
+            self.on_start()
         log.warning("server unreachable: %s; retrying with backoff", exc.message)
 
     def recovered(self, sent: float) -> None:

@@ -28,6 +28,7 @@ from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.config import DEFAULT_LEASE, WorkerConfig
 from eventix_cli.worker.lane import Lane
 from eventix_cli.worker.leases import LeaseKeeper
+from eventix_cli.worker.metrics import NO_METRICS, WorkerMetrics
 from eventix_cli.worker.outage import Outage
 from eventix_cli.worker.writeback import Writer
 
@@ -42,8 +43,15 @@ SETTLE_SECONDS = 5.0
 
 
 class Supervisor:
-    def __init__(self, client: EventixClient, registry: TaskRegistry, config: WorkerConfig) -> None:
+    def __init__(
+        self,
+        client: EventixClient,
+        registry: TaskRegistry,
+        config: WorkerConfig,
+        metrics: WorkerMetrics = NO_METRICS,
+    ) -> None:
         self.client = client
+        self.metrics = metrics
         self.registry = registry
         self.config = config
         self.claims: dict[str, Claimed] = {}
@@ -55,7 +63,7 @@ class Supervisor:
         self._forced = threading.Event()  # a second signal: release what runs
         self._drained = threading.Event()  # burst done or --max-tasks reached
         self._wake = threading.Event()
-        self.outage = Outage(config.backoff_base, config.backoff_max)
+        self.outage = Outage(config.backoff_base, config.backoff_max, on_start=metrics.outage)
         self.writer = Writer(client, config.worker_id, self.outage, self._forced)
         self.leases = LeaseKeeper(client, config.worker_id, self.outage, config.lease)
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="write-back")
@@ -159,6 +167,9 @@ class Supervisor:
                 claimed.duration_ms,
                 extra={**extra, "status": status, "duration_ms": round(claimed.duration_ms, 1)},
             )
+            # written, then deleted as already expired: counted by what was written
+            written = outcome.status.value if status == "deleted" else status
+            self.metrics.record_outcome(task.task, written, claimed.duration_ms / 1000)
             self._forget(claimed)
 
     def _forget(self, claimed: Claimed) -> None:
