@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BIN, verdict
+from _common import BIN, machine_note, verdict
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus, utcnow
@@ -178,3 +178,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(machine_note())

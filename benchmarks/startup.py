@@ -23,7 +23,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from _common import BIN, interleaved, median_wall, table, verdict
+from _common import BIN, interleaved, machine_note, median_wall, table, verdict
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task
@@ -77,6 +77,7 @@ def main() -> None:
                 flush=True,
             )
             samples = interleaved(cases, runs=args.runs, warmup=args.warmup, env=env)
+            print(machine_note(), flush=True)
 
     rows = []
     for name, _, b, target in pairs:

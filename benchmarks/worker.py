@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BIN, REPO_ROOT, Sample, run_process, table, verdict
+from _common import BIN, REPO_ROOT, Sample, machine_note, run_process, table, verdict
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus
@@ -133,6 +133,7 @@ def main() -> None:
                 idle[who].append(WORKERS[who](url, f"empty-{who}-{i}"))
         idle_cpu = {who: statistics.median(s.cpu for s in idle[who]) for who in WORKERS}
 
+        print(machine_note(), flush=True)
         print(f"no-op tasks, --concurrency 1, {n:,} tasks per worker per round", flush=True)
         rounds: list[dict[str, Sample]] = []
         ceilings: list[float] = []
@@ -221,3 +222,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(machine_note())
