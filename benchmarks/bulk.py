@@ -129,6 +129,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         print(f"purge of {count:,} done tasks (8 concurrent requests)")
+        print("(upstream: eventix 4.3's routers over the mongomock stand-in, not MongoDB)")
         print(
             f"{'server':<10} {'ceiling/s':>10} {'purge/s':>10} {'purge/ceiling':>14} {'upstream CLI/s':>15}"
         )

@@ -71,8 +71,11 @@ def main() -> None:
                 (f"{name} B", b) for name, _, b, _ in pairs
             ]
             cases.append(("task add", add))
+            server_name = (
+                "upstream's (on mongomock, not MongoDB)" if args.server == "upstream" else "embedded"
+            )
             print(
-                f"start-up, {args.server} server: {args.runs} interleaved runs per command after "
+                f"start-up, {server_name} server: {args.runs} interleaved runs per command after "
                 f"{args.warmup} warm-up runs each ...",
                 flush=True,
             )
