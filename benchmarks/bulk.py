@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BIN, verdict
+from _common import BIN, machine_note, verdict
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus, utcnow
@@ -129,6 +129,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         print(f"purge of {count:,} done tasks (8 concurrent requests)")
+        print("(upstream: eventix 4.3's routers over the mongomock stand-in, not MongoDB)")
         print(
             f"{'server':<10} {'ceiling/s':>10} {'purge/s':>10} {'purge/ceiling':>14} {'upstream CLI/s':>15}"
         )
@@ -178,3 +179,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(machine_note())

@@ -1,29 +1,35 @@
-"""Worker throughput: `eventix worker --burst` vs upstream's TaskWorker, and the ceiling.
+"""Worker cost and throughput: `eventix worker --burst` vs upstream's TaskWorker, like for like.
 
-Both workers run against the same embedded `eventix server` (the upstream reference's
-MongoDB stand-in scans the collection on every claim and would measure itself), 2,000 tasks
-each, in the same run:
-  - no-op tasks at --concurrency 1; the ceiling is a tight client loop doing only claim +
-    write-back against the same server. Targets: >= 1.5x upstream, >= 80 % of the ceiling;
-  - tasks that sleep 10 ms at --concurrency 4 (upstream's worker runs one at a time).
-    Target: >= 3x upstream.
-Tasks per second include each worker's process start-up, as an operator would see it.
+Both workers run as whole processes (start-up included) against the same embedded
+`eventix server`, on the same kind of tasks, one task at a time (`--concurrency 1`; upstream's
+worker runs one at a time). The upstream reference server is not used: its MongoDB stand-in
+scans the collection on every claim and would measure itself.
 
-    ./dev bench worker [--tasks N]
+  1. No-op tasks, five rounds of N tasks per worker, the two workers interleaved (ours first
+     in even rounds, upstream's first in odd ones), each on a fresh namespace. Per round:
+     throughput (tasks/s, wall time of the process) and the worker process's own CPU
+     (user + system, from wait4's rusage) per task. Targets: throughput >= 1.5x upstream in
+     every round; CPU per task <= 0.5x upstream's (median of the rounds).
+     Also: each worker's start-up CPU on an empty queue (median of 3), and the per-task CPU
+     with that subtracted; and the ceiling, a tight in-process claim + write-back loop.
+  2. Tasks sleeping 10 ms, `--concurrency 4` against upstream's one-at-a-time worker, one
+     round. Target: >= 3x upstream.
+
+    ./dev bench worker [--tasks 2000] [--rounds 5] [--sleep-tasks 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BIN, REPO_ROOT, verdict
+from _common import BIN, REPO_ROOT, Sample, machine_note, run_process, table, verdict
 
 from eventix_cli.client import EventixClient
 from eventix_cli.models import Task, TaskStatus
@@ -47,13 +53,7 @@ def done_count(url: str, namespace: str) -> int:
         return client.count(namespace=namespace, status="done")
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
-def ours(url: str, namespace: str, concurrency: int) -> float:
+def ours(url: str, namespace: str, concurrency: int = 1) -> Sample:
     env = {**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{REPO_ROOT}"}
     cmd = [
         str(BIN / "eventix"),
@@ -70,10 +70,10 @@ def ours(url: str, namespace: str, concurrency: int) -> float:
         "--log-level",
         "WARNING",
     ]
-    return timed(cmd, env)
+    return run_process(cmd, env=env, cwd=HERE)
 
 
-def upstream(url: str, namespace: str) -> float:
+def upstream(url: str, namespace: str) -> Sample:
     env = {
         **os.environ,
         "PYTHONPATH": str(HERE),
@@ -81,10 +81,14 @@ def upstream(url: str, namespace: str) -> float:
         "EVENTIX_NAMESPACE": namespace,
         "EVENTIX_WORKER_LOG_LEVEL": "WARNING",
     }
-    return timed([sys.executable, str(HERE / "upstream_worker.py"), namespace], env)
+    return run_process([sys.executable, str(HERE / "upstream_worker.py"), namespace], env=env, cwd=HERE)
+
+
+WORKERS = {"eventix": ours, "upstream": upstream}
 
 
 def ceiling(url: str, namespace: str, count: int) -> float:
+    """Tasks per second of a tight in-process loop doing only claim + write-back."""
     with EventixClient(url) as client:
         started = time.perf_counter()
         for _ in range(count):
@@ -95,11 +99,22 @@ def ceiling(url: str, namespace: str, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+def run_on(url: str, who: str, namespace: str, task: str, n: int, **kwargs: int) -> Sample:
+    enqueue(url, namespace, task, n)
+    sample = WORKERS[who](url, namespace, **kwargs)
+    finished = done_count(url, namespace)
+    if finished != n:
+        raise RuntimeError(f"{who} on {namespace}: {finished} of {n} tasks done")
+    return sample
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sleep-tasks", type=int, default=1000)
     args = parser.parse_args()
     n = args.tasks
     with (
@@ -108,31 +123,103 @@ def main() -> None:
             "embedded", Path(tmp), extra_args=["--db", str(Path(tmp) / "w.sqlite3"), "--log-level", "warning"]
         ) as srv,
     ):
-        rates: dict[str, float] = {}
-        for label, task, run in (
-            ("ceiling noop", "noop", lambda ns: n / (n / ceiling(srv.url, ns, n))),
-            ("eventix noop c1", "noop", lambda ns: n / ours(srv.url, ns, 1)),
-            ("upstream noop", "noop", lambda ns: n / upstream(srv.url, ns)),
-            ("eventix sleep10 c4", "sleep10", lambda ns: n / ours(srv.url, ns, 4)),
-            ("upstream sleep10", "sleep10", lambda ns: n / upstream(srv.url, ns)),
-        ):
-            namespace = label.replace(" ", "-")
-            enqueue(srv.url, namespace, task, n)
-            rates[label] = run(namespace)
-            finished = done_count(srv.url, namespace)
-            if finished != n:
-                raise RuntimeError(f"{label}: {finished} of {n} tasks done")
-            print(f"{label:<20} {rates[label]:8.0f} tasks/s", flush=True)
+        url = srv.url
+        # warm-up: one small run of each (page cache, server's first requests)
+        for who in WORKERS:
+            run_on(url, who, f"warm-{who}", "noop", 50)
+        idle: dict[str, list[Sample]] = {who: [] for who in WORKERS}
+        for i in range(3):
+            for who in WORKERS:
+                idle[who].append(WORKERS[who](url, f"empty-{who}-{i}"))
+        idle_cpu = {who: statistics.median(s.cpu for s in idle[who]) for who in WORKERS}
 
-        print()
-        checks = [
-            ("no-op, c1 vs upstream", rates["eventix noop c1"] / rates["upstream noop"], 1.5),
-            ("no-op, c1 vs ceiling", rates["eventix noop c1"] / rates["ceiling noop"], 0.8),
-            ("sleep 10 ms, c4 vs upstream", rates["eventix sleep10 c4"] / rates["upstream sleep10"], 3.0),
-        ]
-        for name, ratio, target in checks:
-            print(f"{name:<30} {ratio:6.2f}x  {verdict(ratio, target, higher_is_better=True)}")
+        print(machine_note(), flush=True)
+        print(f"no-op tasks, --concurrency 1, {n:,} tasks per worker per round", flush=True)
+        rounds: list[dict[str, Sample]] = []
+        ceilings: list[float] = []
+        for r in range(args.rounds):
+            order = list(WORKERS) if r % 2 == 0 else list(reversed(WORKERS))
+            result = {who: run_on(url, who, f"noop-{who}-{r}", "noop", n) for who in order}
+            enqueue(url, f"ceiling-{r}", "noop", n)
+            ceilings.append(ceiling(url, f"ceiling-{r}", n))
+            rounds.append(result)
+            mine, theirs = result["eventix"], result["upstream"]
+            print(
+                f"  round {r + 1}: eventix {n / mine.wall:6.0f}/s {mine.cpu / n * 1e6:6.0f} µs CPU/task;"
+                f"  upstream {n / theirs.wall:6.0f}/s {theirs.cpu / n * 1e6:6.0f} µs CPU/task;"
+                f"  ceiling {ceilings[-1]:6.0f}/s",
+                flush=True,
+            )
+
+        sleeper = {
+            "eventix": run_on(url, "eventix", "sleep-eventix", "sleep10", args.sleep_tasks, concurrency=4),
+            "upstream": run_on(url, "upstream", "sleep-upstream", "sleep10", args.sleep_tasks),
+        }
+
+    rows = []
+    for r, result in enumerate(rounds):
+        mine, theirs = result["eventix"], result["upstream"]
+        speed = theirs.wall / mine.wall
+        rows.append(
+            [
+                r + 1,
+                f"{n / mine.wall:,.0f}/s",
+                f"{n / theirs.wall:,.0f}/s",
+                f"{speed:.2f}x",
+                f"{mine.cpu / n * 1e6:,.0f} µs",
+                f"{theirs.cpu / n * 1e6:,.0f} µs",
+                f"{mine.cpu / theirs.cpu:.2f}",
+                f"{(mine.cpu - idle_cpu['eventix']) / n * 1e6:,.0f} µs",
+                f"{(theirs.cpu - idle_cpu['upstream']) / n * 1e6:,.0f} µs",
+                f"{ceilings[r]:,.0f}/s",
+            ]
+        )
+    print()
+    print(
+        table(
+            [
+                "round",
+                "eventix",
+                "upstream",
+                "throughput ratio",
+                "eventix CPU/task",
+                "upstream CPU/task",
+                "CPU ratio",
+                "eventix CPU/task less start-up",
+                "upstream CPU/task less start-up",
+                "ceiling",
+            ],
+            rows,
+        )
+    )
+    print()
+    speeds = [res["upstream"].wall / res["eventix"].wall for res in rounds]
+    cpu_ratio = statistics.median(res["eventix"].cpu / res["upstream"].cpu for res in rounds)
+    to_ceiling = statistics.median(
+        (n / res["eventix"].wall) / c for res, c in zip(rounds, ceilings, strict=True)
+    )
+    print(
+        f"start-up on an empty queue (median of 3): eventix {idle_cpu['eventix'] * 1000:.0f} ms CPU, "
+        f"upstream {idle_cpu['upstream'] * 1000:.0f} ms CPU"
+    )
+    print(
+        f"throughput vs upstream, worst round: {min(speeds):.2f}x  "
+        f"{verdict(min(speeds), 1.5, higher_is_better=True)}"
+    )
+    cpu_verdict = verdict(cpu_ratio, 0.5, higher_is_better=False)
+    print(f"CPU per task vs upstream (median): {cpu_ratio:.2f}  {cpu_verdict}")
+    print(
+        f"throughput vs ceiling (median): {to_ceiling:.0%}  {verdict(to_ceiling, 0.8, higher_is_better=True)}"
+    )
+    s = args.sleep_tasks
+    mine, theirs = sleeper["eventix"], sleeper["upstream"]
+    ratio = theirs.wall / mine.wall
+    print(
+        f"sleep 10 ms, {s:,} tasks: eventix --concurrency 4 {s / mine.wall:,.0f}/s, upstream "
+        f"{s / theirs.wall:,.0f}/s: {ratio:.2f}x  {verdict(ratio, 3.0, higher_is_better=True)}"
+    )
 
 
 if __name__ == "__main__":
     main()
+    print(machine_note())

@@ -71,6 +71,17 @@ class EventixGroup(TyperGroup):
             loaded[cmd_name] = load_command(cmd_name)
         return loaded[cmd_name]
 
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        from typer._click.exceptions import UsageError
+
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            from eventix_cli.commands.lazy import add_suggestion
+
+            add_suggestion(exc, args, list(COMMANDS))
+            raise
+
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         self._listing = True
         try:
@@ -294,18 +305,17 @@ def load_command(name: str) -> Any:
 
     from typer.main import get_command
 
+    from eventix_cli.commands.lazy import command_from_function
+
     module_name, attr, _ = COMMANDS[name]
     module = importlib.import_module(module_name)
     target = getattr(module, attr)
-    if isinstance(target, typer.Typer):
-        if len(target.registered_commands) == 1 and not target.registered_callback:
-            # typer turns a one-command sub-app into that command; `eventix event post` needs the group
-            target.callback()(lambda: None)
-        command = get_command(target)
-    else:
-        holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
-        holder.command(name, epilog=getattr(module, "EPILOG", None))(target)
-        command = get_command(holder)
+    if not isinstance(target, typer.Typer):
+        return command_from_function(name, target, getattr(module, "EPILOG", None))
+    if len(target.registered_commands) == 1 and not target.registered_callback:
+        # typer turns a one-command sub-app into that command; `eventix event post` needs the group
+        target.callback()(lambda: None)
+    command = get_command(target)
     command.name = name
     from eventix_cli.helptext import polish
 

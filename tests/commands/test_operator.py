@@ -247,7 +247,7 @@ def _leaf_commands() -> list[list[str]]:
     leaves = []
     for name in COMMANDS:
         command = load_command(name)
-        subs = getattr(command, "commands", None)
+        subs = command.list_commands(None) if hasattr(command, "list_commands") else None
         if subs:
             leaves.extend([name, sub] for sub in subs)
         else:

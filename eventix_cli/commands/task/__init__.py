@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-import typer
+from eventix_cli.commands.lazy import lazy_typer
 
-from eventix_cli.commands.task import add, cancel, dump, listing, purge, retry, running, show, wait
+# name -> (module, function, epilog): a command's module is imported only when it runs (or
+# for help), so `eventix task list` does not import and convert the others
+SUBCOMMANDS = {
+    "list": ("eventix_cli.commands.task.listing", "list_tasks", "EPILOG"),
+    "show": ("eventix_cli.commands.task.show", "show", "EPILOG"),
+    "running": ("eventix_cli.commands.task.running", "running", "EPILOG"),
+    "add": ("eventix_cli.commands.task.add", "add", "EPILOG"),
+    "retry": ("eventix_cli.commands.task.retry", "retry", "EPILOG"),
+    "cancel": ("eventix_cli.commands.task.cancel", "cancel", "EPILOG"),
+    "purge": ("eventix_cli.commands.task.purge", "purge", "EPILOG"),
+    "wait": ("eventix_cli.commands.task.wait", "wait", "EPILOG"),
+    "dump": ("eventix_cli.commands.task.dump", "dump", "DUMP_EPILOG"),
+    "restore": ("eventix_cli.commands.task.dump", "restore", "RESTORE_EPILOG"),
+}
 
-app = typer.Typer(
+app = lazy_typer(
+    SUBCOMMANDS,
     name="task",
     help="Enqueue, inspect, retry, cancel, purge, wait for, dump and restore tasks.",
     no_args_is_help=True,
@@ -18,14 +32,3 @@ app = typer.Typer(
         "  eventix task running -A\n"
     ),
 )
-
-app.command("list", epilog=listing.EPILOG)(listing.list_tasks)
-app.command("show", epilog=show.EPILOG)(show.show)
-app.command("running", epilog=running.EPILOG)(running.running)
-app.command("add", epilog=add.EPILOG)(add.add)
-app.command("retry", epilog=retry.EPILOG)(retry.retry)
-app.command("cancel", epilog=cancel.EPILOG)(cancel.cancel)
-app.command("purge", epilog=purge.EPILOG)(purge.purge)
-app.command("wait", epilog=wait.EPILOG)(wait.wait)
-app.command("dump", epilog=dump.DUMP_EPILOG)(dump.dump)
-app.command("restore", epilog=dump.RESTORE_EPILOG)(dump.restore)

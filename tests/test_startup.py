@@ -1,0 +1,73 @@
+"""Start-up: a command loads only what it needs; lazily loaded commands behave as if eager."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+TASK_MODULES = {
+    "eventix_cli.commands.task.add",
+    "eventix_cli.commands.task.cancel",
+    "eventix_cli.commands.task.dump",
+    "eventix_cli.commands.task.listing",
+    "eventix_cli.commands.task.purge",
+    "eventix_cli.commands.task.retry",
+    "eventix_cli.commands.task.show",
+    "eventix_cli.commands.task.wait",
+}
+
+_PROBE = """
+import atexit, json, sys
+atexit.register(lambda: sys.__stderr__.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+from eventix_cli.app import main
+sys.argv = ["eventix", *sys.argv[1:]]
+main()
+"""
+
+
+def _modules_after(*args: str) -> set[str]:
+    """The modules a real process of ``eventix ARGS`` has imported when it exits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, timeout=60
+    )
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [
+        (["task", "show", "--help"], "eventix_cli.commands.task.show"),
+        (["task", "list", "--help"], "eventix_cli.commands.task.listing"),
+        (["task", "add", "--help"], "eventix_cli.commands.task.add"),
+    ],
+)
+def test_a_task_command_imports_no_other_task_command(args, own) -> None:
+    loaded = _modules_after(*args)
+    assert own in loaded
+    assert not (TASK_MODULES - {own}) & loaded
+
+
+def test_task_help_lists_every_task_command_in_order(cli) -> None:
+    from eventix_cli.commands.task import SUBCOMMANDS
+
+    result = cli("task", "--help", env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    positions = [result.stdout.index(f"│ {name} ") for name in SUBCOMMANDS]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [(["tsk"], "Did you mean 'task'?"), (["task", "lst"], "Did you mean 'list'?")],
+)
+def test_a_mistyped_command_gets_a_suggestion(cli, args, suggestion) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert suggestion in result.stderr
+    assert len([x for x in result.stderr.splitlines() if x.startswith("error:")]) == 1
