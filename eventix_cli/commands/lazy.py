@@ -23,14 +23,17 @@ Table = Mapping[str, tuple[str, str, str | None]]
 
 
 def command_from_function(name: str, func: Any, epilog: str | None) -> Any:
-    """The click command typer makes of ``func``, as ``@app.command(name, epilog=...)`` would."""
+    """The click command typer makes of ``func``, as ``@app.command(name, epilog=...)`` would,
+    with its help made to read well at 80 columns (:func:`eventix_cli.helptext.polish`)."""
     from typer.main import get_command
+
+    from eventix_cli.helptext import polish
 
     holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
     holder.command(name, epilog=epilog)(func)
     command = get_command(holder)
     command.name = name
-    return command
+    return polish(command)
 
 
 def add_suggestion(exc: UsageError, args: Sequence[str], names: Sequence[str]) -> None:

@@ -63,8 +63,9 @@ def server(
         str | None,
         typer.Option(
             "--triggers",
+            metavar="DIR",
             help="Directory of trigger files (*.yaml, upstream's format) that turn posted events "
-            "into tasks (env: EVENTIX_TRIGGER_CONFIG_DIRECTORY).",
+            "into tasks (env: see above).",
             show_default=False,
         ),
     ] = None,
@@ -73,6 +74,8 @@ def server(
 
     For trying everything on one machine and for tests; nothing to install. Ctrl-C or SIGTERM
     stops it cleanly: requests in flight finish and the database is closed intact.
+
+    --triggers can also come from EVENTIX_TRIGGER_CONFIG_DIRECTORY, upstream's variable.
     """
     from eventix_cli import output
     from eventix_cli.logging import parse_level, setup_logging

@@ -107,7 +107,7 @@ from eventix_cli.app import COMMANDS, load_command
 for name in COMMANDS:
     if name != "exporter":
         load_command(name)
-import eventix_cli.worker.runner, eventix_cli.metrics_http
+import eventix_cli.worker.supervisor, eventix_cli.metrics_http
 try:
     import eventix_cli.worker.metrics
 except ImportError:
