@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 from collections import Counter
@@ -171,7 +172,15 @@ def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> Non
     ]
     # both poll before there is work, so neither finishes it all before the other has started
     wait_for(lambda: all("concurrency 3" in w.log() for w in workers), what=lambda: workers[1].log())
-    uids = [post(embedded_url, namespace, "plain_record", str(record)).uid for _ in range(200)]
+    # all due at one moment, after they are all posted: both workers meet a full queue (posted
+    # one by one as they became due, one worker could take each as it came on a loaded machine)
+    due = utcnow() + dt.timedelta(seconds=3)
+    with EventixClient(embedded_url) as client:
+        uids = [
+            client.post_task(Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due)).uid
+            for _ in range(200)
+        ]
+    assert utcnow() < due, "posting took longer than the head start: the test proves nothing"
     wait_for(lambda: record.exists() and len(record.read_text().split()) >= 200, what=workers[0].log)
     wait_for(lambda: all(w.log().count("end ") == w.log().count("start ") for w in workers))
     for worker in workers:
