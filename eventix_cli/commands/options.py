@@ -65,3 +65,33 @@ OutputOption = Annotated[
         case_sensitive=False,
     ),
 ]
+
+#: the log level variable of upstream's worker, read by every long-running process of ours
+ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
+
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        help="DEBUG, INFO, WARNING, ERROR (env: EVENTIX_WORKER_LOG_LEVEL; default INFO).",
+        show_default=False,
+    ),
+]
+
+LogFormatOption = Annotated[str, typer.Option("--log-format", help="text, or json for log shippers.")]
+
+
+def log_options(log_level: str | None, log_format: str) -> int:
+    """The numeric level of --log-level (or EVENTIX_WORKER_LOG_LEVEL); UsageError for a bad
+    level or --log-format."""
+    import os
+
+    from eventix_cli.errors import UsageError
+    from eventix_cli.logging import parse_level
+
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: use text or json")
+    try:
+        return parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

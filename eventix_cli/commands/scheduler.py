@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, TimeoutOption, UrlOption
-from eventix_cli.errors import UsageError
+from eventix_cli.commands.options import (
+    LogFormatOption,
+    LogLevelOption,
+    NamespaceOption,
+    TimeoutOption,
+    UrlOption,
+    log_options,
+)
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -22,7 +27,6 @@ EPILOG = """\
   eventix scheduler /etc/eventix/schedules.toml --once
 """
 
-ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
 
 if TYPE_CHECKING:
     from eventix_cli.schedules.runner import SchedulerThread
@@ -51,15 +55,8 @@ def scheduler(
         bool, typer.Option("--once", help="Enqueue the slots due now, then exit (for cron-driven setups).")
     ] = False,
     namespace: NamespaceOption = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            "--log-level",
-            help="DEBUG, INFO, WARNING, ERROR (env: EVENTIX_WORKER_LOG_LEVEL; default INFO).",
-            show_default=False,
-        ),
-    ] = None,
-    log_format: Annotated[str, typer.Option("--log-format", help="text, or json for log shippers.")] = "text",
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = "text",
     url: UrlOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -72,15 +69,10 @@ def scheduler(
     """
     from eventix_cli.commands.schedule import load_or_refuse
     from eventix_cli.commands.task.common import require_writable
-    from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.logging import setup_logging
     from eventix_cli.schedules.runner import Scheduler
 
-    if log_format not in ("text", "json"):
-        raise UsageError(f"--log-format {log_format!r}: use text or json")
-    try:
-        level = parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    level = log_options(log_level, log_format)
     setup_logging(level, log_format, prefix="[SCHEDULER]")  # type: ignore[arg-type]
     schedules = load_or_refuse(file)
     state = ctx.find_root().obj

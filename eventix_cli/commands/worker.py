@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, TimeoutOption, UrlOption
+from eventix_cli.commands.options import (
+    LogFormatOption,
+    LogLevelOption,
+    NamespaceOption,
+    TimeoutOption,
+    UrlOption,
+    log_options,
+)
 from eventix_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,7 +37,6 @@ EPILOG = """\
 """
 
 ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
-ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
 
 
 def resolve_worker_id(flag: str | None) -> str:
@@ -94,15 +100,8 @@ def worker(
             show_default=False,
         ),
     ] = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            "--log-level",
-            help="DEBUG, INFO, WARNING, ERROR (env: EVENTIX_WORKER_LOG_LEVEL; default INFO).",
-            show_default=False,
-        ),
-    ] = None,
-    log_format: Annotated[str, typer.Option("--log-format", help="text, or json for log shippers.")] = "text",
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = "text",
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit 0 once the namespace has nothing due.")
     ] = False,
@@ -184,19 +183,14 @@ def worker(
     """
     from dotenv import load_dotenv
 
-    from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.logging import setup_logging
     from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
     from eventix_cli.worker.supervisor import Supervisor, exit_despite_stray_threads
 
     load_dotenv(".env.local")  # never overrides variables already set
-    if log_format not in ("text", "json"):
-        raise UsageError(f"--log-format {log_format!r}: use text or json")
-    try:
-        level = parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    level = log_options(log_level, log_format)
     wid = resolve_worker_id(worker_id)
     setup_logging(level, log_format, prefix=f"[WORKER-{wid}]", fields={"worker_id": wid})  # type: ignore[arg-type]
 
