@@ -1,0 +1,44 @@
+"""The README a newcomer reads matches the commands: every command has an example there, and
+the exit codes it documents are the ones `eventix --help` names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from eventix_cli.app import COMMANDS, load_command
+from tests.support.servers import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def _commands() -> list[str]:
+    paths = []
+    for name in COMMANDS:
+        command = load_command(name)
+        subs = command.list_commands(None) if hasattr(command, "list_commands") else None
+        paths.extend(f"{name} {sub}" for sub in subs or []) if subs else paths.append(name)
+    return paths
+
+
+def _readme_exit_codes() -> list[str]:
+    section = README[README.index("## Exit codes") :]
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", _commands())
+def test_every_command_has_an_example_in_the_readme(path) -> None:
+    example = re.compile(rf"^\$ (?:\S+=\S+ )*eventix {re.escape(path)}(?: |$)", flags=re.MULTILINE)
+    assert example.search(README), f"README.md has no `$ eventix {path} ...` example"
+
+
+def test_root_help_names_every_exit_code_of_the_readme(cli) -> None:
+    codes = _readme_exit_codes()
+    assert {"0", "2", "124", "130", "141"} <= set(codes)
+    result = cli("--help", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    named = result.stdout[result.stdout.index("Exit codes") :]
+    missing = [code for code in codes if not re.search(rf"\b{code}\b", named)]
+    assert missing == [], named
