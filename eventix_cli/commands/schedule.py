@@ -30,7 +30,7 @@ EPILOG = """\
 FileArgument = Annotated[
     Path,
     typer.Argument(
-        help="Schedules file: TOML ([schedules.NAME] tables, upstream [[schedule]] entries), "
+        help="Schedules file: TOML (\\[schedules.NAME] tables, upstream \\[\\[schedule]] entries), "
         "or the same structure in YAML or JSON.",
         show_default=False,
     ),

@@ -1,5 +1,5 @@
-"""The README a newcomer reads matches the commands: every command has an example there, and
-the exit codes it documents are the ones `eventix --help` names."""
+"""What a newcomer reads matches the commands: every command has an example in the README, the
+exit codes it documents are the ones `eventix --help` names, and help texts say what is true."""
 
 from __future__ import annotations
 
@@ -42,3 +42,18 @@ def test_root_help_names_every_exit_code_of_the_readme(cli) -> None:
     named = result.stdout[result.stdout.index("Exit codes") :]
     missing = [code for code in codes if not re.search(rf"\b{code}\b", named)]
     assert missing == [], named
+
+
+def test_schedule_file_help_shows_its_toml_tables(cli) -> None:
+    # square brackets are markup in rich help: the table names must be escaped to be shown
+    result = cli("schedule", "list", "--help", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "[schedules.NAME] tables" in result.stdout
+    assert "upstream [[schedule]] entries" in result.stdout
+
+
+def test_request_timeout_help_describes_the_whole_request_deadline(cli) -> None:
+    result = cli("task", "list", "--help", env={"COLUMNS": "200"})
+    line = next(line for line in result.stdout.splitlines() if "--request-timeout" in line)
+    assert "each server response" not in line
+    assert "whole request" in line
