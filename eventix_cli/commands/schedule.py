@@ -18,6 +18,12 @@ app = typer.Typer(
     help="Recurring schedules: list each with its next run times.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix schedule list schedules.toml\n"
+        "  eventix schedule list schedules.toml --count 5 -o json\n"
+    ),
 )
 
 EPILOG = """\

@@ -57,3 +57,21 @@ def test_request_timeout_help_describes_the_whole_request_deadline(cli) -> None:
     line = next(line for line in result.stdout.splitlines() if "--request-timeout" in line)
     assert "each server response" not in line
     assert "whole request" in line
+
+
+def _groups() -> list[str]:
+    return [name for name in COMMANDS if hasattr(load_command(name), "list_commands")]
+
+
+@pytest.mark.parametrize("group", _groups())
+def test_every_command_group_help_ends_with_examples(cli, group) -> None:
+    result = cli(group, "--help", env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "Examples" in result.stdout, result.stdout
+    tail = result.stdout[result.stdout.index("Examples") :]
+    examples = [line for line in tail.splitlines() if line.strip().startswith(f"eventix {group} ")]
+    assert len(examples) >= 2, result.stdout
+    # shell completion is `eventix completion SHELL`; typer's own options would install a
+    # script for a program named after the group
+    assert "--install-completion" not in result.stdout
+    assert "--show-completion" not in result.stdout
