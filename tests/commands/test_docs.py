@@ -71,7 +71,6 @@ def test_every_command_group_help_ends_with_examples(cli, group) -> None:
     tail = result.stdout[result.stdout.index("Examples") :]
     examples = [line for line in tail.splitlines() if line.strip().startswith(f"eventix {group} ")]
     assert len(examples) >= 2, result.stdout
-    # shell completion is `eventix completion SHELL`; typer's own options would install a
-    # script for a program named after the group
+    # shell completion is `eventix completion SHELL`, not typer's options on a group
     assert "--install-completion" not in result.stdout
     assert "--show-completion" not in result.stdout
