@@ -37,7 +37,7 @@ EPILOG = """\
   EVENTIX_URL=https://eventix.example.com eventix --profile prod ping
 
 Exit codes: 0 ok, 1 failure, 2 bad input, 3 unreachable, 4 rejected (4xx),
-5 server error (5xx), 124 timed out, 130 interrupted.
+5 server error (5xx), 124 timed out, 130 interrupted, 141 stdout reader gone.
 """
 
 

@@ -18,6 +18,7 @@ app = typer.Typer(
     help="Profiles: where to connect, which namespace, a token, read-only mode.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix config set url https://eventix.example.com --profile prod\n"

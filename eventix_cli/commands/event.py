@@ -13,6 +13,12 @@ app = typer.Typer(
     help="Post events to test trigger configurations.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix event post invoice_paid --payload '{\"invoice_id\": 4711}'\n"
+        "  eventix event post nightly --priority 5 -n billing -o json\n"
+    ),
 )
 
 

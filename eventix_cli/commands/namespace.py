@@ -11,6 +11,12 @@ app = typer.Typer(
     help="Namespaces: the isolation units of tasks and workers.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix namespace list\n"
+        "  eventix namespace list -o ids --url http://127.0.0.1:8000\n"
+    ),
 )
 
 

@@ -25,7 +25,8 @@ TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--request-timeout",
-        help="Seconds to wait for each server response (env: EVENTIX_TIMEOUT; default: 10).",
+        help="Deadline in seconds for the whole request, retries included "
+        "(env: EVENTIX_TIMEOUT; default: 10).",
         show_default=False,
         min=0.001,
         rich_help_panel="Connection",

@@ -18,6 +18,12 @@ app = typer.Typer(
     help="Recurring schedules: list each with its next run times.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix schedule list schedules.toml\n"
+        "  eventix schedule list schedules.toml --count 5 -o json\n"
+    ),
 )
 
 EPILOG = """\
@@ -30,7 +36,7 @@ EPILOG = """\
 FileArgument = Annotated[
     Path,
     typer.Argument(
-        help="Schedules file: TOML ([schedules.NAME] tables, upstream [[schedule]] entries), "
+        help="Schedules file: TOML (\\[schedules.NAME] tables, upstream \\[\\[schedule]] entries), "
         "or the same structure in YAML or JSON.",
         show_default=False,
     ),

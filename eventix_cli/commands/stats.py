@@ -56,7 +56,7 @@ def stats(
     from eventix_cli.errors import UsageError
     from eventix_cli.models import utcnow
     from eventix_cli.monitor import STATUS_ORDER, namespace_counts
-    from eventix_cli.output import Column, Output, refuse_ids
+    from eventix_cli.output import Column, Output, message, refuse_ids
     from eventix_cli.tables import select_columns
     from eventix_cli.timeparse import format_duration
 
@@ -91,3 +91,5 @@ def stats(
         out.document(rows)  # type: ignore[arg-type]
     else:
         out.records(rows, chosen)
+    if not rows and out.format == "table":  # an empty table prints nothing: say why
+        message("no tasks in " + ("any namespace" if all_namespaces else f"namespace {settings.namespace}"))

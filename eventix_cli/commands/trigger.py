@@ -18,6 +18,12 @@ app = typer.Typer(
     help="Check trigger files; test locally which tasks an event creates.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix trigger check ./triggers\n"
+        "  eventix trigger test ./triggers invoice_paid --payload '{\"invoice_id\": 4711}'\n"
+    ),
 )
 
 CHECK_EPILOG = """\

@@ -63,3 +63,13 @@ def test_event_post_without_triggers(cli, server, namespace) -> None:
     assert result.stderr == "event paid posted; no trigger created a task\n"
     bad = cli("event", "post", "paid", "--payload", "[1]", "--url", server.url)
     assert bad.exit_code == 2
+
+
+def test_stats_by_task_of_an_empty_namespace_says_so(cli, server, namespace) -> None:
+    # a table with no rows would print nothing at all: the reader is told why
+    result = cli("stats", "--url", server.url, "-n", namespace, "--by", "task")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert f"no tasks in namespace {namespace}" in result.stderr
+    as_json = cli("stats", "--url", server.url, "-n", namespace, "--by", "task", "-o", "json")
+    assert (as_json.stdout, as_json.stderr) == ("[]\n", "")

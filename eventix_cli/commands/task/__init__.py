@@ -25,6 +25,7 @@ app = lazy_typer(
     help="Enqueue, inspect, retry, cancel, purge, wait for, dump and restore tasks.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    add_completion=False,
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix task list --status error\n"
