@@ -1,0 +1,100 @@
+"""Tasks read without pydantic (taskview) read exactly as the Task model reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventix_cli.models import Task
+from eventix_cli.taskview import TASK_FIELDS, TaskView, view_of
+
+UTC = dt.UTC
+
+
+def _doc(**changes: object) -> dict:
+    task = Task(
+        task="send",
+        namespace="billing",
+        priority=-3,
+        unique_key="k",
+        eta=dt.datetime(2026, 11, 30, 18, 0, 0, tzinfo=UTC),
+        created_time=dt.datetime(2026, 11, 30, 17, 0, 0, 650000, tzinfo=UTC),
+        max_retries=4,
+    )
+    doc = task.to_wire()
+    doc.update(changes)
+    return doc
+
+
+def test_the_fields_are_the_models_in_its_order() -> None:
+    assert list(TASK_FIELDS) == list(Task.model_fields)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        _doc(),
+        _doc(extra_field={"a": [1, 2]}, status="retry", eta=None),
+        _doc(
+            status="error",
+            result={"error_class": "ValueError", "error_message": "bad", "error_traceback": ["a\n", "b"]},
+        ),
+        _doc(result={"error_class": "KeyError", "error_traceback": "tb text"}),
+    ],
+)
+def test_a_view_reads_like_the_model(doc) -> None:
+    view = view_of(dict(doc))
+    model = Task.model_validate(doc)
+    assert isinstance(view, TaskView)
+    assert view.to_wire() == model.to_wire()
+    assert list(view.to_wire()) == list(model.to_wire())
+    for name in (
+        "uid",
+        "namespace",
+        "task",
+        "status",
+        "priority",
+        "eta",
+        "created_time",
+        "unique_key",
+        "retry",
+        "max_retries",
+        "result",
+        "logical_priority",
+    ):
+        assert getattr(view, name) == getattr(model, name), name
+    assert view.status is model.status
+    if model.error is None:
+        assert view.error is None
+    else:
+        for name in ("error_class", "error_message", "traceback_text"):
+            assert getattr(view.error, name) == getattr(model.error, name)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"priority": "3"},  # the model coerces it
+        {"eta": "2026-11-30T19:00:00+01:00"},  # the model normalises it to UTC
+        {"created_time": "2026-11-30T18:00:00"},  # naive
+        {"retry": 1},
+        {"status": "bogus"},
+        {"kwargs": []},
+    ],
+)
+def test_a_document_not_in_canonical_form_goes_through_the_model(changes) -> None:
+    assert view_of(_doc(**changes)) is None
+
+
+def test_a_document_missing_a_field_goes_through_the_model() -> None:
+    doc = _doc()
+    del doc["operator"]
+    assert view_of(doc) is None
+
+
+def test_an_error_of_other_types_is_read_by_the_model() -> None:
+    view = view_of(_doc(result={"error_class": "E", "error_traceback": [1, 2]}))
+    assert view is not None
+    with pytest.raises(Exception, match="validation error"):
+        view.error  # noqa: B018  (the model refuses it, as Task.error does)
