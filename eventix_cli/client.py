@@ -78,6 +78,16 @@ class EventixClient(HttpSender):
         response = self.request("POST", "/task", idempotent=False, json=task.to_wire())
         return _task(response)
 
+    def post_document(self, document: dict[str, Any]) -> Task | TaskView:
+        """Like :meth:`post_task`, for a document built as JSON (``task add``: no pydantic);
+        the stored task comes back as a read-only view where its form allows."""
+        for name in ("task", "namespace"):
+            if not document.get(name):
+                raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
+        if document.get("unique_key") == "":
+            raise UsageError("the unique key must not be empty: leave it out for a task without one")
+        return _task_view(self.request("POST", "/task", idempotent=False, json=document))
+
     def get_task(self, uid: str) -> Task:
         """``GET /task/{uid}``; raises :class:`~eventix_cli.errors.TaskNotFound`."""
         return _task(self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True))

@@ -91,6 +91,16 @@ def _canonical(kind: int, value: Any) -> bool:
     return True  # _ANY
 
 
+def stored_priority(logical: int) -> int:
+    """The value stored in ``priority`` for a logical priority (higher runs first).
+
+    The server sorts ascending, so a logical priority P is stored as -P. This and
+    ``logical_priority`` (of :class:`~eventix_cli.models.Task` and :class:`TaskView`) are the
+    only places that know it.
+    """
+    return -logical
+
+
 class TaskView:
     """A task document in canonical form, read like :class:`~eventix_cli.models.Task`."""
 
@@ -121,7 +131,7 @@ class TaskView:
     @property
     def logical_priority(self) -> int:
         """The priority as users think of it (higher runs first)."""
-        return -self._doc["priority"]
+        return -self._doc["priority"]  # see stored_priority
 
     @property
     def error(self) -> TaskError | _ErrorView | None:
@@ -179,3 +189,56 @@ def view_of(doc: Any) -> TaskView | None:
         return None
     ordered.update(doc)  # the unknown fields after the known ones, as the model dumps them
     return TaskView(ordered)
+
+
+def utc_text(value: dt.datetime) -> str:
+    """A time as the model writes it: UTC, ISO 8601, ``Z`` (a naive time is taken as UTC)."""
+    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+_TIME_FIELDS = frozenset(_TIMES)
+
+
+def new_task_document(fields: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """The document ``Task(**fields).to_wire()`` gives, built without pydantic.
+
+    ``fields`` hold values of the model's types already (as ``task add`` builds them); the
+    defaults are the model's, its time defaults ``now``.
+    """
+    import uuid
+
+    now_text = utc_text(now or dt.datetime.now(dt.UTC))
+    doc: dict[str, Any] = {
+        "uid": uuid.uuid4().hex,
+        "revision": None,
+        "version": 1,
+        "created_time": now_text,
+        "updated_time": now_text,
+        "unique_key": None,
+        "eta": now_text,
+        "scheduled": now_text,
+        "status": TaskStatus.scheduled.value,
+        "priority": 0,
+        "namespace": "default",
+        "task": None,
+        "args": [],
+        "kwargs": {},
+        "worker_id": None,
+        "worker_expires": None,
+        "retry": True,
+        "max_retries": None,
+        "error_eta_inc": 15,
+        "error_eta_max": 300,
+        "store_result": True,
+        "result": None,
+        "error_expires": None,
+        "result_expires": 604800,
+        "expires": None,
+        "operator": "unknown",
+    }
+    for name, value in fields.items():
+        if name in _TIME_FIELDS and isinstance(value, dt.datetime):
+            value = utc_text(value)
+        doc[name] = value
+    return doc

@@ -98,3 +98,45 @@ def test_an_error_of_other_types_is_read_by_the_model() -> None:
     assert view is not None
     with pytest.raises(Exception, match="validation error"):
         view.error  # noqa: B018  (the model refuses it, as Task.error does)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "task": "t",
+            "namespace": "ns",
+            "args": [],
+            "kwargs": {},
+            "priority": 0,
+            "unique_key": None,
+            "retry": True,
+            "max_retries": None,
+            "operator": "eventix-cli:me",
+        },
+        {
+            "task": "t",
+            "namespace": "ns",
+            "args": [1, {"a": None}],
+            "kwargs": {"x": [1.5, "y"]},
+            "priority": -5,
+            "unique_key": "k:1",
+            "retry": False,
+            "max_retries": 3,
+            "operator": "eventix-cli:me",
+            "eta": dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "error_eta_inc": 30,
+        },
+        {"task": "t", "namespace": "ns", "eta": dt.datetime(2026, 12, 1, 10, 0, 0, 5)},  # naive: UTC
+    ],
+)
+def test_a_new_task_document_is_the_models(fields) -> None:
+    from eventix_cli.taskview import new_task_document
+
+    now = dt.datetime(2026, 11, 30, 18, 1, 2, 345000, tzinfo=UTC)
+    doc = new_task_document(dict(fields), now=now)
+    defaults = {"uid": doc["uid"], "created_time": now, "updated_time": now, "eta": now, "scheduled": now}
+    model = Task(**(defaults | fields))
+    assert doc == model.to_wire()
+    assert list(doc) == list(model.to_wire())
+    assert isinstance(view_of(doc), TaskView)
