@@ -217,7 +217,10 @@ class EventixClient(HttpSender):
         page = decode_json(response)
         if isinstance(page, dict):
             ids, data, total = page.get("ids"), page.get("data"), page.get("max_results")
-            if type(ids) is list and type(data) is dict and type(total) is int:
+            shaped = all(page.get(k) is None or type(page[k]) is int for k in ("skip", "limit")) and (
+                page.get("sort") is None or type(page["sort"]) is str
+            )
+            if shaped and type(ids) is list and type(data) is dict and type(total) is int:
                 views = {uid: view_of(doc) for uid, doc in data.items()}
                 if all(type(uid) is str for uid in ids) and None not in views.values():
                     return [views[uid] for uid in ids if uid in views], total  # type: ignore[misc]

@@ -140,3 +140,46 @@ def test_a_new_task_document_is_the_models(fields) -> None:
     assert doc == model.to_wire()
     assert list(doc) == list(model.to_wire())
     assert isinstance(view_of(doc), TaskView)
+
+
+def _client_answering(body: dict):
+    import httpx
+
+    from eventix_cli.client import EventixClient
+
+    return EventixClient(
+        "http://eventix.test", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    )
+
+
+@pytest.mark.parametrize(
+    ("page_changes", "doc_changes", "viewed"),
+    [
+        ({}, {}, True),
+        ({}, {"priority": "3"}, False),  # one task not in canonical form: the whole page by the model
+        ({"skip": "0"}, {}, False),
+    ],
+)
+def test_a_page_reads_like_the_model_page(page_changes, doc_changes, viewed) -> None:
+    other = _doc(uid="b" * 32)
+    doc = _doc(uid="a" * 32, **doc_changes)
+    body = {
+        "data": {doc["uid"]: doc, other["uid"]: other},
+        "ids": [other["uid"], doc["uid"]],
+        "max_results": 7,
+    }
+    body |= page_changes
+    with _client_answering(body) as client:
+        tasks, total = client.read_page(limit=2)
+        page = client.by_status(limit=2)
+    assert total == page.max_results == 7
+    assert [t.to_wire() for t in tasks] == [t.to_wire() for t in page.tasks]
+    assert all(isinstance(t, TaskView) for t in tasks) is viewed
+
+
+def test_a_page_the_model_refuses_is_an_invalid_response() -> None:
+    from eventix_cli.errors import InvalidResponse
+
+    body = {"data": {"x": {"task": 5}}, "ids": ["x"], "max_results": 1}
+    with _client_answering(body) as client, pytest.raises(InvalidResponse):
+        client.read_page(limit=1)
