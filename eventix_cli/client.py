@@ -14,7 +14,7 @@ from eventix_cli.errors import InvalidResponse, UnreadableTask, UsageError
 from eventix_cli.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from eventix_cli.sender import HttpSender
 from eventix_cli.sender import redact_headers as redact_headers
-from eventix_cli.wire import decode_model, expect, invalid, segment
+from eventix_cli.wire import decode_json, decode_model, expect, invalid, segment
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
     from eventix_cli.models import Event, Page, Task, TaskStatus
+    from eventix_cli.taskview import TaskView
 
 DEFAULT_PAGE_SIZE = 500
 
@@ -76,6 +77,16 @@ class EventixClient(HttpSender):
             raise UsageError("the unique key must not be empty: leave it out for a task without one")
         response = self.request("POST", "/task", idempotent=False, json=task.to_wire())
         return _task(response)
+
+    def post_document(self, document: dict[str, Any]) -> Task | TaskView:
+        """Like :meth:`post_task`, for a document built as JSON (``task add``: no pydantic);
+        the stored task comes back as a read-only view where its form allows."""
+        for name in ("task", "namespace"):
+            if not document.get(name):
+                raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
+        if document.get("unique_key") == "":
+            raise UsageError("the unique key must not be empty: leave it out for a task without one")
+        return _task_view(self.request("POST", "/task", idempotent=False, json=document))
 
     def get_task(self, uid: str) -> Task:
         """``GET /task/{uid}``; raises :class:`~eventix_cli.errors.TaskNotFound`."""
@@ -183,6 +194,39 @@ class EventixClient(HttpSender):
         response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
         return _page(response)
 
+    def read_task(self, uid: str) -> Task | TaskView:
+        """Like :meth:`get_task`, for reading only: a :class:`~eventix_cli.taskview.TaskView`
+        when the server's document is in canonical form (no pydantic), else the model."""
+        response = self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True)
+        return _task_view(response)
+
+    def read_page(
+        self,
+        *,
+        skip: int | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Task | TaskView], int]:
+        """Like :meth:`by_status`, for reading only: the tasks in order and ``max_results``,
+        as views when the page is in canonical form."""
+        body = self._query_body(skip=skip, limit=limit, sort=sort, filter=dict(filter) if filter else None)
+        response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
+        from eventix_cli.taskview import view_of
+
+        page = decode_json(response)
+        if isinstance(page, dict):
+            ids, data, total = page.get("ids"), page.get("data"), page.get("max_results")
+            shaped = all(page.get(k) is None or type(page[k]) is int for k in ("skip", "limit")) and (
+                page.get("sort") is None or type(page["sort"]) is str
+            )
+            if shaped and type(ids) is list and type(data) is dict and type(total) is int:
+                views = {uid: view_of(doc) for uid, doc in data.items()}
+                if all(type(uid) is str for uid in ids) and None not in views.values():
+                    return [views[uid] for uid in ids if uid in views], total  # type: ignore[misc]
+        slow = _page(response)
+        return list(slow.tasks), slow.max_results
+
     def by_task(
         self, task: str, *, namespace: str | None = None, skip: int | None = None, limit: int | None = None
     ) -> Page:
@@ -288,6 +332,12 @@ def _task(response: httpx.Response) -> Task:
     from eventix_cli.models import Task
 
     return decode_model(response, Task)
+
+
+def _task_view(response: httpx.Response) -> Task | TaskView:
+    from eventix_cli.taskview import view_of
+
+    return view_of(decode_json(response)) or _task(response)
 
 
 def _page(response: httpx.Response) -> Page:

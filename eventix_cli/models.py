@@ -17,6 +17,9 @@ from eventix_cli.statuses import FINAL_STATUSES as FINAL_STATUSES
 from eventix_cli.statuses import PENDING_STATUSES as PENDING_STATUSES
 from eventix_cli.statuses import TaskStatus
 
+# re-exported: lives apart so that `task add` needs no pydantic
+from eventix_cli.taskview import stored_priority as stored_priority
+
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC."""
@@ -36,15 +39,6 @@ def _as_utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[dt.datetime | None, AfterValidator(_as_utc_or_none)]
-
-
-def stored_priority(logical: int) -> int:
-    """The value stored in ``priority`` for a logical priority (higher runs first).
-
-    The server sorts ascending, so a logical priority P is stored as -P. This and
-    :attr:`Task.logical_priority` are the only places that know it.
-    """
-    return -logical
 
 
 def new_uid() -> str:

@@ -18,6 +18,7 @@ from eventix_cli.statuses import TaskStatus
 if TYPE_CHECKING:
     from eventix_cli.client import EventixClient
     from eventix_cli.models import Task
+    from eventix_cli.taskview import TaskView
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -106,7 +107,7 @@ class TaskQuery:
                 query["unique_key"] = self.unique_key
         return query
 
-    def matches_client_side(self, task: Task) -> bool:
+    def matches_client_side(self, task: Task | TaskView) -> bool:
         """The time conditions, on ``created_time``."""
         return self._created_ok(task.created_time)
 
@@ -139,20 +140,24 @@ class TaskQuery:
             if not self.has_client_filter or self._created_ok(_parse_time(doc["created_time"])):
                 yield doc
 
-    def first(self, client: EventixClient, limit: int, sort: str | None) -> tuple[list[Task], int | None]:
-        """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly."""
+    def first(
+        self, client: EventixClient, limit: int, sort: str | None
+    ) -> tuple[list[Task | TaskView], int | None]:
+        """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly.
+
+        The tasks are read-only views where the server's documents allow (no pydantic).
+        """
         query = self.server_filter()
         if not self.has_client_filter:
-            page = client.by_status(filter=query, sort=sort, limit=limit)
-            return page.tasks, page.max_results
-        found: list[Task] = []
+            return client.read_page(filter=query, sort=sort, limit=limit)
+        found: list[Task | TaskView] = []
         skip = 0
         page_size = max(limit, 200)
         while len(found) < limit:
-            page = client.by_status(filter=query, sort=sort, limit=page_size, skip=skip or None)
-            found.extend(t for t in page.tasks if self.matches_client_side(t))
+            tasks, total = client.read_page(filter=query, sort=sort, limit=page_size, skip=skip or None)
+            found.extend(t for t in tasks if self.matches_client_side(t))
             skip += page_size
-            if skip >= page.max_results or not page.tasks:
+            if skip >= total or not tasks:
                 break
         return found[:limit], None
 

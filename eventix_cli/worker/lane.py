@@ -1,7 +1,8 @@
 """One task thread: claim, run one attempt, hand the outcome to the write-back, again.
 
-The write-back of a task goes out while the lane claims the next one (one in flight per
-lane), so claim and write-back overlap instead of queueing behind each other. A lane never
+With more than one lane, the write-back of a task goes out while the lane claims the next
+one (one in flight per lane), so claim and write-back overlap instead of queueing behind each
+other; a single lane (``--concurrency 1``) writes back itself, which costs less CPU. A lane never
 lets a task's behaviour end it; if it dies anyway (a defect), the supervisor sees it.
 """
 
@@ -91,6 +92,9 @@ class Lane:
             with claimed.lock:
                 if claimed.stage is Stage.RUNNING:
                     claimed.stage = Stage.FINISHED
+            if sup.inline_writes:
+                sup.write_now(claimed, outcome)
+                continue
             if self._pending is not None:
                 self._pending.result()
             self._pending = sup.submit_write(claimed, outcome)

@@ -67,6 +67,9 @@ class Supervisor:
         self.writer = Writer(client, config.worker_id, self.outage, self._forced)
         self.leases = LeaseKeeper(client, config.worker_id, self.outage, config.lease)
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="write-back")
+        self._closed = False  # run() has returned: outcomes that finish now are dropped
+        #: one lane writes back itself (see write_now); more hand write-backs to the pool
+        self.inline_writes = config.concurrency == 1
         self.lanes: list[Lane] = []
         self._serial = 0
         self._deaths: list[float] = []
@@ -148,6 +151,17 @@ class Supervisor:
             self._forget(claimed)
             return None
 
+    def write_now(self, claimed: Claimed, outcome: Task) -> None:
+        """The write-back on the calling lane's thread: at ``--concurrency 1`` handing it to a
+        pool thread costs more CPU (a hand-off and two thread wake-ups per task) than the
+        overlap with the next claim gains."""
+        claimed.submitted = True
+        if self._closed:  # the worker is exiting after a forced stop: the task was released
+            log.warning("task %s finished after the worker stopped; its outcome is dropped", claimed.uid)
+            self._forget(claimed)
+            return
+        self._close(claimed, outcome)
+
     def _close(self, claimed: Claimed, outcome: Task) -> None:
         """Write the outcome back, log the end line, forget the task; never raises."""
         task = claimed.task
@@ -206,6 +220,7 @@ class Supervisor:
             log.critical("the worker's supervision failed: %s", type(exc).__name__, exc_info=exc)
             return self._give_up()
         finally:
+            self._closed = True
             self._pool.shutdown(wait=False, cancel_futures=False)
 
     def _supervise(self) -> int:

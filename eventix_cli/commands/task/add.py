@@ -12,6 +12,7 @@ import typer
 if TYPE_CHECKING:
     from eventix_cli.models import Task
     from eventix_cli.output import Output
+    from eventix_cli.taskview import TaskView
 
 from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
 from eventix_cli.commands.task.common import connect, require_writable
@@ -239,8 +240,8 @@ def add(
     tasks are posted concurrently, their uids printed in input order and a summary written to
     stderr; -n is the namespace of lines without one.
     """
-    from eventix_cli.models import Task, stored_priority
     from eventix_cli.output import Output
+    from eventix_cli.taskview import new_task_document, stored_priority
     from eventix_cli.timeparse import parse_eta
 
     if from_ is not None:
@@ -286,7 +287,7 @@ def add(
     if retry_delay is not None:
         fields["error_eta_inc"] = retry_delay
     with client:
-        stored = client.post_task(Task(**fields))
+        stored = client.post_document(new_task_document(fields))
         printer = Output(settings.output)
         if not wait:
             _print_added(printer, stored)
@@ -311,7 +312,7 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
         enqueue(client, lines, settings.output, concurrency=concurrency)
 
 
-def _print_added(printer: Output, stored: Task) -> None:
+def _print_added(printer: Output, stored: Task | TaskView) -> None:
     from eventix_cli import output
 
     if printer.format in ("table", "ids"):

@@ -46,7 +46,7 @@ DEFAULT_SORT = "-created_time"
 
 def check_sort(sort: str) -> str:
     """The sort sent to the server, with every field checked (``uid`` is the stored ``_id``)."""
-    from eventix_cli.models import Task
+    from eventix_cli.taskview import TASK_FIELDS
 
     fields = []
     for raw in sort.split(","):
@@ -56,7 +56,7 @@ def check_sort(sort: str) -> str:
             raise UsageError(f"--sort {sort!r}: empty field name")
         if name == "uid":
             name = "_id"
-        if name != "_id" and name not in Task.model_fields:
+        if name != "_id" and name not in TASK_FIELDS:
             raise UsageError(
                 f"--sort: unknown field {name!r}",
                 hint="sort on a task field such as created_time, eta, priority, status, task, uid",

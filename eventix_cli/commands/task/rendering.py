@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from eventix_cli.models import Task
     from eventix_cli.output import Column
+    from eventix_cli.taskview import TaskView
 
 
-def retries_left(task: Task) -> str:
+def retries_left(task: Task | TaskView) -> str:
     """How many more times a failure is retried: a number, or "unlimited"."""
     if not task.retry:
         return "0"
     return "unlimited" if task.max_retries is None else str(task.max_retries)
 
 
-def task_row(task: Task, now: dt.datetime) -> dict[str, Any]:
+def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
     from eventix_cli.timeparse import relative
 
     error = task.error if task.status.value in ("error", "retry") else None
@@ -74,18 +75,17 @@ def csv_columns() -> list[Column]:
 
 
 def print_tasks(
-    fmt: str | None, tasks: Iterable[Task], *, headers: bool = True, columns: str | None = None
+    fmt: str | None, tasks: Iterable[Task | TaskView], *, headers: bool = True, columns: str | None = None
 ) -> int:
     """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count.
 
     ``columns`` (a comma list) picks the table or CSV columns; ``headers=False`` leaves out
     their header row.
     """
-    from eventix_cli.models import utcnow
     from eventix_cli.output import Output
     from eventix_cli.tables import select_columns
 
-    now = utcnow()
+    now = dt.datetime.now(dt.UTC)  # models.utcnow, without importing pydantic
     out = Output(fmt, headers=headers)
     rows = (task_row(t, now) for t in tasks)
     chosen = select_columns(csv_columns() if out.format == "csv" else task_columns(), columns)

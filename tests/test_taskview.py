@@ -1,0 +1,185 @@
+"""Tasks read without pydantic (taskview) read exactly as the Task model reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventix_cli.models import Task
+from eventix_cli.taskview import TASK_FIELDS, TaskView, view_of
+
+UTC = dt.UTC
+
+
+def _doc(**changes: object) -> dict:
+    task = Task(
+        task="send",
+        namespace="billing",
+        priority=-3,
+        unique_key="k",
+        eta=dt.datetime(2026, 11, 30, 18, 0, 0, tzinfo=UTC),
+        created_time=dt.datetime(2026, 11, 30, 17, 0, 0, 650000, tzinfo=UTC),
+        max_retries=4,
+    )
+    doc = task.to_wire()
+    doc.update(changes)
+    return doc
+
+
+def test_the_fields_are_the_models_in_its_order() -> None:
+    assert list(TASK_FIELDS) == list(Task.model_fields)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        _doc(),
+        _doc(extra_field={"a": [1, 2]}, status="retry", eta=None),
+        _doc(
+            status="error",
+            result={"error_class": "ValueError", "error_message": "bad", "error_traceback": ["a\n", "b"]},
+        ),
+        _doc(result={"error_class": "KeyError", "error_traceback": "tb text"}),
+    ],
+)
+def test_a_view_reads_like_the_model(doc) -> None:
+    view = view_of(dict(doc))
+    model = Task.model_validate(doc)
+    assert isinstance(view, TaskView)
+    assert view.to_wire() == model.to_wire()
+    assert list(view.to_wire()) == list(model.to_wire())
+    for name in (
+        "uid",
+        "namespace",
+        "task",
+        "status",
+        "priority",
+        "eta",
+        "created_time",
+        "unique_key",
+        "retry",
+        "max_retries",
+        "result",
+        "logical_priority",
+    ):
+        assert getattr(view, name) == getattr(model, name), name
+    assert view.status is model.status
+    if model.error is None:
+        assert view.error is None
+    else:
+        for name in ("error_class", "error_message", "traceback_text"):
+            assert getattr(view.error, name) == getattr(model.error, name)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"priority": "3"},  # the model coerces it
+        {"eta": "2026-11-30T19:00:00+01:00"},  # the model normalises it to UTC
+        {"created_time": "2026-11-30T18:00:00"},  # naive
+        {"retry": 1},
+        {"status": "bogus"},
+        {"kwargs": []},
+    ],
+)
+def test_a_document_not_in_canonical_form_goes_through_the_model(changes) -> None:
+    assert view_of(_doc(**changes)) is None
+
+
+def test_a_document_missing_a_field_goes_through_the_model() -> None:
+    doc = _doc()
+    del doc["operator"]
+    assert view_of(doc) is None
+
+
+def test_an_error_of_other_types_is_read_by_the_model() -> None:
+    view = view_of(_doc(result={"error_class": "E", "error_traceback": [1, 2]}))
+    assert view is not None
+    with pytest.raises(Exception, match="validation error"):
+        view.error  # noqa: B018  (the model refuses it, as Task.error does)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "task": "t",
+            "namespace": "ns",
+            "args": [],
+            "kwargs": {},
+            "priority": 0,
+            "unique_key": None,
+            "retry": True,
+            "max_retries": None,
+            "operator": "eventix-cli:me",
+        },
+        {
+            "task": "t",
+            "namespace": "ns",
+            "args": [1, {"a": None}],
+            "kwargs": {"x": [1.5, "y"]},
+            "priority": -5,
+            "unique_key": "k:1",
+            "retry": False,
+            "max_retries": 3,
+            "operator": "eventix-cli:me",
+            "eta": dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "error_eta_inc": 30,
+        },
+        {"task": "t", "namespace": "ns", "eta": dt.datetime(2026, 12, 1, 10, 0, 0, 5)},  # naive: UTC
+    ],
+)
+def test_a_new_task_document_is_the_models(fields) -> None:
+    from eventix_cli.taskview import new_task_document
+
+    now = dt.datetime(2026, 11, 30, 18, 1, 2, 345000, tzinfo=UTC)
+    doc = new_task_document(dict(fields), now=now)
+    defaults = {"uid": doc["uid"], "created_time": now, "updated_time": now, "eta": now, "scheduled": now}
+    model = Task(**(defaults | fields))
+    assert doc == model.to_wire()
+    assert list(doc) == list(model.to_wire())
+    assert isinstance(view_of(doc), TaskView)
+
+
+def _client_answering(body: dict):
+    import httpx
+
+    from eventix_cli.client import EventixClient
+
+    return EventixClient(
+        "http://eventix.test", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    )
+
+
+@pytest.mark.parametrize(
+    ("page_changes", "doc_changes", "viewed"),
+    [
+        ({}, {}, True),
+        ({}, {"priority": "3"}, False),  # one task not in canonical form: the whole page by the model
+        ({"skip": "0"}, {}, False),
+    ],
+)
+def test_a_page_reads_like_the_model_page(page_changes, doc_changes, viewed) -> None:
+    other = _doc(uid="b" * 32)
+    doc = _doc(uid="a" * 32, **doc_changes)
+    body = {
+        "data": {doc["uid"]: doc, other["uid"]: other},
+        "ids": [other["uid"], doc["uid"]],
+        "max_results": 7,
+    }
+    body |= page_changes
+    with _client_answering(body) as client:
+        tasks, total = client.read_page(limit=2)
+        page = client.by_status(limit=2)
+    assert total == page.max_results == 7
+    assert [t.to_wire() for t in tasks] == [t.to_wire() for t in page.tasks]
+    assert all(isinstance(t, TaskView) for t in tasks) is viewed
+
+
+def test_a_page_the_model_refuses_is_an_invalid_response() -> None:
+    from eventix_cli.errors import InvalidResponse
+
+    body = {"data": {"x": {"task": 5}}, "ids": ["x"], "max_results": 1}
+    with _client_answering(body) as client, pytest.raises(InvalidResponse):
+        client.read_page(limit=1)
