@@ -15,10 +15,11 @@ import datetime as dt
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from eventix_cli.errors import ApiError, NoTaskFoundForUniqueKey, TransportError
+from eventix_cli.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
 
@@ -37,6 +38,12 @@ ERROR_BACKOFF = 5.0
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def slot_uid(namespace: str, key: str) -> str:
+    """The task uid of a slot: derived from namespace and unique key, so every scheduler posts
+    the slot under one uid (32 hex digits, like the uids Eventix makes)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"eventix-schedule:{namespace}:{key}").hex
 
 
 def parse_slot(key: str, prefix: str) -> dt.datetime | None:
@@ -109,18 +116,26 @@ class Scheduler:
         if self.exists(schedule, key):
             log.info("%s: slot %s already enqueued (by another scheduler)", schedule.name, slot_text(slot))
             return False
-        task = self.client.post_task(
-            Task(
-                task=schedule.task,
-                args=list(schedule.args),
-                kwargs=dict(schedule.kwargs),
-                namespace=namespace,
-                priority=stored_priority(schedule.priority),
-                unique_key=key,
-                eta=slot,
-                operator=OPERATOR,
+        try:
+            task = self.client.post_task(
+                Task(
+                    # the same uid from every scheduler: of two that both found no task above,
+                    # the second insert is refused (409), whatever became of the first's task
+                    # meanwhile (claimed or done, it no longer merges by unique key)
+                    uid=slot_uid(namespace, key),
+                    task=schedule.task,
+                    args=list(schedule.args),
+                    kwargs=dict(schedule.kwargs),
+                    namespace=namespace,
+                    priority=stored_priority(schedule.priority),
+                    unique_key=key,
+                    eta=slot,
+                    operator=OPERATOR,
+                )
             )
-        )
+        except AlreadyExists:
+            log.info("%s: slot %s already enqueued (by another scheduler)", schedule.name, slot_text(slot))
+            return False
         self.enqueued += 1
         log.info(
             "%s: enqueued slot %s as task %s (%s in namespace %s)",

@@ -97,3 +97,19 @@ def test_an_unreachable_server_is_reported_and_retried() -> None:
         assert runner.run_once() == 1
         with pytest.raises(ServerUnreachable):
             runner.run_once(raise_errors=True)
+
+
+def test_two_schedulers_racing_past_the_check_enqueue_a_slot_once(client, namespace) -> None:
+    # B looked for the slot's task before A posted it; by the time B posts, a worker has claimed
+    # A's task (so a unique-key merge no longer applies): the slot's fixed uid refuses B's insert
+    clock = Clock("2026-05-01T07:00:01+00:00")
+    hourly = sched("hourly", cron="0 * * * *")
+    slot = dt.datetime(2026, 5, 1, 7, tzinfo=dt.UTC)
+    a = Scheduler(client, [hourly], namespace, clock=clock)
+    b = Scheduler(client, [hourly], namespace, clock=clock)
+    assert a.enqueue(hourly, slot)
+    claimed = client.next_scheduled("w-1", namespace)
+    assert claimed is not None and claimed.status == TaskStatus.processing
+    b.exists = lambda *_: False  # type: ignore[method-assign]  # its check ran before A's post
+    assert not b.enqueue(hourly, slot)
+    assert keys(client, namespace) == ["schedule:hourly:2026-05-01T07:00:00Z"]
