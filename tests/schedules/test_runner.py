@@ -109,7 +109,8 @@ def test_two_schedulers_racing_past_the_check_enqueue_a_slot_once(client, namesp
     b = Scheduler(client, [hourly], namespace, clock=clock)
     assert a.enqueue(hourly, slot)
     claimed = client.next_scheduled("w-1", namespace)
-    assert claimed is not None and claimed.status == TaskStatus.processing
+    assert claimed is not None
+    assert claimed.status == TaskStatus.processing
     b.exists = lambda *_: False  # type: ignore[method-assign]  # its check ran before A's post
     assert not b.enqueue(hourly, slot)
     assert keys(client, namespace) == ["schedule:hourly:2026-05-01T07:00:00Z"]
