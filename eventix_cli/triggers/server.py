@@ -21,7 +21,7 @@ def answer_event(triggers: TriggerSet | None, store: Any, event: dict[str, Any])
             event.get("namespace"),
         )
         return "[]"
-    outcomes = run_event(triggers, make_event(event), store.post)
+    outcomes = run_event(triggers, make_event(event), store.post, interrupts=())
     texts = [
         o.task.text if hasattr(o.task, "text") else json.dumps(o.task)
         for o in outcomes

@@ -162,3 +162,51 @@ def test_server_runs_triggers_on_post_event(cli, tmp_path: Path) -> None:
     assert stored["revision"] == created[0]["revision"]
     assert ignored == []
     assert "triggers: 1 loaded from" in srv.log()
+
+
+RAISING = """\
+triggers:
+  Exits:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          raise SystemExit(3)
+  Interrupts:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          raise KeyboardInterrupt
+  Fine:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          return TEventixTask(task="still_runs")
+"""
+
+
+def test_test_reports_a_trigger_raising_system_exit_as_failed(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, raising=RAISING.replace("raise KeyboardInterrupt", "return None"))
+    result = cli("trigger", "test", str(directory), "Hostile")
+    assert result.exit_code == 1, result.stderr
+    rows = [line.split()[:2] for line in result.stdout.splitlines()[1:]]
+    assert rows == [["Exits", "failed"], ["Interrupts", "failed"], ["Fine", "created"]]
+    assert "SystemExit: 3 (line 2)" in result.stdout
+
+
+def test_server_survives_triggers_raising_base_exceptions(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, raising=RAISING)
+    with (
+        running_server(
+            "embedded", tmp_path / "logs", extra_args=["--db", ":memory:", "--triggers", str(directory)]
+        ) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        answer = http.post("/event", json={"name": "Hostile"})
+        assert answer.status_code == 200, answer.text
+        assert [t["task"] for t in answer.json()] == ["still_runs"]
+        again = cli("event", "post", "Hostile", "--url", srv.url, "-o", "json")
+        assert http.get("/healthz").status_code == 200
+    assert again.exit_code == 0, again.stderr
+    assert [t["task"] for t in json.loads(again.stdout)] == ["still_runs"]
+    assert "trigger failed: SystemExit: 3" in srv.log()
+    assert "trigger failed: KeyboardInterrupt" in srv.log()
