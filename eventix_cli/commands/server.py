@@ -69,6 +69,16 @@ def server(
             show_default=False,
         ),
     ] = None,
+    trigger_time_limit: Annotated[
+        float,
+        typer.Option(
+            "--trigger-time-limit",
+            min=0.01,
+            metavar="SECONDS",
+            help="How long POST /event waits for an event's triggers; a trigger still running "
+            "then is answered with 500 TriggersTooSlow, and the server goes on serving.",
+        ),
+    ] = 30.0,
 ) -> None:
     """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
 
@@ -123,6 +133,7 @@ def server(
             log_level=log_level,
             on_ready=ready,
             triggers=triggers,
+            trigger_time_limit=trigger_time_limit,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None

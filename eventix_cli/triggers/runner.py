@@ -89,16 +89,19 @@ def run_event(
     post: Callable[[dict[str, Any]], Any],
     *,
     interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
+    started: Callable[[Trigger], None] | None = None,
 ) -> list[Outcome]:
     """Every trigger of ``event.name`` applied to ``event``; ``post`` stores a created task.
 
     Whatever a trigger raises is that trigger's failure, ``SystemExit`` and any other
     ``BaseException`` included, except ``interrupts``: on a terminal (``eventix trigger test``)
     a ``KeyboardInterrupt`` is the user's Ctrl-C; the server passes none, since its signals
-    never arrive inside a request."""
+    never arrive inside a request. ``started`` is told of each trigger before it runs."""
     outcomes: list[Outcome] = []
     log.info("[%s] event posted", event.name)
     for trigger in triggers.for_event(str(event.name)):
+        if started is not None:
+            started(trigger)
         try:
             doc = task_for_event(trigger, event)
             stored = post(doc)

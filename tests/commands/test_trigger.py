@@ -210,3 +210,45 @@ def test_server_survives_triggers_raising_base_exceptions(cli, tmp_path: Path) -
     assert [t["task"] for t in json.loads(again.stdout)] == ["still_runs"]
     assert "trigger failed: SystemExit: 3" in srv.log()
     assert "trigger failed: KeyboardInterrupt" in srv.log()
+
+
+ENDLESS = """\
+triggers:
+  Spins:
+    event_name: Endless
+    code: |
+      def execute(self, event):
+          while True:
+              pass
+  Fine:
+    event_name: Other
+    code: |
+      def execute(self, event):
+          return TEventixTask(task="other")
+"""
+
+
+def test_server_bounds_a_trigger_that_never_ends(cli, tmp_path: Path) -> None:
+    # A trigger that loops forever must not take the server with it: the event is answered
+    # with TriggersTooSlow after the time limit, and every other request is served meanwhile.
+    directory = make_dir(tmp_path, endless=ENDLESS)
+    args = ["--db", ":memory:", "--triggers", str(directory), "--trigger-time-limit", "0.5"]
+    with (
+        running_server("embedded", tmp_path / "logs", extra_args=args) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        posted = cli("event", "post", "Endless", "--url", srv.url, "--request-timeout", "8")
+        assert http.get("/healthz", timeout=2).status_code == 200
+        other = http.post("/event", json={"name": "Other"}, timeout=5)
+        assert other.status_code == 200, other.text
+        assert [t["task"] for t in other.json()] == ["other"]
+        raw = http.post("/event", json={"name": "Endless"}, timeout=5)
+    assert posted.exit_code == 5, posted.stderr
+    assert posted.stderr.splitlines()[0] == (
+        "error: the triggers of event Endless ran longer than 0.5 s (trigger Spins is still running): "
+        "the event was not fully handled (TriggersTooSlow)"
+    )
+    assert raw.status_code == 500
+    assert raw.json()["error_class"] == "TriggersTooSlow"
+    assert raw.json()["error_payload"] == {"event": "Endless", "trigger": "Spins", "limit": 0.5}
+    assert "Traceback" not in posted.stderr
