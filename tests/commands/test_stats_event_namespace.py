@@ -63,3 +63,11 @@ def test_event_post_without_triggers(cli, server, namespace) -> None:
     assert result.stderr == "event paid posted; no trigger created a task\n"
     bad = cli("event", "post", "paid", "--payload", "[1]", "--url", server.url)
     assert bad.exit_code == 2
+
+
+def test_event_post_refuses_an_empty_name(cli, server) -> None:
+    # no trigger can listen for an empty (or blank) name: refused, nothing sent
+    for name in ("", "  "):
+        result = cli("event", "post", name, "--url", server.url)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith("error: the event name must not be empty"), result.stderr
