@@ -81,6 +81,7 @@ def server():
         (("task", "purge", "--status", "", "--yes"), b"", "--status needs at least one status"),
         (("task", "add", ""), b"", "name must not be empty"),
         (("task", "list", "--request-timeout", "nan"), b"", "request timeout must be between"),
+        (("server", "--port", "0", "--trigger-time-limit", "nan"), b"", "--trigger-time-limit must be"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_is_sent(server, tmp_path, args, stdin, expected) -> None:

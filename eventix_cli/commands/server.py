@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +97,8 @@ def server(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     setup_logging(level)
+    if math.isnan(trigger_time_limit):
+        raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
     from eventix_cli.commands.trigger import load_for_server
