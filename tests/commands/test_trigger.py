@@ -76,10 +76,21 @@ def test_test_prints_the_tasks_an_event_would_create(cli, tmp_path: Path) -> Non
     [outcome] = json.loads(result.stdout)
     assert (outcome["trigger"], outcome["file"], outcome["result"]) == ("Announce", "good.yaml", "created")
     task = outcome["task"]
+    # --priority is logical, as for `event post`: the task is stored as -3 (higher runs first)
     assert (task["task"], task["kwargs"], task["namespace"], task["priority"]) == (
-        "send_announcement", {"nr": 7}, "billing", 3,
+        "send_announcement", {"nr": 7}, "billing", -3,
     )  # fmt: skip
     assert "1 task(s) created, 0 ignored, 0 failed" in result.stderr
+    table = cli(
+        "trigger", "test", str(directory), "StatusChanged", "--payload", f"@{payload}", "--priority", "3",
+    )  # fmt: skip
+    assert table.stdout.splitlines()[1].split()[:5] == [
+        "Announce",
+        "created",
+        "send_announcement",
+        "default",
+        "3",
+    ]
 
 
 def test_test_table_shows_ignored_and_failed_with_reasons(cli, tmp_path: Path) -> None:
