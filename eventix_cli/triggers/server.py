@@ -69,6 +69,10 @@ async def answer_event_bounded(
     running: list[str] = []
     done: concurrent.futures.Future[str] = concurrent.futures.Future()
 
+    # running from the start, so the request giving up (time limit, client gone) cannot cancel
+    # it: the thread goes on, and its result is set without error when it ends
+    done.set_running_or_notify_cancel()
+
     def work() -> None:
         try:
             done.set_result(answer_event(triggers, store, event, running=running))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -263,3 +264,35 @@ def test_server_bounds_a_trigger_that_never_ends(cli, tmp_path: Path) -> None:
     assert raw.json()["error_class"] == "TriggersTooSlow"
     assert raw.json()["error_payload"] == {"event": "Endless", "trigger": "Spins", "limit": 0.5}
     assert "Traceback" not in posted.stderr
+
+
+SLOW = """\
+triggers:
+  Slow:
+    event_name: Slow
+    code: |
+      def execute(self, event):
+          import time
+          time.sleep(1.0)
+          return TEventixTask(task="late")
+"""
+
+
+def test_a_trigger_finishing_after_the_time_limit_still_stores_its_task(tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, slow=SLOW)
+    args = ["--db", ":memory:", "--triggers", str(directory), "--trigger-time-limit", "0.2"]
+    with (
+        running_server("embedded", tmp_path / "logs", extra_args=args) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        answer = http.post("/event", json={"name": "Slow", "namespace": "late"})
+        assert answer.status_code == 500
+        assert answer.json()["error_class"] == "TriggersTooSlow"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            page = http.put("/tasks/by_status", json={"filter": {"namespace": "late"}}).json()
+            if page["ids"]:
+                break
+            time.sleep(0.05)
+        assert [t["task"] for t in page["data"].values()] == ["late"]
+    assert "Traceback" not in srv.log(), srv.log()
