@@ -271,6 +271,8 @@ class EventixClient(HttpSender):
                 status=status, namespace=namespace, filter=_after(base, last), sort="_id", limit=page_size
             )
             tasks = page.tasks
+            if tasks and last is not None:
+                _check_progress(tasks[0].uid, last)
             yield from tasks
             if len(tasks) < page_size:
                 return
@@ -297,6 +299,12 @@ class EventixClient(HttpSender):
             if not isinstance(ids, list) or not isinstance(data, dict):
                 raise invalid(response, "a page needs ids (a list) and data (an object)")
             docs = [data[uid] for uid in ids if isinstance(uid, str) and isinstance(data.get(uid), dict)]
+            if len(docs) != len(ids) or any(
+                doc.get("uid") != uid for uid, doc in zip(ids, docs, strict=True)
+            ):
+                raise invalid(response, "every listed id needs a task document with that uid")
+            if docs and last is not None:
+                _check_progress(docs[0]["uid"], last)
             yield from docs
             if len(docs) < page_size:
                 return
@@ -316,6 +324,18 @@ class EventixClient(HttpSender):
             return TypeAdapter(list[Task]).validate_python(body)
         except ValidationError as exc:
             raise invalid(response, str(exc.errors()[0].get("msg"))) from None
+
+
+def _check_progress(first: str, last: str) -> None:
+    """Keyset paging asks for ``_id > last``: a page that does not move past it would repeat
+    forever (a server ignoring the filter), so paging stops with an error instead."""
+    if first <= last:
+        raise InvalidResponse(
+            f"the server's next page did not move past uid {last} (it starts at {first}): "
+            "it ignores the filter _id > last uid, so paging was stopped",
+            status_code=200,
+            hint="is --url pointing at an Eventix server?",
+        )
 
 
 def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:

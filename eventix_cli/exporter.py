@@ -45,6 +45,10 @@ class QueueFigures:
     taken: float = 0.0  # unix time of the refresh
 
 
+#: namespaces read per refresh with -A: each costs six requests and six series
+MAX_NAMESPACES = 1000
+
+
 class QueueCollector(Collector):
     """Refreshes queue figures from an Eventix server and exposes the last ones to Prometheus.
 
@@ -60,9 +64,11 @@ class QueueCollector(Collector):
         namespace: str | None,
         *,
         clock: Callable[[], float] = time.time,
+        max_namespaces: int = MAX_NAMESPACES,
     ) -> None:
         self.client = client
         self.namespace = namespace
+        self.max_namespaces = max_namespaces
         self._clock = clock
         self._lock = threading.Lock()
         self.figures = QueueFigures()
@@ -113,6 +119,13 @@ class QueueCollector(Collector):
     def _read(self) -> QueueFigures:
         now = utcnow()
         names = self.client.namespaces() if self.namespace is None else [self.namespace]
+        if len(names) > self.max_namespaces:
+            log.warning(
+                "the server lists %d namespaces; only the first %d (by name) are exported",
+                len(names),
+                self.max_namespaces,
+            )
+            names = sorted(names)[: self.max_namespaces]
         counts: dict[str, dict[str, int]] = {}
         oldest: dict[str, float] = {}
         for name in names:

@@ -26,4 +26,9 @@ def loads(text: str | bytes, what: str = "JSON value") -> Any:
             raise UsageError(f"{what}: {literal} is too large for a JSON number (it overflows to infinity)")
         return number
 
-    return json.loads(text, parse_constant=constant, parse_float=finite)
+    try:
+        return json.loads(text, parse_constant=constant, parse_float=finite)
+    except RecursionError:
+        raise UsageError(
+            f"{what}: nested too deeply to read (servers store at most 100 levels of nesting)"
+        ) from None

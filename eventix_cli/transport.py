@@ -58,6 +58,15 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            # as socket.makefile's reader: the socket's file descriptor stays open until
+            # its last reader is closed too
+            decref = getattr(self._sock, "_decref_socketios", None)
+            if decref is not None:
+                decref()
+
     def readinto(self, buffer: Any) -> int:
         deadline = getattr(_current, "deadline", None)
         if deadline is not None:
@@ -77,6 +86,11 @@ class _DeadlineSocket:
         self._sock = sock
 
     def makefile(self, mode: str) -> io.BufferedReader:
+        # counted as socket.makefile counts its readers: when the server closes after the
+        # answer (HTTP/1.0, ``Connection: close``) http.client closes the connection at once
+        # and the response goes on reading its body through this reader
+        if hasattr(self._sock, "_io_refs"):
+            self._sock._io_refs += 1
         return io.BufferedReader(_DeadlineReader(self._sock))
 
 

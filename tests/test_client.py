@@ -218,3 +218,36 @@ def test_unreachable_real_socket() -> None:
     ):
         client.health()
     assert f"127.0.0.1:{port}" in info.value.message
+
+
+def _page_body(*uids: str, **extra) -> bytes:
+    docs = {u: Task(uid=u, task="t", namespace="n").model_dump(mode="json") | extra for u in uids}
+    return json.dumps({"data": docs, "ids": list(uids), "max_results": len(uids)}).encode()
+
+
+@pytest.mark.parametrize("method", ["iter_tasks", "iter_documents"])
+def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> None:
+    # A server that answers every page with the same full page (it ignores ``_id > last``)
+    # must not make ``--all`` listings, dumps and bulk commands loop forever.
+    from eventix_cli.errors import InvalidResponse
+    from tests.support.fake_http import scripted_server
+
+    with scripted_server(200, _page_body("a1", "a2")) as url, EventixClient(url, retries=0) as client:
+        pages = getattr(client, method)(page_size=2)
+        seen = [next(pages), next(pages)]
+        with pytest.raises(InvalidResponse, match="did not move past uid a2"):
+            next(pages)  # the same page again: before this change, a2 and a1 came back forever
+    assert len(seen) == 2
+
+
+def test_listed_documents_must_carry_their_own_uid() -> None:
+    from eventix_cli.errors import InvalidResponse
+    from tests.support.fake_http import scripted_server
+
+    body = json.dumps({"data": {"u1": {"task": "t"}}, "ids": ["u1"], "max_results": 1}).encode()
+    with (
+        scripted_server(200, body) as url,
+        EventixClient(url, retries=0) as client,
+        pytest.raises(InvalidResponse, match="u1"),
+    ):
+        list(client.iter_documents())

@@ -176,3 +176,20 @@ def test_refreshes_reuse_their_connections(embedded_url, namespace) -> None:
             collector.close()
     assert 0 < settled <= 6
     assert after <= settled
+
+
+def test_a_huge_namespace_list_is_capped_and_said_so(embedded_url, namespace, caplog) -> None:
+    # -A against a server with a flood of namespaces: six requests per namespace per refresh and
+    # a series per namespace and status would have no bound; the first ones (by name) are kept
+    class ManyNamespaces(EventixClient):
+        def namespaces(self) -> list[str]:
+            return [f"{namespace}-{i:02d}" for i in range(10, 0, -1)]
+
+    with ManyNamespaces(embedded_url) as client:
+        collector = QueueCollector(client, None, max_namespaces=3)
+        try:
+            assert collector.refresh()
+        finally:
+            collector.close()
+    assert sorted(collector.figures.counts) == [f"{namespace}-{i:02d}" for i in (1, 2, 3)]
+    assert "10 namespaces; only the first 3 (by name) are exported" in caplog.text

@@ -81,6 +81,7 @@ def server():
         (("task", "purge", "--status", "", "--yes"), b"", "--status needs at least one status"),
         (("task", "add", ""), b"", "name must not be empty"),
         (("task", "list", "--request-timeout", "nan"), b"", "request timeout must be between"),
+        (("server", "--port", "0", "--trigger-time-limit", "nan"), b"", "--trigger-time-limit must be"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_is_sent(server, tmp_path, args, stdin, expected) -> None:
@@ -238,3 +239,30 @@ def test_an_unexpected_error_is_one_line_and_a_pointer_to_debug(cli, monkeypatch
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert "error: internal error: boom (RuntimeError)" in result.stderr
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (("task", "add", "x", "--kwargs", "-"), b'{"a": ' + DEEP + b"}"),
+        (("task", "add", "--from", "-"), b'{"task": "x", "kwargs": {"a": ' + DEEP + b"}}\n"),
+        (("event", "post", "e", "--payload", "-"), b'{"a": ' + DEEP + b"}"),
+        (("task", "restore", "-", "--yes"), b'{"uid": "u", "kwargs": {"a": ' + DEEP + b"}}\n"),
+    ],
+)
+def test_json_nested_past_the_parser_is_one_line_exit_2(server, tmp_path, args, stdin) -> None:
+    # Python's JSON parser gives up (RecursionError) far below what a file can hold
+    proc = run(*args, url=server.url, tmp_path=tmp_path, stdin=stdin)
+    assert_one_error(proc, 2, "nested too deeply")
+    assert server.requests == []
+
+
+def test_yaml_nested_past_the_parser_is_a_problem_of_its_trigger_file(cli, tmp_path) -> None:
+    (tmp_path / "deep.yaml").write_text("triggers: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = cli("trigger", "check", str(tmp_path))
+    assert result.exit_code == 2, result.stderr
+    assert "deep.yaml: nested too deeply" in result.stdout
+    assert result.stderr.startswith("error: 1 problem(s) in")

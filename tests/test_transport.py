@@ -263,3 +263,38 @@ def test_many_requests_at_once_need_no_pool_warning(caplog) -> None:
     ):
         assert all(r["status"] == "healthy" for r in pool.map(lambda _: client.health(), range(200)))
     assert not [r for r in caplog.records if r.name.startswith("urllib3")]
+
+
+@pytest.mark.parametrize("protocol", ["HTTP/1.0", "HTTP/1.1 with Connection: close"])
+def test_a_server_that_closes_after_each_answer_is_read_in_full(protocol: str) -> None:
+    # HTTP/1.0 servers, and HTTP/1.1 ones answering ``Connection: close``, hand the socket to
+    # the response; its body must still be readable, and the next request opens a new connection.
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"status": "healthy"}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0" if protocol == "HTTP/1.0" else "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if protocol != "HTTP/1.0":
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with EventixClient(f"http://127.0.0.1:{httpd.server_address[1]}", retries=0, timeout=5) as client:
+            assert [client.health() for _ in range(3)] == [{"status": "healthy"}] * 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

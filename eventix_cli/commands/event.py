@@ -58,6 +58,8 @@ def post(
     from eventix_cli.errors import UsageError
     from eventix_cli.models import Event, stored_priority
 
+    if not name.strip():
+        raise UsageError("the event name must not be empty: triggers listen for a name")
     body = load_json_source(payload, "--payload") if payload is not None else {}
     if not isinstance(body, dict):
         raise UsageError(f"--payload must be a JSON object, got {type(body).__name__}")

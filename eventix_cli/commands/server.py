@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -69,6 +70,16 @@ def server(
             show_default=False,
         ),
     ] = None,
+    trigger_time_limit: Annotated[
+        float,
+        typer.Option(
+            "--trigger-time-limit",
+            min=0.01,
+            metavar="SECONDS",
+            help="How long POST /event waits for an event's triggers; a trigger still running "
+            "then is answered with 500 TriggersTooSlow, and the server goes on serving.",
+        ),
+    ] = 30.0,
 ) -> None:
     """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
 
@@ -86,6 +97,8 @@ def server(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     setup_logging(level)
+    if math.isnan(trigger_time_limit):
+        raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
     from eventix_cli.commands.trigger import load_for_server
@@ -123,6 +136,7 @@ def server(
             log_level=log_level,
             on_ready=ready,
             triggers=triggers,
+            trigger_time_limit=trigger_time_limit,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None

@@ -151,7 +151,13 @@ def try_event(
         ),
     ] = None,
     priority: Annotated[
-        int, typer.Option("--priority", "-P", help="The event's priority (given to the tasks it creates).")
+        int,
+        typer.Option(
+            "--priority",
+            "-P",
+            help="The event's logical priority, given to the tasks it creates: higher runs first "
+            "(as for event post).",
+        ),
     ] = 0,
     namespace: NamespaceOption = None,
     output: OutputOption = None,
@@ -180,7 +186,12 @@ def try_event(
         logging.getLogger("eventix_cli.triggers").setLevel(logging.CRITICAL)
     triggers = _load(directory)
     _refuse(triggers, directory)
-    event = Event(name=event_name, namespace=settings.namespace, payload=body, priority=priority)
+    from eventix_cli.models import stored_priority
+
+    # logical, as `event post --priority`: the server stores (and sorts) the negated value
+    event = Event(
+        name=event_name, namespace=settings.namespace, payload=body, priority=stored_priority(priority)
+    )
     outcomes = run_event(triggers, make_event(event.model_dump(mode="json")), lambda doc: doc)
     columns = [
         Column("trigger", "TRIGGER"),

@@ -125,6 +125,27 @@ def _read(path: Path) -> Any:
     return tomllib.loads(text)
 
 
+def _unsendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> str | None:
+    """Why the task's values could never be posted (NaN, integers beyond 64 bits, ...), checked
+    at load: found when a slot comes, it would stop the scheduler and every other schedule."""
+    from pydantic_core import to_jsonable_python
+
+    from eventix_cli.errors import UnsendableValue
+    from eventix_cli.models import stored_priority
+    from eventix_cli.wire import encode_json
+
+    try:
+        # TOML and YAML dates and times become ISO text, as when the task is posted
+        encode_json(
+            to_jsonable_python({"args": args, "kwargs": kwargs, "priority": stored_priority(priority)})
+        )
+    except UnsendableValue as exc:
+        return str(exc)
+    except (TypeError, ValueError) as exc:
+        return f"args/kwargs cannot be sent as JSON: {exc}"
+    return None
+
+
 def _cron_problem(expr: str, upstream: bool) -> tuple[str | None, str | None]:
     """``(normalised expression, problem)``."""
     from cronsim import CronSim, CronSimError
@@ -218,6 +239,9 @@ def parse_entry(name: str, data: Any, *, upstream: bool) -> Schedule | str:
     catch_up = data.get("catch_up", "latest")
     if catch_up not in CATCH_UP_VALUES:
         return f"catch_up {catch_up!r}: use one of {', '.join(CATCH_UP_VALUES)}"
+    problem = _unsendable(list(args), dict(kwargs), priority)
+    if problem:
+        return problem
     return Schedule(
         name=name,
         task=task,

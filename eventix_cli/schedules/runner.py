@@ -71,6 +71,8 @@ class Scheduler:
         self.clock = clock
         self.max_sleep = max_sleep
         self.last: dict[str, dt.datetime | None] = {}
+        #: schedules that failed, and when they are tried again: each backs off on its own
+        self.retry_at: dict[str, dt.datetime] = {}
         self.enqueued = 0
         self._stop = threading.Event()
 
@@ -180,19 +182,32 @@ class Scheduler:
             self.last[schedule.name] = now
 
     def run_once(self, *, raise_errors: bool = False) -> int:
-        """One pass over every schedule; returns how many schedules failed (server errors)."""
+        """One pass over every schedule not backing off from a failure; returns how many failed
+        (server errors). ``raise_errors`` tries every schedule and raises the first error."""
         now = self.clock()
         failed = 0
         for schedule in self.schedules:
             if self.stopping:
                 break
+            retry_at = self.retry_at.get(schedule.name)
+            if retry_at is not None and now < retry_at and not raise_errors:
+                continue  # backing off (a pass that raises, as --once runs, tries every schedule)
             try:
                 self.run_schedule(schedule, now)
             except (TransportError, ApiError) as exc:
                 if raise_errors:
                     raise
                 failed += 1
-                log.error("%s: %s (%s); will retry", schedule.name, exc.message, type(exc).__name__)
+                self.retry_at[schedule.name] = now + dt.timedelta(seconds=ERROR_BACKOFF)
+                log.error(
+                    "%s: %s (%s); will retry in %gs",
+                    schedule.name,
+                    exc.message,
+                    type(exc).__name__,
+                    ERROR_BACKOFF,
+                )
+            else:
+                self.retry_at.pop(schedule.name, None)
         return failed
 
     def seconds_to_next_slot(self) -> float:
@@ -200,13 +215,19 @@ class Scheduler:
         nearest = min(next(iter_slots(s, now)) for s in self.schedules)
         return max(0.0, (nearest - now).total_seconds())
 
+    def seconds_to_next_pass(self) -> float:
+        """Until the next slot of a schedule in good standing, or the retry of one that failed,
+        at most ``max_sleep``: a failing schedule never holds the others up."""
+        now = self.clock()
+        nearest = min(self.retry_at.get(s.name) or next(iter_slots(s, now)) for s in self.schedules)
+        return min(max(0.0, (nearest - now).total_seconds()), self.max_sleep)
+
     def run(self) -> None:
         """Passes until :meth:`request_stop`; sleeps until the next slot in between."""
         log.info("scheduler started: %d schedule(s)", len(self.schedules))
         while not self.stopping:
-            failed = self.run_once()
-            wait = ERROR_BACKOFF if failed else min(self.seconds_to_next_slot(), self.max_sleep)
-            self._stop.wait(wait)
+            self.run_once()
+            self._stop.wait(self.seconds_to_next_pass())
         log.info("scheduler stopped; %d task(s) enqueued", self.enqueued)
 
 

@@ -60,6 +60,7 @@ def serve(
     log_level: str = "info",
     on_ready: Callable[[], None] | None = None,
     triggers: object = None,
+    trigger_time_limit: float = 30.0,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
     is checkpointed and closed."""
@@ -71,7 +72,13 @@ def serve(
     _Server = _server_class()
     store = TaskStore(db)
     try:
-        app = create_app(store, token=token, cleanup_interval=cleanup_interval, triggers=triggers)
+        app = create_app(
+            store,
+            token=token,
+            cleanup_interval=cleanup_interval,
+            triggers=triggers,
+            trigger_time_limit=trigger_time_limit,
+        )
         config = uvicorn.Config(
             app,
             log_level=log_level.lower(),

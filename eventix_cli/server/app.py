@@ -147,9 +147,11 @@ def create_app(
     cleanup_interval: float | None = DEFAULT_CLEANUP_INTERVAL,
     max_body: int = DEFAULT_MAX_BODY,
     triggers: Any = None,
+    trigger_time_limit: float = 30.0,
 ) -> FastAPI:
     """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup;
-    ``triggers`` (an :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks."""
+    ``triggers`` (an :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks,
+    each event's waited for at most ``trigger_time_limit`` seconds."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -277,8 +279,9 @@ def create_app(
 
     @app.post("/event")
     async def post_event(event: EventBody) -> Response:
-        from eventix_cli.triggers.server import answer_event
+        from eventix_cli.triggers.server import answer_event_bounded
 
-        return _json(answer_event(triggers, store, event.model_dump(mode="json")))
+        doc = event.model_dump(mode="json")
+        return _json(await answer_event_bounded(triggers, store, doc, trigger_time_limit))
 
     return app

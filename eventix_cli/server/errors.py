@@ -91,6 +91,22 @@ class QueryTooSlow(DomainError):
         )
 
 
+class TriggersTooSlow(DomainError):
+    """``POST /event``: a trigger's code still runs after the server's time limit (500, not
+    504: a client may retry a 504, and posting the event again would run the triggers again)."""
+
+    status_code = 500
+
+    def __init__(self, event: str, trigger: str | None, limit: float) -> None:
+        super().__init__(
+            f"the triggers of event {event} ran longer than {limit:g} s (trigger {trigger} is still "
+            "running): the event was not fully handled",
+            event=event,
+            trigger=trigger,
+            limit=limit,
+        )
+
+
 class Unauthorized(DomainError):
     status_code = 401
 

@@ -146,6 +146,9 @@ def load_file(path: Path, into: TriggerSet) -> None:
     except yaml.YAMLError as exc:
         into.problems.append(TriggerProblem(file, None, f"not valid YAML: {' '.join(str(exc).split())}"))
         return
+    except RecursionError:
+        into.problems.append(TriggerProblem(file, None, "nested too deeply to read"))
+        return
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         into.problems.append(TriggerProblem(file, None, f"expected a mapping with 'triggers:', got {kind}"))

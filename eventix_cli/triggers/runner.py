@@ -74,21 +74,44 @@ def _code_line(exc: BaseException) -> str:
     return f" (line {frames[-1].lineno})" if frames else ""
 
 
+def _describe(exc: BaseException) -> str:
+    """``Class: message``, even when the exception's ``__str__`` itself raises."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - trigger code controls __str__
+        message = "<the exception's message could not be read>"
+    return f"{type(exc).__name__}: {message}"
+
+
 def run_event(
-    triggers: TriggerSet, event: TEventixEvent, post: Callable[[dict[str, Any]], Any]
+    triggers: TriggerSet,
+    event: TEventixEvent,
+    post: Callable[[dict[str, Any]], Any],
+    *,
+    interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
+    started: Callable[[Trigger], None] | None = None,
 ) -> list[Outcome]:
-    """Every trigger of ``event.name`` applied to ``event``; ``post`` stores a created task."""
+    """Every trigger of ``event.name`` applied to ``event``; ``post`` stores a created task.
+
+    Whatever a trigger raises is that trigger's failure, ``SystemExit`` and any other
+    ``BaseException`` included, except ``interrupts``: on a terminal (``eventix trigger test``)
+    a ``KeyboardInterrupt`` is the user's Ctrl-C; the server passes none, since its signals
+    never arrive inside a request. ``started`` is told of each trigger before it runs."""
     outcomes: list[Outcome] = []
     log.info("[%s] event posted", event.name)
     for trigger in triggers.for_event(str(event.name)):
+        if started is not None:
+            started(trigger)
         try:
             doc = task_for_event(trigger, event)
             stored = post(doc)
         except TriggerIgnored:
             log.info("[%s][%s] trigger ignored", event.name, trigger.name)
             outcomes.append(Outcome(trigger.name, trigger.file, "ignored", reason="self.ignore()"))
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}{_code_line(exc)}"
+        except interrupts:
+            raise
+        except BaseException as exc:
+            reason = f"{_describe(exc)}{_code_line(exc)}"
             log.error("[%s][%s] trigger failed: %s", event.name, trigger.name, reason, exc_info=exc)
             outcomes.append(Outcome(trigger.name, trigger.file, "failed", reason=reason))
         else:

@@ -61,6 +61,10 @@ def test_batch_from_stdin_as_json(cli, embedded_url, namespace) -> None:
         ('{"task": "a", "priority": "high"}', "line 2: 'priority' must be an integer, got str"),
         ('{"task": "a", "eta": "soon"}', "line 2: eta:"),
         ('{"task": "a", "max_retries": -1}', "line 2: 'max_retries' must be a count >= 0 or null"),
+        # Python's parser takes these, but they would be stored as null: refused, never changed
+        ('{"task": "a", "kwargs": {"x": NaN}}', "line 2: NaN is not a JSON number"),
+        ('{"task": "a", "args": [-Infinity]}', "line 2: -Infinity is not a JSON number"),
+        ('{"task": "a", "args": [1e999]}', "line 2: 1e999 is too large for a JSON number"),
     ],
 )
 def test_bad_line_is_named_and_nothing_is_sent(cli, embedded_url, namespace, line, message) -> None:

@@ -246,3 +246,20 @@ def test_purge_all_namespaces(cli, server, namespace) -> None:
     result = cli("task", "purge", "--url", server.url, "-A", "--task", f"{namespace}-t", "--yes")
     assert result.exit_code == 0
     assert "2 purged" in result.stderr
+
+
+def test_purge_of_a_listed_document_that_is_not_a_task_fails_that_item(cli) -> None:
+    # A listing whose document is not a task (a lying server, a proxy): that item fails with
+    # the reason, one line, never an internal error.
+    from tests.support.fake_http import scripted_server
+
+    doc = {"uid": "u1", "task": None, "status": "scheduled", "namespace": "x", "priority": "high"}
+    page = {"data": {"u1": doc}, "ids": ["u1"], "max_results": 1}
+    with scripted_server(200, json.dumps(page).encode()) as url:
+        result = cli("task", "purge", "--status", "scheduled", "--yes", "--url", url, "-o", "json")
+    assert "internal error" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [f["uid"] for f in report["failed"]] == ["u1"]
+    assert "not an Eventix task" in report["failed"][0]["reason"]

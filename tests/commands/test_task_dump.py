@@ -285,3 +285,14 @@ def test_dump_to_a_full_device_is_one_error_line(cli, embedded_url, namespace) -
     result = _dump(cli, embedded_url, namespace, "/dev/full")
     assert result.exit_code == 1
     assert result.stderr == "error: writing /dev/full failed: No space left on device (WriteFailed)\n"
+
+
+def test_restore_refuses_a_uid_given_twice(cli, server, namespace, tmp_path) -> None:
+    # two documents for one uid would be written concurrently: which one wins is chance
+    doc = seed(server.url, f"{namespace}-src")[0].to_wire() | {"namespace": namespace, "uid": "d" * 32}
+    src = tmp_path / "twice.jsonl"
+    src.write_text(json.dumps(doc) + "\n" + json.dumps(doc | {"kwargs": {"v": 2}}) + "\n")
+    result = cli("task", "restore", str(src), "--url", server.url, "--yes", "--overwrite")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {src}:2: uid {'d' * 32} is already at {src}:1"), result.stderr
+    assert _docs(server.url, namespace) == {}

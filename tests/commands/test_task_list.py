@@ -126,3 +126,17 @@ def test_unreachable_exit_3(cli) -> None:
     result = cli("task", "list", "--url", f"http://127.0.0.1:{free_port()}", "--request-timeout", "1")
     assert result.exit_code == 3
     assert result.stderr.startswith("error: cannot reach")
+
+
+def test_time_filter_table_footer_counts_what_was_shown(cli, server, namespace) -> None:
+    # The time filters run on the client, so the server's total is unknown: the footer of a
+    # table that shows fewer than --limit tasks must say what was shown, never crash.
+    seed(server.url, namespace, 2, created_time=ago(hours=3))
+    seed(server.url, namespace, created_time=ago(minutes=1))
+    result = cli("task", "list", "--url", server.url, "-n", namespace, "--older-than", "2h")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3  # header and the two old tasks
+    assert result.stderr == "2 shown\n"
+    empty = cli("task", "list", "--url", server.url, "-n", namespace, "--older-than", "30d")
+    assert empty.exit_code == 0, empty.stderr
+    assert empty.stderr == "no tasks match\n"

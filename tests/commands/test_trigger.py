@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -76,10 +77,21 @@ def test_test_prints_the_tasks_an_event_would_create(cli, tmp_path: Path) -> Non
     [outcome] = json.loads(result.stdout)
     assert (outcome["trigger"], outcome["file"], outcome["result"]) == ("Announce", "good.yaml", "created")
     task = outcome["task"]
+    # --priority is logical, as for `event post`: the task is stored as -3 (higher runs first)
     assert (task["task"], task["kwargs"], task["namespace"], task["priority"]) == (
-        "send_announcement", {"nr": 7}, "billing", 3,
+        "send_announcement", {"nr": 7}, "billing", -3,
     )  # fmt: skip
     assert "1 task(s) created, 0 ignored, 0 failed" in result.stderr
+    table = cli(
+        "trigger", "test", str(directory), "StatusChanged", "--payload", f"@{payload}", "--priority", "3",
+    )  # fmt: skip
+    assert table.stdout.splitlines()[1].split()[:5] == [
+        "Announce",
+        "created",
+        "send_announcement",
+        "default",
+        "3",
+    ]
 
 
 def test_test_table_shows_ignored_and_failed_with_reasons(cli, tmp_path: Path) -> None:
@@ -162,3 +174,125 @@ def test_server_runs_triggers_on_post_event(cli, tmp_path: Path) -> None:
     assert stored["revision"] == created[0]["revision"]
     assert ignored == []
     assert "triggers: 1 loaded from" in srv.log()
+
+
+RAISING = """\
+triggers:
+  Exits:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          raise SystemExit(3)
+  Interrupts:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          raise KeyboardInterrupt
+  Fine:
+    event_name: Hostile
+    code: |
+      def execute(self, event):
+          return TEventixTask(task="still_runs")
+"""
+
+
+def test_test_reports_a_trigger_raising_system_exit_as_failed(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, raising=RAISING.replace("raise KeyboardInterrupt", "return None"))
+    result = cli("trigger", "test", str(directory), "Hostile")
+    assert result.exit_code == 1, result.stderr
+    rows = [line.split()[:2] for line in result.stdout.splitlines()[1:]]
+    assert rows == [["Exits", "failed"], ["Interrupts", "failed"], ["Fine", "created"]]
+    assert "SystemExit: 3 (line 2)" in result.stdout
+
+
+def test_server_survives_triggers_raising_base_exceptions(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, raising=RAISING)
+    with (
+        running_server(
+            "embedded", tmp_path / "logs", extra_args=["--db", ":memory:", "--triggers", str(directory)]
+        ) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        answer = http.post("/event", json={"name": "Hostile"})
+        assert answer.status_code == 200, answer.text
+        assert [t["task"] for t in answer.json()] == ["still_runs"]
+        again = cli("event", "post", "Hostile", "--url", srv.url, "-o", "json")
+        assert http.get("/healthz").status_code == 200
+    assert again.exit_code == 0, again.stderr
+    assert [t["task"] for t in json.loads(again.stdout)] == ["still_runs"]
+    assert "trigger failed: SystemExit: 3" in srv.log()
+    assert "trigger failed: KeyboardInterrupt" in srv.log()
+
+
+ENDLESS = """\
+triggers:
+  Spins:
+    event_name: Endless
+    code: |
+      def execute(self, event):
+          while True:
+              pass
+  Fine:
+    event_name: Other
+    code: |
+      def execute(self, event):
+          return TEventixTask(task="other")
+"""
+
+
+def test_server_bounds_a_trigger_that_never_ends(cli, tmp_path: Path) -> None:
+    # A trigger that loops forever must not take the server with it: the event is answered
+    # with TriggersTooSlow after the time limit, and every other request is served meanwhile.
+    directory = make_dir(tmp_path, endless=ENDLESS)
+    args = ["--db", ":memory:", "--triggers", str(directory), "--trigger-time-limit", "0.5"]
+    with (
+        running_server("embedded", tmp_path / "logs", extra_args=args) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        posted = cli("event", "post", "Endless", "--url", srv.url, "--request-timeout", "8")
+        assert http.get("/healthz", timeout=2).status_code == 200
+        other = http.post("/event", json={"name": "Other"}, timeout=5)
+        assert other.status_code == 200, other.text
+        assert [t["task"] for t in other.json()] == ["other"]
+        raw = http.post("/event", json={"name": "Endless"}, timeout=5)
+    assert posted.exit_code == 5, posted.stderr
+    assert posted.stderr.splitlines()[0] == (
+        "error: the triggers of event Endless ran longer than 0.5 s (trigger Spins is still running): "
+        "the event was not fully handled (TriggersTooSlow)"
+    )
+    assert raw.status_code == 500
+    assert raw.json()["error_class"] == "TriggersTooSlow"
+    assert raw.json()["error_payload"] == {"event": "Endless", "trigger": "Spins", "limit": 0.5}
+    assert "Traceback" not in posted.stderr
+
+
+SLOW = """\
+triggers:
+  Slow:
+    event_name: Slow
+    code: |
+      def execute(self, event):
+          import time
+          time.sleep(1.0)
+          return TEventixTask(task="late")
+"""
+
+
+def test_a_trigger_finishing_after_the_time_limit_still_stores_its_task(tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, slow=SLOW)
+    args = ["--db", ":memory:", "--triggers", str(directory), "--trigger-time-limit", "0.2"]
+    with (
+        running_server("embedded", tmp_path / "logs", extra_args=args) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        answer = http.post("/event", json={"name": "Slow", "namespace": "late"})
+        assert answer.status_code == 500
+        assert answer.json()["error_class"] == "TriggersTooSlow"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            page = http.put("/tasks/by_status", json={"filter": {"namespace": "late"}}).json()
+            if page["ids"]:
+                break
+            time.sleep(0.05)
+        assert [t["task"] for t in page["data"].values()] == ["late"]
+    assert "Traceback" not in srv.log(), srv.log()

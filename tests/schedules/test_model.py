@@ -96,6 +96,12 @@ def test_an_upstream_worker_config_in_yaml_or_json(tmp_path: Path) -> None:
         ('[[schedule]]\ntask = "t"\n', "s.toml: schedule t: schedule: missing"),
         ('[schedules.t]\nevery = "1m"\ntask = "t"\n[[schedule]]\nschedule = "* * * * *"\ntask = "t"\n',
          "s.toml: schedule t: defined twice"),
+        # what could never be posted is found at load, not when the slot comes (it would stop
+        # the scheduler and every other schedule with it)
+        ('[schedules.a]\nevery = "1m"\ntask = "t"\nkwargs = {x = nan}\n', "s.toml: schedule a: cannot send kwargs.x = nan"),  # noqa: E501
+        ('[schedules.a]\nevery = "1m"\ntask = "t"\nargs = [-inf]\n', "s.toml: schedule a: cannot send args[0] = -inf"),  # noqa: E501
+        ('[schedules.a]\nevery = "1m"\ntask = "t"\nargs = [{n = 99999999999999999999}]\n', "s.toml: schedule a: cannot send args[0].n = 99999999999999999999"),  # noqa: E501
+        ('[schedules.a]\nevery = "1m"\ntask = "t"\npriority = -9223372036854775808\n', "s.toml: schedule a: cannot send priority = 9223372036854775808"),  # noqa: E501
         ("[schedules\n", "s.toml: cannot parse:"),
         ("", "s.toml: defines no schedules"),
     ],

@@ -114,3 +114,39 @@ def test_two_schedulers_racing_past_the_check_enqueue_a_slot_once(client, namesp
     b.exists = lambda *_: False  # type: ignore[method-assign]  # its check ran before A's post
     assert not b.enqueue(hourly, slot)
     assert keys(client, namespace) == ["schedule:hourly:2026-05-01T07:00:00Z"]
+class RefusingClient:
+    """The real client, except that the server refuses every task named ``refused``."""
+
+    def __init__(self, client: EventixClient) -> None:
+        self.client = client
+        self.refused = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def post_task(self, task):
+        from eventix_cli.errors import ValidationFailed
+
+        if task.task == "refused":
+            self.refused += 1
+            raise ValidationFailed("request: refused", status_code=422)
+        return self.client.post_task(task)
+
+
+def test_a_refused_schedule_does_not_hold_up_the_others(client, namespace) -> None:
+    # One schedule the server keeps refusing backs off on its own; the others keep their slots.
+    clock = Clock("2026-05-01T07:00:00.500+00:00")
+    refusing = RefusingClient(client)
+    ok, bad = sched("ok", every="1s"), sched("bad", every="1s", task="refused")
+    runner = Scheduler(refusing, [bad, ok], namespace, clock=clock)  # type: ignore[arg-type]
+    assert runner.run_once() == 1
+    assert refusing.refused == 1
+    assert runner.seconds_to_next_pass() == pytest.approx(0.5)  # ok's next slot, not the back-off
+    for second in range(1, 5):
+        clock.set(f"2026-05-01T07:00:0{second}.500+00:00")
+        assert runner.run_once() == 0  # bad waits out its back-off without holding ok up
+    assert refusing.refused == 1
+    assert keys(client, namespace) == [f"schedule:ok:2026-05-01T07:00:0{s}Z" for s in range(5)]
+    clock.set("2026-05-01T07:00:05.500+00:00")
+    assert runner.run_once() == 1
+    assert refusing.refused == 2

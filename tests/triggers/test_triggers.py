@@ -217,3 +217,42 @@ def test_one_run_does_not_leak_into_the_next(tmp_path: Path) -> None:
     first = run_event(triggers, make_event({"name": "e"}), lambda d: d)
     second = run_event(triggers, make_event({"name": "e"}), lambda d: d)
     assert first[0].task["args"] == second[0].task["args"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        ("SystemExit(3)", "SystemExit: 3 (line 2)"),
+        ("KeyboardInterrupt()", "KeyboardInterrupt:  (line 2)"),
+        ("GeneratorExit('bye')", "GeneratorExit: bye (line 2)"),
+        ("type('Odd', (BaseException,), {})('x')", "Odd: x (line 2)"),
+    ],
+)
+def test_a_base_exception_fails_only_its_trigger(tmp_path: Path, raised: str, reason: str) -> None:
+    # On the server, trigger code that raises SystemExit, KeyboardInterrupt or any other
+    # BaseException is that trigger's failure: logged and skipped, the next trigger still runs.
+    write(tmp_path, "a.yaml", trigger_yaml("Bad", "e", f"def execute(self, event):\n    raise {raised}"))
+    write(
+        tmp_path,
+        "b.yaml",
+        trigger_yaml("Ok", "e", "def execute(self, event):\n    return TEventixTask(task='ok')"),
+    )
+    triggers = load_directory(tmp_path)
+    posted: list[dict] = []
+    outcomes = run_event(
+        triggers, make_event({"name": "e"}), lambda doc: posted.append(doc) or doc, interrupts=()
+    )
+    assert [(o.trigger, o.result, o.reason) for o in outcomes] == [
+        ("Bad", "failed", reason),
+        ("Ok", "created", None),
+    ]
+    assert [d["task"] for d in posted] == ["ok"]
+
+
+def test_keyboard_interrupt_still_stops_a_local_run(tmp_path: Path) -> None:
+    # ``eventix trigger test`` runs on the user's terminal: Ctrl-C there must still stop it.
+    write(
+        tmp_path, "a.yaml", trigger_yaml("T", "e", "def execute(self, event):\n    raise KeyboardInterrupt")
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_event(load_directory(tmp_path), make_event({"name": "e"}), lambda doc: doc)

@@ -7,7 +7,6 @@ tasks are posted concurrently through the bulk runner, and the uids are printed 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import threading
 from collections.abc import Iterable
@@ -54,11 +53,12 @@ def _check(number: int, doc: Any, key: str, ok: bool, expected: str) -> None:
 
 def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt.datetime) -> Task:
     """One JSON line as a task to post; a UsageError names the line and the field."""
+    from eventix_cli import jsoninput
     from eventix_cli.models import Task, stored_priority
     from eventix_cli.timeparse import parse_eta
 
     try:
-        doc = json.loads(text)
+        doc = jsoninput.loads(text, f"line {number}")
     except ValueError as exc:
         raise UsageError(f"line {number}: invalid JSON: {exc}") from None
     if not isinstance(doc, dict):

@@ -155,6 +155,7 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
 
     from eventix_cli.models import Task
 
+    seen: dict[str, str] = {}  # uid -> where: two documents for one uid would race
     for where, doc in _documents(source):
         if not isinstance(doc, dict):
             raise UsageError(f"{where}: expected a JSON object, got {type(doc).__name__}")
@@ -164,6 +165,11 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"{where}: not a task document: {field}: {first['msg']}") from None
+        earlier = seen.setdefault(task.uid, where)
+        if earlier != where:
+            raise UsageError(
+                f"{where}: uid {task.uid} is already at {earlier}: a restore takes each task once"
+            )
         if namespace is not None:
             task.namespace = namespace
         yield task

@@ -177,7 +177,12 @@ def _list_once(
     if note is not None:
         out.message(note)
     elif fmt == "table":
-        out.message("no tasks match" if shown == 0 else f"{shown:,} of {total:,}")
+        if shown == 0:
+            out.message("no tasks match")
+        elif total is None:  # a time filter ran on the client: the server's total is not ours
+            out.message(f"{shown:,} shown")
+        else:
+            out.message(f"{shown:,} of {total:,}")
 
 
 def shown_note(shown: int, total: int | None, limit: int) -> str | None:

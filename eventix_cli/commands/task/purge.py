@@ -61,11 +61,21 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
     listed fails the revision check; it is re-read and left alone when processing."""
     import datetime as dt
 
+    from pydantic import ValidationError
+
     from eventix_cli.bulk import Skip
-    from eventix_cli.errors import RevisionConflict, TaskNotFound
+    from eventix_cli.errors import InvalidResponse, RevisionConflict, TaskNotFound
     from eventix_cli.models import Task, utcnow
 
-    task = Task.model_validate(doc)
+    try:
+        task = Task.model_validate(doc)
+    except ValidationError as exc:  # the listing is read raw, for speed: checked here
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "document"
+        raise InvalidResponse(
+            f"the server listed a document that is not an Eventix task ({field}: {first['msg']})",
+            status_code=200,
+        ) from None
     for _ in range(3):
         if task.status.value == "processing" or task.worker_id not in (None, PURGE_HOLD):
             raise Skip("is processing now; processing tasks are never purged")
