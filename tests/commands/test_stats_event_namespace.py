@@ -73,6 +73,8 @@ def test_stats_by_task_of_an_empty_namespace_says_so(cli, server, namespace) -> 
     assert f"no tasks in namespace {namespace}" in result.stderr
     as_json = cli("stats", "--url", server.url, "-n", namespace, "--by", "task", "-o", "json")
     assert (as_json.stdout, as_json.stderr) == ("[]\n", "")
+
+
 def test_event_post_refuses_an_empty_name(cli, server) -> None:
     # no trigger can listen for an empty (or blank) name: refused, nothing sent
     for name in ("", "  "):

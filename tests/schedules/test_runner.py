@@ -114,6 +114,8 @@ def test_two_schedulers_racing_past_the_check_enqueue_a_slot_once(client, namesp
     b.exists = lambda *_: False  # type: ignore[method-assign]  # its check ran before A's post
     assert not b.enqueue(hourly, slot)
     assert keys(client, namespace) == ["schedule:hourly:2026-05-01T07:00:00Z"]
+
+
 class RefusingClient:
     """The real client, except that the server refuses every task named ``refused``."""
 
