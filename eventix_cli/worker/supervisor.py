@@ -193,7 +193,11 @@ class Supervisor:
             if self.claims.get(claimed.uid) is claimed:
                 del self.claims[claimed.uid]
                 self.completed += 1
-        self._wake.set()
+        if self._stopping.is_set() or self._drained.is_set():
+            # the main thread waits for the last claims to end: tell it at once. While the
+            # worker simply works it looks every 0.2 s anyway, and waking it on every task cost
+            # ~140 us of CPU per task (a GIL hand-off to the main thread and back)
+            self._wake.set()
 
     def _release_quietly(self, claimed: Claimed, reason: str) -> None:
         try:
