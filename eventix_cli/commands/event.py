@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.commands.options import (
+    NamespaceOption,
+    OutputOption,
+    PayloadOption,
+    TimeoutOption,
+    UrlOption,
+)
 
 app = typer.Typer(
     name="event",
@@ -34,12 +40,7 @@ EPILOG = """\
 def post(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The event name triggers listen for.")],
-    payload: Annotated[
-        str | None,
-        typer.Option(
-            "--payload", help="Event payload: a JSON object, @file.json, or - for stdin.", show_default=False
-        ),
-    ] = None,
+    payload: PayloadOption = None,
     priority: Annotated[
         int,
         typer.Option(

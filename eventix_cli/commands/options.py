@@ -67,6 +67,13 @@ OutputOption = Annotated[
     ),
 ]
 
+PayloadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--payload", help="Event payload: a JSON object, @file.json, or - for stdin.", show_default=False
+    ),
+]
+
 #: the log level variable of upstream's worker, read by every long-running process of ours
 ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eventix_cli.commands.options import NamespaceOption, OutputOption
+from eventix_cli.commands.options import NamespaceOption, OutputOption, PayloadOption
 from eventix_cli.errors import EventixCliError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -144,12 +144,7 @@ def try_event(
     ctx: typer.Context,
     directory: DirArgument,
     event_name: Annotated[str, typer.Argument(help="The event's name.", show_default=False)],
-    payload: Annotated[
-        str | None,
-        typer.Option(
-            "--payload", help="Event payload: a JSON object, @file.json, or - for stdin.", show_default=False
-        ),
-    ] = None,
+    payload: PayloadOption = None,
     priority: Annotated[
         int,
         typer.Option(
