@@ -19,9 +19,8 @@ from eventix_cli.wire import decode_json, decode_model, expect, invalid, segment
 if TYPE_CHECKING:
     import datetime as dt
 
-    import httpx
-
     from eventix_cli.models import Event, Page, Task, TaskStatus
+    from eventix_cli.sender import Answer
     from eventix_cli.taskview import TaskView
 
 DEFAULT_PAGE_SIZE = 500
@@ -348,19 +347,19 @@ def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:
 
 # Models are imported on first use, not with the client: pydantic costs ~45 ms of start-up
 # that commands such as `ping` never need.
-def _task(response: httpx.Response) -> Task:
+def _task(response: Answer) -> Task:
     from eventix_cli.models import Task
 
     return decode_model(response, Task)
 
 
-def _task_view(response: httpx.Response) -> Task | TaskView:
+def _task_view(response: Answer) -> Task | TaskView:
     from eventix_cli.taskview import view_of
 
     return view_of(decode_json(response)) or _task(response)
 
 
-def _page(response: httpx.Response) -> Page:
+def _page(response: Answer) -> Page:
     from eventix_cli.models import Page
 
     return decode_model(response, Page)

@@ -15,7 +15,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 # httpx's own command line (httpx._main) pulls in rich, pygments and click at import time,
 # a third of httpx's import cost; we never use it. A None entry in sys.modules is Python's
@@ -36,6 +36,14 @@ from eventix_cli.errors import (
     error_from_response,
 )
 from eventix_cli.wire import encode_json
+
+if TYPE_CHECKING:
+    import ssl
+
+    from eventix_cli.keepalive import KeepAlivePool, Reply
+
+    #: what a request returns: httpx's response, or a kept-alive sender's reply (same names)
+    type Answer = httpx.Response | Reply
 
 log = logging.getLogger("eventix_cli.client")  # the client's requests log under the client's name
 
@@ -72,6 +80,7 @@ class HttpSender:
         backoff_max: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         max_connections: int = 64,
+        keepalive: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = max(0, retries)
@@ -90,14 +99,23 @@ class HttpSender:
             parsed = httpx.URL(self.base_url)
         except (httpx.InvalidURL, ValueError) as exc:
             raise UsageError(f"invalid server URL {base_url!r}: {exc}") from exc
-        if transport is None:
-            transport = _default_transport(parsed, verify, max_connections)
-        self._transport = transport
+        self._pool: KeepAlivePool | None = None
+        self._transport: httpx.BaseTransport | None = transport
+        if transport is None and keepalive and parsed.scheme in ("http", "https") and not _proxy_for(parsed):
+            from eventix_cli.keepalive import KeepAlivePool
+
+            context = _ssl_context(parsed, verify)
+            self._pool = KeepAlivePool(parsed, headers.items(), ssl_context=context, max_idle=max_connections)
+        elif transport is None:
+            self._transport = _default_transport(parsed, verify, max_connections)
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._transport.close()
+        if self._pool is not None:
+            self._pool.close()
+        if self._transport is not None:
+            self._transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -144,24 +162,20 @@ class HttpSender:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json: Any = None,
         ok: Sequence[int] = (200,),
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send one request; raise a typed error for anything but a status in ``ok``.
 
         The whole call, retries and their backoff included, ends within ``timeout`` seconds.
+        The answer is an ``httpx.Response``, or a :class:`~eventix_cli.keepalive.Reply` (the same
+        names) on a kept-alive sender.
         """
         deadline = time.monotonic() + self.timeout
-        attempts = 1 + (self.retries if idempotent else 0)
         body = encode_json(json) if json is not None else None
-        headers = self._headers if body is None else self._json_headers
         try:
-            request = httpx.Request(
-                method,
-                self.base_url + path,
-                params=params,
-                content=body,
-                headers=headers,
-                extensions={"timeout": self._timeout, "deadline": deadline},
-            )
+            if self._pool is not None:
+                send = self._keepalive_sender(method, path, params, body, deadline)
+            else:
+                send = self._httpx_sender(method, path, params, body, deadline)
         except httpx.InvalidURL as exc:
             shown = path if len(path) <= 60 else f"{path[:57]}... ({len(path):,} characters)"
             raise UsageError(f"cannot send {method} {shown}: {exc}") from None
@@ -169,12 +183,56 @@ class HttpSender:
             raise UnsendableValue(
                 f"cannot send {method} {path[:60]}: a parameter is not valid Unicode text"
             ) from None
+        return self._with_retries(send, method, path, idempotent, ok, deadline, params)
+
+    def _httpx_sender(
+        self, method: str, path: str, params: Any, body: bytes | None, deadline: float
+    ) -> Callable[[], Answer]:
+        headers = self._headers if body is None else self._json_headers
+        request = httpx.Request(
+            method,
+            self.base_url + path,
+            params=params,
+            content=body,
+            headers=headers,
+            extensions={"timeout": self._timeout, "deadline": deadline},
+        )
+        transport = self._transport
+        assert transport is not None
+
+        def send() -> Answer:
+            response = transport.handle_request(request)
+            response.request = request  # as httpx.Client does (injected transports leave it unset)
+            response.read()
+            return response
+
+        return send
+
+    def _keepalive_sender(
+        self, method: str, path: str, params: Any, body: bytes | None, deadline: float
+    ) -> Callable[[], Answer]:
+        from eventix_cli.keepalive import target_of
+
+        pool = self._pool
+        assert pool is not None
+        data = pool.encode(method, target_of(path, params), body, "application/json" if body else None)
+        return lambda: pool.send(data, deadline, method, path)
+
+    def _with_retries(
+        self,
+        send: Callable[[], Answer],
+        method: str,
+        path: str,
+        idempotent: bool,
+        ok: Sequence[int],
+        deadline: float,
+        params: Any = None,
+    ) -> Answer:
+        attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(attempts):
             started = time.perf_counter()
             try:
-                response = self._transport.handle_request(request)
-                response.request = request  # as httpx.Client does (injected transports leave it unset)
-                response.read()
+                response = send()
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
                 delay = self._delay(attempt)
@@ -184,15 +242,15 @@ class HttpSender:
                     self._sleep(delay)
                     continue
                 raise error from exc
-            elapsed_ms = (time.perf_counter() - started) * 1000
             if log.isEnabledFor(logging.DEBUG):
+                elapsed_ms = (time.perf_counter() - started) * 1000
                 log.debug(
                     "%s %s -> %d in %.1f ms; headers %s",
                     method,
-                    request.url,
+                    httpx.URL(self.base_url + path, params=params),
                     response.status_code,
                     elapsed_ms,
-                    redact_headers(request.headers),
+                    redact_headers(self._headers),
                 )
             if response.status_code in ok:
                 return response
@@ -235,9 +293,14 @@ def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int)
             f"unsupported proxy {proxy!r} for {url.scheme} URLs: only http:// and https:// proxies work",
             hint="set HTTP_PROXY / HTTPS_PROXY to an HTTP proxy, or NO_PROXY to bypass it",
         )
-    context = None
-    if url.scheme == "https":
-        from eventix_cli.tls import ssl_context
-
-        context = ssl_context(verify)
+    context = _ssl_context(url, verify)
     return Urllib3Transport(ssl_context=context, proxy=proxy, max_connections=max_connections)
+
+
+def _ssl_context(url: httpx.URL, verify: bool | str) -> ssl.SSLContext | None:
+    """The TLS settings for an https URL (None for http)."""
+    if url.scheme != "https":
+        return None
+    from eventix_cli.tls import ssl_context
+
+    return ssl_context(verify)

@@ -19,8 +19,9 @@ from urllib.parse import quote
 from eventix_cli.errors import InvalidResponse, UnsendableValue, UsageError
 
 if TYPE_CHECKING:
-    import httpx
     from pydantic import BaseModel
+
+    from eventix_cli.sender import Answer
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -108,12 +109,12 @@ def _find(value: Any, bad: Callable[[Any], bool]) -> str | None:
     return None
 
 
-def invalid(response: httpx.Response, reason: str) -> InvalidResponse:
+def invalid(response: Answer, reason: str) -> InvalidResponse:
     content_type = response.headers.get("content-type", "no content type")
     text = response.content[:200].decode("utf-8", "replace")
     snippet = " ".join(text.split())[:80]
     return InvalidResponse(
-        f"HTTP {response.status_code} from {response.request.method} {response.request.url.path} "
+        f"HTTP {response.status_code} from {_request_line(response)} "
         f"is not an Eventix document ({content_type}: {reason}): {snippet or 'empty body'}",
         status_code=response.status_code,
         payload={"body": response.content[:2000].decode("utf-8", "replace")},
@@ -121,7 +122,14 @@ def invalid(response: httpx.Response, reason: str) -> InvalidResponse:
     )
 
 
-def decode_json(response: httpx.Response) -> Any:
+def _request_line(response: Any) -> str:
+    """``GET /path`` of the request an answer (an httpx response or a kept-alive reply) is to."""
+    if hasattr(response, "path"):  # a Reply
+        return f"{response.method} {response.path}"
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def decode_json(response: Answer) -> Any:
     """The body as JSON, whatever its nesting."""
     try:
         return json.loads(response.content)
@@ -129,7 +137,7 @@ def decode_json(response: httpx.Response) -> Any:
         raise invalid(response, f"not JSON ({type(exc).__name__})") from None
 
 
-def decode_model[M: "BaseModel"](response: httpx.Response, model: type[M]) -> M:
+def decode_model[M: "BaseModel"](response: Answer, model: type[M]) -> M:
     """The body validated as ``model``; deep documents go through the standard JSON parser."""
     from pydantic import ValidationError
 
@@ -146,7 +154,7 @@ def decode_model[M: "BaseModel"](response: httpx.Response, model: type[M]) -> M:
         raise invalid(response, _first_error(exc)) from None
 
 
-def expect(response: httpx.Response, kind: type, what: str) -> Any:
+def expect(response: Answer, kind: type, what: str) -> Any:
     """The JSON body, which must be a ``kind`` (dict, list)."""
     body = decode_json(response)
     if not isinstance(body, kind):
