@@ -149,7 +149,20 @@ class _Connection:
         """Send ``data`` (a whole request), read one answer: status, headers, body, keep-alive."""
         sock = self.sock
         _bound(sock, deadline)
-        sock.sendall(data)
+        try:
+            sock.sendall(data)
+        except ConnectionError as exc:
+            # a server refusing the request (413 for a body too large) may answer and close
+            # before reading it all: the send fails, the answer is there to read
+            try:
+                status, headers, content, _ = self._read(deadline)
+            except (httpx.TransportError, OSError):
+                raise exc from None
+            return status, headers, content, False
+        return self._read(deadline)
+
+    def _read(self, deadline: float | None) -> tuple[int, dict[str, str], bytes, bool]:
+        sock = self.sock
         answer = _Answer()
         keep = True
         head = 0  # bytes read while the head (status line and headers) was not complete

@@ -27,6 +27,7 @@ import trustme
 from eventix_cli import keepalive
 from eventix_cli.client import EventixClient
 from eventix_cli.errors import (
+    ApiError,
     CertificateVerifyFailed,
     ServerTimeout,
     ServerUnreachable,
@@ -589,6 +590,26 @@ def test_a_protocol_switch_is_an_unexpected_answer(kept: bool) -> None:
         pytest.raises(UnexpectedResponse, match="HTTP 101"),
     ):
         claim(c)
+
+
+@BOTH
+def test_an_answer_sent_before_the_body_was_read_is_not_lost(kept: bool) -> None:
+    """A server refusing a body too large answers and closes without reading it: the client's
+    send fails (connection reset), and the answer is there to read all the same."""
+
+    def script(peer: Peer) -> None:
+        peer.sock.settimeout(5)
+        while b"\r\n\r\n" not in peer.buffer:
+            peer.buffer += peer.sock.recv(65536)
+        peer.send(
+            answer(b'{"detail": "request body too large"}', "413 Content Too Large", "Connection: close\r\n")
+        )
+        time.sleep(0.2)  # then closed with the body unread: a reset
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        with pytest.raises(ApiError, match="413: request body too large"):
+            c.request("PUT", "/task/x", idempotent=True, json={"blob": "x" * 20_000_000})
+        assert server.connections == 1
 
 
 # -- time limits and unreachable servers -------------------------------------------------------
