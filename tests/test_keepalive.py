@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import select
+import signal
 import socket
 import ssl
 import struct
@@ -38,6 +39,7 @@ from eventix_cli.errors import (
 )
 from eventix_cli.wire import segment
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
+from tests.support.servers import free_port, start_server
 from tests.test_hostile_input import assert_one_error, run
 
 BOTH = pytest.mark.parametrize("kept", [False, True], ids=["urllib3", "keepalive"])
@@ -417,6 +419,23 @@ def test_a_server_resetting_an_idle_connection_costs_no_request(kept: bool) -> N
         time.sleep(0.3)
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
+
+
+def test_the_embedded_server_restarted_between_two_claims(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["--db", str(tmp_path / "restart.sqlite3")]
+    server = start_server("embedded", tmp_path, port=port, extra_args=args)
+    try:
+        with client(server.url, True, retries=0) as c:
+            assert claim(c).status_code == 204
+            assert claim(c).status_code == 204
+            (kept,) = c._pool._idle
+            assert server.stop(signal.SIGTERM) == 0
+            server = start_server("embedded", tmp_path, port=port, extra_args=args)
+            assert claim(c).status_code == 204  # a claim is never repeated: no error
+            assert c._pool._idle[0] is not kept
+    finally:
+        server.stop()
 
 
 def test_a_connection_idle_longer_than_the_limit_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -878,7 +897,7 @@ def test_threads_sharing_one_pool_never_share_a_connection() -> None:
             peer.send(echo(*request[:2], request[3]))
 
     wrong: list[tuple[str, str]] = []
-    with raw_server(script) as server, client(server.url, True, max_connections=4) as c:
+    with raw_server(script) as server, client(server.url, True, max_connections=4, timeout=2) as c:
 
         def work(n: int) -> None:
             for i in range(40):
