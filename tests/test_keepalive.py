@@ -60,7 +60,7 @@ class Peer:
         self.sock = sock
         self.index = index
         self.buffer = b""
-        self.closed_by_client = threading.Event()
+        self.done = threading.Event()  # the script's part before the client's next move is done
 
     def request(self, timeout: float = 10.0) -> tuple[str, str, dict[str, str], bytes] | None:
         """The next request (method, target, headers, body), or None at EOF."""
@@ -391,13 +391,15 @@ def test_a_server_closing_an_idle_connection_costs_no_request(kept: bool) -> Non
         peer.request()
         peer.send(answer(b'{"n": %d}' % peer.index))
         if peer.index == 0:
-            return  # closed right after the answer, without saying so
+            peer.sock.close()  # right after the answer, without saying so
+            peer.done.set()
+            return
         while peer.request() is not None:
             peer.send(answer(b'{"n": %d}' % peer.index))
 
     with raw_server(script) as server, client(server.url, kept, retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}
-        time.sleep(0.2)  # the close reaches the client
+        assert server.peers[0].done.wait(5)
         assert json.loads(claim(c).content) == {"n": 1}  # a claim is never repeated: no error
         assert server.connections == 2
 
@@ -410,13 +412,14 @@ def test_a_server_resetting_an_idle_connection_costs_no_request(kept: bool) -> N
         if peer.index == 0:
             time.sleep(0.05)
             peer.reset()
+            peer.done.set()
             return
         while peer.request() is not None:
             peer.send(answer(b'{"n": %d}' % peer.index))
 
     with raw_server(script) as server, client(server.url, kept, retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}
-        time.sleep(0.3)
+        assert server.peers[0].done.wait(5)
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
 
@@ -489,6 +492,7 @@ def test_junk_on_an_idle_connection_before_the_next_request(kept: bool) -> None:
         if peer.index == 0:
             time.sleep(0.05)
             peer.send(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            peer.done.set()
             peer.wait_closed()
             return
         while peer.request() is not None:
@@ -496,7 +500,7 @@ def test_junk_on_an_idle_connection_before_the_next_request(kept: bool) -> None:
 
     with raw_server(script) as server, client(server.url, kept, retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}
-        time.sleep(0.2)
+        assert server.peers[0].done.wait(5)
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
 
@@ -763,14 +767,18 @@ def test_tls_connection_closed_by_the_server_is_replaced(tls: ssl.SSLContext, ca
         peer.request()
         peer.send(answer(b'{"n": %d}' % peer.index))
         if peer.index == 0:
-            peer.sock.unwrap()  # close_notify, then the TCP close
+            peer.sock.setblocking(False)  # close_notify sent, the client's not awaited
+            with contextlib.suppress(ssl.SSLWantReadError):
+                peer.sock.unwrap()
+            peer.sock.close()
+            peer.done.set()
             return
         while peer.request() is not None:
             peer.send(answer(b'{"n": %d}' % peer.index))
 
     with raw_server(script, tls=tls) as server, client(server.url, True, verify=str(ca_file), retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}
-        time.sleep(0.2)
+        assert server.peers[0].done.wait(5)
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
 
@@ -934,7 +942,10 @@ def test_the_idle_list_is_bounded_by_max_idle() -> None:
             thread.join()
         assert server.connections == 8
         assert len(c._pool._idle) == 3
-        time.sleep(1.2)
+        for _ in range(100):
+            if len(closed) == 8:
+                break
+            time.sleep(0.05)
         assert sorted(closed) == [False] * 3 + [True] * 5
 
 
