@@ -21,6 +21,7 @@ the server are replaced before use, and failures are raised as httpx's transport
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -40,6 +41,8 @@ READ_SIZE = 65536
 #: the most an answer's status line and headers (interim answers included) may take, as
 #: http.client bounds them: a server streaming headers forever is refused, not buffered
 MAX_HEAD = 65536
+#: what a request target must not hold: controls and spaces
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 class Reply:
@@ -247,7 +250,7 @@ class KeepAlivePool:
         """The whole request as bytes. ``target`` is the path and query, already quoted;
         ``httpx.InvalidURL`` when it is not sendable as it is (not ASCII, spaces, controls)."""
         path = self.prefix + target
-        if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
+        if not path.isascii() or _UNSENDABLE.search(path):
             raise httpx.InvalidURL("the path is not ASCII without spaces and control characters")
         head = f"{method} {path} HTTP/1.1\r\n".encode("ascii") + self._head
         if body is None:

@@ -858,6 +858,17 @@ def test_ids_and_params_go_out_as_urllib3_sends_them(value: str) -> None:
     assert sent[True] == sent[False]
 
 
+@pytest.mark.parametrize(
+    "path", ["/task/a b", "/task/a\r\nX-Injected: 1", "/task/a\x00", "/task/a\x7f", "/task/caf\u00e9"]
+)
+def test_a_path_that_is_not_quoted_is_refused_before_sending(path: str) -> None:
+    with raw_server(serve_all(echo)) as server, client(server.url, True) as c:
+        with pytest.raises(UsageError, match="not ASCII without spaces and control characters"):
+            c.request("GET", path, idempotent=True)
+        assert json.loads(get(c, "/task/a%20b").content)["target"] == "/task/a%20b"
+        assert server.connections == 1
+
+
 @BOTH
 def test_a_lone_surrogate_is_refused_before_sending(kept: bool) -> None:
     with raw_server(serve_all(echo)) as server, client(server.url, kept) as c:
