@@ -17,6 +17,9 @@ the same as the urllib3 layer: a deadline for the whole request (every read is b
 is left of it), connections idle for more than :data:`IDLE_REUSE_LIMIT` seconds or closed by
 the server are replaced before use, and failures are raised as httpx's transport errors, so
 :class:`~eventix_cli.sender.HttpSender` applies one retry policy and one error mapping to both.
+An answer followed by bytes nobody asked for stands (a claimed task is not lost) and its
+connection is dropped; an answer the server sent before resetting the connection (a 413 to a
+body it would not read) is read; headers are bounded by :data:`MAX_HEAD`.
 """
 
 from __future__ import annotations
