@@ -17,10 +17,14 @@ the same as the urllib3 layer: a deadline for the whole request (every read is b
 is left of it), connections idle for more than :data:`IDLE_REUSE_LIMIT` seconds or closed by
 the server are replaced before use, and failures are raised as httpx's transport errors, so
 :class:`~eventix_cli.sender.HttpSender` applies one retry policy and one error mapping to both.
+An answer followed by bytes nobody asked for stands (a claimed task is not lost) and its
+connection is dropped; an answer the server sent before resetting the connection (a 413 to a
+body it would not read) is read; headers are bounded by :data:`MAX_HEAD`.
 """
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -37,6 +41,11 @@ import httpx
 IDLE_REUSE_LIMIT = 2.0
 #: bytes asked of the socket per read
 READ_SIZE = 65536
+#: the most an answer's status line and headers (interim answers included) may take, as
+#: http.client bounds them: a server streaming headers forever is refused, not buffered
+MAX_HEAD = 65536
+#: what a request target must not hold: controls and spaces
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 class Reply:
@@ -55,6 +64,10 @@ class Reply:
         return f"<Reply {self.status_code} to {self.method} {self.path}>"
 
 
+class _Extra(Exception):
+    """Bytes after a complete answer: the answer stands, the connection is not reused."""
+
+
 class _Answer:
     """httptools' callbacks for one response; 1xx answers before it (100 Continue) are skipped."""
 
@@ -67,12 +80,12 @@ class _Answer:
         self.complete = False
         self.started = False
         self.headers_done = False
-        self.framed = False  # Content-Length or Transfer-Encoding: the end is known without EOF
+        self.framed = False  # Content-Length or chunked: the end is known without EOF
         self.keep_alive = False
 
     def on_message_begin(self) -> None:
         if self.complete:  # bytes after the answer: the connection is out of step
-            raise httpx.RemoteProtocolError("the server sent more than one answer")
+            raise _Extra
         self.started = True
         self.headers = {}
         self.body = []
@@ -82,29 +95,38 @@ class _Answer:
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
-        if key in ("content-length", "transfer-encoding"):
-            self.framed = True
         self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
         self.keep_alive = self.parser.should_keep_alive()  # llhttp forgets it once the body is read
+        # a length, or chunked as the last coding; any other answer ends where the connection does
+        coding = self.headers.get("transfer-encoding")
+        self.framed = "content-length" in self.headers or (
+            coding is not None and coding.rsplit(",", 1)[-1].strip().lower() == "chunked"
+        )
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
         status = self.parser.get_status_code()
-        if not (100 <= status < 200 and status != 101):  # 100 Continue, 103: the answer follows
+        if 100 <= status < 200 and status != 101:  # 100 Continue, 103: the answer follows
+            self.headers_done = False
+        else:  # 101 too: the server switched protocols, and this is the last HTTP it sends
             self.complete = True
 
 
 class _Connection:
-    __slots__ = ("idle_since", "sock")
+    __slots__ = ("idle_since", "poller", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.idle_since = time.monotonic()
+        # poll, not select: select() cannot watch descriptors above 1023, which a worker whose
+        # tasks hold many files open gets for its connections
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
 
     def close(self) -> None:
         self.sock.close()
@@ -114,11 +136,10 @@ class _Connection:
         if time.monotonic() - self.idle_since > IDLE_REUSE_LIMIT:
             return False
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-        except (OSError, ValueError):
+            if not self.poller.poll(0):
+                return True
+        except OSError:
             return False
-        if not readable:
-            return True
         if isinstance(self.sock, ssl.SSLSocket):  # TLS 1.3 session tickets make it readable
             self.sock.setblocking(False)
             try:
@@ -134,15 +155,29 @@ class _Connection:
         """Send ``data`` (a whole request), read one answer: status, headers, body, keep-alive."""
         sock = self.sock
         _bound(sock, deadline)
-        sock.sendall(data)
+        try:
+            sock.sendall(data)
+        except ConnectionError as exc:
+            # a server refusing the request (413 for a body too large) may answer and close
+            # before reading it all: the send fails, the answer is there to read
+            try:
+                status, headers, content, _ = self._read(deadline)
+            except (httpx.TransportError, OSError):
+                raise exc from None
+            return status, headers, content, False
+        return self._read(deadline)
+
+    def _read(self, deadline: float | None) -> tuple[int, dict[str, str], bytes, bool]:
+        sock = self.sock
         answer = _Answer()
-        eof_body = False
+        keep = True
+        head = 0  # bytes read while the head (status line and headers) was not complete
         while not answer.complete:
             _bound(sock, deadline)
             chunk = sock.recv(READ_SIZE)
             if not chunk:
                 if answer.headers_done and not answer.framed:
-                    eof_body = True  # an answer whose end is the end of the connection
+                    keep = False  # an answer whose end is the end of the connection
                     break
                 raise httpx.RemoteProtocolError(
                     "the server closed the connection before a complete answer"
@@ -151,13 +186,16 @@ class _Connection:
                 )
             try:
                 answer.parser.feed_data(chunk)
-            except httptools.HttpParserError as exc:
-                cause = exc.__context__
-                if isinstance(cause, httpx.RemoteProtocolError):
-                    raise cause from None
-                raise httpx.RemoteProtocolError(f"not an HTTP answer: {exc}") from None
+            except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+                if not answer.complete:
+                    raise httpx.RemoteProtocolError(f"not an HTTP answer: {exc}") from None
+                keep = False  # more bytes than the answer, or another protocol: not reused
+            if not answer.headers_done:
+                head += len(chunk)
+                if head > MAX_HEAD:
+                    raise httpx.RemoteProtocolError(f"the answer's headers exceed {MAX_HEAD:,} bytes")
         parser, answer.parser = answer.parser, None  # no reference cycle left for the collector
-        keep = answer.keep_alive and not eof_body
+        keep = keep and answer.keep_alive
         return parser.get_status_code(), answer.headers, b"".join(answer.body), keep
 
 
@@ -215,7 +253,7 @@ class KeepAlivePool:
         """The whole request as bytes. ``target`` is the path and query, already quoted;
         ``httpx.InvalidURL`` when it is not sendable as it is (not ASCII, spaces, controls)."""
         path = self.prefix + target
-        if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
+        if not path.isascii() or _UNSENDABLE.search(path):
             raise httpx.InvalidURL("the path is not ASCII without spaces and control characters")
         head = f"{method} {path} HTTP/1.1\r\n".encode("ascii") + self._head
         if body is None:

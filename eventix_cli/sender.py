@@ -90,6 +90,12 @@ class HttpSender:
         self.timeout = timeout
         self._verify = verify
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if token and not (token.isascii() and token.isprintable()):
+            raise UsageError(
+                "the token holds a line break, a control character or non-ASCII text, "
+                "so it cannot be sent in a header",
+                hint="check --token, EVENTIX_TOKEN and the profile's token",
+            )
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._headers = httpx.Headers(headers)

@@ -1,0 +1,1019 @@
+"""The worker's wire (``EventixClient(keepalive=True)``, :mod:`eventix_cli.keepalive`) against
+real sockets on loopback: servers that answer oddly, slowly, wrongly or not at all.
+
+Where urllib3's path (the same client without ``keepalive``) is the reference, a test runs both
+ways and expects the same outcome; where urllib3 accepts what it should not (a 103 taken for
+the answer, headers cut off by the close taken for an empty 200) only the kept-alive way runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from eventix_cli import keepalive
+from eventix_cli.client import EventixClient
+from eventix_cli.errors import (
+    ApiError,
+    CertificateVerifyFailed,
+    ServerTimeout,
+    ServerUnreachable,
+    TransportError,
+    UnexpectedResponse,
+    UnsendableValue,
+    UsageError,
+)
+from eventix_cli.wire import segment
+from tests.support.hostile_servers import clear_proxy_variables, drip_server
+from tests.support.servers import free_port, start_server
+from tests.test_hostile_input import assert_one_error, run
+
+BOTH = pytest.mark.parametrize("kept", [False, True], ids=["urllib3", "keepalive"])
+
+
+@pytest.fixture(autouse=True)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_proxy_variables(monkeypatch)
+
+
+# -- a loopback server that runs a script per connection ---------------------------------------
+
+
+class Peer:
+    """One accepted connection, seen from the server: read requests, write raw bytes."""
+
+    def __init__(self, sock: socket.socket, index: int) -> None:
+        self.sock = sock
+        self.index = index
+        self.buffer = b""
+        self.done = threading.Event()  # the script's part before the client's next move is done
+
+    def request(self, timeout: float = 10.0) -> tuple[str, str, dict[str, str], bytes] | None:
+        """The next request (method, target, headers, body), or None at EOF."""
+        self.sock.settimeout(timeout)
+        while b"\r\n\r\n" not in self.buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buffer += data
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        line, *fields = head.decode("latin-1").split("\r\n")
+        method, target, _ = line.split(" ")
+        headers = {}
+        for field in fields:
+            name, value = field.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buffer += data
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return method, target, headers, body
+
+    def pipelined(self) -> bool:
+        """Bytes of another request already there: two requests share the connection."""
+        if self.buffer:
+            return True
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        if not readable:
+            return False
+        return bool(self.sock.recv(1, socket.MSG_PEEK))
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def wait_closed(self, timeout: float = 5.0) -> bool:
+        """True once the client closed its end (EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buffer += data
+        except (TimeoutError, OSError):
+            return False
+
+    def reset(self) -> None:
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+class RawServer:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.peers: list[Peer] = []
+        self.errors: list[BaseException] = []
+
+    @property
+    def connections(self) -> int:
+        return len(self.peers)
+
+
+def answer(
+    body: bytes = b"{}", status: str = "200 OK", headers: str = "", version: str = "HTTP/1.1"
+) -> bytes:
+    head = f"{version} {status}\r\nContent-Type: application/json\r\n"
+    return f"{head}Content-Length: {len(body)}\r\n{headers}\r\n".encode("latin-1") + body
+
+
+@contextlib.contextmanager
+def raw_server(
+    script: Callable[[Peer], None],
+    *,
+    host: str = "127.0.0.1",
+    family: socket.AddressFamily = socket.AF_INET,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[RawServer]:
+    """Runs ``script`` in a thread for every connection; the connection is closed when it returns."""
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.bind((host, 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    server = RawServer(f"{'https' if tls else 'http'}://{shown}:{port}")
+    stop = threading.Event()
+
+    def handle(peer: Peer) -> None:
+        try:
+            if tls is not None:
+                peer.sock = tls.wrap_socket(peer.sock, server_side=True)
+            script(peer)
+        except OSError:
+            pass
+        except BaseException as exc:
+            server.errors.append(exc)
+        finally:
+            peer.sock.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            peer = Peer(sock, len(server.peers))
+            server.peers.append(peer)
+            threading.Thread(target=handle, args=(peer,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        stop.set()
+        listener.close()
+    assert not server.errors, server.errors
+
+
+def serve_all(make: Callable[[str, str, bytes], bytes]) -> Callable[[Peer], None]:
+    """A script answering every request on the connection with ``make(method, target, body)``."""
+
+    def script(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            method, target, _, body = request
+            peer.send(make(method, target, body))
+
+    return script
+
+
+def echo(method: str, target: str, body: bytes) -> bytes:
+    return answer(json.dumps({"method": method, "target": target, "body": body.decode()}).encode())
+
+
+def client(url: str, kept: bool, **options) -> EventixClient:
+    options.setdefault("timeout", 5.0)
+    return EventixClient(url, keepalive=kept, **options)
+
+
+def get(c: EventixClient, path: str = "/healthz"):
+    return c.request("GET", path, idempotent=True)
+
+
+def claim(c: EventixClient):
+    """The worker's non-idempotent claim: never repeated."""
+    return c.request(
+        "GET",
+        "/tasks/next_scheduled",
+        idempotent=False,
+        params={"worker_id": "w", "namespace": "n"},
+        ok=(200, 204),
+    )
+
+
+def test_the_worker_command_sends_through_kept_alive_connections() -> None:
+    with client("http://127.0.0.1:1", True) as kept, client("http://127.0.0.1:1", False) as plain:
+        assert kept._pool is not None
+        assert kept._transport is None
+        assert plain._pool is None
+
+
+# -- bodies and framing ------------------------------------------------------------------------
+
+
+@BOTH
+def test_content_length_answers_reuse_one_connection(kept: bool) -> None:
+    with raw_server(serve_all(echo)) as server, client(server.url, kept) as c:
+        for i in range(5):
+            reply = c.request("PUT", f"/task/{i}", idempotent=True, json={"i": i})
+            assert json.loads(reply.content) == {
+                "method": "PUT",
+                "target": f"/task/{i}",
+                "body": f'{{"i":{i}}}',
+            }
+        assert server.connections == 1
+
+
+CHUNKED_BODY = bytes(range(256)) * 1100  # 281,600 bytes, more than four reads
+
+
+def _drip_chunked(peer: Peer) -> None:
+    while peer.request() is not None:
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        for i in range(0, len(head), 7):  # the head too, in pieces
+            peer.send(head[i : i + 7])
+            time.sleep(0.0005)
+        for i in range(0, len(CHUNKED_BODY), 9000):
+            piece = CHUNKED_BODY[i : i + 9000]
+            peer.send(b"%x\r\n" % len(piece))
+            time.sleep(0.0005)
+            peer.send(piece + b"\r\n")
+        peer.send(b"0\r\nX-Trailer: 1\r\n\r\n")
+
+
+@BOTH
+def test_chunked_bodies_split_across_many_reads(kept: bool) -> None:
+    with raw_server(_drip_chunked) as server, client(server.url, kept) as c:
+        for _ in range(2):
+            reply = get(c)
+            assert reply.status_code == 200
+            assert reply.content == CHUNKED_BODY
+        assert server.connections == 1
+
+
+@BOTH
+def test_a_body_read_to_the_close_and_the_next_request_on_a_new_connection(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"n": ')
+        time.sleep(0.01)
+        peer.send(b"%d}" % peer.index)
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        assert json.loads(get(c).content) == {"n": 0}
+        assert json.loads(get(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+@BOTH
+def test_a_transfer_coding_other_than_chunked_is_read_to_the_close(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n{}")
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        assert get(c).content == b"{}"
+
+
+@BOTH
+def test_a_204_has_no_body_and_keeps_the_connection(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        while peer.request() is not None:
+            peer.send(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        for _ in range(3):
+            reply = claim(c)
+            assert (reply.status_code, reply.content) == (204, b"")
+        assert server.connections == 1
+
+
+def test_100_continue_and_103_early_hints_come_before_the_answer() -> None:
+    def script(peer: Peer) -> None:
+        while peer.request() is not None:
+            peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            peer.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            peer.send(answer(b'{"ok": true}'))
+
+    with raw_server(script) as server, client(server.url, True) as c:
+        for _ in range(2):
+            reply = get(c)
+            assert (reply.status_code, reply.content) == (200, b'{"ok": true}')
+            assert "link" not in reply.headers
+        assert server.connections == 1
+
+
+def test_a_close_after_an_interim_answer_is_no_answer() -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    with (
+        raw_server(script) as server,
+        client(server.url, True) as c,
+        pytest.raises(TransportError, match="before a complete answer"),
+    ):
+        claim(c)
+
+
+@BOTH
+def test_connection_close_answers_end_the_connection(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index, headers="Connection: close\r\n"))
+        assert peer.wait_closed(), "the client kept a connection the server closed"
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        assert [json.loads(get(c).content)["n"] for _ in range(3)] == [0, 1, 2]
+        assert server.connections == 3
+
+
+@BOTH
+def test_http_1_0_answers(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index, version="HTTP/1.0"))  # no keep-alive in 1.0
+        peer.request()
+        peer.send(b'HTTP/1.0 200 OK\r\n\r\n{"to": "eof"}')
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        assert json.loads(get(c).content) == {"n": 0}
+        assert json.loads(get(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+@BOTH
+def test_multi_valued_headers_are_joined_as_httpx_joins_them(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(headers="Set-Cookie: a=1\r\nX-Many: 1\r\nset-cookie: b=2\r\nx-many: 2\r\n"))
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        reply = get(c)
+        assert reply.headers["set-cookie"] == "a=1, b=2"
+        assert reply.headers.get("x-many") == "1, 2"
+        assert reply.headers.get("content-type") == "application/json"
+
+
+@BOTH
+def test_an_answer_larger_than_64_kib(kept: bool) -> None:
+    big = json.dumps({"blob": "x" * 1_000_000}).encode()
+    with raw_server(serve_all(lambda *_: answer(big))) as server, client(server.url, kept) as c:
+        assert get(c).content == big
+        assert get(c).content == big
+        assert server.connections == 1
+
+
+# -- servers that close, or write what nobody asked for ----------------------------------------
+
+
+@BOTH
+def test_a_server_closing_an_idle_connection_costs_no_request(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index))
+        if peer.index == 0:
+            peer.sock.close()  # right after the answer, without saying so
+            peer.done.set()
+            return
+        while peer.request() is not None:
+            peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        assert server.peers[0].done.wait(5)
+        assert json.loads(claim(c).content) == {"n": 1}  # a claim is never repeated: no error
+        assert server.connections == 2
+
+
+@BOTH
+def test_a_server_resetting_an_idle_connection_costs_no_request(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index))
+        if peer.index == 0:
+            time.sleep(0.05)
+            peer.reset()
+            peer.done.set()
+            return
+        while peer.request() is not None:
+            peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        assert server.peers[0].done.wait(5)
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+def test_the_embedded_server_restarted_between_two_claims(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["--db", str(tmp_path / "restart.sqlite3")]
+    server = start_server("embedded", tmp_path, port=port, extra_args=args)
+    try:
+        with client(server.url, True, retries=0) as c:
+            assert claim(c).status_code == 204
+            assert claim(c).status_code == 204
+            (kept,) = c._pool._idle
+            assert server.stop(signal.SIGTERM) == 0
+            server = start_server("embedded", tmp_path, port=port, extra_args=args)
+            assert claim(c).status_code == 204  # a claim is never repeated: no error
+            assert c._pool._idle[0] is not kept
+    finally:
+        server.stop()
+
+
+def test_a_connection_idle_longer_than_the_limit_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keepalive, "IDLE_REUSE_LIMIT", 0.1)
+    closed: list[bool] = []
+
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index))
+        if peer.index == 0:
+            closed.append(peer.wait_closed())
+
+    with raw_server(script) as server, client(server.url, True, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        time.sleep(0.3)
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+    assert closed == [True]  # the stale connection was closed, not leaked
+
+
+# urllib3 reads the junk into its buffer with the answer and takes it for the next answer
+def test_junk_after_the_answer_keeps_the_answer_and_drops_the_connection() -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index) + b"GARBAGE\r\n\r\n")
+        peer.wait_closed()
+
+    with raw_server(script) as server, client(server.url, True, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}  # a claimed task is not lost
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+def test_a_second_answer_after_the_answer_drops_the_connection() -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index) + answer(b'{"stray": true}'))
+        peer.wait_closed()
+
+    with raw_server(script) as server, client(server.url, True, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+@BOTH
+def test_junk_on_an_idle_connection_before_the_next_request(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index))
+        if peer.index == 0:
+            time.sleep(0.05)
+            peer.send(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            peer.done.set()
+            peer.wait_closed()
+            return
+        while peer.request() is not None:
+            peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        assert server.peers[0].done.wait(5)
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+@BOTH
+def test_a_banner_before_the_request_is_not_an_answer(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.send(b"220 mail.example ESMTP ready\r\n")
+        peer.request()
+        peer.send(answer())
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert not isinstance(caught.value, ServerTimeout | ServerUnreachable)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [b"HTTP/1.1 200 OK\r\nContent-Le", b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}", b"HTTP/1.1 2"],
+    ids=["mid-headers", "mid-body", "mid-status"],
+)
+def test_a_close_mid_answer_is_a_transport_error(cut: bytes) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(cut)
+
+    with (
+        raw_server(script) as server,
+        client(server.url, True, retries=0) as c,
+        pytest.raises(TransportError, match="before a complete answer"),
+    ):
+        claim(c)
+
+
+@BOTH
+def test_a_close_mid_body_is_a_transport_error_both_ways(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}")
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert type(caught.value) is TransportError
+
+
+@BOTH
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        b"HTTP/1.1 999999 Huh\r\n\r\n",
+    ],
+)
+def test_an_answer_that_is_not_http(kept: bool, junk: bytes) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(junk)
+        peer.wait_closed()
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert type(caught.value) is TransportError
+        assert time.monotonic() - started < 2
+
+
+@BOTH
+def test_endless_headers_are_refused_before_the_deadline(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 200 OK\r\n")
+        line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
+        for _ in range(100_000):
+            peer.send(line)
+
+    with raw_server(script) as server, client(server.url, kept, retries=0, timeout=20) as c:
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert not isinstance(caught.value, ServerTimeout)
+        assert time.monotonic() - started < 5
+
+
+def test_a_header_line_without_end_is_refused() -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 200 OK\r\nX-Filler: ")
+        for _ in range(10_000):
+            peer.send(b"a" * 10_000)
+
+    with raw_server(script) as server, client(server.url, True, retries=0, timeout=20) as c:
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert not isinstance(caught.value, ServerTimeout)
+
+
+@BOTH
+def test_a_protocol_switch_is_an_unexpected_answer(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        peer.wait_closed()
+
+    with (
+        raw_server(script) as server,
+        client(server.url, kept, retries=0) as c,
+        pytest.raises(UnexpectedResponse, match="HTTP 101"),
+    ):
+        claim(c)
+
+
+@BOTH
+def test_an_answer_sent_before_the_body_was_read_is_not_lost(kept: bool) -> None:
+    """A server refusing a body too large answers and closes without reading it: the client's
+    send fails (connection reset), and the answer is there to read all the same."""
+
+    def script(peer: Peer) -> None:
+        peer.sock.settimeout(5)
+        while b"\r\n\r\n" not in peer.buffer:
+            peer.buffer += peer.sock.recv(65536)
+        peer.send(
+            answer(b'{"detail": "request body too large"}', "413 Content Too Large", "Connection: close\r\n")
+        )
+        time.sleep(0.2)  # then closed with the body unread: a reset
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        with pytest.raises(ApiError, match="413: request body too large"):
+            c.request("PUT", "/task/x", idempotent=True, json={"blob": "x" * 20_000_000})
+        assert server.connections == 1
+
+
+# -- time limits and unreachable servers -------------------------------------------------------
+
+
+@BOTH
+def test_a_server_dripping_its_answer_ends_at_the_deadline(kept: bool) -> None:
+    with drip_server(headers_too=True, interval=1.0) as url, client(url, kept, timeout=1.5) as c:
+        started = time.monotonic()
+        with pytest.raises(ServerTimeout):
+            get(c)
+        assert time.monotonic() - started < 2.5
+
+
+@BOTH
+def test_a_server_dripping_its_body_ends_at_the_deadline(kept: bool) -> None:
+    with drip_server(headers_too=False, interval=0.2) as url, client(url, kept, timeout=1.0) as c:
+        started = time.monotonic()
+        with pytest.raises(ServerTimeout):
+            get(c)
+        assert time.monotonic() - started < 2.0
+
+
+@BOTH
+def test_a_server_that_never_answers(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.wait_closed(timeout=10)
+
+    with raw_server(script) as server, client(server.url, kept, timeout=1.0) as c:
+        started = time.monotonic()
+        with pytest.raises(ServerTimeout, match="within 1s"):
+            get(c)
+        assert time.monotonic() - started < 2.0
+
+
+@BOTH
+def test_connect_refused_is_server_unreachable(kept: bool) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connections are refused
+        with (
+            client(f"http://127.0.0.1:{port}", kept, retries=1, backoff=0.01) as c,
+            pytest.raises(ServerUnreachable, match="Connection refused"),
+        ):
+            get(c)
+
+
+@BOTH
+def test_a_name_that_does_not_resolve_is_server_unreachable(
+    kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # no lookup leaves the machine
+        if host == "eventix.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with (
+        client("http://eventix.invalid:8000", kept, retries=0) as c,
+        pytest.raises(ServerUnreachable, match="Name or service not known"),
+    ):
+        get(c)
+
+
+def test_a_plain_request_to_a_tls_server(tls: ssl.SSLContext) -> None:
+    with raw_server(serve_all(echo), tls=tls) as server:
+        url = server.url.replace("https://", "http://")
+        for kept in (False, True):
+            with client(url, kept, retries=0) as c, pytest.raises(TransportError) as caught:
+                claim(c)
+            assert not isinstance(caught.value, ServerTimeout)
+
+
+@contextlib.contextmanager
+def many_files_open(count: int = 1100) -> Iterator[None]:
+    """Descriptors 0..count taken: the next socket's descriptor is above select()'s 1023."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count + 100, hard))
+    taken = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]  # the lowest free ones
+    try:
+        yield
+    finally:
+        for fd in taken:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@BOTH
+def test_connections_are_reused_when_the_process_has_many_files_open(kept: bool) -> None:
+    with raw_server(serve_all(echo)) as server, many_files_open(), client(server.url, kept) as c:
+        for _ in range(3):
+            assert json.loads(get(c).content)["target"] == "/healthz"
+        assert server.connections == 1
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+@BOTH
+def test_tls_verified_reuses_its_connection(kept: bool, tls: ssl.SSLContext, ca_file: Path) -> None:
+    with raw_server(serve_all(echo), tls=tls) as server, client(server.url, kept, verify=str(ca_file)) as c:
+        for i in range(3):
+            assert json.loads(get(c, f"/x/{i}").content)["target"] == f"/x/{i}"
+        assert server.connections == 1
+
+
+def test_tls_connection_closed_by_the_server_is_replaced(tls: ssl.SSLContext, ca_file: Path) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"n": %d}' % peer.index))
+        if peer.index == 0:
+            peer.sock.setblocking(False)  # close_notify sent, the client's not awaited
+            with contextlib.suppress(ssl.SSLWantReadError):
+                peer.sock.unwrap()
+            peer.sock.close()
+            peer.done.set()
+            return
+        while peer.request() is not None:
+            peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script, tls=tls) as server, client(server.url, True, verify=str(ca_file), retries=0) as c:
+        assert json.loads(claim(c).content) == {"n": 0}
+        assert server.peers[0].done.wait(5)
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
+
+
+@BOTH
+def test_tls_with_an_unknown_ca(kept: bool, tls: ssl.SSLContext, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    other = tmp_path / "other.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    with (
+        raw_server(serve_all(echo), tls=tls) as server,
+        client(server.url, kept, verify=str(other)) as c,
+        pytest.raises(CertificateVerifyFailed, match="not accepted: unable to get local issuer"),
+    ):
+        get(c)
+
+
+@BOTH
+def test_tls_without_verification(kept: bool, tls: ssl.SSLContext) -> None:
+    with raw_server(serve_all(echo), tls=tls) as server, client(server.url, kept, verify=False) as c:
+        assert json.loads(get(c).content)["target"] == "/healthz"
+        assert json.loads(get(c).content)["target"] == "/healthz"
+        assert server.connections == 1
+
+
+# -- what goes out -----------------------------------------------------------------------------
+
+
+@BOTH
+def test_a_base_url_with_a_path_prefix(kept: bool) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def script(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            seen.append((request[1], request[2]["host"]))
+            peer.send(answer())
+
+    with raw_server(script) as server, client(server.url + "/eventix/", kept) as c:
+        get(c)
+        claim(c)
+    port = server.url.rsplit(":", 1)[1]
+    assert seen == [
+        ("/eventix/healthz", f"127.0.0.1:{port}"),
+        ("/eventix/tasks/next_scheduled?worker_id=w&namespace=n", f"127.0.0.1:{port}"),
+    ]
+
+
+@BOTH
+def test_an_ipv6_literal_host(kept: bool) -> None:
+    seen: list[str] = []
+
+    def script(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            seen.append(request[2]["host"])
+            peer.send(answer())
+
+    with raw_server(script, host="::1", family=socket.AF_INET6) as server, client(server.url, kept) as c:
+        get(c)
+        get(c)
+        assert server.connections == 1
+    assert seen == [server.url.removeprefix("http://")] * 2
+
+
+IDS = ["a b", "caf\u00e9", "50%", "a/b", "a?b#c", "+", "\U0001f600", "x\r\ny"]
+
+
+@pytest.mark.parametrize("value", IDS)
+def test_ids_and_params_go_out_as_urllib3_sends_them(value: str) -> None:
+    sent: dict[bool, str] = {}
+    for kept in (False, True):
+        with raw_server(serve_all(echo)) as server, client(server.url, kept) as c:
+            reply = c.request(
+                "GET", f"/task/{segment(value, 'task id')}", idempotent=True, params={"q": value}
+            )
+            sent[kept] = json.loads(reply.content)["target"]
+    assert sent[True] == sent[False]
+
+
+@pytest.mark.parametrize(
+    "path", ["/task/a b", "/task/a\r\nX-Injected: 1", "/task/a\x00", "/task/a\x7f", "/task/caf\u00e9"]
+)
+def test_a_path_that_is_not_quoted_is_refused_before_sending(path: str) -> None:
+    with raw_server(serve_all(echo)) as server, client(server.url, True) as c:
+        with pytest.raises(UsageError, match="not ASCII without spaces and control characters"):
+            c.request("GET", path, idempotent=True)
+        assert json.loads(get(c, "/task/a%20b").content)["target"] == "/task/a%20b"
+        assert server.connections == 1
+
+
+@BOTH
+def test_a_lone_surrogate_is_refused_before_sending(kept: bool) -> None:
+    with raw_server(serve_all(echo)) as server, client(server.url, kept) as c:
+        with pytest.raises(UnsendableValue):
+            c.request("GET", f"/task/{segment('x\udcff', 'task id')}", idempotent=True)
+        with pytest.raises(UnsendableValue):
+            c.request("GET", "/tasks", idempotent=True, params={"q": "x\udcff"})
+        with pytest.raises(UnsendableValue):
+            c.request("PUT", "/task/x", idempotent=True, json={"q": "x\udcff"})
+    assert server.connections == 0
+
+
+@BOTH
+@pytest.mark.parametrize("token", ["a\r\nX-Injected: 1", "a\nb", "a\rb", "a\x00b", "caf\u00e9"])
+def test_a_token_that_cannot_be_a_header_is_refused_before_sending(kept: bool, token: str) -> None:
+    with raw_server(serve_all(echo)) as server:
+        with pytest.raises(UsageError, match="token") as caught, client(server.url, kept, token=token) as c:
+            get(c)
+        assert token not in caught.value.message
+        assert server.connections == 0
+
+
+def test_the_worker_refuses_a_token_with_a_line_break(tmp_path: Path) -> None:
+    with raw_server(serve_all(echo)) as server:
+        proc = run(
+            "worker", "--burst", "-t", "tests.worker.sample_tasks",
+            url=server.url, tmp_path=tmp_path, env={"EVENTIX_TOKEN": "secret\r\nX-Injected: 1"},
+        )  # fmt: skip
+        assert server.connections == 0
+    line = assert_one_error(proc, 2, "token")
+    assert "secret" not in line
+
+
+# -- threads -----------------------------------------------------------------------------------
+
+
+def test_threads_sharing_one_pool_never_share_a_connection() -> None:
+    overlap: list[str] = []
+
+    def script(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            time.sleep(0.001 * (peer.index % 3))
+            if peer.pipelined():
+                overlap.append(request[1])
+            peer.send(echo(*request[:2], request[3]))
+
+    wrong: list[tuple[str, str]] = []
+    with raw_server(script) as server, client(server.url, True, max_connections=4, timeout=2) as c:
+
+        def work(n: int) -> None:
+            for i in range(40):
+                target = f"/task/{n}-{i}"
+                got = json.loads(c.request("PUT", target, idempotent=True, json=[n, i]).content)
+                if got["target"] != target or json.loads(got["body"]) != [n, i]:
+                    wrong.append((target, got["target"]))
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(c._pool._idle) <= 4
+    assert not wrong
+    assert not overlap
+
+
+def test_the_idle_list_is_bounded_by_max_idle() -> None:
+    gate = threading.Barrier(8, timeout=10)
+    closed: list[bool] = []
+
+    def script(peer: Peer) -> None:
+        peer.request()
+        gate.wait()  # eight requests in flight at once: eight connections
+        peer.send(answer())
+        closed.append(peer.wait_closed(timeout=1.0))
+
+    with raw_server(script) as server, client(server.url, True, max_connections=3) as c:
+        threads = [threading.Thread(target=get, args=(c,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert server.connections == 8
+        assert len(c._pool._idle) == 3
+        for _ in range(100):
+            if len(closed) == 8:
+                break
+            time.sleep(0.05)
+        assert sorted(closed) == [False] * 3 + [True] * 5
+
+
+def test_close_while_requests_run() -> None:
+    started = threading.Barrier(5, timeout=10)
+    release = threading.Event()
+    closed: list[bool] = []
+
+    def script(peer: Peer) -> None:
+        peer.request()
+        started.wait()
+        release.wait(10)
+        peer.send(answer(b'{"n": 1}'))
+        closed.append(peer.wait_closed())
+
+    results: list[object] = []
+    with raw_server(script) as server:
+        c = client(server.url, True)
+        threads = [threading.Thread(target=lambda: results.append(get(c).content)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        started.wait()
+        c.close()
+        release.set()
+        for thread in threads:
+            thread.join()
+        assert results == [b'{"n": 1}'] * 4
+        assert c._pool._idle == []
+        for _ in range(50):
+            if len(closed) == 4:
+                break
+            time.sleep(0.05)
+    assert closed == [True] * 4  # none kept after the close
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+def _drop_first(peer: Peer) -> None:
+    request = peer.request()
+    if peer.index == 0:
+        return  # read the request, closed without an answer
+    peer.send(echo(request[0], request[1], request[3]))
+
+
+@BOTH
+def test_an_idempotent_put_is_repeated_after_a_dropped_connection(kept: bool) -> None:
+    with raw_server(_drop_first) as server, client(server.url, kept, retries=2, backoff=0.01) as c:
+        reply = c.request("PUT", "/task/x", idempotent=True, json={"a": 1})
+        assert json.loads(reply.content)["body"] == '{"a":1}'
+        assert server.connections == 2
+
+
+@BOTH
+def test_a_claim_is_not_repeated_after_a_dropped_connection(kept: bool) -> None:
+    with raw_server(_drop_first) as server, client(server.url, kept, retries=2, backoff=0.01) as c:
+        with pytest.raises(TransportError, match=r"without an answer|without response"):
+            claim(c)
+        time.sleep(0.1)
+        assert server.connections == 1
