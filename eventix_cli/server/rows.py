@@ -5,6 +5,7 @@ text order is time order)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -62,6 +63,30 @@ COLUMNS = (
 INSERT_SQL = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
 UPDATE_SQL = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE rowid = ?"
+#: the row of a task as it is before a write: rowid, then every column but ``doc``
+#: (``revision`` last), to compare with the row to write (see :func:`changed`)
+ROW_SQL = f"SELECT rowid, {', '.join(COLUMNS[:-1])} FROM tasks WHERE uid = ?"
+_DOC = len(COLUMNS) - 1
+
+
+def changed(row: tuple[Any, ...], stored: tuple[Any, ...]) -> tuple[int, ...]:
+    """The positions in ``row`` (a row to write, see :func:`to_row`) whose value differs from
+    ``stored`` (the current values of every column but ``doc``), and ``doc``'s. An UPDATE
+    that sets a column rewrites its index entries even when the value is the same (a page
+    more in the WAL for each index), so only these are set."""
+    picked = [i for i, old in enumerate(stored) if row[i] != old or type(row[i]) is not type(old)]
+    picked.append(_DOC)
+    return tuple(picked)
+
+
+def positions(columns: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(COLUMNS.index(c) for c in columns)
+
+
+@functools.lru_cache(maxsize=256)
+def update_sql(picked: tuple[int, ...]) -> str:
+    """``UPDATE tasks SET ...`` of the columns at ``picked`` (positions in COLUMNS)."""
+    return f"UPDATE tasks SET {', '.join(f'{COLUMNS[i]} = ?' for i in picked)} WHERE rowid = ?"
 
 
 def utcnow() -> dt.datetime:

@@ -44,17 +44,20 @@ from eventix_cli.server.filters import (
 from eventix_cli.server.readers import ReaderPool, stopped_at
 from eventix_cli.server.rows import (
     CLAIM_COLUMNS,
-    COLUMNS,
     INSERT_SQL,
     MIGRATIONS,
+    ROW_SQL,
     SCHEMA_VERSION,
     UPDATE_SQL,
     StoredDoc,
+    changed,
     iso,
     next_revision,
     normalize_datetimes,
+    positions,
     sort_key,
     to_row,
+    update_sql,
     utcnow,
 )
 
@@ -67,6 +70,7 @@ QUERY_TIME_LIMIT = 30.0
 MAX_READERS = 4
 PENDING = ("scheduled", "retry")
 BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
+_CLAIMED = positions(CLAIM_COLUMNS)
 
 
 def _reason(exc: BaseException) -> str:
@@ -193,21 +197,28 @@ class TaskStore:
         return doc
 
     def _update(
-        self, rowid: int, doc: dict[str, Any], now: dt.datetime, columns: tuple[str, ...] | None = None
+        self,
+        rowid: int,
+        doc: dict[str, Any],
+        now: dt.datetime,
+        *,
+        picked: tuple[int, ...] | None = None,
+        stored: tuple[Any, ...] | None = None,
     ) -> StoredDoc:
-        """Write ``doc``; ``columns`` names the only columns that can have changed (fewer index
-        updates), by default all."""
+        """Write ``doc``, setting only the columns that change (each set column costs its
+        indexes a write): ``picked``, the positions of the only ones that can have changed, or
+        those that differ from ``stored`` (the row before, see :data:`ROW_SQL`); by default all."""
         doc = StoredDoc(doc)
         normalize_datetimes(doc)
         doc["updated_time"] = iso(now)
         doc["revision"] = next_revision(doc)
         row = to_row(doc)
-        if columns is None:
+        if stored is not None:
+            picked = changed(row, stored)
+        if picked is None:
             self.db.execute(UPDATE_SQL, (*row, rowid))
         else:
-            values = dict(zip(COLUMNS, row, strict=True))
-            sql = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in columns)} WHERE rowid = ?"
-            self.db.execute(sql, (*(values[c] for c in columns), rowid))
+            self.db.execute(update_sql(picked), (*[row[i] for i in picked], rowid))
         return doc
 
     # -- single tasks -----------------------------------------------------------------------
@@ -250,13 +261,13 @@ class TaskStore:
         now = utcnow()
         doc["uid"] = uid
         with self.transaction():
-            row = self.db.execute("SELECT rowid, revision FROM tasks WHERE uid = ?", (uid,)).fetchone()
+            row = self.db.execute(ROW_SQL, (uid,)).fetchone()
             if row is None:
                 return self._insert(doc, now)
-            rowid, stored_revision = row
+            stored_revision = row[-1]
             if stored_revision != (doc.get("revision") or "0-0"):
                 raise RevisionConflict(stored_revision or "0-0")
-            return self._update(rowid, doc, now)
+            return self._update(row[0], doc, now, stored=row[1:])
 
     def delete(self, uid: str) -> None:
         with self.transaction():
@@ -316,7 +327,7 @@ class TaskStore:
             doc["status"] = "processing"
             doc["worker_id"] = worker_id
             doc["worker_expires"] = iso(now + dt.timedelta(seconds=lease))
-            return self._update(row[0], doc, now, CLAIM_COLUMNS)
+            return self._update(row[0], doc, now, picked=_CLAIMED)
 
     def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:
         """Release claims whose lease ran out; delete tasks past ``expires``. Returns the counts."""

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from eventix_cli.models import Task
+from eventix_cli.models import Task, TaskStatus
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.errors import RevisionConflict, StoreError
+from eventix_cli.server.rows import COLUMNS, StoredDoc, to_row
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, next_revision, sort_key
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -136,3 +139,46 @@ def test_sort_key_is_fixed_width_utc() -> None:
     assert sort_key("2026-01-01T12:00:00Z") == "2026-01-01T12:00:00.000000Z"
     assert sort_key("2026-01-01T13:00:00.5+01:00") == "2026-01-01T12:00:00.500000Z"
     assert sort_key(None) is None
+
+
+_TIMES = st.one_of(
+    st.none(),
+    st.datetimes(
+        min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1), timezones=st.just(dt.UTC)
+    ).map(lambda t: t.isoformat()),
+)
+_CHANGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "namespace": st.sampled_from(["a", "b"]),
+        "status": st.sampled_from([s.value for s in TaskStatus]),
+        "priority": st.integers(-3, 3),
+        "task": st.sampled_from(["t1", "t2"]),
+        "unique_key": st.one_of(st.none(), st.sampled_from(["k1", "k2"])),
+        "worker_id": st.one_of(st.none(), st.sampled_from(["w1", "w2"])),
+        "eta": _TIMES,
+        "worker_expires": _TIMES,
+        "expires": _TIMES,
+        "created_time": _TIMES.filter(lambda t: t is not None),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.just("claim"), _CHANGE), min_size=1, max_size=6))
+def test_the_columns_always_mirror_the_document(steps: list) -> None:
+    # a write sets only the columns that change: whatever the changes, every column still
+    # holds what the stored document says (the listings, the claim and the cleanup query them)
+    store = TaskStore(":memory:")
+    try:
+        doc = _post(store, uid="u", namespace="a", eta=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        for step in steps:
+            if step == "claim":
+                store.claim("w", doc["namespace"])
+            else:
+                store.put("u", {**doc, **step})
+            doc = json.loads(store.get("u"))
+            stored = store.db.execute(f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE uid = 'u'").fetchone()
+            assert stored == to_row(StoredDoc(doc))
+    finally:
+        store.close()
