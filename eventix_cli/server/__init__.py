@@ -68,6 +68,7 @@ def serve(
 
     from eventix_cli.server.app import create_app
     from eventix_cli.server.store import TaskStore
+    from eventix_cli.server.wire import HttpProtocol
 
     _Server = _server_class()
     store = TaskStore(db)
@@ -81,6 +82,7 @@ def serve(
         )
         config = uvicorn.Config(
             app,
+            http=HttpProtocol,  # httptools, each answer in one write
             log_level=log_level.lower(),
             access_log=log_level.lower() == "debug",
             log_config=None,  # logging is configured by setup_logging, not by uvicorn

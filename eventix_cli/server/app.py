@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -27,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
 from eventix_cli.models import TaskStatus
-from eventix_cli.server.errors import DomainError, InvalidQuery
+from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware
 from eventix_cli.server.store import PENDING, TaskStore
 from eventix_cli.server.validation import (
+    ASGIApp,
     ByTaskBody,
     EventBody,
     QueryBody,
@@ -106,11 +106,27 @@ async def cleanup_loop(
 
 
 class _App(FastAPI):
-    """FastAPI, keeping the connection usable after an unexpected error: Starlette answers
-    500 and then re-raises, on which uvicorn drops the kept-alive connection without saying
-    so (the client's next request on it is reset). Here the error ends with the answer."""
+    """FastAPI behind the door and the fast path.
+
+    Every HTTP request passes the door first (:class:`GuardMiddleware`); claims and
+    write-backs are then answered by :class:`FastPath` without entering FastAPI at all (its
+    per-request middleware stack costs more than the claim itself); the rest goes on to the
+    routes. ``door`` is set by :func:`create_app`.
+
+    Around the routes: the connection stays usable after an unexpected error. Starlette
+    answers 500 and then re-raises, on which uvicorn drops the kept-alive connection without
+    saying so (the client's next request on it is reset). Here the error ends with the answer.
+    """
+
+    door: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.door(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def via_routes(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Any) -> None:
@@ -122,22 +138,10 @@ class _App(FastAPI):
         try:
             await super().__call__(scope, receive, tracking_send)
         except Exception as exc:
-            if scope["type"] != "http":
-                raise
             if not started:  # not answered yet (an error outside the routes): answer, then close
                 log.error("unhandled error: %s", exc, exc_info=exc)
-                body = _dump(_error_detail(exc)).encode()
+                body = _dump(error_detail(exc)).encode()
                 await respond(send, 500, body, [(b"connection", b"close")])
-
-
-def _error_detail(exc: BaseException) -> dict[str, Any]:
-    return {
-        "detail": {
-            "error_class": type(exc).__name__,
-            "error_message": str(exc),
-            "error_traceback": "".join(traceback.format_exception(exc)),
-        }
-    }
 
 
 def create_app(
@@ -148,10 +152,13 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     triggers: Any = None,
     trigger_time_limit: float = 30.0,
+    fast_path: bool = True,
 ) -> FastAPI:
     """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup;
     ``triggers`` (an :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks,
-    each event's waited for at most ``trigger_time_limit`` seconds."""
+    each event's waited for at most ``trigger_time_limit`` seconds; ``fast_path=False`` leaves
+    claims and write-backs to the FastAPI routes too (the reference the fast path is tested
+    against)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -166,9 +173,9 @@ def create_app(
 
     app = _App(title="eventix-cli embedded server", version=__version__, lifespan=lifespan)
     app.state.store = store
-    # innermost first: the fast path for claims and write-backs sits behind the guard
-    app.add_middleware(FastPath, store=store)
-    app.add_middleware(GuardMiddleware, token=token, max_body=max_body)
+    # the door first, then the fast path for claims and write-backs, then the routes
+    inner: ASGIApp = FastPath(app.via_routes, store) if fast_path else app.via_routes
+    app.door = GuardMiddleware(inner, token=token, max_body=max_body)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
@@ -177,7 +184,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def _server_error(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error: %s", exc, exc_info=exc)
-        return JSONResponse(_error_detail(exc), status_code=500)
+        return JSONResponse(error_detail(exc), status_code=500)
 
     # -- server -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 
@@ -122,3 +123,14 @@ class FilterError(ValueError):
 
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file)."""
+
+
+def error_detail(exc: BaseException) -> dict[str, Any]:
+    """The 500 body of an unexpected error, as upstream answers it."""
+    return {
+        "detail": {
+            "error_class": type(exc).__name__,
+            "error_message": str(exc),
+            "error_traceback": "".join(traceback.format_exception(exc)),
+        }
+    }

@@ -1,18 +1,23 @@
 """A lean path for the two requests workers send for every task: claim and write-back.
 
 ``GET /tasks/next_scheduled`` and ``PUT /task/{uid}`` are answered here, in plain ASGI,
-without FastAPI's routing and dependency machinery (which costs more than the database work
-of a claim). Same contract as the FastAPI routes, from the same parsing and validation
-(:mod:`eventix_cli.server.validation`): same paths, status codes and bodies. Only the common
-case is answered here (a JSON task document that validates); anything else, a refusal
-included, passes to the routes, which answer it themselves.
+right behind the door and before FastAPI (whose middleware stack, routing and dependency
+machinery cost more than the database work of a claim). Same contract as the FastAPI routes,
+from the same parsing and validation (:mod:`eventix_cli.server.validation`): same paths,
+status codes and bodies, an unexpected error included (500 with the error's detail, logged,
+the connection kept). Only the common case is answered here (a JSON task document that
+validates); anything else, a refusal included, passes to the routes, which answer it
+themselves.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+
 from pydantic import ValidationError
 
-from eventix_cli.server.errors import DomainError
+from eventix_cli.server.errors import DomainError, error_detail
 from eventix_cli.server.store import TaskStore
 from eventix_cli.server.validation import (
     PARSED_BODY,
@@ -29,6 +34,8 @@ from eventix_cli.server.validation import (
     task_uid,
     validation_body,
 )
+
+log = logging.getLogger(__name__)
 
 
 class FastPath:
@@ -58,7 +65,11 @@ class FastPath:
         if missing:
             await respond(send, 422, validation_body([missing_query(n) for n in missing]))
             return
-        doc = self.store.claim(query["worker_id"], query["namespace"])
+        try:
+            doc = self.store.claim(query["worker_id"], query["namespace"])
+        except Exception as exc:  # noqa: BLE001 - answered as the routes answer it: 500, logged
+            await _unexpected(send, exc)
+            return
         if doc is None:
             await respond(send, 204, b"")
         else:
@@ -77,4 +88,13 @@ class FastPath:
         except DomainError as exc:
             await send_error(send, exc)
             return
+        except Exception as exc:  # noqa: BLE001 - answered as the routes answer it: 500, logged
+            await _unexpected(send, exc)
+            return
         await respond(send, 200, stored.text.encode())
+
+
+async def _unexpected(send: Send, exc: Exception) -> None:
+    log.error("unhandled error: %s", exc, exc_info=exc)
+    body = json.dumps(error_detail(exc), separators=(",", ":"), ensure_ascii=False).encode()
+    await respond(send, 500, body)

@@ -5,9 +5,9 @@ text order is time order)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -62,6 +62,30 @@ COLUMNS = (
 INSERT_SQL = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 CLAIM_COLUMNS = ("status", "worker_id", "worker_expires", "revision", "doc")
 UPDATE_SQL = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE rowid = ?"
+#: the row of a task as it is before a write: rowid, then every column but ``doc``
+#: (``revision`` last), to compare with the row to write (see :func:`changed`)
+ROW_SQL = f"SELECT rowid, {', '.join(COLUMNS[:-1])} FROM tasks WHERE uid = ?"
+_DOC = len(COLUMNS) - 1
+
+
+def changed(row: tuple[Any, ...], stored: tuple[Any, ...]) -> tuple[int, ...]:
+    """The positions in ``row`` (a row to write, see :func:`to_row`) whose value differs from
+    ``stored`` (the current values of every column but ``doc``), and ``doc``'s. An UPDATE
+    that sets a column rewrites its index entries even when the value is the same (a page
+    more in the WAL for each index), so only these are set."""
+    picked = [i for i, old in enumerate(stored) if row[i] != old or type(row[i]) is not type(old)]
+    picked.append(_DOC)
+    return tuple(picked)
+
+
+def positions(columns: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(COLUMNS.index(c) for c in columns)
+
+
+@functools.lru_cache(maxsize=256)
+def update_sql(picked: tuple[int, ...]) -> str:
+    """``UPDATE tasks SET ...`` of the columns at ``picked`` (positions in COLUMNS)."""
+    return f"UPDATE tasks SET {', '.join(f'{COLUMNS[i]} = ?' for i in picked)} WHERE rowid = ?"
 
 
 def utcnow() -> dt.datetime:
@@ -110,6 +134,9 @@ def sort_key(value: Any) -> str | None:
             return value[:19] + ".000000Z"
         parsed = dt.datetime.fromisoformat(value)
     elif isinstance(value, dt.datetime):
+        if value.tzinfo is dt.UTC and value.year >= 1000:  # as strftime below, without its cost
+            text = value.isoformat()
+            return text[:26] + "Z" if len(text) == 32 else text[:19] + ".000000Z"
         parsed = value
     else:
         return None
@@ -118,26 +145,44 @@ def sort_key(value: Any) -> str | None:
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def next_revision(doc: Mapping[str, Any]) -> str:
-    """``"N-md5"``: N counts writes, md5 covers the content (not ``revision``/``updated_time``)."""
-    previous = doc.get("revision") or "0-0"
-    try:
-        count = int(str(previous).split("-", 1)[0])
-    except ValueError:
-        count = 0
-    content = {k: v for k, v in doc.items() if k not in ("revision", "updated_time")}
-    digest = hashlib.md5(json.dumps(content, default=str).encode(), usedforsecurity=False)
-    return f"{count + 1}-{digest.hexdigest()}"
-
-
 class StoredDoc(dict[str, Any]):
     """A task document as written, with its JSON text (answered verbatim, not re-encoded)."""
 
     text: str = ""
 
 
+#: the stored text of a document: compact, non-ASCII as is
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def revise(doc: StoredDoc) -> None:
+    """Give ``doc`` its next revision and its JSON text (``doc.text``), encoding it once.
+
+    The revision is ``"N-md5"``: N counts writes, md5 covers the text of the document without
+    ``uid`` and ``revision``. Documents start with those two (the model's order), so the text
+    is that same encoding with them put in front; any other order is encoded whole.
+    """
+    previous = doc.get("revision") or "0-0"
+    try:
+        count = int(str(previous).split("-", 1)[0])
+    except ValueError:
+        count = 0
+    rest = dict(doc)
+    rest.pop("uid", None)
+    rest.pop("revision", None)
+    body = _ENCODE(rest)
+    digest = hashlib.md5(body.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+    revision = doc["revision"] = f"{count + 1}-{digest}"
+    keys = iter(doc)
+    if next(keys, None) == "uid" and next(keys, None) == "revision":
+        head = f'{{"uid":{_ENCODE(doc["uid"])},"revision":{_ENCODE(revision)}'
+        doc.text = head + ("}" if body == "{}" else "," + body[1:])
+    else:
+        doc.text = _ENCODE(doc)
+
+
 def to_row(doc: StoredDoc) -> tuple[Any, ...]:
-    text = doc.text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    """The row of a document :func:`revise` gave its text."""
     return (
         doc["uid"],
         doc.get("namespace"),
@@ -151,5 +196,5 @@ def to_row(doc: StoredDoc) -> tuple[Any, ...]:
         sort_key(doc.get("expires")),
         sort_key(doc.get("created_time")),
         doc.get("revision"),
-        text,
+        doc.text,
     )

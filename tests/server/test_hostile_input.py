@@ -304,13 +304,11 @@ def test_the_door_lets_valid_json_through(raw: bytes) -> None:
 
 def _fast_path_and_routes():
     from eventix_cli.server.app import create_app
-    from eventix_cli.server.fastpath import FastPath
     from eventix_cli.server.store import TaskStore
 
     stores = [TaskStore(":memory:"), TaskStore(":memory:")]
     fast = create_app(stores[0], cleanup_interval=None)
-    routes = create_app(stores[1], cleanup_interval=None)
-    routes.user_middleware = [m for m in routes.user_middleware if m.cls is not FastPath]
+    routes = create_app(stores[1], cleanup_interval=None, fast_path=False)
     return stores, fast, routes
 
 
@@ -366,6 +364,31 @@ def test_fast_path_answers_as_the_routes_do() -> None:
 
     try:
         asyncio.run(compare())
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_claims_and_write_backs_never_reach_the_routes() -> None:
+    import asyncio
+
+    stores, fast_app, routes_app = _fast_path_and_routes()
+    for app in (fast_app, routes_app):  # without their routes, only the fast path can answer
+        app.router.routes = [
+            r
+            for r in app.router.routes
+            if getattr(r, "path", "") not in ("/task/{uid}", "/tasks/next_scheduled")
+        ]
+
+    async def statuses(app) -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+            put = await client.put("/task/t1", json={"task": "x", "namespace": "p"})
+            claim = await client.get("/tasks/next_scheduled", params={"worker_id": "w", "namespace": "p"})
+            return [put.status_code, claim.status_code]
+
+    try:
+        assert asyncio.run(statuses(fast_app)) == [200, 200]
+        assert asyncio.run(statuses(routes_app)) == [404, 404]
     finally:
         for store in stores:
             store.close()

@@ -190,6 +190,12 @@ class _Failing(TaskStore):
     def namespaces(self) -> list[str]:
         raise RuntimeError("the disk went away")
 
+    def claim(self, worker_id: str, namespace: str, lease: int = 300):
+        raise sqlite3.OperationalError("database is locked")
+
+    def put(self, uid: str, doc: dict):
+        raise sqlite3.OperationalError("disk I/O error")
+
 
 @pytest.fixture
 def failing_server() -> Iterator[int]:
@@ -227,6 +233,37 @@ def test_after_a_500_the_kept_alive_connection_still_works(failing_server: int) 
         closing = (r.getheader("connection") or "").lower() == "close"
         if closing:  # a server may end the connection, but then it must say so
             conn.close()
+        conn.request("GET", "/version")
+        r = conn.getresponse()
+        assert r.status == 200
+        r.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/tasks/next_scheduled?worker_id=w&namespace=n", None),
+        ("PUT", "/task/t1", b'{"task": "x", "namespace": "n"}'),
+    ],
+)
+def test_an_unexpected_error_in_a_claim_or_write_back_is_a_500_with_its_detail(
+    failing_server: int, method: str, path: str, body: bytes | None
+) -> None:
+    # answered on the fast path as the routes answer it: the error's class and message in
+    # the body, and the kept-alive connection carries the next request
+    conn = http.client.HTTPConnection("127.0.0.1", failing_server, timeout=10)
+    try:
+        for _ in range(2):
+            conn.request(method, path, body=body, headers={"content-type": "application/json"})
+            r = conn.getresponse()
+            detail = json.loads(r.read())["detail"]
+            assert r.status == 500
+            assert detail["error_class"] == "OperationalError"
+            assert detail["error_message"] in ("database is locked", "disk I/O error")
+            assert "Traceback" in detail["error_traceback"]
+            assert (r.getheader("connection") or "").lower() != "close"
         conn.request("GET", "/version")
         r = conn.getresponse()
         assert r.status == 200

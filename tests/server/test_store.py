@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from eventix_cli.models import Task
+from eventix_cli.models import Task, TaskStatus
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.errors import RevisionConflict, StoreError
-from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, next_revision, sort_key
+from eventix_cli.server.rows import COLUMNS, StoredDoc, revise, to_row
+from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, sort_key
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -90,7 +93,44 @@ def test_revision_check_and_counting() -> None:
     assert updated["revision"].startswith("2-")
     with pytest.raises(RevisionConflict):
         store.put("r", stale)
-    assert next_revision({"revision": "7-x", "a": 1}).startswith("8-")
+    counted = StoredDoc({"uid": "c", "revision": "7-x", "a": 1})
+    revise(counted)
+    assert counted["revision"].startswith("8-")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=8), _JSON, max_size=6),
+    st.booleans(),
+    st.one_of(st.none(), st.sampled_from(["3-abc", "x", "12"])),
+)
+def test_a_documents_text_is_its_whole_encoding(
+    fields: dict, model_order: bool, revision: str | None
+) -> None:
+    # the text is put together from the parts (uid and revision in front): it must be the
+    # document's own compact encoding, whatever the document holds
+    first = {"uid": "u1", "revision": revision}
+    doc = StoredDoc({**first, **fields} if model_order else {**fields, **first})
+    before = dict(doc)
+    revise(doc)
+    assert doc.text == json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    assert json.loads(doc.text) == doc
+    count = int(str(revision or "0").split("-")[0]) if (revision or "0").split("-")[0].isdigit() else 0
+    assert doc["revision"].startswith(f"{count + 1}-")
+    # the digest covers everything but uid and revision
+    same = StoredDoc({**before, "uid": "u2"})
+    revise(same)
+    assert same["revision"] == doc["revision"]
+    other = StoredDoc({**before, "extra": 1})
+    revise(other)
+    assert other["revision"] != doc["revision"]
 
 
 def test_restart_keeps_tasks_and_states(tmp_path: Path) -> None:
@@ -136,3 +176,48 @@ def test_sort_key_is_fixed_width_utc() -> None:
     assert sort_key("2026-01-01T12:00:00Z") == "2026-01-01T12:00:00.000000Z"
     assert sort_key("2026-01-01T13:00:00.5+01:00") == "2026-01-01T12:00:00.500000Z"
     assert sort_key(None) is None
+
+
+_TIMES = st.one_of(
+    st.none(),
+    st.datetimes(
+        min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1), timezones=st.just(dt.UTC)
+    ).map(lambda t: t.isoformat()),
+)
+_CHANGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "namespace": st.sampled_from(["a", "b"]),
+        "status": st.sampled_from([s.value for s in TaskStatus]),
+        "priority": st.integers(-3, 3),
+        "task": st.sampled_from(["t1", "t2"]),
+        "unique_key": st.one_of(st.none(), st.sampled_from(["k1", "k2"])),
+        "worker_id": st.one_of(st.none(), st.sampled_from(["w1", "w2"])),
+        "eta": _TIMES,
+        "worker_expires": _TIMES,
+        "expires": _TIMES,
+        "created_time": _TIMES.filter(lambda t: t is not None),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.just("claim"), _CHANGE), min_size=1, max_size=6))
+def test_the_columns_always_mirror_the_document(steps: list) -> None:
+    # a write sets only the columns that change: whatever the changes, every column still
+    # holds what the stored document says (the listings, the claim and the cleanup query them)
+    store = TaskStore(":memory:")
+    try:
+        doc = _post(store, uid="u", namespace="a", eta=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        for step in steps:
+            if step == "claim":
+                store.claim("w", doc["namespace"])
+            else:
+                store.put("u", {**doc, **step})
+            doc = json.loads(store.get("u"))
+            stored = store.db.execute(f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE uid = 'u'").fetchone()
+            expected = StoredDoc(doc)
+            expected.text = store.get("u")
+            assert stored == to_row(expected)
+    finally:
+        store.close()
