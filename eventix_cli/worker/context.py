@@ -69,19 +69,21 @@ def _point(module: ModuleType, url: str, token: str | None) -> None:
 
 class _PointOnImport:
     """Finds nothing itself: when upstream's client module is imported, it lets the other
-    finders find it, and runs ``then`` on the module once the module's code has run. One use."""
+    finders find it, and runs ``then`` on the module once the module's code has run. One use;
+    it stays in ``sys.meta_path`` (inert) so that no other thread's import walks a list that
+    changes under it."""
 
     def __init__(self, then: Callable[[ModuleType], None]) -> None:
         self.then = then
+        self.used = False
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if name != UPSTREAM_CLIENT:
+        if self.used or name != UPSTREAM_CLIENT:
             return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)
-        for finder in sys.meta_path:
+        self.used = True
+        for finder in list(sys.meta_path):
             find = getattr(finder, "find_spec", None)
-            spec = find(name, path, target) if find is not None else None
+            spec = find(name, path, target) if find is not None and finder is not self else None
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
                     spec.loader = _ThenLoader(spec.loader, self.then)
