@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventix_cli.errors import ConfigError, UsageError
+from eventix_cli.errors import ConfigError, ReadOnlyError, UsageError
 from eventix_cli.output import FORMATS
 
 ENV_URL = "EVENTIX_URL"
@@ -84,6 +84,16 @@ class Settings:
 
 
 # keys a profile may set, with the parser for each
+def require_writable(settings: Settings, what: str) -> None:
+    """Refuse (``ReadOnlyError``) to ``what`` when read-only mode is on."""
+    if settings.read_only:
+        source = settings.sources.get("read_only", "settings")
+        raise ReadOnlyError(
+            f"refusing to {what}: read-only mode is on (from {source})",
+            hint="unset EVENTIX_READ_ONLY or use a profile without read_only to change tasks",
+        )
+
+
 def _parse_bool(key: str, value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value

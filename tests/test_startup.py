@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from tests.support.servers import REPO_ROOT
 
 TASK_MODULES = {
     "eventix_cli.commands.task.add",
@@ -29,11 +32,12 @@ main()
 """
 
 
-def _modules_after(*args: str) -> set[str]:
+def _modules_after(*args: str, cwd: Path | None = None) -> set[str]:
     """The modules a real process of ``eventix ARGS`` has imported when it exits."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
     )
     line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
     return set(json.loads(line.removeprefix("MODULES ")))
@@ -91,3 +95,25 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         loaded = _modules_after(*args)
         assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}, args
         assert "eventix_cli.models" not in loaded, args
+
+
+def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
+    """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
+    when its task modules do, python-dotenv only when there is a .env.local, and nothing of
+    the scheduler, the metrics or rich unless asked for."""
+    args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
+    args += ["--tasks", "tests.worker.plain_tasks:plain_noop", "--burst"]
+    loaded = _modules_after(*args, cwd=tmp_path)
+    assert "tests.worker.plain_tasks" in loaded  # it really ran
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
+    assert "eventix_cli.commands.scheduler" not in loaded
+    assert "eventix_cli.commands.task" not in loaded
+
+
+def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
+    (tmp_path / ".env.local").write_text("EVENTIX_WORKER_TEST_VARIABLE=1\n")
+    args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
+    args += ["--tasks", "tests.worker.sample_tasks", "--burst"]
+    loaded = _modules_after(*args, cwd=tmp_path)
+    assert {"eventix.functions.core", "eventix.functions.eventix_client", "dotenv"} <= loaded

@@ -20,6 +20,7 @@ from eventix_cli.commands.options import (
     log_options,
 )
 from eventix_cli.errors import UsageError
+from eventix_cli.settings import require_writable
 
 if TYPE_CHECKING:
     from eventix_cli.worker.metrics import WorkerMetrics
@@ -37,6 +38,7 @@ EPILOG = """\
 """
 
 ENV_WORKER_ID = "EVENTIX_TASK_WORKER_ID"
+ENV_LOCAL = ".env.local"
 
 
 def resolve_worker_id(flag: str | None) -> str:
@@ -50,6 +52,16 @@ def resolve_worker_id(flag: str | None) -> str:
     if value:
         return value
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def load_env_local(path: str = ENV_LOCAL) -> None:
+    """Read ``.env.local`` as upstream's worker does (python-dotenv; never overrides variables
+    already set). Where there is no such file python-dotenv reads nothing: it is not imported."""
+    if not os.path.exists(path):
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(path)
 
 
 def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> WorkerMetrics:
@@ -181,23 +193,19 @@ def worker(
     is written only while the claim is still this worker's. `.env.local` in the working
     directory is read first, as upstream's worker does.
     """
-    from dotenv import load_dotenv
-
     from eventix_cli.logging import setup_logging
     from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
     from eventix_cli.worker.supervisor import Supervisor, exit_despite_stray_threads
 
-    load_dotenv(".env.local")  # never overrides variables already set
+    load_env_local()
     level = log_options(log_level, log_format)
     wid = resolve_worker_id(worker_id)
     setup_logging(level, log_format, prefix=f"[WORKER-{wid}]", fields={"worker_id": wid})  # type: ignore[arg-type]
 
     state = ctx.find_root().obj
     settings = state.settings(url=url, timeout=timeout, namespace=namespace)
-    from eventix_cli.commands.task.common import require_writable
-
     require_writable(settings, "run a worker (it writes task results)")
     registry = TaskRegistry()
     try:
@@ -225,9 +233,11 @@ def worker(
         backoff_base=min(0.5, max_backoff),
     )
     runner = Supervisor(client, registry, config, metrics)
-    from eventix_cli.commands.scheduler import start_in_worker
+    embedded_scheduler = None
+    if schedules_file is not None:
+        from eventix_cli.commands.scheduler import start_in_worker
 
-    embedded_scheduler = start_in_worker(state, settings, schedules_file)
+        embedded_scheduler = start_in_worker(state, settings, schedules_file)
     previous = {
         sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
         for sig in (signal.SIGTERM, signal.SIGINT)

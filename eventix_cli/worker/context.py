@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib.util
 import logging
-from collections.abc import Iterator
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from eventix_cli.models import Task
+if TYPE_CHECKING:
+    from eventix_cli.models import Task
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,10 @@ current_worker_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 current_task: contextvars.ContextVar[Task | None] = contextvars.ContextVar("eventix_task", default=None)
 
 
+#: upstream's client module: its ``EventixClient`` is what ``.delay()`` posts through
+UPSTREAM_CLIENT = "eventix.functions.eventix_client"
+
+
 def upstream_available() -> bool:
     try:
         import eventix.contexts  # noqa: F401
@@ -36,16 +44,69 @@ def upstream_available() -> bool:
 
 
 def point_upstream_client_at(url: str, token: str | None = None) -> bool:
-    """Make upstream's EventixClient (used by ``.delay()``) talk to ``url``. False without eventix."""
-    try:
-        from eventix.functions.eventix_client import EventixClient
-    except ImportError:
+    """Make upstream's EventixClient (used by ``.delay()``) talk to ``url``. False without eventix.
+
+    When the task modules have loaded it, now; otherwise as soon as something imports it (a
+    task that imports upstream code only when it runs). Importing it here instead would cost
+    a worker of plain functions ~250 ms of start-up (requests, redis, pymongo, ...)."""
+    module = sys.modules.get(UPSTREAM_CLIENT)
+    if module is not None:
+        _point(module, url, token)
+        return True
+    if importlib.util.find_spec("eventix") is None:
         return False
-    EventixClient.set_base_url(url)
-    interface = getattr(EventixClient, "interface", None)
+    sys.meta_path.insert(0, _PointOnImport(lambda loaded: _point(loaded, url, token)))
+    return True
+
+
+def _point(module: ModuleType, url: str, token: str | None) -> None:
+    client = module.EventixClient
+    client.set_base_url(url)
+    interface = getattr(client, "interface", None)
     if token and interface is not None and hasattr(interface, "headers"):
         interface.headers["Authorization"] = f"Bearer {token}"
-    return True
+
+
+class _PointOnImport:
+    """Finds nothing itself: when upstream's client module is imported, it lets the other
+    finders find it, and runs ``then`` on the module once the module's code has run. One use;
+    it stays in ``sys.meta_path`` (inert) so that no other thread's import walks a list that
+    changes under it."""
+
+    def __init__(self, then: Callable[[ModuleType], None]) -> None:
+        self.then = then
+        self.used = False
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if self.used or name != UPSTREAM_CLIENT:
+            return None
+        self.used = True
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None and finder is not self else None
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenLoader(spec.loader, self.then)
+                return spec
+        return None
+
+
+class _ThenLoader:
+    """``loader``, plus ``then(module)`` after the module's code has run."""
+
+    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
+        self._loader = loader
+        self._then = then
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_code, ... of the real loader
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._then(module)
 
 
 @contextlib.contextmanager

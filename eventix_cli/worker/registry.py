@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -27,13 +28,21 @@ class RegisteredTask:
         return self.call(*args, **kwargs)
 
 
+#: the module that defines upstream's task class; a task object exists only once it is loaded
+UPSTREAM_CORE = "eventix.functions.core"
+
+
 def _upstream_base() -> type | None:
-    """``eventix.functions.core.EventixTaskBase`` when the eventix package is importable."""
-    try:
-        from eventix.functions.core import EventixTaskBase
-    except ImportError:
-        return None
-    return EventixTaskBase
+    """``eventix.functions.core.EventixTaskBase`` when a task module has loaded it, else None.
+
+    Never imported here: no object can be an instance of a class whose module is not loaded,
+    and importing upstream's package (~250 ms: requests, redis, pymongo, ...) for a worker of
+    plain functions would only check that."""
+    return getattr(sys.modules.get(UPSTREAM_CORE), "EventixTaskBase", None)
+
+
+def _upstream_installed() -> bool:
+    return importlib.util.find_spec("eventix") is not None
 
 
 def _import(module_name: str, spec: str) -> Any:
@@ -97,12 +106,12 @@ class TaskRegistry:
             added.append(entry)
         else:
             base = _upstream_base()
-            if base is None:
+            if base is None and not _upstream_installed():
                 raise RegistrationError(
                     f"--tasks {spec}: registering a whole module needs the eventix package "
                     "(pip install eventix); name plain functions as module:function"
                 )
-            for value in vars(module).values():
+            for value in vars(module).values() if base is not None else ():
                 if isinstance(value, base):
                     entry = RegisteredTask(value.func_name, spec, value.run, upstream=True)
                     self.add(entry)

@@ -97,6 +97,21 @@ def test_nested_delay_goes_to_same_server_namespace_and_priority(server, namespa
     assert child.result == 42
 
 
+def test_delay_from_a_plain_task_that_imports_upstream_when_it_runs(server, namespace, tmp_path) -> None:
+    """The worker points upstream's client at its server without importing upstream's package
+    at start: when a task imports it only as it runs, ``.delay()`` still posts there."""
+    parent = post(server.url, namespace, "delay_add_later", 41, priority=stored_priority(5))
+    tasks = ["--tasks", "tests.worker.plain_tasks:delay_add_later", "--max-tasks", "1"]
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks, "--log-level", "INFO"])
+    assert worker.wait() == 0, worker.log()
+    done = get(server.url, parent.uid)
+    assert done.status == TaskStatus.done, worker.log()
+    child = get(server.url, done.result)
+    assert (child.namespace, child.task, child.args) == (namespace, "add", [41, 1])
+    assert child.logical_priority == 5
+    assert f"upstream EventixClient points at {server.url}" in worker.log()
+
+
 def test_sigterm_lets_the_running_task_finish(embedded_url, namespace, tmp_path) -> None:
     marker = tmp_path / "started"
     task = post(embedded_url, namespace, "sleep_for", 1.5, str(marker))

@@ -16,7 +16,8 @@ from eventix_cli.commands.task.rendering import print_tasks as print_tasks
 from eventix_cli.commands.task.rendering import retries_left as retries_left
 from eventix_cli.commands.task.rendering import task_columns as task_columns
 from eventix_cli.commands.task.rendering import task_row as task_row
-from eventix_cli.errors import ReadOnlyError, UsageError
+from eventix_cli.errors import UsageError
+from eventix_cli.settings import require_writable as require_writable
 
 if TYPE_CHECKING:
     from eventix_cli.bulk import BulkResult
@@ -108,15 +109,6 @@ def connect(ctx: typer.Context, **overrides: Any) -> tuple[Settings, EventixClie
     state = state_of(ctx)
     settings = state.settings(**overrides)
     return settings, state.client(settings)
-
-
-def require_writable(settings: Settings, what: str) -> None:
-    if settings.read_only:
-        source = settings.sources.get("read_only", "settings")
-        raise ReadOnlyError(
-            f"refusing to {what}: read-only mode is on (from {source})",
-            hint="unset EVENTIX_READ_ONLY or use a profile without read_only to change tasks",
-        )
 
 
 def build_query(

@@ -1,0 +1,45 @@
+"""Task registration: upstream task objects are recognised without importing upstream eagerly."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from eventix_cli.worker import registry as registry_module
+from eventix_cli.worker.registry import RegistrationError, TaskRegistry
+
+
+@pytest.fixture
+def upstream_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a fresh worker process whose task modules never imported upstream's package."""
+    monkeypatch.delitem(sys.modules, registry_module.UPSTREAM_CORE, raising=False)
+
+
+def test_upstream_tasks_are_recognised_once_their_module_loads_upstream() -> None:
+    registry = TaskRegistry()
+    registry.register_all(["tests.worker.sample_tasks", "tests.worker.plain_tasks:plain_noop"])
+    assert registry.get("add").upstream
+    assert not registry.get("plain_noop").upstream
+
+
+def test_a_plain_function_registers_while_upstream_is_not_loaded(upstream_not_loaded) -> None:
+    registry = TaskRegistry()
+    (entry,) = registry.register("tests.worker.plain_tasks:plain_noop")
+    assert (entry.name, entry.upstream) == ("plain_noop", False)
+    assert registry_module.UPSTREAM_CORE not in sys.modules
+
+
+def test_a_module_without_task_objects(upstream_not_loaded) -> None:
+    with pytest.raises(RegistrationError, match="no Eventix task objects in json"):
+        TaskRegistry().register("json")
+
+
+def test_a_whole_module_needs_upstream_installed(upstream_not_loaded, monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "eventix" else real(name, *a)
+    )
+    with pytest.raises(RegistrationError, match="registering a whole module needs the eventix package"):
+        TaskRegistry().register("json")
