@@ -34,7 +34,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import httptools
-import httpx
+
+from eventix_cli.httpx_loader import httpx
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
 #: connections (uvicorn after 5 s), and a request sent as the server closes fails ambiguously

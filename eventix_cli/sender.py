@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
-
-# httpx's own command line (httpx._main) pulls in rich, pygments and click at import time,
-# a third of httpx's import cost; we never use it. A None entry in sys.modules is Python's
-# documented way to make that one import fail, and httpx falls back to a stub `main`.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-import httpx
 
 from eventix_cli import __version__
 from eventix_cli.errors import (
@@ -35,6 +26,7 @@ from eventix_cli.errors import (
     UsageError,
     error_from_response,
 )
+from eventix_cli.httpx_loader import httpx
 from eventix_cli.wire import encode_json
 
 if TYPE_CHECKING:

@@ -28,9 +28,10 @@ import time
 import warnings
 from typing import Any
 
-import httpx
 import urllib3
 from urllib3 import connection, connectionpool, exceptions
+
+from eventix_cli.httpx_loader import httpx
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
 #: connections (uvicorn after 5 s), and a request on a closed one fails ambiguously

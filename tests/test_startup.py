@@ -117,3 +117,14 @@ def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
     args += ["--tasks", "tests.worker.sample_tasks", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
     assert {"eventix.functions.core", "eventix.functions.eventix_client", "dotenv"} <= loaded
+
+
+@pytest.mark.parametrize("first", ["eventix_cli.keepalive", "eventix_cli.transport", "eventix_cli.sender"])
+def test_httpx_comes_without_its_command_line_whichever_module_imports_it_first(first) -> None:
+    probe = (
+        f"import sys, {first}; print(sorted(m for m in ('rich', 'click', 'pygments') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -67,8 +67,8 @@ def serve(
     import uvicorn
 
     from eventix_cli.server.app import create_app
+    from eventix_cli.server.protocol import HttpProtocol
     from eventix_cli.server.store import TaskStore
-    from eventix_cli.server.wire import HttpProtocol
 
     _Server = _server_class()
     store = TaskStore(db)

@@ -7,7 +7,7 @@ import http.client
 import socket
 from pathlib import Path
 
-from eventix_cli.server.wire import BatchedWrites
+from eventix_cli.server.protocol import BatchedWrites
 from tests.support.servers import running_server
 
 
