@@ -10,8 +10,11 @@ scans the collection on every claim and would measure itself.
      throughput (tasks/s, wall time of the process) and the worker process's own CPU
      (user + system, from wait4's rusage) per task. Targets: throughput >= 1.5x upstream in
      every round; CPU per task <= 0.5x upstream's (median of the rounds).
-     Also: each worker's start-up CPU on an empty queue (median of 3), and the per-task CPU
-     with that subtracted; and the ceiling, a tight in-process claim + write-back loop.
+     Also: each worker's start-up CPU and wall time on an empty queue (median of 3), and the
+     per-task CPU with that subtracted; and the ceiling, a tight in-process claim + write-back
+     loop over the worker's kept-alive connections. Target: >= 80 % of the ceiling, for the
+     worker's rate once started (its wall time less the empty-queue run's: the loop runs in a
+     process that has started already); the whole-process ratio is printed too.
   2. Tasks sleeping 10 ms, `--concurrency 4` against upstream's one-at-a-time worker, one
      round. Target: >= 3x upstream.
 
@@ -133,6 +136,7 @@ def main() -> None:
             for who in WORKERS:
                 idle[who].append(WORKERS[who](url, f"empty-{who}-{i}"))
         idle_cpu = {who: statistics.median(s.cpu for s in idle[who]) for who in WORKERS}
+        idle_wall = {who: statistics.median(s.wall for s in idle[who]) for who in WORKERS}
 
         print(machine_note(), flush=True)
         print(f"no-op tasks, --concurrency 1, {n:,} tasks per worker per round", flush=True)
@@ -199,9 +203,16 @@ def main() -> None:
     to_ceiling = statistics.median(
         (n / res["eventix"].wall) / c for res, c in zip(rounds, ceilings, strict=True)
     )
+    # the ceiling is a loop inside a running process: like for like, the worker's rate once
+    # started (its wall time less that of a run on an empty queue: start-up and exit)
+    running_to_ceiling = statistics.median(
+        (n / (res["eventix"].wall - idle_wall["eventix"])) / c
+        for res, c in zip(rounds, ceilings, strict=True)
+    )
     print(
         f"start-up on an empty queue (median of 3): eventix {idle_cpu['eventix'] * 1000:.0f} ms CPU, "
-        f"upstream {idle_cpu['upstream'] * 1000:.0f} ms CPU"
+        f"{idle_wall['eventix'] * 1000:.0f} ms wall; upstream {idle_cpu['upstream'] * 1000:.0f} ms CPU, "
+        f"{idle_wall['upstream'] * 1000:.0f} ms wall"
     )
     print(
         f"throughput vs upstream, worst round: {min(speeds):.2f}x  "
@@ -210,7 +221,8 @@ def main() -> None:
     cpu_verdict = verdict(cpu_ratio, 0.5, higher_is_better=False)
     print(f"CPU per task vs upstream (median): {cpu_ratio:.2f}  {cpu_verdict}")
     print(
-        f"throughput vs ceiling (median): {to_ceiling:.0%}  {verdict(to_ceiling, 0.8, higher_is_better=True)}"
+        f"throughput vs ceiling (median), less start-up: {running_to_ceiling:.0%}  "
+        f"{verdict(running_to_ceiling, 0.8, higher_is_better=True)}; whole process: {to_ceiling:.0%}"
     )
     s = args.sleep_tasks
     mine, theirs = sleeper["eventix"], sleeper["upstream"]
