@@ -23,6 +23,7 @@ from __future__ import annotations
 import http.client
 import io
 import ssl
+import sys
 import threading
 import time
 import warnings
@@ -55,6 +56,8 @@ class _DeadlineReader(io.RawIOBase):
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
+        self.eof = False  # the server closed its end
+        self.probing = False  # reads return "nothing yet" without touching the socket
 
     def readable(self) -> bool:
         return True
@@ -68,14 +71,19 @@ class _DeadlineReader(io.RawIOBase):
             if decref is not None:
                 decref()
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: Any) -> int | None:
+        if self.probing:
+            return None
         deadline = getattr(_current, "deadline", None)
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DeadlineExceeded("the request's deadline passed")
             self._sock.settimeout(remaining)
-        return self._sock.recv_into(buffer)
+        read = self._sock.recv_into(buffer)
+        if not read:
+            self.eof = True
+        return read
 
 
 class _DeadlineSocket:
@@ -95,19 +103,86 @@ class _DeadlineSocket:
         return io.BufferedReader(_DeadlineReader(self._sock))
 
 
+class BadAnswer(http.client.HTTPException):
+    """An answer http.client would take, but that is not one: cut off, or not HTTP."""
+
+
 class _DeadlineResponse(http.client.HTTPResponse):
-    """http.client's response, reading through :class:`_DeadlineReader`."""
+    """http.client's response, reading through :class:`_DeadlineReader`, held to what the
+    worker's wire (:mod:`eventix_cli.keepalive`) accepts: interim answers (``103 Early Hints``)
+    are skipped, a head cut off by the close is no answer, a ``Content-Length`` no read can
+    take is refused, and bytes after the answer keep its connection from being reused."""
 
-    def __init__(self, sock: Any, debuglevel: int = 0, method: str | None = None, url: str | None = None):
+    def __init__(
+        self,
+        sock: Any,
+        debuglevel: int = 0,
+        method: str | None = None,
+        url: str | None = None,
+        *,
+        owner: Any = None,
+    ) -> None:
         super().__init__(_DeadlineSocket(sock), debuglevel, method, url)  # type: ignore[arg-type]
+        self._owner = owner  # the connection, told when it must not be reused
+
+    def _read_status(self) -> tuple[str, int, str]:
+        interim = False
+        while True:
+            try:
+                version, status, reason = super()._read_status()
+            except http.client.RemoteDisconnected:  # closed before a status line
+                if interim:
+                    raise BadAnswer("the server closed the connection before a complete answer") from None
+                raise
+            except http.client.BadStatusLine:
+                if interim or (self.fp is not None and self.fp.raw.eof):  # type: ignore[attr-defined]
+                    raise BadAnswer("the server closed the connection before a complete answer") from None
+                raise
+            if not 100 <= status < 200 or status == 101:  # 101: the server switched protocols
+                return version, status, reason
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]  # 100, 103: the answer follows
+            interim = True
+
+    def begin(self) -> None:
+        super().begin()
+        if self.fp is not None and self.fp.raw.eof:  # type: ignore[attr-defined]
+            # http.client takes the end of the connection for the end of the headers
+            raise BadAnswer("the server closed the connection before a complete answer")
+        if self.length is not None and self.length > _MAX_LENGTH:
+            raise BadAnswer(f"the answer's Content-Length {self.length} is beyond any body")
+
+    def _close_conn(self) -> None:
+        fp = self.fp
+        if fp is not None and self._owner is not None:
+            fp.raw.probing = True  # type: ignore[attr-defined]
+            try:
+                if fp.peek(1):  # bytes nobody asked for, read with the answer: out of step
+                    self._owner.reusable = False
+            finally:
+                fp.raw.probing = False  # type: ignore[attr-defined]
+        super()._close_conn()  # type: ignore[misc]
 
 
-class _HTTPConnection(connection.HTTPConnection):
-    response_class = _DeadlineResponse
+#: the largest body a ``Content-Length`` may announce (a read of more overflows)
+_MAX_LENGTH = sys.maxsize
 
 
-class _HTTPSConnection(connection.HTTPSConnection):
-    response_class = _DeadlineResponse
+class _Checked:
+    """Connection mixin: answers read by :class:`_DeadlineResponse`, which may mark the
+    connection not reusable."""
+
+    reusable = True
+
+    def response_class(self, sock: Any, debuglevel: int = 0, method: str | None = None) -> _DeadlineResponse:
+        return _DeadlineResponse(sock, debuglevel, method, owner=self)
+
+
+class _HTTPConnection(_Checked, connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Checked, connection.HTTPSConnection):
+    pass
 
 
 class _IdleLimit:
@@ -123,6 +198,9 @@ class _IdleLimit:
     def _put_conn(self, conn: Any) -> None:
         if conn is not None:
             conn._idle_since = time.monotonic()
+            if not conn.reusable:  # its answer came with more: replaced on next use
+                conn.close()
+                conn.reusable = True
         super()._put_conn(conn)  # type: ignore[misc]
 
 
@@ -170,6 +248,16 @@ def _map_error(exc: Exception, timeout: float | None) -> httpx.TransportError:
     if isinstance(exc, exceptions.LocationValueError):
         return httpx.UnsupportedProtocol(str(exc))
     if isinstance(exc, exceptions.ProtocolError):
+        reason = exc.args[1] if len(exc.args) > 1 else None
+        if isinstance(reason, BadAnswer):
+            return httpx.RemoteProtocolError(str(reason))
+        if isinstance(reason, http.client.IncompleteRead):
+            partial = reason.partial
+            got = partial if isinstance(partial, int) else len(partial)
+            return httpx.RemoteProtocolError(
+                "the server closed the connection before a complete answer "
+                f"({got} bytes of the body read, {reason.expected} more expected)"
+            )
         return httpx.RemoteProtocolError(f"server closed the connection: {_short(exc)}")
     return httpx.ReadError(_short(exc))
 
@@ -259,13 +347,16 @@ class Urllib3Transport(httpx.BaseTransport):
                 raise httpx.ReadError(str(exc)) from exc
         finally:
             _current.deadline = None
-        return httpx.Response(
+        answer = httpx.Response(
             response.status,
-            headers=list(response.headers.iteritems()),
+            # as read (latin-1, as http.client decodes them): httpx would encode them as ASCII
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.iteritems()],
             content=content,
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
+        answer.headers.encoding = "latin-1"
+        return answer
 
     def close(self) -> None:
         self._pools.clear()

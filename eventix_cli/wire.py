@@ -44,8 +44,14 @@ def check_identifier(value: str, what: str) -> None:
 
 
 def segment(value: str, what: str) -> str:
-    """One quoted path segment (unique keys may hold ``/``, ``:``, spaces, ...)."""
+    """One quoted path segment (unique keys may hold ``/``, ``:``, spaces, ...).
+
+    ``.`` and ``..`` go out as ``%2E`` and ``%2E%2E``: as they are they would be dot segments,
+    which a URL resolves away (``/task/..`` is ``/``); servers decode the escaped ones to the id.
+    """
     check_identifier(value, what)
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:

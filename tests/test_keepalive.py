@@ -306,14 +306,15 @@ def test_a_204_has_no_body_and_keeps_the_connection(kept: bool) -> None:
         assert server.connections == 1
 
 
-def test_100_continue_and_103_early_hints_come_before_the_answer() -> None:
+@BOTH
+def test_100_continue_and_103_early_hints_come_before_the_answer(kept: bool) -> None:
     def script(peer: Peer) -> None:
         while peer.request() is not None:
             peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
             peer.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
             peer.send(answer(b'{"ok": true}'))
 
-    with raw_server(script) as server, client(server.url, True) as c:
+    with raw_server(script) as server, client(server.url, kept) as c:
         for _ in range(2):
             reply = get(c)
             assert (reply.status_code, reply.content) == (200, b'{"ok": true}')
@@ -321,14 +322,15 @@ def test_100_continue_and_103_early_hints_come_before_the_answer() -> None:
         assert server.connections == 1
 
 
-def test_a_close_after_an_interim_answer_is_no_answer() -> None:
+@BOTH
+def test_a_close_after_an_interim_answer_is_no_answer(kept: bool) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     with (
         raw_server(script) as server,
-        client(server.url, True) as c,
+        client(server.url, kept) as c,
         pytest.raises(TransportError, match="before a complete answer"),
     ):
         claim(c)
@@ -459,26 +461,27 @@ def test_a_connection_idle_longer_than_the_limit_is_replaced(monkeypatch: pytest
     assert closed == [True]  # the stale connection was closed, not leaked
 
 
-# urllib3 reads the junk into its buffer with the answer and takes it for the next answer
-def test_junk_after_the_answer_keeps_the_answer_and_drops_the_connection() -> None:
+@BOTH
+def test_junk_after_the_answer_keeps_the_answer_and_drops_the_connection(kept: bool) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(answer(b'{"n": %d}' % peer.index) + b"GARBAGE\r\n\r\n")
         peer.wait_closed()
 
-    with raw_server(script) as server, client(server.url, True, retries=0) as c:
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}  # a claimed task is not lost
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
 
 
-def test_a_second_answer_after_the_answer_drops_the_connection() -> None:
+@BOTH
+def test_a_second_answer_after_the_answer_drops_the_connection(kept: bool) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(answer(b'{"n": %d}' % peer.index) + answer(b'{"stray": true}'))
         peer.wait_closed()
 
-    with raw_server(script) as server, client(server.url, True, retries=0) as c:
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
         assert json.loads(claim(c).content) == {"n": 0}
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
@@ -523,14 +526,15 @@ def test_a_banner_before_the_request_is_not_an_answer(kept: bool) -> None:
     [b"HTTP/1.1 200 OK\r\nContent-Le", b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}", b"HTTP/1.1 2"],
     ids=["mid-headers", "mid-body", "mid-status"],
 )
-def test_a_close_mid_answer_is_a_transport_error(cut: bytes) -> None:
+@BOTH
+def test_a_close_mid_answer_is_a_transport_error(kept: bool, cut: bytes) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(cut)
 
     with (
         raw_server(script) as server,
-        client(server.url, True, retries=0) as c,
+        client(server.url, kept, retries=0) as c,
         pytest.raises(TransportError, match="before a complete answer"),
     ):
         claim(c)
@@ -587,14 +591,15 @@ def test_endless_headers_are_refused_before_the_deadline(kept: bool) -> None:
         assert time.monotonic() - started < 5
 
 
-def test_a_header_line_without_end_is_refused() -> None:
+@BOTH
+def test_a_header_line_without_end_is_refused(kept: bool) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(b"HTTP/1.1 200 OK\r\nX-Filler: ")
         for _ in range(10_000):
             peer.send(b"a" * 10_000)
 
-    with raw_server(script) as server, client(server.url, True, retries=0, timeout=20) as c:
+    with raw_server(script) as server, client(server.url, kept, retries=0, timeout=20) as c:
         with pytest.raises(TransportError) as caught:
             claim(c)
         assert not isinstance(caught.value, ServerTimeout)
@@ -1017,3 +1022,133 @@ def test_a_claim_is_not_repeated_after_a_dropped_connection(kept: bool) -> None:
             claim(c)
         time.sleep(0.1)
         assert server.connections == 1
+
+
+# -- what urllib3's reading let through, held to the kept-alive reference -----------------------
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("value", "sent"), [(".", "%2E"), ("..", "%2E%2E"), ("...", "..."), ("a..", "a.."), (".x", ".x")]
+)
+def test_dot_ids_go_out_escaped_not_as_dot_segments(kept: bool, value: str, sent: str) -> None:
+    with raw_server(serve_all(echo)) as server, client(server.url, kept) as c:
+        reply = c.request("GET", f"/task/{segment(value, 'task id')}/reschedule", idempotent=True)
+        assert json.loads(reply.content)["target"] == f"/task/{sent}/reschedule"
+
+
+@BOTH
+def test_an_interim_answer_of_any_kind_is_skipped(kept: bool) -> None:
+    def script(peer: Peer) -> None:
+        while peer.request() is not None:
+            peer.send(b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+            peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        assert [json.loads(claim(c).content) for _ in range(2)] == [{"n": 0}] * 2
+        assert server.connections == 1
+
+
+@BOTH
+@pytest.mark.parametrize("length", ["99999999999999999999999", str(2**64 + 5)])
+def test_a_content_length_beyond_any_body_is_a_transport_error(kept: bool, length: str) -> None:
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n{{}}".encode())
+        peer.wait_closed()
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        with pytest.raises(TransportError) as caught:
+            claim(c)
+        assert type(caught.value) is TransportError
+
+
+@BOTH
+@pytest.mark.parametrize("value", [b"caf\xe9", "caf\u00e9 \u2713".encode(), b"\xff\xfe"])
+def test_a_header_that_is_not_ascii_is_read_as_latin_1(kept: bool, value: bytes) -> None:
+    def script(peer: Peer) -> None:
+        while peer.request() is not None:
+            peer.send(answer(headers=f"X-Note: {value.decode('latin-1')}\r\n"))
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        for _ in range(2):
+            reply = get(c)
+            assert reply.headers["x-note"] == value.decode("latin-1")
+            assert reply.headers["content-type"] == "application/json"
+        assert server.connections == 1
+
+
+def _task_answer(uid: str) -> bytes:
+    from eventix_cli.models import Task
+
+    return answer(json.dumps(Task(uid=uid, task="demo").to_wire()).encode())
+
+
+def test_dot_ids_on_the_command_line_reach_their_task(tmp_path: Path) -> None:
+    targets: list[str] = []
+
+    def script(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            method, target, _, _ = request
+            targets.append(f"{method} {target}")
+            uid = target.removeprefix("/task/").replace("%2E", ".")
+            peer.send(_task_answer(uid) if method == "GET" else answer(b"null"))
+
+    with raw_server(script) as server:
+        for uid in (".", ".."):
+            shown = run(
+                "task", "show", uid, "-o", "json", "--url", server.url, url=server.url, tmp_path=tmp_path
+            )
+            assert shown.returncode == 0, shown.stderr
+            assert json.loads(shown.stdout)["uid"] == uid
+            cancelled = run(
+                "task", "cancel", uid, "--yes", "--url", server.url, url=server.url, tmp_path=tmp_path
+            )
+            assert cancelled.returncode == 0, cancelled.stderr
+    assert targets == [
+        "GET /task/%2E",
+        "GET /task/%2E",
+        "DELETE /task/%2E",
+        "GET /task/%2E%2E",
+        "GET /task/%2E%2E",
+        "DELETE /task/%2E%2E",
+    ]
+
+
+UID = "0123456789abcdef0123456789abcdef"
+
+ODD_ANSWERS = {
+    "early-hints": (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + _task_answer(UID), 0, ""),
+    "non-ascii-header": (
+        _task_answer(UID).replace(b"\r\n\r\n", b"\r\nX-Note: caf\xc3\xa9 \xe9\r\n\r\n", 1),
+        0,
+        "",
+    ),
+    "headers-cut-by-close": (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Le", 3, "before"),
+    "status-cut-by-close": (b"HTTP/1.1 2", 3, "before a complete answer"),
+    "body-cut-by-close": (b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}", 3, "before a complete answer"),
+    "content-length-overflow": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
+        3,
+        "failed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_ANSWERS))
+def test_task_show_against_an_odd_answer(tmp_path: Path, case: str) -> None:
+    """What a user sees: the task, or one line on stderr and the documented exit code."""
+    data, code, expected = ODD_ANSWERS[case]
+
+    def script(peer: Peer) -> None:
+        if peer.request() is not None:
+            peer.send(data)
+
+    with raw_server(script) as server:
+        proc = run("task", "show", UID, "-o", "json", "--url", server.url, url=server.url, tmp_path=tmp_path)
+    if code == 0:
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["uid"] == UID
+        assert b"Traceback" not in proc.stderr
+    else:
+        assert_one_error(proc, code, expected)

@@ -6,6 +6,7 @@ embedded server, so a script written against one behaves the same on the other.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -188,6 +189,24 @@ def test_by_unique_key_delete(client: EventixClient, namespace: str) -> None:
         client.get_task(task.uid)
     with pytest.raises(NoTaskFoundForUniqueKey):
         client.delete_by_unique_key(key)
+
+
+@pytest.mark.parametrize("uid", [".", ".."])
+def test_dot_ids_keys_and_namespaces_reach_their_task(client: EventixClient, uid: str) -> None:
+    """``.`` and ``..`` are ids like any other: not dot segments that a URL resolves away."""
+    with contextlib.suppress(TaskNotFound):
+        client.delete_task(uid)
+    stored = client.put_task(_task("..", uid=uid, unique_key=uid, status=TaskStatus.error, worker_id="w"))
+    assert stored.uid == uid
+    assert client.get_task(uid).uid == uid
+    assert client.read_task(uid).uid == uid
+    assert client.get_by_unique_key("..", uid, stati=[TaskStatus.error]).uid == uid
+    assert client.reschedule(uid).status == TaskStatus.scheduled
+    client.delete_by_unique_key(uid)
+    with pytest.raises(TaskNotFound):
+        client.get_task(uid)
+    with pytest.raises(TaskNotFound):
+        client.delete_task(uid)
 
 
 def test_by_unique_key_delete_not_unique(client: EventixClient, namespace: str) -> None:
