@@ -14,6 +14,12 @@ Two things are added on top:
 * **an idle limit.** A connection idle for more than :data:`IDLE_REUSE_LIMIT` seconds is
   replaced rather than reused: servers close idle connections (uvicorn after 5 s), and a
   request sent as the server closes fails in a way a client cannot safely repeat.
+* **strict answers.** http.client is lenient where the worker's wire
+  (:mod:`eventix_cli.keepalive`) is not, and that wire is the reference: interim answers
+  (``103 Early Hints``) are skipped, not returned; a status line or headers cut off by the
+  close are an error, not an empty answer; a ``Content-Length`` no read can take is an error;
+  headers are passed on as read (latin-1); and a connection whose answer came with more bytes
+  than the answer is closed rather than reused.
 
 urllib3 never retries or follows redirects here: the client owns the retry policy.
 """

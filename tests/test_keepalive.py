@@ -1,9 +1,10 @@
 """The worker's wire (``EventixClient(keepalive=True)``, :mod:`eventix_cli.keepalive`) against
 real sockets on loopback: servers that answer oddly, slowly, wrongly or not at all.
 
-Where urllib3's path (the same client without ``keepalive``) is the reference, a test runs both
-ways and expects the same outcome; where urllib3 accepts what it should not (a 103 taken for
-the answer, headers cut off by the close taken for an empty 200) only the kept-alive way runs.
+Where both ways must agree (the same client without ``keepalive`` sends through urllib3), a
+test runs both ways (``BOTH``) and expects the same outcome; the last section holds urllib3's
+way to what the kept-alive way does with interim answers, cut heads, overflowing lengths,
+non-ASCII headers and dot ids, and runs ``eventix task show`` against such answers.
 """
 
 from __future__ import annotations
@@ -1124,13 +1125,17 @@ ODD_ANSWERS = {
         0,
         "",
     ),
-    "headers-cut-by-close": (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Le", 3, "before"),
+    "headers-cut-by-close": (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Le",
+        3,
+        "before a complete answer",
+    ),
     "status-cut-by-close": (b"HTTP/1.1 2", 3, "before a complete answer"),
     "body-cut-by-close": (b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}", 3, "before a complete answer"),
     "content-length-overflow": (
         b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
         3,
-        "failed",
+        "Content-Length 99999999999999999999999",
     ),
 }
 
