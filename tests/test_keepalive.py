@@ -1157,3 +1157,26 @@ def test_task_show_against_an_odd_answer(tmp_path: Path, case: str) -> None:
         assert b"Traceback" not in proc.stderr
     else:
         assert_one_error(proc, code, expected)
+
+
+@BOTH
+@pytest.mark.parametrize(
+    "first",
+    [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ],
+    ids=["chunked", "no-content"],
+)
+def test_bytes_after_any_kind_of_answer_drop_the_connection(kept: bool, first: bytes) -> None:
+    def script(peer: Peer) -> None:
+        while peer.request() is not None:
+            if peer.index == 0:
+                peer.send(first + answer(b'{"stray": true}'))
+            else:
+                peer.send(answer(b'{"n": %d}' % peer.index))
+
+    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
+        assert claim(c).content in (b"{}", b"")
+        assert json.loads(claim(c).content) == {"n": 1}
+        assert server.connections == 2
