@@ -3,10 +3,10 @@
 Every command talks through urllib3 (:mod:`eventix_cli.transport`). A worker is different: it
 sends two small requests per task (the claim and the write-back), thousands of times, so the
 cost of one request *is* its cost per task. Measured per no-op task against one embedded server
-(a claim and a write-back, client CPU only, median of 3 interleaved rounds of 1,500 tasks;
-``benchmarks/README.md``, "The worker's wire"): urllib3's pool 566 µs, ``http.client`` 315 µs,
-h11 283 µs, these connections 113 µs. What urllib3 adds (its request and response objects,
-header dicts, timeout objects, a poll per request) is most of a no-op task, so a worker's
+(a claim and a write-back, plain dicts, client CPU only, median of 3 interleaved rounds of
+1,500 tasks; ``./dev bench wire``, ``benchmarks/README.md`` "wire"): urllib3's pool 474 µs,
+``http.client`` 340 µs, h11 277 µs, these connections 130 µs. What urllib3 adds (its request
+and response objects, header dicts, timeout objects) is most of a no-op task, so a worker's
 client (``EventixClient(keepalive=True)``) sends through this module instead, for ``http``
 and ``https`` URLs reached without a proxy.
 
