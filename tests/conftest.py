@@ -97,3 +97,19 @@ def client(server: RunningServer) -> Iterator:
 @pytest.fixture
 def embedded_url(server_pool: _ServerPool) -> str:
     return server_pool.get("embedded").url
+
+
+@pytest.fixture(scope="module")
+def ca():
+    """A throwaway certificate authority (trustme) for TLS tests."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The throwaway CA's certificate as a PEM file (for EVENTIX_CA_BUNDLE, SSL_CERT_FILE, ...)."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
