@@ -30,8 +30,8 @@ from pathlib import Path
 
 from _common import BIN, verdict
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task
 from tests.support.servers import running_server
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from _common import verdict
 
-from eventix_cli.exporter import QueueCollector, make_registry
-from eventix_cli.metrics_http import serve_registry
-from eventix_cli.models import Task, TaskStatus, utcnow
-from eventix_cli.monitor import STATUS_ORDER
+from eventix_cli.client.monitor import STATUS_ORDER
+from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.metrics.exporter import QueueCollector, make_registry
+from eventix_cli.metrics.http import serve_registry
 from eventix_cli.server.store import TaskStore
 from tests.support.metrics import CountingClient, scrape, value
 from tests.support.servers import running_server

@@ -27,7 +27,7 @@ def owner(name: str) -> str | None:
     package by its top-level name, the standard library to whoever imported it (None)."""
     top = name.split(".")[0]
     if top == "eventix_cli":
-        return ".".join(name.split(".")[:3]) if name.startswith("eventix_cli.commands.") else name
+        return ".".join(name.split(".")[:3]) if name.startswith("eventix_cli.cli.commands.") else name
     if top in sys.stdlib_module_names or top.startswith("_"):
         return None
     return top

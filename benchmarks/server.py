@@ -40,7 +40,7 @@ from urllib.parse import urlencode, urlsplit
 
 from _common import machine_note, table, verdict
 
-from eventix_cli.models import Task, utcnow
+from eventix_cli.core.task import Task, utcnow
 from eventix_cli.server.store import TaskStore
 from tests.support.servers import running_server
 

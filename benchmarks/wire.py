@@ -11,9 +11,9 @@ Ways, from the client every command uses to the worker's:
   - urllib3's pool used directly (``urlopen`` with a prebuilt path and headers), dicts;
   - ``http.client`` (one connection), dicts;
   - h11 over a socket (the protocol library under httpx's own transport), dicts;
-  - the worker's kept-alive pool (``eventix_cli/keepalive.py``: httptools parsing), used
+  - the worker's kept-alive pool (``eventix_cli/client/keepalive.py``: httptools parsing), used
     directly, dicts: like for like with the three above;
-  - ``EventixClient(keepalive=True)``: what ``eventix worker`` uses (``eventix_cli/keepalive.py``:
+  - ``EventixClient(keepalive=True)``: what ``eventix worker`` uses (``eventix_cli/client/keepalive.py``:
     httptools parsing, pydantic models).
 
     ./dev bench wire [--tasks 1500] [--rounds 3]
@@ -38,8 +38,8 @@ import urllib3
 from _common import machine_note, table
 from worker import enqueue
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import running_server
 
 HEADERS = {"Accept": "application/json", "User-Agent": "bench"}
@@ -83,7 +83,7 @@ def kept_alive(url: str, namespace: str, n: int) -> None:
 
 
 def keepalive_pool(url: str, namespace: str, n: int) -> None:
-    from eventix_cli.keepalive import KeepAlivePool
+    from eventix_cli.client.keepalive import KeepAlivePool
 
     pool = KeepAlivePool(httpx.URL(url), HEADERS.items())
     claim = pool.encode("GET", claim_path(namespace), None, None)
@@ -155,7 +155,7 @@ WAYS: dict[str, Callable[[str, str, int], None]] = {
     "urllib3 pool, used directly": urllib3_pool,
     "http.client": stdlib,
     "h11 over a socket": h11_socket,
-    "eventix_cli.keepalive's pool, used directly": keepalive_pool,
+    "eventix_cli.client.keepalive's pool, used directly": keepalive_pool,
     "EventixClient(keepalive=True) (the worker's)": kept_alive,
 }
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from _common import BIN, REPO_ROOT, Sample, machine_note, run_process, table, verdict
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
 from tests.support.servers import running_server
 
 HERE = Path(__file__).resolve().parent

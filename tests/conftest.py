@@ -33,7 +33,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        from eventix_cli.app import app
+        from eventix_cli.cli.app import app
 
         return self.runner.invoke(app, list(args), input=input, env=env, prog_name="eventix")
 
@@ -88,7 +88,7 @@ def namespace() -> str:
 
 @pytest.fixture
 def client(server: RunningServer) -> Iterator:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     with EventixClient(server.url, retries=0) as c:
         yield c

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from eventix_cli.bulk import Skip, run_bulk
-from eventix_cli.errors import ServerError, ServerUnreachable, TaskNotFound
+from eventix_cli.cli.bulk import Skip, run_bulk
+from eventix_cli.core.errors import ServerError, ServerUnreachable, TaskNotFound
 
 
 def test_outcomes_are_collected_per_item() -> None:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from eventix_cli import __version__
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import (
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import (
     ServerError,
     ServerTimeout,
     ServerUnreachable,
@@ -18,8 +18,8 @@ from eventix_cli.errors import (
     UsageError,
     ValidationFailed,
 )
+from eventix_cli.core.task import Task
 from eventix_cli.logging import setup_logging
-from eventix_cli.models import Task
 
 TOKEN = "s3cr3t-token-value-123"
 
@@ -229,7 +229,7 @@ def _page_body(*uids: str, **extra) -> bytes:
 def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> None:
     # A server that answers every page with the same full page (it ignores ``_id > last``)
     # must not make ``--all`` listings, dumps and bulk commands loop forever.
-    from eventix_cli.errors import InvalidResponse
+    from eventix_cli.core.errors import InvalidResponse
     from tests.support.fake_http import scripted_server
 
     with scripted_server(200, _page_body("a1", "a2")) as url, EventixClient(url, retries=0) as client:
@@ -241,7 +241,7 @@ def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> No
 
 
 def test_listed_documents_must_carry_their_own_uid() -> None:
-    from eventix_cli.errors import InvalidResponse
+    from eventix_cli.core.errors import InvalidResponse
     from tests.support.fake_http import scripted_server
 
     body = json.dumps({"data": {"u1": {"task": "t"}}, "ids": ["u1"], "max_results": 1}).encode()

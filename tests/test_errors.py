@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eventix_cli.errors import (
+from eventix_cli.core.errors import (
     AlreadyExists,
     ApiError,
     ExitCode,

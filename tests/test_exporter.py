@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.exporter import QueueCollector, make_registry
-from eventix_cli.metrics_http import serve_registry
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
+from eventix_cli.metrics.exporter import QueueCollector, make_registry
+from eventix_cli.metrics.http import serve_registry
 from tests.support.metrics import CountingClient, scrape, value
 from tests.support.tasks import ago, failed, seed
 

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from eventix_cli.errors import UsageError, WriteFailed
-from eventix_cli.files import open_output, plan_output
+from eventix_cli.cli.files import open_output, plan_output
+from eventix_cli.core.errors import UsageError, WriteFailed
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(tmp_path) -> None:

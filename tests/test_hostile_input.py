@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 from tests.support.hostile_servers import PROXY_VARIABLES, drip_server, recording_server
 from tests.support.servers import REPO_ROOT
 
@@ -228,7 +228,7 @@ def test_an_unexpected_error_is_one_line_and_a_pointer_to_debug(cli, monkeypatch
     def broken(self):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("eventix_cli.client.EventixClient.health", broken)
+    monkeypatch.setattr("eventix_cli.client.api.EventixClient.health", broken)
     result = cli("ping", "--url", "http://127.0.0.1:9")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [

@@ -1,4 +1,4 @@
-"""The worker's wire (``EventixClient(keepalive=True)``, :mod:`eventix_cli.keepalive`) against
+"""The worker's wire (``EventixClient(keepalive=True)``, :mod:`eventix_cli.client.keepalive`) against
 real sockets on loopback: servers that answer oddly, slowly, wrongly or not at all.
 
 Where both ways must agree (the same client without ``keepalive`` sends through urllib3), a
@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from eventix_cli import keepalive
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import (
+from eventix_cli.client import keepalive
+from eventix_cli.client.api import EventixClient
+from eventix_cli.client.wire import segment
+from eventix_cli.core.errors import (
     ApiError,
     CertificateVerifyFailed,
     ServerTimeout,
@@ -38,7 +39,6 @@ from eventix_cli.errors import (
     UnsendableValue,
     UsageError,
 )
-from eventix_cli.wire import segment
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
 from tests.support.servers import free_port, start_server
 from tests.test_hostile_input import assert_one_error, run
@@ -1068,7 +1068,7 @@ def test_a_header_that_is_not_ascii_is_read_as_latin_1(kept: bool, value: bytes)
 
 
 def _task_answer(uid: str) -> bytes:
-    from eventix_cli.models import Task
+    from eventix_cli.core.task import Task
 
     return answer(json.dumps(Task(uid=uid, task="demo").to_wire()).encode())
 

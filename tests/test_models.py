@@ -7,7 +7,7 @@ import json
 
 from freezegun import freeze_time
 
-from eventix_cli.models import Page, Task, TaskStatus, as_utc, stored_priority
+from eventix_cli.core.task import Page, Task, TaskStatus, as_utc, stored_priority
 
 UPSTREAM_TASK = {
     "uid": "985da09ed8d3410583d8991a84264bf3",

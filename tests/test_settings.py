@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.errors import ConfigError, UsageError
-from eventix_cli.settings import DEFAULT_URL, load_settings, mask_token
+from eventix_cli.config import DEFAULT_URL, load_settings, mask_token
+from eventix_cli.core.errors import ConfigError, UsageError
 
 
 def _write(tmp_path: Path, text: str) -> dict[str, str]:

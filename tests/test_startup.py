@@ -13,20 +13,20 @@ import pytest
 from tests.support.servers import REPO_ROOT
 
 TASK_MODULES = {
-    "eventix_cli.commands.task.add",
-    "eventix_cli.commands.task.cancel",
-    "eventix_cli.commands.task.dump",
-    "eventix_cli.commands.task.listing",
-    "eventix_cli.commands.task.purge",
-    "eventix_cli.commands.task.retry",
-    "eventix_cli.commands.task.show",
-    "eventix_cli.commands.task.wait",
+    "eventix_cli.cli.commands.task.add",
+    "eventix_cli.cli.commands.task.cancel",
+    "eventix_cli.cli.commands.task.dump",
+    "eventix_cli.cli.commands.task.listing",
+    "eventix_cli.cli.commands.task.purge",
+    "eventix_cli.cli.commands.task.retry",
+    "eventix_cli.cli.commands.task.show",
+    "eventix_cli.cli.commands.task.wait",
 }
 
 _PROBE = """
 import atexit, json, sys
 atexit.register(lambda: sys.__stderr__.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
-from eventix_cli.app import main
+from eventix_cli.cli.app import main
 sys.argv = ["eventix", *sys.argv[1:]]
 main()
 """
@@ -46,9 +46,9 @@ def _modules_after(*args: str, cwd: Path | None = None) -> set[str]:
 @pytest.mark.parametrize(
     ("args", "own"),
     [
-        (["task", "show", "--help"], "eventix_cli.commands.task.show"),
-        (["task", "list", "--help"], "eventix_cli.commands.task.listing"),
-        (["task", "add", "--help"], "eventix_cli.commands.task.add"),
+        (["task", "show", "--help"], "eventix_cli.cli.commands.task.show"),
+        (["task", "list", "--help"], "eventix_cli.cli.commands.task.listing"),
+        (["task", "add", "--help"], "eventix_cli.cli.commands.task.add"),
     ],
 )
 def test_a_task_command_imports_no_other_task_command(args, own) -> None:
@@ -58,7 +58,7 @@ def test_a_task_command_imports_no_other_task_command(args, own) -> None:
 
 
 def test_task_help_lists_every_task_command_in_order(cli) -> None:
-    from eventix_cli.commands.task import SUBCOMMANDS
+    from eventix_cli.cli.commands.task import SUBCOMMANDS
 
     result = cli("task", "--help", env={"COLUMNS": "120"})
     assert result.exit_code == 0
@@ -79,8 +79,8 @@ def test_a_mistyped_command_gets_a_suggestion(cli, args, suggestion) -> None:
 
 def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None:
     """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up)."""
-    from eventix_cli.client import EventixClient
-    from eventix_cli.models import Task
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.task import Task
 
     with EventixClient(embedded_url) as client:
         uid = client.post_task(Task(task="noop", namespace=namespace)).uid
@@ -94,7 +94,7 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
     ):
         loaded = _modules_after(*args)
         assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}, args
-        assert "eventix_cli.models" not in loaded, args
+        assert "eventix_cli.core.task" not in loaded, args
 
 
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
@@ -107,8 +107,8 @@ def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_
     assert "tests.worker.plain_tasks" in loaded  # it really ran
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
-    assert "eventix_cli.commands.scheduler" not in loaded
-    assert "eventix_cli.commands.task" not in loaded
+    assert "eventix_cli.cli.commands.scheduler" not in loaded
+    assert "eventix_cli.cli.commands.task" not in loaded
 
 
 def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
@@ -119,7 +119,9 @@ def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
     assert {"eventix.functions.core", "eventix.functions.eventix_client", "dotenv"} <= loaded
 
 
-@pytest.mark.parametrize("first", ["eventix_cli.keepalive", "eventix_cli.transport", "eventix_cli.sender"])
+@pytest.mark.parametrize(
+    "first", ["eventix_cli.client.keepalive", "eventix_cli.client.transport", "eventix_cli.client.sender"]
+)
 def test_httpx_comes_without_its_command_line_whichever_module_imports_it_first(first) -> None:
     probe = (
         f"import sys, {first}; print(sorted(m for m in ('rich', 'click', 'pygments') if m in sys.modules))"

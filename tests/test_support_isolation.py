@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 from tests.support.servers import PROXY_VARIABLES, REPO_ROOT, free_port, running_server
 from tests.support.workers import WorkerProcess
 

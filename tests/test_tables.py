@@ -1,4 +1,4 @@
-"""The rules of ``eventix_cli.tables``: escaping and fitting columns to a width, over many inputs."""
+"""The rules of ``eventix_cli.cli.tables``: escaping and fitting columns to a width, over many inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 import random
 import unicodedata
 
-from eventix_cli.tables import TABLE_GAP, Column, escape, fit_columns, join_row
+from eventix_cli.cli.tables import TABLE_GAP, Column, escape, fit_columns, join_row
 
 
 def test_escape_leaves_no_control_character_and_keeps_plain_text() -> None:

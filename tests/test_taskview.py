@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from eventix_cli.models import Task
-from eventix_cli.taskview import TASK_FIELDS, TaskView, view_of
+from eventix_cli.core.task import Task
+from eventix_cli.core.view import TASK_FIELDS, TaskView, view_of
 
 UTC = dt.UTC
 
@@ -131,7 +131,7 @@ def test_an_error_of_other_types_is_read_by_the_model() -> None:
     ],
 )
 def test_a_new_task_document_is_the_models(fields) -> None:
-    from eventix_cli.taskview import new_task_document
+    from eventix_cli.core.view import new_task_document
 
     now = dt.datetime(2026, 11, 30, 18, 1, 2, 345000, tzinfo=UTC)
     doc = new_task_document(dict(fields), now=now)
@@ -145,7 +145,7 @@ def test_a_new_task_document_is_the_models(fields) -> None:
 def _client_answering(body: dict):
     import httpx
 
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     return EventixClient(
         "http://eventix.test", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
@@ -178,7 +178,7 @@ def test_a_page_reads_like_the_model_page(page_changes, doc_changes, viewed) -> 
 
 
 def test_a_page_the_model_refuses_is_an_invalid_response() -> None:
-    from eventix_cli.errors import InvalidResponse
+    from eventix_cli.core.errors import InvalidResponse
 
     body = {"data": {"x": {"task": 5}}, "ids": ["x"], "max_results": 1}
     with _client_answering(body) as client, pytest.raises(InvalidResponse):

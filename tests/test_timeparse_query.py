@@ -8,10 +8,10 @@ import re
 import pytest
 from freezegun import freeze_time
 
-from eventix_cli.errors import UsageError
-from eventix_cli.models import Task, TaskStatus
-from eventix_cli.query import TaskQuery, glob_to_regex, parse_statuses
-from eventix_cli.timeparse import format_duration, parse_duration, parse_eta, relative
+from eventix_cli.core.errors import UsageError
+from eventix_cli.core.query import TaskQuery, glob_to_regex, parse_statuses
+from eventix_cli.core.task import Task, TaskStatus
+from eventix_cli.core.times import format_duration, parse_duration, parse_eta, relative
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -12,9 +12,9 @@ import pytest
 import trustme
 import truststore
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import CertificateVerifyFailed, UsageError
-from eventix_cli.tls import ssl_context
+from eventix_cli.client.api import EventixClient
+from eventix_cli.client.tls import ssl_context
+from eventix_cli.core.errors import CertificateVerifyFailed, UsageError
 from tests.support.hostile_servers import clear_proxy_variables, recording_server
 from tests.test_hostile_input import assert_one_error, run
 

@@ -9,10 +9,10 @@ import time
 import httpx
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import ServerTimeout, ServerUnreachable
-from eventix_cli.sender import _default_transport
-from eventix_cli.transport import Urllib3Transport
+from eventix_cli.client.api import EventixClient
+from eventix_cli.client.sender import _default_transport
+from eventix_cli.client.transport import Urllib3Transport
+from eventix_cli.core.errors import ServerTimeout, ServerUnreachable
 from tests.support.fake_http import scripted_server
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
 from tests.support.servers import free_port
@@ -49,7 +49,7 @@ def test_keep_alive_is_reused_and_pooled_across_threads() -> None:
 
 
 def test_idle_connection_is_replaced(monkeypatch) -> None:
-    monkeypatch.setattr("eventix_cli.transport.IDLE_REUSE_LIMIT", 0.05)
+    monkeypatch.setattr("eventix_cli.client.transport.IDLE_REUSE_LIMIT", 0.05)
     with scripted_server(200, b"{}") as url:
         transport = Urllib3Transport()
         transport.handle_request(httpx.Request("GET", url))

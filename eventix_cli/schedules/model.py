@@ -130,9 +130,9 @@ def _unsendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> str |
     at load: found when a slot comes, it would stop the scheduler and every other schedule."""
     from pydantic_core import to_jsonable_python
 
-    from eventix_cli.errors import UnsendableValue
-    from eventix_cli.models import stored_priority
-    from eventix_cli.wire import encode_json
+    from eventix_cli.client.wire import encode_json
+    from eventix_cli.core.errors import UnsendableValue
+    from eventix_cli.core.task import stored_priority
 
     try:
         # TOML and YAML dates and times become ISO text, as when the task is posted
@@ -168,8 +168,8 @@ def _cron_problem(expr: str, upstream: bool) -> tuple[str | None, str | None]:
 
 
 def _every_problem(value: Any) -> tuple[int | None, str | None]:
-    from eventix_cli.errors import UsageError
-    from eventix_cli.timeparse import parse_duration
+    from eventix_cli.core.errors import UsageError
+    from eventix_cli.core.times import parse_duration
 
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None, f"every must be a duration like '15m', got {value!r}"

@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from eventix_cli.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
+from eventix_cli.core.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
 
 if TYPE_CHECKING:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
-        from eventix_cli.models import Task, stored_priority
+        from eventix_cli.core.task import Task, stored_priority
 
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
-from eventix_cli.models import TaskStatus
+from eventix_cli.core.task import TaskStatus
 from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eventix_cli.models import Event, Task
+from eventix_cli.core.task import Event, Task
 from eventix_cli.server.errors import DomainError
 
 Scope = MutableMapping[str, Any]

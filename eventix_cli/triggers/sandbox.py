@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal  # noqa: UP035 - names trigger code ma
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventix_cli.models import new_uid, utcnow
+from eventix_cli.core.task import new_uid, utcnow
 
 log = logging.getLogger("eventix_cli.triggers")
 

@@ -16,7 +16,7 @@ from eventix_cli.worker.context import task_context
 from eventix_cli.worker.outcome import apply_failure, apply_success, describe, error_result, not_registered
 
 if TYPE_CHECKING:
-    from eventix_cli.models import Task
+    from eventix_cli.core.task import Task
     from eventix_cli.worker.registry import TaskRegistry
 
 log = logging.getLogger(__name__)

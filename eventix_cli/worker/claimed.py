@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 
 
 class Stage(enum.Enum):

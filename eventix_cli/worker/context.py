@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eventix_cli.models import Task
+    from eventix_cli.core.task import Task
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from eventix_cli.errors import ApiError, ServerError, TransportError, UnreadableTask
+from eventix_cli.core.errors import ApiError, ServerError, TransportError, UnreadableTask
 from eventix_cli.worker.attempt import run_attempt
 from eventix_cli.worker.claimed import Stage
 

@@ -14,13 +14,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from eventix_cli.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
-from eventix_cli.models import utcnow
+from eventix_cli.core.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
+from eventix_cli.core.task import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.writeback import still_ours
 
 if TYPE_CHECKING:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
     from eventix_cli.worker.outage import Outage
 
 log = logging.getLogger(__name__)

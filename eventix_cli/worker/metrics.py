@@ -22,10 +22,10 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from eventix_cli.metrics_http import LOOPBACK
+from eventix_cli.metrics.http import LOOPBACK
 
 if TYPE_CHECKING:
-    from eventix_cli.metrics_http import MetricsServer
+    from eventix_cli.metrics.http import MetricsServer
 
 OUTCOMES = ("done", "retry", "error", "released", "discarded")
 #: the worker's end-of-task words that are not outcome names: an outcome that could not be
@@ -124,7 +124,7 @@ class PrometheusWorkerMetrics(WorkerMetrics):
 
     def serve(self, host: str = LOOPBACK, port: int = 0) -> MetricsServer:
         """Serve ``/metrics`` on ``host:port`` (0 picks a free port); OSError when it cannot bind."""
-        from eventix_cli.metrics_http import serve_registry
+        from eventix_cli.metrics.http import serve_registry
 
         self.server = serve_registry(self.registry, host, port)
         return self.server

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from eventix_cli.errors import ApiError, TransportError
+from eventix_cli.core.errors import ApiError, TransportError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from eventix_cli.models import Task, utcnow
+from eventix_cli.core.task import Task, utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.config import DEFAULT_LEASE, WorkerConfig
 from eventix_cli.worker.lane import Lane
@@ -33,7 +33,7 @@ from eventix_cli.worker.outage import Outage
 from eventix_cli.worker.writeback import Writer
 
 if TYPE_CHECKING:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
     from eventix_cli.worker.registry import TaskRegistry
 
 log = logging.getLogger(__name__)

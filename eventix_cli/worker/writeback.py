@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from eventix_cli.errors import (
+from eventix_cli.core.errors import (
     ApiError,
     RevisionConflict,
     ServerError,
@@ -28,12 +28,12 @@ from eventix_cli.errors import (
     UnsendableValue,
     ValidationFailed,
 )
-from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.core.task import Task, TaskStatus, utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.outcome import apply_failure, apply_release, describe, not_storable
 
 if TYPE_CHECKING:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
     from eventix_cli.worker.outage import Outage
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.server.store import TaskStore
 from tests.support.servers import REPO_ROOT, RunningServer, free_port, start_server
 from tests.support.workers import wait_for

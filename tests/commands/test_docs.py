@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from eventix_cli.app import COMMANDS, load_command
+from eventix_cli.cli.app import COMMANDS, load_command
 from tests.support.servers import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()

@@ -103,11 +103,11 @@ def test_prometheus_client_stays_out_of_other_commands() -> None:
     prometheus_client: only the exporter and a worker asked for metrics pay for it."""
     code = """
 import sys
-from eventix_cli.app import COMMANDS, load_command
+from eventix_cli.cli.app import COMMANDS, load_command
 for name in COMMANDS:
     if name != "exporter":
         load_command(name)
-import eventix_cli.worker.supervisor, eventix_cli.metrics_http
+import eventix_cli.worker.supervisor, eventix_cli.metrics.http
 try:
     import eventix_cli.worker.metrics
 except ImportError:
@@ -115,7 +115,7 @@ except ImportError:
 loaded = sorted(m for m in sys.modules if m.startswith("prometheus_client"))
 assert not loaded, loaded
 load_command("exporter")
-import eventix_cli.exporter
+import eventix_cli.metrics.exporter
 assert "prometheus_client" in sys.modules
 """
     proc = subprocess.run(

@@ -13,8 +13,8 @@ import time
 import httpx
 import pytest
 
-from eventix_cli.app import COMMANDS
-from eventix_cli.models import TaskStatus
+from eventix_cli.cli.app import COMMANDS
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import REPO_ROOT
 from tests.support.tasks import failed, seed
 
@@ -81,8 +81,8 @@ def test_top_refuses_off_a_terminal(cli, embedded_url) -> None:
 
 
 def test_monitor_rates_count_the_last_minute(embedded_url, namespace) -> None:
-    from eventix_cli.client import EventixClient
-    from eventix_cli.monitor import Monitor
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.client.monitor import Monitor
 
     seed(embedded_url, namespace, 3)
     with EventixClient(embedded_url) as client:
@@ -162,7 +162,7 @@ def test_read_only_refuses_every_mutating_command(cli, embedded_url, namespace, 
     )
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "read-only mode is on (from EVENTIX_READ_ONLY)" in result.stderr
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     with EventixClient(embedded_url) as client:
         assert [t.status for t in client.iter_tasks(namespace=namespace)] == [TaskStatus.scheduled]
@@ -242,7 +242,7 @@ def test_completion_never_blocks_on_a_dead_server() -> None:
 def _leaf_commands() -> list[list[str]]:
     from typer.main import get_command
 
-    from eventix_cli.app import load_command
+    from eventix_cli.cli.app import load_command
 
     leaves = []
     for name in COMMANDS:

@@ -11,11 +11,11 @@ import contextlib
 
 import pytest
 
-from eventix_cli.bulk import Skip
-from eventix_cli.client import EventixClient
-from eventix_cli.commands.task.purge import purge_one
-from eventix_cli.errors import TaskNotFound
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.commands.task.purge import purge_one
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import TaskNotFound
+from eventix_cli.core.task import Task, TaskStatus
 
 MOMENTS = ("after get_task", "before put_task", "after put_task", "before delete_task")
 

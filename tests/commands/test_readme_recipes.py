@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import REPO_ROOT, running_server
 from tests.support.tasks import ago, failed, seed, statuses
 from tests.support.workers import WorkerProcess

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
-from eventix_cli.client import EventixClient
+from eventix_cli.client.api import EventixClient
 
 FILE = """\
 [schedules.nightly_report]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eventix_cli.models import TaskStatus
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import ago, failed, seed
 
 

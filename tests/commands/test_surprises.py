@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from eventix_cli.app import COMMANDS
-from eventix_cli.models import TaskStatus
+from eventix_cli.cli.app import COMMANDS
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import failed, seed, statuses
 
 
 @pytest.fixture
 def tty(monkeypatch):
-    monkeypatch.setattr("eventix_cli.commands.task.common.interactive", lambda: True)
+    monkeypatch.setattr("eventix_cli.cli.commands.task.common.interactive", lambda: True)
 
 
 def test_cancel_without_ids_or_filter_is_refused_like_purge(cli, embedded_url, namespace) -> None:
@@ -30,7 +30,7 @@ def test_cancel_without_ids_or_filter_is_refused_like_purge(cli, embedded_url, n
 
 
 def _dump_file(tmp_path, url: str, namespace: str, count: int):
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     with EventixClient(url) as client:
         docs = [t.to_wire() for t in client.iter_tasks(namespace=namespace)][:count]
@@ -117,7 +117,7 @@ def test_unique_key_of_a_running_task_names_the_worker(cli, embedded_url, namesp
 
 
 def test_event_priority_is_logical(cli, embedded_url, namespace, monkeypatch) -> None:
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     sent = []
     monkeypatch.setattr(EventixClient, "post_event", lambda self, event: sent.append(event) or [])
@@ -190,7 +190,7 @@ def test_bulk_summaries_escape_task_data(cli, embedded_url, namespace) -> None:
 
 
 def _all_help_paths() -> list[list[str]]:
-    from eventix_cli.app import load_command
+    from eventix_cli.cli.app import load_command
 
     paths: list[list[str]] = [[]]
     for name in COMMANDS:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eventix_cli.client import EventixClient
+from eventix_cli.client.api import EventixClient
 from tests.support.tasks import statuses
 
 
@@ -97,7 +97,7 @@ def test_from_is_refused_in_read_only_mode(cli, embedded_url, namespace) -> None
 def test_a_failed_post_is_reported_by_line_and_the_rest_are_added(
     cli, embedded_url, namespace, monkeypatch
 ) -> None:
-    from eventix_cli.errors import ValidationFailed
+    from eventix_cli.core.errors import ValidationFailed
 
     real = EventixClient.post_task
 

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import ago, failed, seed, statuses
 
 
 @pytest.fixture
 def tty(monkeypatch):
     """Pretend stdin and stderr are a terminal, so commands ask instead of refusing."""
-    monkeypatch.setattr("eventix_cli.commands.task.common.interactive", lambda: True)
+    monkeypatch.setattr("eventix_cli.cli.commands.task.common.interactive", lambda: True)
 
 
 # -- retry ----------------------------------------------------------------------------------

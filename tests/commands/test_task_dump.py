@@ -10,8 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
 from tests.support.servers import REPO_ROOT, free_port
 from tests.support.tasks import failed, jsonl, seed
 

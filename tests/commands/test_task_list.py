@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from eventix_cli.models import TaskStatus, stored_priority
+from eventix_cli.core.task import TaskStatus, stored_priority
 from tests.support.tasks import ago, failed, jsonl, seed
 
 

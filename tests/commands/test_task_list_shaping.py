@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from eventix_cli.models import TaskStatus
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import failed, jsonl, seed
 
 
@@ -144,8 +144,8 @@ def test_watch_refuses_off_a_terminal(cli, embedded_url, namespace) -> None:
 
 
 def test_watch_redraws_until_ctrl_c(cli, embedded_url, namespace, monkeypatch) -> None:
-    from eventix_cli import output
-    from eventix_cli.commands.task import listing
+    from eventix_cli.cli import output
+    from eventix_cli.cli.commands.task import listing
 
     seed(embedded_url, namespace, task="first")
     monkeypatch.setattr(output, "is_terminal", lambda stream=None: True)

@@ -6,8 +6,8 @@ import json
 import threading
 import time
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import failed, seed
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from eventix_cli.models import TaskStatus
+from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import failed, seed
 
 
@@ -45,7 +45,7 @@ def test_until_final_waits_through_retries(cli, server, namespace) -> None:
 def test_add_wait_exits_on_the_first_failed_attempt(cli, embedded_url, namespace) -> None:
     import threading
 
-    from eventix_cli.client import EventixClient
+    from eventix_cli.client.api import EventixClient
 
     def fail_it() -> None:
         with EventixClient(embedded_url) as client:

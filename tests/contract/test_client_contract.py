@@ -11,8 +11,8 @@ import datetime as dt
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import (
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import (
     AlreadyExists,
     NoTaskFoundForUniqueKey,
     RevisionConflict,
@@ -21,7 +21,7 @@ from eventix_cli.errors import (
     TaskUniqueKeyNotUnique,
     WrongTaskStatus,
 )
-from eventix_cli.models import Event, Task, TaskStatus, new_uid, stored_priority, utcnow
+from eventix_cli.core.task import Event, Task, TaskStatus, new_uid, stored_priority, utcnow
 
 pytestmark = pytest.mark.contract
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import ServerUnreachable
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import ServerUnreachable
+from eventix_cli.core.task import TaskStatus
 from eventix_cli.schedules.model import Schedule, parse_entry
 from eventix_cli.schedules.runner import Scheduler
 from tests.support.servers import free_port
@@ -127,7 +127,7 @@ class RefusingClient:
         return getattr(self.client, name)
 
     def post_task(self, task):
-        from eventix_cli.errors import ValidationFailed
+        from eventix_cli.core.errors import ValidationFailed
 
         if task.task == "refused":
             self.refused += 1

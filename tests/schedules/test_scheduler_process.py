@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.client import EventixClient
+from eventix_cli.client.api import EventixClient
 from tests.support.servers import REPO_ROOT
 from tests.support.workers import WorkerProcess, wait_for
 

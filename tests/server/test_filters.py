@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 from eventix_cli.server.errors import UnsupportedFilter
 from eventix_cli.server.store import TaskStore
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 from eventix_cli.server.filters import MAX_FILTER_DEPTH
 from eventix_cli.server.patterns import MAX_REGEX_LENGTH
 from eventix_cli.server.validation import MAX_JSON_DEPTH
@@ -246,7 +246,7 @@ def test_task_wait_on_1001_ids_as_a_real_process(http, server_pool) -> None:
     import subprocess
     import sys
 
-    from eventix_cli.models import TaskStatus
+    from eventix_cli.core.task import TaskStatus
     from tests.support.servers import REPO_ROOT
 
     uids = []

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import Unauthorized
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import Unauthorized
+from eventix_cli.core.task import Task, TaskStatus
 from tests.support.claimers import claim_until_empty
 from tests.support.servers import REPO_ROOT, free_port, running_server, start_server
 

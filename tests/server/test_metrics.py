@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from eventix_cli.models import TaskStatus
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import running_server
 from tests.support.tasks import failed, seed
 

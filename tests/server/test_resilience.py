@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eventix_cli.models import Task
+from eventix_cli.core.task import Task
 from eventix_cli.server import patterns
 from eventix_cli.server.errors import StoreError
 from eventix_cli.server.store import TaskStore

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.errors import RevisionConflict, StoreError
 from eventix_cli.server.rows import COLUMNS, StoredDoc, revise, to_row

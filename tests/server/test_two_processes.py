@@ -10,8 +10,8 @@ import multiprocessing
 import signal
 from pathlib import Path
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task
 from eventix_cli.server.store import TaskStore
 from tests.support.claimers import claim_until_empty
 from tests.support.servers import start_server

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import EventixCliError
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import EventixCliError
+from eventix_cli.core.task import TaskStatus
 
 
 def claim_until_empty(url: str, namespace: str, worker_id: str) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from eventix_cli.client import EventixClient
+from eventix_cli.client.api import EventixClient
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 # loopback only, never through a proxy; built once (building one loads a TLS context, ~20 ms)

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus, utcnow
 
 
 def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:

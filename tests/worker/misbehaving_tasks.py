@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from eventix_cli.client import EventixClient
+from eventix_cli.client.api import EventixClient
 from eventix_cli.worker.context import current_task
 
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.worker.config import WorkerConfig
 from eventix_cli.worker.registry import TaskRegistry
 from eventix_cli.worker.supervisor import Supervisor

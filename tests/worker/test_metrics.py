@@ -82,10 +82,10 @@ def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
     match the tasks the test enqueued; an outage is counted; the exporter agrees on the counts."""
     import signal
 
-    from eventix_cli.client import EventixClient
-    from eventix_cli.exporter import QueueCollector, make_registry
-    from eventix_cli.metrics_http import serve_registry
-    from eventix_cli.models import Task
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.task import Task
+    from eventix_cli.metrics.exporter import QueueCollector, make_registry
+    from eventix_cli.metrics.http import serve_registry
     from tests.support.metrics import clean_env
     from tests.support.servers import free_port, start_server
     from tests.support.workers import WorkerProcess, wait_for

@@ -6,7 +6,7 @@ import datetime as dt
 
 from freezegun import freeze_time
 
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.worker.outcome import (
     apply_failure,
     apply_release,

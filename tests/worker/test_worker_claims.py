@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.errors import TaskNotFound
-from eventix_cli.models import TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import TaskNotFound
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import start_server
 from tests.support.workers import WorkerProcess, wait_for
 from tests.worker.test_worker_survives import post, stored, tasks_args

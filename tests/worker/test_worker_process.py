@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus, stored_priority, utcnow
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus, stored_priority, utcnow
 from tests.support.servers import free_port, start_server
 from tests.support.workers import SAMPLE, WorkerProcess, wait_for
 

@@ -3,8 +3,8 @@ stored outcome, nothing stays processing, and the worker goes on (or exits non-z
 
 from __future__ import annotations
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus
 from tests.support.workers import WorkerProcess
 
 MOD = "tests.worker.misbehaving_tasks"

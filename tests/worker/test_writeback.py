@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from eventix_cli.client import EventixClient
-from eventix_cli.models import Task, TaskStatus, utcnow
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task, TaskStatus, utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.leases import LeaseKeeper
 from eventix_cli.worker.outage import Outage
@@ -173,7 +173,7 @@ class _FailsOnDeepResults(EventixClient):
     """A server whose database refuses one document with a 500 (as MongoDB does past its depth)."""
 
     def put_task(self, task: Task) -> Task:
-        from eventix_cli.errors import ServerError
+        from eventix_cli.core.errors import ServerError
 
         if isinstance(task.result, list):
             raise ServerError("HTTP 500: document too deep", status_code=500)
@@ -195,7 +195,7 @@ class _RefusesDeepResults(EventixClient):
     """A server with a nesting limit at the door: 422 for a result deeper than it accepts."""
 
     def put_task(self, task: Task) -> Task:
-        from eventix_cli.errors import ValidationFailed
+        from eventix_cli.core.errors import ValidationFailed
 
         if isinstance(task.result, list):
             raise ValidationFailed(
@@ -231,7 +231,7 @@ class _LosesTheFirstAnswer(EventixClient):
     lost = False
 
     def put_task(self, task: Task) -> Task:
-        from eventix_cli.errors import ServerTimeout
+        from eventix_cli.core.errors import ServerTimeout
 
         stored = super().put_task(task)
         if not self.lost:

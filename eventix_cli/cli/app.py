@@ -1,0 +1,337 @@
+"""The root Typer app: global options, sub-apps, the error handler and ``main()``.
+
+Command modules are thin: they parse options, call the client (or start the worker or
+server) and hand results to :mod:`eventix_cli.cli.output`. Heavy libraries (httpx, pydantic,
+rich tables, fastapi) are imported inside command bodies so that ``eventix --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from eventix_cli import __version__
+from eventix_cli.cli import output
+from eventix_cli.cli.state import AppState
+from eventix_cli.config import ENV_DEBUG
+from eventix_cli.core.errors import EventixCliError, ExitCode, format_error
+
+HELP = (
+    "[bold]eventix[/bold]: operate Eventix task queues from the shell, cron and CI.\n\n"
+    "Enqueue, inspect, retry, cancel and purge tasks by namespace or unique key, run workers, "
+    "and script all of it: every command prints [bold]-o json|jsonl|csv|ids[/bold] for pipelines "
+    "and exits with a documented code."
+)
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# is the server up?[/dim]
+  eventix ping --url http://127.0.0.1:8000
+
+  [dim]# settings come from flags, EVENTIX_* variables, then the profile in config.toml[/dim]
+  EVENTIX_URL=https://eventix.example.com eventix --profile prod ping
+
+Exit codes: 0 ok, 1 failure, 2 bad input, 3 unreachable, 4 rejected (4xx),
+5 server error (5xx), 124 timed out, 130 interrupted, 141 stdout reader gone.
+"""
+
+
+def _debug_enabled(ctx: typer.Context | None) -> bool:
+    state = ctx.find_object(AppState) if ctx is not None else None
+    if state is not None:
+        return state.debug
+    return os.environ.get(ENV_DEBUG, "").lower() in ("1", "true", "yes", "on")
+
+
+class EventixGroup(TyperGroup):
+    """The root group: loads subcommands lazily, and turns every error into one line on stderr
+    and a documented exit code."""
+
+    _listing = False  # set while the root help lists commands: placeholders suffice then
+    _loaded: dict[str, Any]
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        if self._listing:
+            from typer.core import TyperCommand
+
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+        loaded = self.__dict__.setdefault("_loaded", {})
+        if cmd_name not in loaded:
+            loaded[cmd_name] = load_command(cmd_name)
+        return loaded[cmd_name]
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        from typer._click.exceptions import UsageError
+
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            from eventix_cli.cli.lazy import add_suggestion
+
+            add_suggestion(exc, args, list(COMMANDS))
+            raise
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EventixCliError as exc:
+            _report(ctx, exc, exc)
+        except KeyboardInterrupt:
+            output.message("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise
+        except BrokenPipeError:
+            _broken_pipe()
+        except Exception as exc:  # noqa: BLE001 - the one top-level handler: a line, not a traceback
+            _report(ctx, exc, _as_cli_error(exc))
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from eventix_cli.cli import streams
+
+        streams.configure()
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:
+            _usage_error(exc)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            output.message("aborted")
+            sys.exit(int(ExitCode.FAILURE))
+        code = rv if isinstance(rv, int) else 0
+        try:
+            sys.stdout.flush()  # data still buffered goes out here, where its failure is handled
+        except BrokenPipeError:
+            code = streams.EXIT_BROKEN_PIPE
+        except OSError as exc:
+            if code == 0:  # not reported yet
+                from eventix_cli.core.errors import from_unexpected
+
+                with contextlib.suppress(OSError):
+                    output.error_lines(format_error(from_unexpected(exc, "cannot write output")))
+                code = int(ExitCode.FAILURE)
+        if code:
+            streams.silence_stdout()  # what could not be written is dropped, not retried at exit
+        sys.exit(code)
+
+
+def _broken_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head -1``): end quietly, as Unix tools do."""
+    from eventix_cli.cli import streams
+
+    streams.silence_stdout()
+    raise typer.Exit(streams.EXIT_BROKEN_PIPE)
+
+
+def _report(ctx: typer.Context, exc: BaseException, error: EventixCliError) -> NoReturn:
+    """One line (and a hint) on stderr, the traceback only with --debug; exit with the error's code."""
+    if _debug_enabled(ctx):
+        import traceback
+
+        output.message("".join(traceback.format_exception(exc)).rstrip())
+    with contextlib.suppress(BrokenPipeError):  # stderr gone as well: the exit code is what is left
+        output.error_lines(format_error(error))
+    raise typer.Exit(int(error.exit_code)) from None
+
+
+def _as_cli_error(exc: Exception) -> EventixCliError:
+    """An exception no command turned into an EventixCliError, as one (see errors.from_unexpected)."""
+    from eventix_cli.core.errors import from_unexpected
+
+    if isinstance(exc, OSError) and _raised_by_output(exc):
+        return from_unexpected(exc, "cannot write output")
+    return from_unexpected(exc)
+
+
+def _raised_by_output(exc: BaseException) -> bool:
+    """Did the error come from writing (output.py is the one module that writes to stdout)?"""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename == output.__file__
+
+
+def _usage_error(exc: typer.TyperException) -> None:
+    """A usage error in one line plus a hint, instead of a boxed panel."""
+    text = " ".join(exc.format_message().split())
+    output.message(f"error: {text} (UsageError)")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        output.message(f"hint: see '{ctx.command_path} --help'")
+
+
+app = typer.Typer(
+    name="eventix",
+    cls=EventixGroup,
+    help=HELP,
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        output.line(f"eventix-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", help="Show the version and exit.", callback=_version_callback, is_eager=True
+        ),
+    ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Profile of the config file to use (env: EVENTIX_PROFILE).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Log HTTP requests and show tracebacks (env: EVENTIX_DEBUG)."),
+    ] = False,
+) -> None:
+    debug = debug or _debug_enabled(None)
+    ctx.obj = AppState(profile=profile, debug=debug)
+    if debug:
+        from eventix_cli.logging import setup_logging
+
+        setup_logging("DEBUG")
+
+
+# name -> (module, attribute, one-line help). Loaded only when the command runs (or its own
+# help is shown): `eventix --help` and every command skip importing and converting the others.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "task": (
+        "eventix_cli.cli.commands.task",
+        "app",
+        "Enqueue, inspect, retry, cancel, purge, wait for, dump and restore tasks.",
+    ),
+    "stats": (
+        "eventix_cli.cli.commands.stats",
+        "stats",
+        "Counts of tasks per namespace and status, and the oldest due task.",
+    ),
+    "top": (
+        "eventix_cli.cli.commands.top",
+        "top",
+        "A live view of the queues: counts, rates, waiting time, latest errors.",
+    ),
+    "worker": (
+        "eventix_cli.cli.commands.worker",
+        "worker",
+        "Run the tasks of a namespace with upstream semantics.",
+    ),
+    "namespace": (
+        "eventix_cli.cli.commands.namespace",
+        "app",
+        "Namespaces: the isolation units of tasks and workers.",
+    ),
+    "event": ("eventix_cli.cli.commands.event", "app", "Post events to test trigger configurations."),
+    "trigger": (
+        "eventix_cli.cli.commands.trigger",
+        "app",
+        "Check trigger files; test locally which tasks an event creates.",
+    ),
+    "schedule": (
+        "eventix_cli.cli.commands.schedule",
+        "app",
+        "Recurring schedules: list each with its next run times.",
+    ),
+    "scheduler": (
+        "eventix_cli.cli.commands.scheduler",
+        "scheduler",
+        "Enqueue the due slots of a schedules file as tasks.",
+    ),
+    "server": (
+        "eventix_cli.cli.commands.server",
+        "server",
+        "Run the embedded Eventix server (the API on SQLite).",
+    ),
+    "exporter": (
+        "eventix_cli.cli.commands.exporter",
+        "exporter",
+        "Serve queue figures at /metrics for Prometheus.",
+    ),
+    "ping": ("eventix_cli.cli.commands.ping", "ping", "Check that the server answers /healthz and /version."),
+    "config": (
+        "eventix_cli.cli.commands.config",
+        "app",
+        "Profiles: where to connect, which namespace, a token, read-only mode.",
+    ),
+    "tour": (
+        "eventix_cli.cli.commands.tour",
+        "tour",
+        "A guided tour on a throwaway server, in a few seconds.",
+    ),
+    "completion": (
+        "eventix_cli.cli.commands.completion",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command behind ``name`` (a Typer sub-app, or a function with an EPILOG)."""
+    import importlib
+
+    from typer.main import get_command
+
+    from eventix_cli.cli.lazy import command_from_function
+
+    module_name, attr, _ = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    target = getattr(module, attr)
+    if not isinstance(target, typer.Typer):
+        return command_from_function(name, target, getattr(module, "EPILOG", None))
+    if len(target.registered_commands) == 1 and not target.registered_callback:
+        # typer turns a one-command sub-app into that command; `eventix event post` needs the group
+        target.callback()(lambda: None)
+    command = get_command(target)
+    command.name = name
+    from eventix_cli.cli.helptext import polish
+
+    return polish(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from eventix_cli.cli.completion import enable_if_completing
+    from eventix_cli.cli.streams import hold_closed_descriptors
+
+    hold_closed_descriptors()
+    enable_if_completing()
+    app(prog_name="eventix")

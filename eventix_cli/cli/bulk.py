@@ -1,0 +1,192 @@
+"""Run one request per task concurrently, keep going past failures, stop cleanly on Ctrl-C.
+
+No terminal code here: progress is reported through a callback, so commands decide how to
+show it (a rich bar on a terminal, nothing in a pipe).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventix_cli.core.errors import EventixCliError, TransportError
+
+
+class Skip(Exception):
+    """Raised by an action: this item needs nothing done (counted, not a failure)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class BulkResult:
+    """What a bulk run did, item by item, and why it stopped early if it did.
+
+    ``not_attempted`` lists the items that were known (an id list) but never started when the
+    run stopped early; ``None`` means the rest is not known without asking the server again
+    (the unread part of a listing). ``error`` is what stopped the run (an outage, a listing
+    that failed); ``interrupted`` means Ctrl-C.
+    """
+
+    action: str
+    done: list[str] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    not_attempted: list[str] | None = field(default_factory=list)
+    interrupted: bool = False
+    error: EventixCliError | None = None
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        """Items handled (done, skipped or failed)."""
+        return len(self.done) + len(self.failed) + len(self.skipped)
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.interrupted or self.error is not None
+
+    @property
+    def rate(self) -> float:
+        return len(self.done) / self.seconds if self.seconds > 0 else 0.0
+
+    def not_attempted_count(self, expected: int | None = None) -> int | None:
+        """How many were not attempted: known from the list, or from the expected total."""
+        if self.not_attempted is not None:
+            return len(self.not_attempted)
+        return max(0, expected - self.total) if expected is not None else None
+
+    def to_json(self, expected: int | None = None) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "done": self.done,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "not_attempted": self.not_attempted,
+            "not_attempted_count": self.not_attempted_count(expected),
+            "interrupted": self.interrupted,
+            "error": None
+            if self.error is None
+            else {"error_class": self.error.error_class, "message": self.error.message},
+            "seconds": round(self.seconds, 3),
+        }
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One record per item: uid, outcome, and the reason where there is one."""
+        for uid in self.done:
+            yield {"uid": uid, "outcome": "done", "error_class": None, "reason": None}
+        for item in self.skipped:
+            yield {"uid": item["uid"], "outcome": "skipped", "error_class": None, "reason": item["reason"]}
+        for item in self.failed:
+            yield {"uid": item["uid"], "outcome": "failed", **{k: item[k] for k in ("error_class", "reason")}}
+        for uid in self.not_attempted or ():
+            yield {"uid": uid, "outcome": "not_attempted", "error_class": None, "reason": None}
+
+
+def run_bulk[T](
+    action_name: str,
+    items: Iterable[T],
+    action: Callable[[T], object],
+    *,
+    key: Callable[[T], str] = str,
+    concurrency: int = 8,
+    on_done: Callable[[int], None] | None = None,
+) -> BulkResult:
+    """Apply ``action(item)`` to every item with up to ``concurrency`` requests in flight.
+
+    ``key(item)`` is the uid the result reports (items are uids by default). ``action``
+    raises :class:`Skip` for items that need nothing, and an
+    :class:`~eventix_cli.core.errors.EventixCliError` for items that failed; anything else is a
+    bug and propagates. Items are streamed: none is read before a worker is free for it.
+
+    The run stops early, and the result says what was done up to then, when:
+
+    - the server cannot be reached (a :class:`~eventix_cli.core.errors.TransportError` from an
+      action: the item counts as failed) or the item source fails with an
+      :class:`~eventix_cli.core.errors.EventixCliError` (a listing request): ``result.error``;
+    - Ctrl-C (KeyboardInterrupt in the main thread): ``result.interrupted``.
+
+    Either way no new item is started and the ones in flight finish (each is a single
+    request: nothing is left half-written). When ``items`` is a sequence, the items never
+    started are listed in ``result.not_attempted``; for a lazy source it is ``None``.
+    """
+    result = BulkResult(action_name)
+    lock = threading.Lock()  # guards the result lists
+    source_lock = threading.Lock()  # one worker at a time reads the next item
+    iterator = iter(items)
+    stop = threading.Event()
+    bugs: list[BaseException] = []
+    started = time.perf_counter()
+
+    def stop_for(exc: EventixCliError) -> None:
+        with lock:
+            if result.error is None:
+                result.error = exc
+        stop.set()
+
+    def one(item: T) -> None:
+        uid = key(item)
+        try:
+            action(item)
+        except Skip as skip:
+            with lock:
+                result.skipped.append({"uid": uid, "reason": skip.reason})
+        except EventixCliError as exc:
+            with lock:
+                result.failed.append({"uid": uid, "error_class": exc.error_class, "reason": exc.message})
+            if isinstance(exc, TransportError):
+                stop_for(exc)  # an outage: every further request would fail the same way
+        else:
+            with lock:
+                result.done.append(uid)
+        if on_done is not None:
+            on_done(1)
+
+    def worker() -> None:
+        # Workers pull items themselves: no hand-off through a queue, and a listing that
+        # pages lazily is read by whichever worker needs the next item.
+        try:
+            while not stop.is_set():
+                with source_lock:
+                    if stop.is_set():
+                        return
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        return
+                    except EventixCliError as exc:  # the listing failed: stop, report what was done
+                        stop_for(exc)
+                        return
+                one(item)
+        except BaseException as exc:  # noqa: BLE001 - a bug: re-raised below
+            bugs.append(exc)
+            stop.set()
+
+    threads = [
+        threading.Thread(target=worker, name=f"{action_name}-{i}", daemon=True) for i in range(concurrency)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)  # short waits keep Ctrl-C responsive in the main thread
+    except KeyboardInterrupt:
+        result.interrupted = True
+        stop.set()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()  # the requests in flight finish
+    finally:
+        result.seconds = time.perf_counter() - started
+    if bugs:
+        raise bugs[0]
+    if result.stopped_early:
+        # a list of items: name the ones never started; a lazy source (a listing) is not read on
+        result.not_attempted = [key(item) for item in iterator] if isinstance(items, Sequence) else None
+    return result

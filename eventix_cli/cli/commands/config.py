@@ -1,0 +1,165 @@
+"""``eventix config``: profiles in config.toml."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from eventix_cli.cli.options import OutputOption
+from eventix_cli.core.errors import ConfigError, UsageError
+
+app = typer.Typer(
+    name="config",
+    help="Profiles: where to connect, which namespace, a token, read-only mode.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix config set url https://eventix.example.com --profile prod\n"
+        "  eventix config use prod\n"
+    ),
+)
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile to change (default: the active one).", show_default=False),
+]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """Top-level scalars, then one table per profile (all this file holds)."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for name, table in data.items():
+        if isinstance(table, dict):
+            if lines:
+                lines.append("")
+            lines.append(f"[{_toml_key(name)}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: Path, data: dict[str, Any]) -> None:
+    """Atomically, readable by the owner only (it may hold tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(dump_toml(data))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _active(data: dict[str, Any]) -> str:
+    from eventix_cli.config import DEFAULT_PROFILE, ENV_PROFILE
+
+    return os.environ.get(ENV_PROFILE) or data.get("active_profile") or DEFAULT_PROFILE
+
+
+@app.command(
+    "path",
+    epilog='[bold]Examples[/bold]\n\n  eventix config path\n  $EDITOR "$(eventix config path)"\n',
+)
+def path_cmd() -> None:
+    """Print where the config file is (it may not exist yet)."""
+    from eventix_cli.cli import output
+    from eventix_cli.config import config_path
+
+    output.line(str(config_path()))
+
+
+@app.command(
+    "show",
+    epilog="[bold]Examples[/bold]\n\n  eventix config show\n  eventix --profile prod config show -o json\n",
+)
+def show(ctx: typer.Context, output: OutputOption = None) -> None:
+    """Show the settings in effect and where each comes from (the token masked)."""
+    from eventix_cli.cli.output import Output
+
+    state = ctx.find_root().obj
+    settings = state.settings(output=output)
+    doc = settings.masked()
+    doc["sources"] = settings.sources
+    out = Output(settings.output)
+    if out.format == "table":
+        rows = {k: v for k, v in doc.items() if k != "sources"}
+        rows = {k: f"{v}  ({settings.sources[k]})" if k in settings.sources else v for k, v in rows.items()}
+        out.document(rows)
+    else:
+        out.document(doc)
+
+
+@app.command(
+    "set",
+    epilog="[bold]Examples[/bold]\n\n  eventix config set namespace billing\n"
+    "  eventix config set read_only true --profile prod\n",
+)
+def set_cmd(
+    key: Annotated[
+        str, typer.Argument(help="url, namespace, token, output, timeout, verify, ca_bundle, read_only")
+    ],
+    value: Annotated[str, typer.Argument(help="The value; 'true'/'false' for verify and read_only.")],
+    profile: ProfileOption = None,
+) -> None:
+    """Set one setting in a profile (created if needed); the file is written with mode 0600."""
+    from eventix_cli.cli import output
+    from eventix_cli.config import _PARSERS, PROFILE_KEYS, config_path, read_config, validate_url
+
+    if key not in PROFILE_KEYS:
+        raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
+    parsed = _PARSERS[key](key, value, "value")
+    if key == "url":
+        validate_url(str(parsed), "value")
+    path = config_path()
+    data = read_config(path)
+    name = profile or _active(data)
+    table = data.setdefault(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name} is not a profile table")
+    table[key] = parsed
+    write_config(path, data)
+    shown = "****" if key == "token" else _toml_value(parsed)
+    output.message(f"set {key} = {shown} in profile {name} ({path})")
+
+
+@app.command(
+    "use", epilog="[bold]Examples[/bold]\n\n  eventix config use prod\n  eventix config use default\n"
+)
+def use(name: Annotated[str, typer.Argument(help="The profile to make active.")]) -> None:
+    """Make a profile the active one (used when neither --profile nor EVENTIX_PROFILE is given)."""
+    from eventix_cli.cli import output
+    from eventix_cli.config import DEFAULT_PROFILE, config_path, read_config
+
+    path = config_path()
+    data = read_config(path)
+    if name != DEFAULT_PROFILE and not isinstance(data.get(name), dict):
+        known = sorted(k for k, v in data.items() if isinstance(v, dict))
+        raise UsageError(
+            f"profile {name!r} is not defined in {path}",
+            hint=f"defined: {', '.join(known)}"
+            if known
+            else "create it with `eventix config set KEY VALUE --profile NAME`",
+        )
+    data["active_profile"] = name
+    write_config(path, data)
+    output.message(f"active profile: {name}")

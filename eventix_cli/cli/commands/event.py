@@ -1,0 +1,78 @@
+"""``eventix event post``: post an event, see which tasks its triggers created."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eventix_cli.cli.options import (
+    NamespaceOption,
+    OutputOption,
+    PayloadOption,
+    TimeoutOption,
+    UrlOption,
+)
+
+app = typer.Typer(
+    name="event",
+    help="Post events to test trigger configurations.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+    epilog=(
+        "[bold]Examples[/bold]\n\n"
+        "  eventix event post invoice_paid --payload '{\"invoice_id\": 4711}'\n"
+        "  eventix event post nightly --priority 5 -n billing -o json\n"
+    ),
+)
+
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix event post invoice_paid --payload '{"invoice_id": 4711}'
+  eventix event post nightly --priority 5 -n billing -o json | jq -r '.[].uid'
+"""
+
+
+@app.command("post", epilog=EPILOG)
+def post(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The event name triggers listen for.")],
+    payload: PayloadOption = None,
+    priority: Annotated[
+        int,
+        typer.Option(
+            "--priority", "-P", help="Logical priority of the tasks triggers create: higher runs first."
+        ),
+    ] = 0,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Post an event and print the tasks the server's triggers created for it."""
+    from eventix_cli.cli import output as out
+    from eventix_cli.cli.commands.task.add import load_json_source
+    from eventix_cli.cli.commands.task.common import connect, print_tasks, require_writable
+    from eventix_cli.core.errors import UsageError
+    from eventix_cli.core.task import Event, stored_priority
+
+    if not name.strip():
+        raise UsageError("the event name must not be empty: triggers listen for a name")
+    body = load_json_source(payload, "--payload") if payload is not None else {}
+    if not isinstance(body, dict):
+        raise UsageError(f"--payload must be a JSON object, got {type(body).__name__}")
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    require_writable(settings, "post an event")
+    with client:
+        tasks = client.post_event(
+            # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
+            Event(name=name, namespace=settings.namespace, payload=body, priority=stored_priority(priority))
+        )
+    shown = print_tasks(settings.output, tasks)
+    if shown == 0:
+        out.message(f"event {name} posted; no trigger created a task")
+    else:
+        out.message(f"event {name} posted; {shown} task(s) created")

@@ -1,0 +1,95 @@
+"""``eventix scheduler FILE``: enqueue the due slots of a schedules file as tasks."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from eventix_cli.cli.options import (
+    LogFormatOption,
+    LogLevelOption,
+    NamespaceOption,
+    TimeoutOption,
+    UrlOption,
+    log_options,
+)
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# run until SIGTERM/Ctrl-C; start a second one elsewhere for high availability[/dim]
+  eventix scheduler schedules.toml --url http://127.0.0.1:8000
+
+  [dim]# from a crontab line (* * * * *): enqueue what is due now, then exit[/dim]
+  eventix scheduler /etc/eventix/schedules.toml --once
+"""
+
+
+if TYPE_CHECKING:
+    from eventix_cli.schedules.runner import SchedulerThread
+
+
+def start_in_worker(state: Any, settings: Any, file: Path | None) -> SchedulerThread | None:
+    """``eventix worker --schedules FILE``: the scheduler in a thread of the worker, with its
+    own client; the caller stops it when the worker ends."""
+    if file is None:
+        return None
+    from eventix_cli.cli.commands.schedule import load_or_refuse
+    from eventix_cli.schedules.runner import Scheduler, SchedulerThread
+
+    schedules = load_or_refuse(file)
+    thread = SchedulerThread(Scheduler(state.client(settings, retries=0), schedules, settings.namespace))
+    thread.start()
+    return thread
+
+
+def scheduler(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="Schedules file (see 'eventix schedule list --help').", show_default=False)
+    ],
+    once: Annotated[
+        bool, typer.Option("--once", help="Enqueue the slots due now, then exit (for cron-driven setups).")
+    ] = False,
+    namespace: NamespaceOption = None,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = "text",
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Enqueue each due slot of FILE's schedules as a task, until SIGTERM or Ctrl-C.
+
+    Each slot's task has the unique key schedule:NAME:SLOT (SLOT in ISO UTC), so two
+    schedulers on the same file do not enqueue a slot twice. Slots missed while no scheduler
+    ran follow each schedule's catch_up: none, latest (default) or all (at most 100).
+    One log line per enqueued slot.
+    """
+    from eventix_cli.cli.commands.schedule import load_or_refuse
+    from eventix_cli.cli.commands.task.common import require_writable
+    from eventix_cli.logging import setup_logging
+    from eventix_cli.schedules.runner import Scheduler
+
+    level = log_options(log_level, log_format)
+    setup_logging(level, log_format, prefix="[SCHEDULER]")  # type: ignore[arg-type]
+    schedules = load_or_refuse(file)
+    state = ctx.find_root().obj
+    settings = state.settings(url=url, timeout=timeout, namespace=namespace)
+    require_writable(settings, "run a scheduler (it enqueues tasks)")
+    client = state.client(settings)
+    runner = Scheduler(client, schedules, settings.namespace)
+    with client:
+        if once:
+            runner.run_once(raise_errors=True)
+            return
+        previous = {
+            sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            runner.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -1,0 +1,143 @@
+"""``eventix server``: the embedded dev server (the Eventix API on SQLite)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eventix_cli.core.errors import UsageError
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# a throwaway server for a test run[/dim]
+  eventix server --db :memory: --port 8123
+
+  [dim]# a shared dev server with a token[/dim]
+  EVENTIX_SERVER_TOKEN=s3cret eventix server --host 0.0.0.0 --db ./eventix.sqlite3
+
+  [dim]# turn posted events into tasks with the trigger files in ./triggers[/dim]
+  eventix server --db :memory: --triggers ./triggers
+"""
+
+ENV_SERVER_TOKEN = "EVENTIX_SERVER_TOKEN"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def server(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0 picks a free one).")] = 8000,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="SQLite database file, or :memory: for a throwaway server "
+            "(default: eventix.sqlite3 in the platform's user data directory).",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help=f"Require Authorization: Bearer TOKEN on every request (env: {ENV_SERVER_TOKEN}).",
+            show_default=False,
+        ),
+    ] = None,
+    cleanup_interval: Annotated[
+        float,
+        typer.Option(
+            "--cleanup-interval",
+            min=0.0,
+            help="Seconds between cleanups (expired claims back to the queue, expired tasks "
+            "deleted); 0 turns cleanup off.",
+        ),
+    ] = 10.0,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error; debug adds an access log.")
+    ] = "info",
+    triggers_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--triggers",
+            metavar="DIR",
+            help="Directory of trigger files (*.yaml, upstream's format) that turn posted events "
+            "into tasks (env: see above).",
+            show_default=False,
+        ),
+    ] = None,
+    trigger_time_limit: Annotated[
+        float,
+        typer.Option(
+            "--trigger-time-limit",
+            min=0.01,
+            metavar="SECONDS",
+            help="How long POST /event waits for an event's triggers; a trigger still running "
+            "then is answered with 500 TriggersTooSlow, and the server goes on serving.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
+
+    For trying everything on one machine and for tests; nothing to install. Ctrl-C or SIGTERM
+    stops it cleanly: requests in flight finish and the database is closed intact.
+
+    --triggers can also come from EVENTIX_TRIGGER_CONFIG_DIRECTORY, upstream's variable.
+    """
+    from eventix_cli.cli import output
+    from eventix_cli.logging import parse_level, setup_logging
+    from eventix_cli.server import bind, default_db_path, serve
+
+    try:
+        level = parse_level(log_level)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    setup_logging(level)
+    if math.isnan(trigger_time_limit):
+        raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
+    if token is not None and not token.strip():
+        raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
+    from eventix_cli.cli.commands.trigger import load_for_server
+
+    triggers = load_for_server(triggers_dir)
+    token = token or os.environ.get(ENV_SERVER_TOKEN) or None
+    db_path = db or str(default_db_path())
+    if db_path != ":memory:":
+        db_path = str(Path(db_path).expanduser().resolve())
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{bound_port}"
+
+    def ready() -> None:
+        output.message(f"eventix server listening on {url}")
+        output.message(f"database: {db_path}")
+        if token:
+            output.message("authentication: bearer token required")
+        elif host not in _LOOPBACK:
+            output.warn(f"listening on {host} without a token: anyone who can reach it can change tasks")
+        output.message("press Ctrl-C to stop")
+
+    from eventix_cli.server.errors import StoreError
+
+    try:
+        serve(
+            sock,
+            db_path,
+            token=token,
+            cleanup_interval=cleanup_interval or None,
+            log_level=log_level,
+            on_ready=ready,
+            triggers=triggers,
+            trigger_time_limit=trigger_time_limit,
+        )
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    output.message("eventix server stopped")

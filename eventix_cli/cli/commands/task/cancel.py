@@ -1,0 +1,247 @@
+"""``eventix task cancel``: remove tasks that have not run yet."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from eventix_cli.cli.commands.task.common import (
+    AllNamespacesOption,
+    ConcurrencyOption,
+    DryRunOption,
+    NewerThanOption,
+    OlderThanOption,
+    StatusOption,
+    TaskNameOption,
+    YesOption,
+    connect,
+)
+from eventix_cli.cli.options import (
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+    _complete_task_ids,
+)
+from eventix_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.task import Task
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task cancel 3f2a9c0e8d7b4a1f9e6d5c4b3a291807
+  eventix task cancel --unique-key 'report:2026-11' -n billing
+
+  [dim]# everything still queued for one task function[/dim]
+  eventix task cancel --task rebuild_index --yes
+"""
+
+
+def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
+    """Delete a task that has not run yet; end a processing one (only with ``force``)."""
+    from eventix_cli.core.errors import WrongTaskStatus
+    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
+    from eventix_cli.worker.outcome import TASK_CANCELLED
+
+    task = client.get_task(uid)
+    if task.status == TaskStatus.processing and force:
+        task = end_running(client, task)
+    if task.status in PENDING_STATUSES:
+        client.delete_task(uid)
+        return
+    if task.status == TaskStatus.error and task.error and task.error.error_class == TASK_CANCELLED:
+        return
+    if task.status == TaskStatus.processing:
+        reason = f"is processing on worker {task.worker_id or '?'}; --force ends it as cancelled"
+    else:
+        reason = f"has already run (status {task.status.value}); `eventix task purge` deletes finished tasks"
+    raise WrongTaskStatus(
+        f"task {uid} {reason}",
+        status_code=422,
+        server_error_class="WrongTaskStatus",
+        payload={"uid": uid, "status": task.status.value},
+    )
+
+
+def end_running(client: EventixClient, task: Task, attempts: int = 5) -> Task:
+    """End a processing task as ``error``/``TaskCancelled`` with a revision-checked write.
+
+    Not a delete: the server would re-insert a deleted task when its worker writes back. This
+    write changes the revision, so the worker's write-back meets a conflict, sees the claim
+    is gone and discards its outcome. Returns the task as it is now (finished or pending when
+    the worker was quicker).
+    """
+    from eventix_cli.core.errors import RevisionConflict
+    from eventix_cli.core.task import TaskStatus
+    from eventix_cli.worker.outcome import apply_cancel
+
+    for _ in range(attempts):
+        if task.status != TaskStatus.processing:
+            return task
+        apply_cancel(task, by="eventix task cancel --force")
+        try:
+            return client.put_task(task)
+        except RevisionConflict:
+            task = client.get_task(task.uid)
+    return task
+
+
+def cancel(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID...]",
+            autocompletion=_complete_task_ids,
+            help="Task uids, or - to read them from stdin. Without ids: the filter.",
+            show_default=False,
+        ),
+    ] = None,
+    unique_key: Annotated[
+        str | None,
+        typer.Option(
+            "--unique-key",
+            "-k",
+            help="Cancel the pending task with this unique key (exact), "
+            "or with a glob such as 'report:*' every match.",
+            show_default=False,
+        ),
+    ] = None,
+    status: StatusOption = None,
+    task: TaskNameOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    all_namespaces: AllNamespacesOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also end processing tasks: stored as error TaskCancelled, their result discarded.",
+        ),
+    ] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    concurrency: ConcurrencyOption = 8,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Remove tasks that have not run yet (scheduled or retry).
+
+    A processing task is refused with the reason unless --force, which ends it at once as
+    error (TaskCancelled, no retry; its worker discards the result when it finishes; the
+    task's code is not interrupted); finished tasks are left to `task purge`. Ids on the
+    command line are cancelled at once; ids from stdin and filters are confirmed first
+    (--yes when not on a terminal). Without ids a filter is required (every pending task:
+    --status scheduled,retry).
+    """
+    from eventix_cli.cli import output as out
+    from eventix_cli.cli.commands.task.common import (
+        build_query,
+        confirm_or_refuse,
+        no_task_for_unique_key,
+        read_ids,
+        require_writable,
+        run_by_filter,
+        run_selected,
+        tasks_by_unique_key,
+    )
+    from eventix_cli.core.query import GLOB_CHARS
+    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
+
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    filters = {
+        "status": status,
+        "task": task,
+        "older_than": older_than,
+        "newer_than": newer_than,
+        "all_namespaces": all_namespaces,
+    }
+    if ids and (any(filters.values()) or unique_key):
+        raise UsageError("give task ids, --unique-key or filter options, not several")
+    if not dry_run:
+        require_writable(settings, "cancel tasks")
+    action = lambda uid: cancel_one(client, uid, force)  # noqa: E731
+    with client:
+        if ids:
+            uids = read_ids(ids)
+            if not uids:
+                raise UsageError("no task ids given")
+            if dry_run:
+                out.message(f"dry run: would cancel {len(uids):,} task(s) by id; nothing was changed")
+                return
+            if "-" in ids:
+                confirm_or_refuse(f"Cancel {len(uids):,} task(s) read from stdin?", yes=yes)
+            run_selected(
+                verb="cancelled",
+                action_name="cancel",
+                uids=uids,
+                total=len(uids),
+                action=action,
+                concurrency=concurrency,
+                fmt=settings.output,
+            )
+            return
+        if unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
+            found = tasks_by_unique_key(client, settings.namespace, unique_key)
+            if not found:
+                raise no_task_for_unique_key(settings.namespace, unique_key)
+            allowed = {*PENDING_STATUSES, TaskStatus.processing} if force else set(PENDING_STATUSES)
+            # the pending ones are cancelled; when there is none, the most relevant task is
+            # tried, so the report says what is there and why nothing was done (as by id)
+            targets = [t for t in found if t.status in allowed] or found[:1]
+            if dry_run:
+                if targets[0].status not in allowed:
+                    out.message(
+                        f"dry run: nothing to cancel: task {targets[0].uid} with unique key "
+                        f"{unique_key!r} is {targets[0].status.value}; nothing was changed"
+                    )
+                    return
+                described = ", ".join(f"{t.uid} ({t.status.value})" for t in targets)
+                out.message(f"dry run: would cancel task {described}; nothing was changed")
+                return
+            run_selected(
+                verb="cancelled",
+                action_name="cancel",
+                uids=[t.uid for t in targets],
+                total=len(targets),
+                action=action,
+                concurrency=1,
+                fmt=settings.output,
+            )
+            return
+        query = build_query(settings, unique_key=unique_key, **filters)
+        if query.is_empty:
+            raise UsageError(
+                "refusing to cancel without ids or a filter",
+                hint="name what to cancel, e.g. --task NAME; every pending task: --status scheduled,retry",
+            )
+        allowed = set(PENDING_STATUSES) | ({TaskStatus.processing} if force else set())
+        if not query.statuses:
+            query = query.with_statuses(*sorted(allowed, key=list(TaskStatus).index))
+        refused = set(query.statuses) - allowed
+        if refused:
+            names = ", ".join(sorted(s.value for s in refused))
+            hint = (
+                "--force also cancels processing tasks"
+                if TaskStatus.processing in refused
+                else "finished tasks are deleted with `eventix task purge`"
+            )
+            raise UsageError(f"cannot cancel tasks in {names}", hint=hint)
+        run_by_filter(
+            client=client,
+            settings=settings,
+            query=query,
+            action_name="cancel",
+            verb="cancelled",
+            ask="Cancel",
+            action=action,
+            concurrency=concurrency,
+            yes=yes,
+            dry_run=dry_run,
+        )

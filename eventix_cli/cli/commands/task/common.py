@@ -1,0 +1,391 @@
+"""Options and helpers shared by the ``eventix task`` commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+# re-exported: the task commands import these from here
+from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
+from eventix_cli.cli.commands.task.rendering import csv_columns as csv_columns
+from eventix_cli.cli.commands.task.rendering import print_tasks as print_tasks
+from eventix_cli.cli.commands.task.rendering import retries_left as retries_left
+from eventix_cli.cli.commands.task.rendering import task_columns as task_columns
+from eventix_cli.cli.commands.task.rendering import task_row as task_row
+from eventix_cli.config import require_writable as require_writable
+from eventix_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.cli.bulk import BulkResult
+    from eventix_cli.cli.state import AppState
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.config import Settings
+    from eventix_cli.core.query import TaskQuery
+    from eventix_cli.core.task import Task
+
+FILTERS = "Filters"
+
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        "-s",
+        help="Only tasks in this status (repeatable, or comma-separated): scheduled, processing, retry, "
+        "error, done.",
+        show_default=False,
+        rich_help_panel=FILTERS,
+    ),
+]
+TaskNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--task", help="Only tasks of this task function.", show_default=False, rich_help_panel=FILTERS
+    ),
+]
+UniqueKeyFilterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--unique-key",
+        "-k",
+        help="Only tasks with this unique key, or keys matching a glob such as 'report:*'.",
+        show_default=False,
+        rich_help_panel=FILTERS,
+    ),
+]
+OlderThanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--older-than",
+        help="Only tasks created longer ago than this (90s, 15m, 2h, 7d).",
+        show_default=False,
+        rich_help_panel=FILTERS,
+    ),
+]
+NewerThanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--newer-than",
+        help="Only tasks created within this (90s, 15m, 2h, 7d).",
+        show_default=False,
+        rich_help_panel=FILTERS,
+    ),
+]
+AllNamespacesOption = Annotated[
+    bool,
+    typer.Option("--all-namespaces", "-A", help="Every namespace, not just one.", rich_help_panel=FILTERS),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not on a terminal).")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show the count, a sample and the filter; change nothing.")
+]
+NoHeadersOption = Annotated[
+    bool, typer.Option("--no-headers", help="Leave out the header row of table and csv output.")
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Only these columns of table and csv output, in this order (comma list, e.g. uid,task,status).",
+        show_default=False,
+    ),
+]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
+]
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    return ctx.find_root().obj
+
+
+def connect(ctx: typer.Context, **overrides: Any) -> tuple[Settings, EventixClient]:
+    """Settings from this command's flags, and a client for them."""
+    state = state_of(ctx)
+    settings = state.settings(**overrides)
+    return settings, state.client(settings)
+
+
+def build_query(
+    settings: Settings,
+    *,
+    all_namespaces: bool = False,
+    status: Sequence[str] | None = None,
+    task: str | None = None,
+    unique_key: str | None = None,
+    older_than: str | None = None,
+    newer_than: str | None = None,
+) -> TaskQuery:
+    from eventix_cli.core.query import TaskQuery, parse_statuses
+    from eventix_cli.core.times import parse_duration
+
+    return TaskQuery(
+        namespace=None if all_namespaces else settings.namespace,
+        statuses=parse_statuses(status),
+        task=task,
+        unique_key=unique_key,
+        older_than=parse_duration(older_than, "--older-than") if older_than else None,
+        newer_than=parse_duration(newer_than, "--newer-than") if newer_than else None,
+    )
+
+
+def read_ids(ids: Sequence[str]) -> list[str]:
+    """Ids from the arguments; ``-`` reads them from stdin (one per line, or JSON lines with ``uid``)."""
+    out: list[str] = []
+    for item in ids:
+        if item == "-":
+            out.extend(_ids_from_lines(sys.stdin))
+        elif item.strip():
+            out.append(item.strip())
+    from eventix_cli.client.wire import check_identifier
+
+    for uid in out:
+        check_identifier(uid, "task id")  # the whole input is checked before anything is sent
+    seen: set[str] = set()
+    unique = [uid for uid in out if not (uid in seen or seen.add(uid))]
+    return unique
+
+
+def _ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("{"):
+            try:
+                uid = json.loads(line).get("uid")
+            except (ValueError, AttributeError):
+                uid = None
+            if not isinstance(uid, str) or not uid:
+                raise UsageError(f"stdin line {number}: a JSON line needs a string 'uid' field")
+            yield uid
+        else:
+            yield line.split()[0]
+
+
+UNIQUE_KEY_PREFERENCE = ("scheduled", "retry", "processing", "error", "done")
+
+
+def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) -> list[Task]:
+    """Every task with this exact unique key in the namespace, the most relevant first: a
+    pending one, then processing, error, done (newest first within a status)."""
+    page = client.by_status(
+        filter={"namespace": namespace, "unique_key": unique_key}, sort="-updated_time", limit=100
+    )
+    return sorted(page.tasks, key=lambda t: UNIQUE_KEY_PREFERENCE.index(t.status.value))
+
+
+def no_task_for_unique_key(namespace: str, unique_key: str) -> Exception:
+    from eventix_cli.core.errors import TaskNotFound
+
+    return TaskNotFound(
+        f"no task with unique key {unique_key!r} in namespace {namespace}",
+        status_code=404,
+        server_error_class="NotFound",
+        payload={"namespace": namespace, "unique_key": unique_key},
+    )
+
+
+def interactive() -> bool:
+    """Can we ask a person? (stdin and stderr are terminals)"""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def confirm_or_refuse(question: str, *, yes: bool) -> None:
+    """Ask on a terminal; off a terminal, refuse unless ``--yes`` was given."""
+    from eventix_cli.cli import output
+
+    if yes:
+        return
+    if not interactive():
+        raise UsageError(
+            "refusing to change tasks without confirmation: not on a terminal",
+            hint="pass --yes to confirm (or --dry-run to see what would happen)",
+        )
+    if not output.confirm(question):
+        output.message("nothing was changed (not confirmed)")
+        raise typer.Exit(0)  # declining is a choice, not a failure
+
+
+def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int | None = None) -> None:
+    """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
+    failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
+    (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted."""
+    from eventix_cli.cli import output
+    from eventix_cli.cli.output import Column, Output
+    from eventix_cli.core.errors import format_error
+
+    out = Output(fmt)
+    if out.format == "json":
+        out.document(result.to_json(expected))
+    elif out.format in ("jsonl", "csv"):
+        out.records(result.rows(), [Column(k, k) for k in ("uid", "outcome", "error_class", "reason")])
+    elif out.format == "ids":
+        out.records(({"uid": uid} for uid in result.done), [])
+    rate = f" ({result.rate:,.0f}/s)" if result.seconds > 0 and result.done else ""
+    parts = [f"{len(result.done):,} {verb}"]
+    if result.skipped:
+        parts.append(f"{len(result.skipped):,} skipped")
+    if result.failed:
+        parts.append(f"{len(result.failed):,} failed")
+    if result.stopped_early:
+        left = result.not_attempted_count(expected)
+        parts.append("the rest not attempted" if left is None else f"{left:,} not attempted")
+    output.message(f"{', '.join(parts)} in {result.seconds:.2f}s{rate}")
+    for item in (result.skipped + result.failed)[:20]:
+        output.message(f"  {item['uid']}: {item['reason']}")
+    hidden = len(result.skipped) + len(result.failed) - 20
+    if hidden > 0:
+        output.message(f"  ... and {hidden:,} more (-o json lists them all)")
+    if result.stopped_early:
+        why = "interrupted" if result.interrupted else "stopped"
+        output.message(
+            f"{why}: the tasks above were handled, nothing else was touched; "
+            "running the same command again handles the rest"
+        )
+    if result.interrupted:
+        raise typer.Exit(130)
+    if result.error is not None:
+        output.error_lines(format_error(result.error))
+        raise typer.Exit(int(result.error.exit_code))
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def describe_query(query: TaskQuery) -> str:
+    """The selection in words, for a question: 'in namespace billing with status error, task x'."""
+    where = "in every namespace" if query.namespace is None else f"in namespace {query.namespace}"
+    parts = []
+    statuses = [s.value for s in query.statuses if s not in query.exclude_statuses]
+    if statuses:
+        parts.append(f"status {' or '.join(statuses)}")
+    if query.task is not None:
+        parts.append(f"task {query.task}")
+    if query.unique_key is not None:
+        parts.append(f"unique key {query.unique_key}")
+    described = query.describe()
+    for key in ("created_before", "created_after"):
+        if key in described:
+            parts.append(f"{key.replace('_', ' ')} {described[key][:19].replace('T', ' ')} UTC")
+    return where + (f" with {', '.join(parts)}" if parts else "")
+
+
+def dry_run_report(
+    fmt: str | None, *, verb: str, count: int, sample: Sequence[Task], query: TaskQuery
+) -> None:
+    """What a bulk command would do: the count, a sample of five and the exact filter."""
+    from eventix_cli.cli import output
+    from eventix_cli.cli.output import Output
+
+    out = Output(fmt)
+    described = query.describe()
+    if out.format == "json":
+        out.document(
+            {
+                "dry_run": True,
+                "action": verb,
+                "count": count,
+                "query": described,
+                "sample": [t.to_wire() for t in sample],
+            }
+        )
+        return
+    if out.format != "table":
+        print_tasks(fmt, sample)
+        output.message(f"dry run: would {verb} {count:,} task(s); query {json.dumps(described)}")
+        return
+    output.line(f"would {verb} {count:,} task(s)")
+    output.line(f"filter sent: {json.dumps(described['filter'])}")
+    for key in ("created_before", "created_after"):
+        if key in described:
+            output.line(f"and on the client: {key.replace('_', ' ')} {described[key]}")
+    if sample:
+        output.line(f"sample of {len(sample)}:")
+        print_tasks(fmt, sample)
+    output.message("dry run: nothing was changed")
+
+
+def run_selected(
+    *,
+    verb: str,
+    action_name: str,
+    uids: Iterable[Any],
+    total: int | None,
+    action: Any,
+    concurrency: int,
+    fmt: str | None,
+    key: Any = str,
+    nothing: str | None = None,
+) -> None:
+    """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
+    said instead of a summary when there turned out to be nothing to do)."""
+    from eventix_cli.cli import output
+    from eventix_cli.cli.bulk import run_bulk
+
+    with output.progress(f"{verb}", total) as advance:
+        result = run_bulk(action_name, uids, action, key=key, concurrency=concurrency, on_done=advance)
+    if nothing and result.total == 0 and not result.stopped_early:
+        output.message(nothing)
+        return
+    report_bulk(fmt, result, verb=verb, expected=total)
+
+
+def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[Task]]:
+    sample, total = query.first(client, size, "_id")
+    return (query.count(client) if total is None else total), sample
+
+
+def no_filter_given(**options: Any) -> bool:
+    return not any(v for v in options.values())
+
+
+def run_by_filter(
+    *,
+    client: EventixClient,
+    settings: Settings,
+    query: TaskQuery,
+    action_name: str,
+    verb: str,
+    ask: str,
+    action: Any,
+    concurrency: int,
+    yes: bool,
+    dry_run: bool,
+    items: Iterable[Any] | None = None,
+    key: Any = str,
+    count_first: bool = True,
+) -> None:
+    """The filter mode of retry, cancel and purge: count and sample, dry run, confirm, run.
+
+    ``items`` default to the uids of the matches; with ``count_first=False`` the count is
+    skipped when nothing needs it (``--yes`` off a terminal: no question, no progress bar).
+    """
+    from eventix_cli.cli import output
+
+    nothing = f"nothing to {action_name}: no task matches"
+    count: int | None = None
+    if dry_run or count_first or not yes or interactive():
+        count, sample = sample_and_count(client, query)
+        if dry_run:
+            dry_run_report(settings.output, verb=action_name, count=count, sample=sample, query=query)
+            return
+        if count == 0:
+            output.message(nothing)
+            return
+        confirm_or_refuse(f"{ask} {count:,} task(s) {describe_query(query)}?", yes=yes)
+    run_selected(
+        verb=verb,
+        action_name=action_name,
+        uids=items if items is not None else (t.uid for t in query.iter_all(client)),
+        total=count,
+        action=action,
+        key=key,
+        concurrency=concurrency,
+        fmt=settings.output,
+        nothing=nothing,
+    )

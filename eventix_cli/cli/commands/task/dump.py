@@ -1,0 +1,326 @@
+"""``eventix task dump`` and ``eventix task restore``: JSON Lines backups of tasks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from eventix_cli.cli.commands.task.common import (
+    AllNamespacesOption,
+    ConcurrencyOption,
+    DryRunOption,
+    NewerThanOption,
+    OlderThanOption,
+    StatusOption,
+    TaskNameOption,
+    UniqueKeyFilterOption,
+    YesOption,
+    connect,
+)
+from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.task import Task
+
+DUMP_EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task dump backup.jsonl -A
+  eventix task dump --status error -n billing | gzip > errors.jsonl.gz
+"""
+
+RESTORE_EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task restore backup.jsonl --dry-run
+  eventix task restore backup.jsonl --yes
+  [dim]# into another namespace, replacing what is there; also reads `eventixcli dump` directories[/dim]
+  eventix task restore ./eventix-dump/ --namespace staging --overwrite
+"""
+
+
+def dump(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="[FILE|-]", help="Where to write; - is stdout.")] = "-",
+    status: StatusOption = None,
+    task: TaskNameOption = None,
+    unique_key: UniqueKeyFilterOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    all_namespaces: AllNamespacesOption = False,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Write matching tasks as JSON Lines, one full task document per line.
+
+    Takes the filters of `task list`. A regular file is written to a temporary name in the
+    same folder and renamed when complete (its mode kept), so an interrupted dump never leaves
+    a partial file behind; a symlink is followed to the file it names; a FIFO or a device
+    (/dev/stdout, /dev/null) is written directly.
+    """
+    import time
+
+    from eventix_cli.cli import output as out
+
+    settings, client = connect(ctx, url=url, timeout=timeout, namespace=namespace)
+    from eventix_cli.cli.commands.task.common import build_query
+
+    query = build_query(
+        settings,
+        all_namespaces=all_namespaces,
+        status=status,
+        task=task,
+        unique_key=unique_key,
+        older_than=older_than,
+        newer_than=newer_than,
+    )
+    from eventix_cli.cli.files import open_output, plan_output
+
+    if target != "-":
+        plan_output(target)  # a destination that cannot be written stops here, before any request
+    started = time.perf_counter()
+    with client:
+        total = None if query.has_client_filter else query.count(client)
+        if target == "-":
+            written = _write_lines(sys.stdout, query.iter_all(client), total)
+        else:
+            with open_output(target) as handle:
+                written = _write_lines(handle, query.iter_all(client), total)
+    seconds = time.perf_counter() - started
+    where = "stdout" if target == "-" else target
+    out.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")
+
+
+def _write_lines(handle: IO[str], tasks: Iterator[Task], total: int | None) -> int:
+    from eventix_cli.cli import output as out
+
+    count = 0
+    with out.progress("dumping", total) as advance:
+        for task in tasks:
+            handle.write(json.dumps(task.to_wire(), ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+            advance(1)
+    handle.flush()
+    return count
+
+
+# -- restore --------------------------------------------------------------------------------
+
+
+def _documents(source: Path | IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, document)`` from a JSONL file/stream or a directory of per-task JSON files."""
+    from eventix_cli.core.jsonrules import loads
+
+    if isinstance(source, Path) and source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix == ".json" and p.is_file())
+        if not files:
+            raise UsageError(f"{source} holds no .json files")
+        for file in files:
+            try:
+                doc = loads(file.read_text(encoding="utf-8"), str(file))
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"{file}: not a JSON task document: {exc}") from None
+            yield str(file), doc
+        return
+    handle = source.open(encoding="utf-8") if isinstance(source, Path) else source
+    try:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            name = handle.name if isinstance(handle.name, str) else "stdin"
+            try:
+                doc = loads(line, f"{name}:{number}")
+            except ValueError as exc:
+                raise UsageError(f"{name}:{number}: invalid JSON: {exc}") from None
+            yield f"{name}:{number}", doc
+    finally:
+        if isinstance(source, Path):
+            handle.close()
+
+
+def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
+    from pydantic import ValidationError
+
+    from eventix_cli.core.task import Task
+
+    seen: dict[str, str] = {}  # uid -> where: two documents for one uid would race
+    for where, doc in _documents(source):
+        if not isinstance(doc, dict):
+            raise UsageError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+        try:
+            task = Task.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise UsageError(f"{where}: not a task document: {field}: {first['msg']}") from None
+        earlier = seen.setdefault(task.uid, where)
+        if earlier != where:
+            raise UsageError(
+                f"{where}: uid {task.uid} is already at {earlier}: a restore takes each task once"
+            )
+        if namespace is not None:
+            task.namespace = namespace
+        yield task
+
+
+def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
+    """Put a task back under its uid; an existing one is skipped unless ``overwrite``."""
+    from eventix_cli.cli.bulk import Skip
+    from eventix_cli.core.errors import RevisionConflict, TaskNotFound
+
+    doc = task.model_copy()
+    if overwrite:
+        try:
+            doc.revision = client.get_task(task.uid).revision
+        except TaskNotFound:
+            doc.revision = None
+    else:
+        doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
+    try:
+        client.put_task(doc)
+    except RevisionConflict:
+        if not overwrite:
+            raise Skip("exists (--overwrite replaces it)") from None
+        raise
+
+
+def restore(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="[FILE|DIR|-]",
+            help="JSON Lines file, - for stdin, or a directory of "
+            "per-task .json files (as upstream's `eventixcli dump` writes).",
+        ),
+    ] = "-",
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="Put every task into this namespace instead of its own.",
+            show_default=False,
+        ),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tasks that already exist.")] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    concurrency: ConcurrencyOption = 8,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Put tasks from a dump back under their uids.
+
+    Existing tasks are skipped unless --overwrite, so running it twice is harmless. The
+    whole input is checked before anything is sent: a bad line stops it with nothing written.
+    It says what it will do and asks first (--yes when not on a terminal); --dry-run shows
+    the count, the namespaces and a sample, and changes nothing.
+    """
+    from eventix_cli.cli.commands.task.common import confirm_or_refuse, require_writable, run_selected
+
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output)
+    if not dry_run:
+        require_writable(settings, "restore tasks")
+    with _rereadable(source) as readable:
+        total, spaces, sample = _survey(_validated(readable(), namespace))  # check everything first
+        where = _namespaces_text(spaces)
+        mode = "replacing existing tasks" if overwrite else "existing tasks are skipped"
+        if dry_run:
+            _restore_dry_run(settings.output, total, spaces, sample, mode)
+            return
+        if total:
+            confirm_or_refuse(f"Restore {total:,} task(s) into {where} ({mode})?", yes=yes)
+        with client:
+            run_selected(
+                verb="restored",
+                action_name="restore",
+                uids=_validated(readable(), namespace),
+                total=total,
+                action=lambda task: restore_one(client, task, overwrite),
+                key=lambda task: task.uid,
+                concurrency=concurrency,
+                fmt=settings.output,
+            )
+
+
+def _survey(tasks: Iterable[Task]) -> tuple[int, Counter[str], list[Task]]:
+    """How many tasks, per namespace, and the first five."""
+    count = 0
+    spaces: Counter[str] = Counter()
+    sample: list[Task] = []
+    for task in tasks:
+        count += 1
+        spaces[task.namespace] += 1
+        if len(sample) < 5:
+            sample.append(task)
+    return count, spaces, sample
+
+
+def _namespaces_text(spaces: Counter[str]) -> str:
+    names = sorted(spaces)
+    if len(names) == 1:
+        return f"namespace {names[0]}"
+    shown = ", ".join(f"{n} ({spaces[n]:,})" for n in names[:5])
+    more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
+    return f"{len(names):,} namespaces: {shown}{more}"
+
+
+def _restore_dry_run(
+    fmt: str | None, total: int, spaces: Counter[str], sample: list[Task], mode: str
+) -> None:
+    from eventix_cli.cli import output
+    from eventix_cli.cli.commands.task.common import print_tasks
+    from eventix_cli.cli.output import Output
+
+    out = Output(fmt)
+    if out.format == "json":
+        out.document(
+            {
+                "dry_run": True,
+                "action": "restore",
+                "count": total,
+                "namespaces": dict(sorted(spaces.items())),
+                "sample": [t.to_wire() for t in sample],
+            }
+        )
+    elif out.format == "table":
+        output.line(f"would restore {total:,} task(s) into {_namespaces_text(spaces)} ({mode})")
+        if sample:
+            output.line(f"sample of {len(sample)}:")
+            print_tasks(fmt, sample)
+    else:
+        print_tasks(fmt, sample)
+    output.message("dry run: nothing was changed")
+
+
+@contextlib.contextmanager
+def _rereadable(name: str) -> Iterator[Callable[[], Path | IO[str]]]:
+    """The input, openable twice (a check pass, then the send pass); stdin is spooled to a file."""
+    if name == "-":
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+            shutil.copyfileobj(sys.stdin, spool)
+
+            def rewound() -> IO[str]:
+                spool.seek(0)
+                return spool
+
+            yield rewound
+        return
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    yield lambda: path

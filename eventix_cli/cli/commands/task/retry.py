@@ -1,0 +1,178 @@
+"""``eventix task retry``: reschedule failed tasks, by id or by filter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from eventix_cli.cli.commands.task.common import (
+    AllNamespacesOption,
+    ConcurrencyOption,
+    DryRunOption,
+    NewerThanOption,
+    OlderThanOption,
+    StatusOption,
+    TaskNameOption,
+    UniqueKeyFilterOption,
+    YesOption,
+    connect,
+)
+from eventix_cli.cli.options import (
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+    _complete_task_ids,
+)
+from eventix_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from eventix_cli.client.api import EventixClient
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# retry every error of one task from the last hour[/dim]
+  eventix task retry --status error --task send_invoice --newer-than 1h --yes
+
+  eventix task list --status error --all -o ids | eventix task retry -
+"""
+
+
+def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: bool) -> None:
+    """Reschedule one task; with ``force`` also requeue done or stuck processing ones."""
+    from eventix_cli.cli.bulk import Skip
+    from eventix_cli.core.errors import WrongTaskStatus
+    from eventix_cli.core.task import TaskStatus, utcnow
+
+    try:
+        client.reschedule(uid, eta)
+        return
+    except WrongTaskStatus as exc:
+        status = exc.payload.get("status") if isinstance(exc.payload, dict) else None
+        if status == TaskStatus.scheduled.value:
+            raise Skip("already scheduled") from None
+        if not force:
+            exc.message = (
+                f"status is {status}: only error and retry tasks can be retried (--force requeues others)"
+            )
+            raise
+    task = client.get_task(uid)  # --force: a revision-checked write, so a concurrent change wins
+    if task.status == TaskStatus.scheduled:
+        raise Skip("already scheduled")
+    task.status = TaskStatus.scheduled
+    task.worker_id = None
+    task.worker_expires = None
+    task.eta = eta or utcnow()
+    client.put_task(task)
+
+
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID...]",
+            autocompletion=_complete_task_ids,
+            help="Task uids, or - to read them from stdin. Without ids: the filter.",
+            show_default=False,
+        ),
+    ] = None,
+    status: StatusOption = None,
+    task: TaskNameOption = None,
+    unique_key: UniqueKeyFilterOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    all_namespaces: AllNamespacesOption = False,
+    eta: Annotated[
+        str | None,
+        typer.Option(
+            "--eta", help="Run again at this time (ISO 8601 or +10m) instead of now.", show_default=False
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Also requeue done and processing tasks (a revision-checked write)."),
+    ] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    concurrency: ConcurrencyOption = 8,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Reschedule tasks that failed (status error or retry) to run again.
+
+    By id, it tells which ids could not be retried and why. By filter (the filter options
+    of `task list`; default --status error) it shows what it will do and asks first
+    (--yes when not on a terminal). Exit 1 when any task could not be retried.
+    """
+    from eventix_cli.cli import output as out
+    from eventix_cli.cli.commands.task.common import (
+        build_query,
+        read_ids,
+        require_writable,
+        run_by_filter,
+        run_selected,
+    )
+    from eventix_cli.core.task import TaskStatus
+    from eventix_cli.core.times import parse_eta
+
+    when = parse_eta(eta) if eta else None
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    filters = {
+        "status": status,
+        "task": task,
+        "unique_key": unique_key,
+        "older_than": older_than,
+        "newer_than": newer_than,
+        "all_namespaces": all_namespaces,
+    }
+    if ids and any(filters.values()):
+        raise UsageError("give task ids or filter options, not both")
+    if not dry_run:
+        require_writable(settings, "retry tasks")
+    if force:
+        out.warn("--force requeues done and processing tasks too: a task a worker is running may run twice")
+    action = lambda uid: retry_one(client, uid, when, force)  # noqa: E731
+    with client:
+        if ids:
+            uids = read_ids(ids)
+            if not uids:
+                raise UsageError("no task ids given")
+            if dry_run:
+                out.message(f"dry run: would retry {len(uids):,} task(s) by id; nothing was changed")
+                return
+            run_selected(
+                verb="retried",
+                action_name="retry",
+                uids=uids,
+                total=len(uids),
+                action=action,
+                concurrency=concurrency,
+                fmt=settings.output,
+            )
+            return
+        query = build_query(settings, **filters)
+        if not query.statuses:
+            query = query.with_statuses(TaskStatus.error)
+        blocked = {TaskStatus.done, TaskStatus.processing, TaskStatus.scheduled} & set(query.statuses)
+        if blocked and not force:
+            names = ", ".join(sorted(s.value for s in blocked))
+            raise UsageError(f"tasks in {names} cannot be retried without --force")
+        run_by_filter(
+            client=client,
+            settings=settings,
+            query=query,
+            action_name="retry",
+            verb="retried",
+            ask="Retry",
+            action=action,
+            concurrency=concurrency,
+            yes=yes,
+            dry_run=dry_run,
+        )

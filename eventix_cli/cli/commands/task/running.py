@@ -1,0 +1,137 @@
+"""``eventix task running``: what is being processed right now, grouped by worker.
+
+The API has no worker registry: a worker is only visible through the tasks it holds, so
+idle workers cannot be listed. A lease that has run out means the worker stopped renewing
+it (it probably died); the server's cleanup puts such a task back in the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from eventix_cli.cli.commands.task.common import AllNamespacesOption, NoHeadersOption, connect
+from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+
+if TYPE_CHECKING:
+    from eventix_cli.core.task import Task
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix task running -A
+
+  [dim]# tasks whose worker probably died (lease expired)[/dim]
+  eventix task running -o json | jq '.[] | select(.expired > 0) | .worker_id'
+"""
+
+#: the claim lease of the API; RUNNING counts from the claim, or from the last renewal
+LEASE = dt.timedelta(seconds=300)
+
+
+def running_row(task: Task, now: dt.datetime) -> dict[str, Any]:
+    from eventix_cli.core.times import format_duration
+
+    expires = task.worker_expires
+    since = None if expires is None else (now - (expires - LEASE)).total_seconds()
+    left = None if expires is None else (expires - now).total_seconds()
+    if left is None:
+        lease = ""
+    elif left >= 0:
+        lease = f"in {format_duration(left)}"
+    else:
+        lease = f"EXPIRED {format_duration(-left)} ago"
+    return {
+        "worker_id": task.worker_id or "(none)",
+        "uid": task.uid,
+        "namespace": task.namespace,
+        "task": task.task,
+        "running_seconds": None if since is None else round(max(since, 0.0), 1),
+        "running": "" if since is None else format_duration(max(since, 0.0)),
+        "worker_expires": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        "lease": lease,
+        "lease_expired": left is not None and left < 0,
+    }
+
+
+def group_by_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["worker_id"], []).append(row)
+    return [
+        {
+            "worker_id": worker,
+            "tasks": tasks,
+            "expired": sum(1 for t in tasks if t["lease_expired"]),
+        }
+        for worker, tasks in sorted(groups.items())
+    ]
+
+
+def running(
+    ctx: typer.Context,
+    all_namespaces: AllNamespacesOption = False,
+    no_headers: NoHeadersOption = False,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """The tasks being processed right now, grouped by worker id: task, uid, how long it has
+    been running, and when its lease expires.
+
+    An expired lease is flagged: its worker stopped renewing it and probably died; the server
+    puts the task back in the queue. RUNNING counts from the claim, or from the last lease
+    renewal of a long task. Idle workers cannot be listed: the API has no worker registry,
+    so a worker is only seen through the tasks it holds.
+    """
+    from eventix_cli.cli import output as out
+    from eventix_cli.cli.output import Column, Output
+    from eventix_cli.core.task import utcnow
+
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    query: dict[str, Any] = {"status": "processing"}
+    if not all_namespaces:
+        query["namespace"] = settings.namespace
+    with client:
+        tasks = list(client.iter_tasks(filter=query))
+    now = utcnow()
+    rows = sorted(
+        (running_row(t, now) for t in tasks), key=lambda r: (r["worker_id"], -(r["running_seconds"] or 0))
+    )
+    groups = group_by_worker(rows)
+    printer = Output(settings.output, headers=not no_headers)
+    if printer.format == "json":
+        printer.document(groups)  # type: ignore[arg-type]
+    elif printer.format == "table":
+        shown = []
+        for group in groups:  # the worker id once per group
+            shown.extend(
+                {**row, "worker_id": row["worker_id"] if i == 0 else ""}
+                for i, row in enumerate(group["tasks"])
+            )
+        columns = [
+            Column("worker_id", "WORKER"),
+            Column("task", "TASK"),
+            Column("uid", "UID", min_width=32),
+            Column("namespace", "NAMESPACE", drop=2),
+            Column("running", "RUNNING", justify="right"),
+            Column("lease", "LEASE"),
+        ]
+        printer.records(shown, columns)
+    else:
+        keys = ("worker_id", "uid", "namespace", "task", "running_seconds", "worker_expires", "lease_expired")
+        printer.records(rows, [Column(k, k) for k in keys])
+    expired = sum(g["expired"] for g in groups)
+    if printer.format == "table":
+        if not rows:
+            out.message("nothing is running (idle workers cannot be listed: the API has no worker registry)")
+        else:
+            out.message(f"{len(rows):,} task(s) running on {len(groups):,} worker(s)")
+    if expired:
+        out.warn(
+            f"{expired:,} lease(s) expired: the worker stopped renewing them and probably died; "
+            "the server puts those tasks back in the queue"
+        )

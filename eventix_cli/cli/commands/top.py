@@ -1,0 +1,147 @@
+"""``eventix top``: a live, full-screen view of the queues."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from eventix_cli.cli.commands.task.common import AllNamespacesOption
+from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from eventix_cli.client.monitor import Snapshot
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix top -A --interval 5
+  eventix top -n billing --once -o json | jq .done_per_minute
+"""
+
+
+def render(snapshot: Snapshot, where: str, interval: float | None, width: int | None = None) -> list[str]:
+    """The whole screen as plain lines fitted to ``width``: counts per namespace, rates, the
+    oldest due task, the latest errors (one line each; task data escaped)."""
+    from eventix_cli.cli.output import Column, Output
+    from eventix_cli.client.monitor import RATE_CAP, STATUS_ORDER
+    from eventix_cli.core.times import format_duration, relative
+
+    def rate(value: int | None) -> str:
+        if value is None:
+            return "–"
+        return f"{'>=' if value >= RATE_CAP else ''}{value:,}/min"
+
+    head = f"eventix top  {where}  {snapshot.taken:%H:%M:%S} UTC"
+    if interval:
+        head += f"  every {interval:g}s, q to quit"
+    rates = (
+        f"done {rate(snapshot.done_per_minute)}   failed {rate(snapshot.failed_per_minute)}   (last minute)"
+    )
+    table = Output("table", width=width)
+    counts = [
+        Column("namespace", "NAMESPACE"),
+        *(Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER),
+        Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1),
+        Column(
+            "oldest_due_seconds",
+            "OLDEST DUE",
+            justify="right",
+            fmt=lambda v: "" if v is None else format_duration(v),
+        ),
+    ]
+    errors = [
+        Column("when", "WHEN"),
+        Column("namespace", "NAMESPACE", drop=2),
+        Column("task", "TASK"),
+        Column("uid", "UID", min_width=32, drop=3),
+        Column("error", "ERROR"),
+    ]
+    error_rows = [
+        {
+            **error,
+            "when": relative(error["updated_time"], snapshot.taken),
+            "error": f"{error['error_class']}: {error['error_message']}",
+        }
+        for error in snapshot.errors
+    ]
+    lines = [head, rates, ""]
+    lines += table.table_lines(snapshot.rows, counts) or ["(no tasks)"]
+    lines += ["", "latest errors"]
+    lines += table.table_lines(error_rows, errors) or ["(none)"]
+    return lines
+
+
+@contextlib.contextmanager
+def _keys() -> Iterator[None]:
+    """stdin in cbreak mode (single key presses, no echo) while the view runs."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _quit_pressed(timeout: float) -> bool:
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    return bool(ready) and sys.stdin.read(1).lower() == "q"
+
+
+def top(
+    ctx: typer.Context,
+    all_namespaces: AllNamespacesOption = False,
+    interval: Annotated[
+        float, typer.Option("--interval", "-i", min=0.2, help="Seconds between refreshes.")
+    ] = 2.0,
+    once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit (for scripts).")] = False,
+    namespace: NamespaceOption = None,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """A live view: counts per namespace and status, tasks done and failed per minute (as
+    observed), how long the oldest due task has waited, and the latest errors.
+
+    q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
+    """
+    from eventix_cli.cli.commands.task.common import connect
+    from eventix_cli.cli.output import Output, is_terminal, make_console, stream_text
+    from eventix_cli.client.monitor import Monitor
+
+    if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
+        raise UsageError(
+            "eventix top needs a terminal",
+            hint="for scripts use `eventix stats` or `eventix top --once`",
+        )
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    where = "all namespaces" if all_namespaces else f"namespace {settings.namespace}"
+    with client:
+        monitor = Monitor(client, None if all_namespaces else settings.namespace)
+        if once:
+            snapshot = monitor.snapshot()
+            out = Output(settings.output)
+            if out.format == "table":
+                stream_text("\n".join(render(snapshot, where, None)) + "\n")
+            else:
+                out.document(snapshot.to_json())
+            return
+        from rich.live import Live
+        from rich.text import Text
+
+        console = make_console()
+        with _keys(), Live(console=console, screen=True, auto_refresh=False) as live:
+            while True:
+                lines = render(monitor.snapshot(), where, interval, width=console.width)
+                live.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"), refresh=True)
+                if _quit_pressed(interval):
+                    return

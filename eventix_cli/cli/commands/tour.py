@@ -1,0 +1,164 @@
+"""``eventix tour``: a server, tasks, a worker and the views, in a few seconds, on a temporary database."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eventix_cli.core.errors import EventixCliError
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix tour
+  ./dev tour        [dim]# from a fresh clone: sets everything up first[/dim]
+"""
+
+SAMPLE = "eventix_cli.examples.tasks"
+NAMESPACE = "tour"
+
+
+class TourFailed(EventixCliError):
+    """A step of the tour did not do what it should."""
+
+
+class _Tour:
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")},
+            "EVENTIX_URL": url,
+            "EVENTIX_NAMESPACE": NAMESPACE,
+            "EVENTIX_CONFIG_DIR": str(workdir / "config"),
+            "EVENTIX_TASK_WORKER_ID": "tour-worker",
+        }
+        self.color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+    def say(self, text: str) -> None:
+        from eventix_cli.cli import output
+
+        output.line("")
+        output.line(f"\033[1;36m# {text}\033[0m" if self.color else f"# {text}")
+
+    def run(self, *args: str, expect: int = 0, show: bool = True) -> str:
+        from eventix_cli.cli import output
+
+        shown = "eventix " + " ".join(_quote(a) for a in args)
+        if show:
+            output.line(f"\033[1m$ {shown}\033[0m" if self.color else f"$ {shown}")
+        proc = subprocess.run(
+            [sys.executable, "-m", "eventix_cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if show:
+            text = (proc.stdout + proc.stderr).rstrip()
+            if text:
+                output.line(text)
+        if proc.returncode != expect:
+            raise TourFailed(f"`{shown}` exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        return proc.stdout
+
+
+def _quote(arg: str) -> str:
+    return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
+
+
+def _start_server(db: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "eventix_cli",
+                "server",
+                "--port",
+                "0",
+                "--db",
+                str(db),
+                "--cleanup-interval",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+)", log_path.read_text(errors="replace"))
+        if found:
+            return process, found.group(1)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    raise TourFailed(f"the embedded server did not start: {log_path.read_text(errors='replace')[-500:]}")
+
+
+def tour() -> None:
+    """A guided tour on a throwaway server: enqueue, run a worker, watch a retry, look around.
+
+    Starts `eventix server` on a temporary database and a free port, runs real commands
+    against it (each shown before its output) and stops everything at the end.
+    """
+    from eventix_cli.cli import output
+
+    workdir = Path(tempfile.mkdtemp(prefix="eventix-tour-"))
+    server, url = _start_server(workdir / "tour.sqlite3", workdir / "server.log")
+    started = time.perf_counter()
+    try:
+        t = _Tour(url, workdir)
+        output.line(f"eventix tour: an embedded server is running at {url} on a temporary database")
+        t.say("Is it up?")
+        t.run("ping")
+        t.say("Enqueue a few tasks into the 'tour' namespace (the uid of each is printed)")
+        t.run("task", "add", "greet", "--kwarg", "name=operator")
+        t.run("task", "add", "add", "--arg", "2", "--arg", "40", "--priority", "5")
+        t.run("task", "add", "unreliable", "--retry-delay", "1")
+        t.run("task", "add", "greet", "--kwarg", "name=later", "--eta", "+1h", "--unique-key", "greet:later")
+        t.say("What is queued (priority 5 runs first; the last one is due in an hour)")
+        t.run("task", "list")
+        workers = [
+            "--tasks",
+            f"{SAMPLE}:greet",
+            "--tasks",
+            f"{SAMPLE}:add",
+            "--tasks",
+            f"{SAMPLE}:unreliable",
+        ]
+        t.say("A worker drains what is due and exits (--burst); 'unreliable' fails on its first try")
+        t.run("worker", *workers, "--burst")
+        t.run("task", "list", "--status", "retry")
+        t.say("It is retried with backoff: one second later it is due again")
+        time.sleep(1.2)
+        t.run("worker", *workers, "--burst", "--log-level", "WARNING")
+        t.say("Every task and its result")
+        t.run("task", "list", "--all")
+        done = t.run("task", "list", "--task", "add", "-o", "ids", show=False).split()
+        if done:
+            t.run("task", "show", done[0])
+        t.say("Counts per namespace and status")
+        t.run("stats", "-A")
+        t.say("Scripting: JSON for jq, ids for pipelines, dry runs before deleting")
+        t.run("task", "list", "--status", "done", "-o", "ids")
+        t.run("task", "purge", "--status", "done", "--dry-run")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    output.line("")
+    output.line(f"tour finished in {time.perf_counter() - started:.1f}s; the server at {url} is stopped")
+    output.line("and its temporary database removed.")
+    output.line("Next: `eventix server` for a server that stays, `eventix --help` for everything else.")

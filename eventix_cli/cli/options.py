@@ -1,0 +1,105 @@
+"""Option aliases shared by every command, so each flag reads and behaves the same everywhere.
+
+Environment variables are resolved by :mod:`eventix_cli.config` (flag > env > profile >
+default), not by Typer, so the help text names them but the options carry no ``envvar``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eventix_cli.cli.output import OutputFormat
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Server base URL (env: EVENTIX_URL; default: http://127.0.0.1:8000).",
+        show_default=False,
+        rich_help_panel="Connection",
+    ),
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        help="Deadline in seconds for the whole request, retries included "
+        "(env: EVENTIX_TIMEOUT; default: 10).",
+        show_default=False,
+        min=0.001,
+        rich_help_panel="Connection",
+    ),
+]
+
+
+def _complete_namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
+    from eventix_cli.cli.completion import complete_namespaces
+
+    return complete_namespaces(ctx, incomplete)
+
+
+def _complete_task_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    from eventix_cli.cli.completion import complete_task_ids
+
+    return complete_task_ids(ctx, incomplete)
+
+
+NamespaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        "-n",
+        autocompletion=_complete_namespaces,
+        help="Namespace (env: EVENTIX_NAMESPACE; default: default).",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output format: table, json, jsonl, csv or ids (env: EVENTIX_OUTPUT; default: table).",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+
+PayloadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--payload", help="Event payload: a JSON object, @file.json, or - for stdin.", show_default=False
+    ),
+]
+
+#: the log level variable of upstream's worker, read by every long-running process of ours
+ENV_LOG_LEVEL = "EVENTIX_WORKER_LOG_LEVEL"
+
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        help="DEBUG, INFO, WARNING, ERROR (env: EVENTIX_WORKER_LOG_LEVEL; default INFO).",
+        show_default=False,
+    ),
+]
+
+LogFormatOption = Annotated[str, typer.Option("--log-format", help="text, or json for log shippers.")]
+
+
+def log_options(log_level: str | None, log_format: str) -> int:
+    """The numeric level of --log-level (or EVENTIX_WORKER_LOG_LEVEL); UsageError for a bad
+    level or --log-format."""
+    import os
+
+    from eventix_cli.core.errors import UsageError
+    from eventix_cli.logging import parse_level
+
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: use text or json")
+    try:
+        return parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

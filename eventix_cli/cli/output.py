@@ -1,0 +1,296 @@
+"""All rendering: the only module that writes data to stdout.
+
+Formats: ``table`` (rich, for people), ``json`` (the plain object or array, no envelope),
+``jsonl`` (one object per line, streamed), ``csv`` (header + rows) and ``ids`` (one uid per
+line). Messages, warnings, progress and errors go to stderr. Colour is off when the stream
+is not a terminal or ``NO_COLOR`` is set. rich is imported only when a table or a styled
+message is actually drawn, which keeps ``--help`` and scripted use fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any
+
+from eventix_cli.cli.tables import Column, escape, fit_columns, join_row
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    ids = "ids"
+
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
+
+
+DEFAULT_FORMAT = "table"
+
+
+def _stream(stderr: bool) -> IO[str]:
+    # looked up at call time so that test runners that swap sys.stdout/sys.stderr are honoured
+    return sys.stderr if stderr else sys.stdout
+
+
+def is_terminal(stream: IO[str] | None = None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def color_enabled(stream: IO[str]) -> bool:
+    return "NO_COLOR" not in os.environ and is_terminal(stream)
+
+
+def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """A rich console bound to stdout or stderr, coloured only on a terminal without NO_COLOR."""
+    from rich.console import Console
+
+    stream = _stream(stderr)
+    color = color_enabled(stream)
+    columns = width or _env_width()
+    return Console(
+        file=stream,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        soft_wrap=False,
+        width=columns,
+        force_terminal=color or None,
+        emoji=False,
+    )
+
+
+def _env_width() -> int | None:
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+# -- messages on stderr ---------------------------------------------------------------------
+
+
+def message(text: str) -> None:
+    """A plain line for people on stderr (never data); task data in it is escaped."""
+    stream = _stream(True)
+    stream.write(escape(text, keep_newlines=True) + "\n")
+    stream.flush()
+
+
+def warn(text: str) -> None:
+    message(f"warning: {text}")
+
+
+def error_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        message(line)
+
+
+# -- data on stdout -------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=indent)
+
+
+class Output:
+    """Writes records and documents to stdout in one format."""
+
+    def __init__(self, fmt: str | None = None, *, width: int | None = None, headers: bool = True) -> None:
+        self.format = str(fmt or DEFAULT_FORMAT)
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown output format {self.format!r}")
+        self.width = width
+        self.headers = headers  # the header row of table and csv
+
+    @property
+    def stream(self) -> IO[str]:
+        return _stream(False)
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+
+    def document(self, doc: Mapping[str, Any], *, title: str | None = None, id_key: str = "uid") -> None:
+        """One object: key/value table, JSON, one JSON line, a one-row CSV, or its id."""
+        if self.format == "json":
+            self._write(dumps(doc, indent=2) + "\n")
+        elif self.format == "jsonl":
+            self._write(dumps(doc) + "\n")
+        elif self.format == "csv":
+            self.records([doc], [Column(k, k) for k in doc])
+        elif self.format == "ids":
+            if doc.get(id_key) is not None:
+                self._write(f"{doc[id_key]}\n")
+        else:
+            self._kv_table(doc, title=title)
+        self.stream.flush()
+
+    def _kv_table(self, doc: Mapping[str, Any], *, title: str | None) -> None:
+        width = max((len(str(key)) for key in doc), default=0)
+        lines = [title] if title else []
+        for key, value in doc.items():
+            if isinstance(value, dict | list):
+                value = dumps(value)
+            text = "" if value is None else escape(str(value))
+            lines.append(f"{escape(str(key))!s:<{width}}  {text}".rstrip())
+        self._write("\n".join(lines) + "\n")
+
+    def records(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        columns: Sequence[Column],
+        *,
+        raw: Callable[[Mapping[str, Any]], Any] | None = None,
+        id_key: str = "uid",
+    ) -> int:
+        """Many records; streams for jsonl, csv, ids and json. Returns how many were written.
+
+        ``raw`` maps a row to what json/jsonl print (default: the row itself).
+        """
+        raw = raw or (lambda row: row)
+        count = 0
+        out = self.stream
+        if self.format == "table":
+            return self._table(rows, columns)
+        if self.format == "json":
+            out.write("[")
+            for row in rows:
+                out.write(("\n  " if count == 0 else ",\n  ") + dumps(raw(row)))
+                count += 1
+            out.write("\n]\n" if count else "]\n")
+        elif self.format == "jsonl":
+            for row in rows:
+                out.write(dumps(raw(row)) + "\n")
+                count += 1
+        elif self.format == "ids":
+            for row in rows:
+                out.write(f"{row[id_key]}\n")
+                count += 1
+        elif self.format == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            if self.headers:
+                writer.writerow([c.key for c in columns])
+            for row in rows:
+                writer.writerow([_csv_value(row.get(c.key)) for c in columns])
+                count += 1
+        out.flush()
+        return count
+
+    def table_width(self) -> int | None:
+        """The width a table must fit: ``COLUMNS``, else the terminal's; None in a pipe (never cut)."""
+        limit = self.width or _env_width()
+        if limit is None and is_terminal(self.stream):
+            import shutil
+
+            limit = shutil.get_terminal_size().columns
+        return limit
+
+    def table_lines(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> list[str]:
+        """The lines of a plain aligned table (kubectl style), fitted to the width (see fit_columns)."""
+        rows = list(rows)
+        if not rows:
+            return []
+        columns = [c for c in columns if not c.optional or any(r.get(c.key) not in (None, "") for r in rows)]
+        cells = [[column.cell(row) for column in columns] for row in rows]
+        widths = [max(len(c.header), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+        keep, widths = fit_columns(columns, widths, self.table_width())
+        columns = [columns[i] for i in keep]
+        cells = [[row[i] for i in keep] for row in cells]
+        lines = []
+        if self.headers:
+            header = join_row([c.header for c in columns], widths, columns)
+            lines.append(f"\033[1m{header}\033[0m" if color_enabled(self.stream) else header)
+        lines.extend(join_row(row, widths, columns) for row in cells)
+        return lines
+
+    def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
+        lines = self.table_lines(rows, columns)
+        if lines:
+            self._write("\n".join(lines) + "\n")
+        return len(lines) - (1 if lines and self.headers else 0)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return dumps(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def refuse_ids(fmt: str | None, why: str, instead: str) -> None:
+    """``-o ids`` prints task uids; a command whose output has none refuses it (exit 2)."""
+    if fmt == "ids":
+        from eventix_cli.core.errors import UsageError
+
+        raise UsageError(f"-o ids prints task uids: {why}", hint=f"use {instead}")
+
+
+def redraw(lines: Sequence[str]) -> None:
+    """Clear the terminal and draw ``lines`` from the top (``--watch``)."""
+    stream = _stream(False)
+    stream.write("\033[H\033[2J" + "\n".join(lines) + "\n")
+    stream.flush()
+
+
+def line(text: str) -> None:
+    """One plain line of data on stdout (a version string, a uid)."""
+    stream = _stream(False)
+    stream.write(text + "\n")
+    stream.flush()
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; yields ``advance(n)`` (thread-safe)."""
+    if not is_terminal(sys.stderr):
+        yield lambda _n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=make_console(stderr=True), transient=True) as bar:
+        task_id = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task_id, n)
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal (stderr); anything but y/yes is no."""
+    stream = _stream(True)
+    stream.write(f"{escape(question)} [y/N] ")
+    stream.flush()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        stream.write("\n")
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def stream_text(text: str) -> None:
+    """Text as it is (a script, a file's content) on stdout."""
+    stream = _stream(False)
+    stream.write(text)
+    stream.flush()

@@ -1,0 +1,40 @@
+"""The application object every command receives through the Typer context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eventix_cli.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from eventix_cli.client.api import EventixClient
+
+
+@dataclass(slots=True)
+class AppState:
+    """Global options (``--profile``, ``--debug``) and the factories commands build on."""
+
+    profile: str | None = None
+    debug: bool = False
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Resolved settings; ``overrides`` are this command's flags (``None`` = not given)."""
+        settings = load_settings(profile=self.profile, overrides=overrides)
+        for note in settings.warnings:
+            from eventix_cli.cli import output
+
+            output.warn(note)
+        return settings
+
+    def client(self, settings: Settings, **kwargs: Any) -> EventixClient:
+        """A client for the server ``settings`` point at."""
+        from eventix_cli.client.api import EventixClient
+
+        return EventixClient(
+            settings.url,
+            token=settings.token,
+            timeout=settings.timeout,
+            verify=settings.tls_verify,
+            **kwargs,
+        )

@@ -1,0 +1,178 @@
+"""The wire format: path segments and JSON bodies the client sends, documents it reads.
+
+Sending refuses, before anything goes out, what the server cannot store: NaN and Infinity
+(not JSON numbers), integers beyond 64 bits, text that is not valid Unicode (a lone surrogate,
+as undecodable input bytes become), empty path segments. Reading turns a body that is not the
+expected document into :class:`~eventix_cli.core.errors.InvalidResponse`, and reads documents nested
+deeper than pydantic's JSON parser allows (200 levels) through the standard library's parser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from eventix_cli.core.errors import InvalidResponse, UnsendableValue, UsageError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from eventix_cli.client.sender import Answer
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_MAYBE_LONG_INT = re.compile(r"\d{19}")  # every integer outside int64 has at least 19 digits
+
+
+#: the longest id, unique key or namespace sent in a URL path: servers and proxies refuse
+#: request lines beyond a few kilobytes (nginx: 8 KB), and ids are 32 characters
+MAX_SEGMENT_LENGTH = 1024
+
+
+def check_identifier(value: str, what: str) -> None:
+    """An id, unique key or namespace that can be sent: not empty, not absurdly long."""
+    if not value:
+        raise UsageError(f"{what} must not be empty")
+    if len(value) > MAX_SEGMENT_LENGTH:
+        raise UsageError(
+            f"{what} {_show(value)} is too long: at most {MAX_SEGMENT_LENGTH:,} characters",
+        )
+
+
+def segment(value: str, what: str) -> str:
+    """One quoted path segment (unique keys may hold ``/``, ``:``, spaces, ...).
+
+    ``.`` and ``..`` go out as ``%2E`` and ``%2E%2E``: as they are they would be dot segments,
+    which a URL resolves away (``/task/..`` is ``/``); servers decode the escaped ones to the id.
+    """
+    check_identifier(value, what)
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:
+        raise UnsendableValue(f"{what} {_show(value)} is not valid Unicode text {_SURROGATE}") from None
+
+
+_SURROGATE = "(it holds a lone surrogate, as bytes that are not UTF-8 become)"
+
+
+def _show(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}...' ({len(value):,} characters)"
+
+
+def encode_json(value: Any) -> bytes:
+    """The JSON body for ``value``; raises :class:`UnsendableValue` for what no server can store."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        where = _find(value, lambda v: isinstance(v, float) and not math.isfinite(v))
+        raise UnsendableValue(
+            f"cannot send {where}: NaN and Infinity are not JSON numbers, so no server can store them"
+        ) from None
+    except RecursionError:
+        raise UnsendableValue("cannot send a document nested this deeply") from None
+    if _MAYBE_LONG_INT.search(text):
+        where = _find(value, lambda v: isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX)
+        if where is not None:
+            raise UnsendableValue(
+                f"cannot send {where}: integers must fit in 64 bits ({INT64_MIN} to {INT64_MAX})"
+            )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        where = _find(value, lambda v: isinstance(v, str) and not _is_unicode(v))
+        raise UnsendableValue(f"cannot send {where}: not valid Unicode text {_SURROGATE}") from None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _find(value: Any, bad: Callable[[Any], bool]) -> str | None:
+    """The path (``kwargs.x[2]``) of the first value, or key, that is ``bad``, iteratively."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if bad(item):
+            return f"{path or 'the value'} = {_show(item) if isinstance(item, str) else item}"
+        if isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                if isinstance(key, str) and bad(key):
+                    return f"the key {_show(key)} in {path or 'the document'}"
+                stack.append((f"{path}.{key}" if path else str(key), child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def invalid(response: Answer, reason: str) -> InvalidResponse:
+    content_type = response.headers.get("content-type", "no content type")
+    text = response.content[:200].decode("utf-8", "replace")
+    snippet = " ".join(text.split())[:80]
+    return InvalidResponse(
+        f"HTTP {response.status_code} from {_request_line(response)} "
+        f"is not an Eventix document ({content_type}: {reason}): {snippet or 'empty body'}",
+        status_code=response.status_code,
+        payload={"body": response.content[:2000].decode("utf-8", "replace")},
+        hint="is --url pointing at an Eventix server (and not at a proxy or another service)?",
+    )
+
+
+def _request_line(response: Any) -> str:
+    """``GET /path`` of the request an answer (an httpx response or a kept-alive reply) is to."""
+    if hasattr(response, "path"):  # a Reply
+        return f"{response.method} {response.path}"
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def decode_json(response: Answer) -> Any:
+    """The body as JSON, whatever its nesting."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError) as exc:
+        raise invalid(response, f"not JSON ({type(exc).__name__})") from None
+
+
+def decode_model[M: "BaseModel"](response: Answer, model: type[M]) -> M:
+    """The body validated as ``model``; deep documents go through the standard JSON parser."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        if not all(error["type"] == "json_invalid" for error in exc.errors()):
+            raise invalid(response, _first_error(exc)) from None
+    # pydantic's own parser stops at 200 levels; the server stores deeper documents
+    data = decode_json(response)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(response, _first_error(exc)) from None
+
+
+def expect(response: Answer, kind: type, what: str) -> Any:
+    """The JSON body, which must be a ``kind`` (dict, list)."""
+    body = decode_json(response)
+    if not isinstance(body, kind):
+        raise invalid(response, f"expected {what}, got {type(body).__name__}")
+    return body
+
+
+def _first_error(exc: Any) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid"
+    first = errors[0]
+    loc = ".".join(str(p) for p in first.get("loc", ())) or "document"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{loc}: {first.get('msg', 'invalid')}{more}"

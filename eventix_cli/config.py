@@ -1,0 +1,303 @@
+"""Settings: command-line flag > ``EVENTIX_*`` environment > profile in config.toml > default.
+
+The config file is TOML, one table per profile::
+
+    active_profile = "prod"       # optional; `eventix config use prod` writes it
+
+    [default]
+    url = "http://127.0.0.1:8000"
+
+    [prod]
+    url = "https://eventix.example.com"
+    namespace = "billing"
+    token = "..."
+    read_only = true
+
+Nothing is read at import time: :func:`load_settings` reads the environment and the file
+when a command asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from eventix_cli.cli.output import FORMATS
+from eventix_cli.core.errors import ConfigError, ReadOnlyError, UsageError
+
+ENV_URL = "EVENTIX_URL"
+ENV_NAMESPACE = "EVENTIX_NAMESPACE"
+ENV_TOKEN = "EVENTIX_TOKEN"
+ENV_PROFILE = "EVENTIX_PROFILE"
+ENV_CONFIG_DIR = "EVENTIX_CONFIG_DIR"
+ENV_OUTPUT = "EVENTIX_OUTPUT"
+ENV_TIMEOUT = "EVENTIX_TIMEOUT"
+ENV_VERIFY = "EVENTIX_VERIFY"
+ENV_CA_BUNDLE = "EVENTIX_CA_BUNDLE"
+ENV_READ_ONLY = "EVENTIX_READ_ONLY"
+ENV_DEBUG = "EVENTIX_DEBUG"
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_PROFILE = "default"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command needs to know about where and how to talk to a server."""
+
+    url: str = DEFAULT_URL
+    namespace: str = DEFAULT_NAMESPACE
+    token: str | None = None
+    output: str | None = None  # None: the command's default (table)
+    timeout: float = 10.0
+    verify: bool = True
+    ca_bundle: str | None = None
+    read_only: bool = False
+    profile: str = DEFAULT_PROFILE
+    config_file: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What the client passes to httpx: a CA bundle path, or on/off."""
+        if not self.verify:
+            return False
+        return self.ca_bundle or True
+
+    def masked(self) -> dict[str, Any]:
+        """A printable view with the token masked."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("sources", "warnings")}
+        if self.token:
+            out["token"] = mask_token(self.token)
+        out["config_file"] = str(self.config_file) if self.config_file else None
+        return out
+
+
+# keys a profile may set, with the parser for each
+def require_writable(settings: Settings, what: str) -> None:
+    """Refuse (``ReadOnlyError``) to ``what`` when read-only mode is on."""
+    if settings.read_only:
+        source = settings.sources.get("read_only", "settings")
+        raise ReadOnlyError(
+            f"refusing to {what}: read-only mode is on (from {source})",
+            hint="unset EVENTIX_READ_ONLY or use a profile without read_only to change tasks",
+        )
+
+
+def _parse_bool(key: str, value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+
+
+def _parse_float(key: str, value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {key} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{where}: {key} must be positive, got {value!r}")
+    return number
+
+
+def _parse_str(key: str, value: Any, where: str) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+    return str(value)
+
+
+def _parse_output(key: str, value: Any, where: str) -> str:
+    text = _parse_str(key, value, where)
+    if text not in FORMATS:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(FORMATS)}, got {value!r}")
+    return text
+
+
+_PARSERS = {
+    "url": _parse_str,
+    "namespace": _parse_str,
+    "token": _parse_str,
+    "output": _parse_output,
+    "timeout": _parse_float,
+    "verify": _parse_bool,
+    "ca_bundle": _parse_str,
+    "read_only": _parse_bool,
+}
+PROFILE_KEYS = tuple(_PARSERS)
+
+_ENV = {
+    "url": ENV_URL,
+    "namespace": ENV_NAMESPACE,
+    "token": ENV_TOKEN,
+    "output": ENV_OUTPUT,
+    "timeout": ENV_TIMEOUT,
+    "verify": ENV_VERIFY,
+    "ca_bundle": ENV_CA_BUNDLE,
+    "read_only": ENV_READ_ONLY,
+}
+
+
+def mask_token(token: str) -> str:
+    """Enough of a token to recognise it, never enough to use it."""
+    return "****" if len(token) < 12 else f"{token[:4]}…{token[-2:]}"
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get(ENV_CONFIG_DIR):
+        return Path(env[ENV_CONFIG_DIR]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("eventix", appauthor=False))
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / "config.toml"
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The parsed config file, ``{}`` when it does not exist; a clear error when malformed."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {exc.reason}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.14 adds exc.lineno/exc.msg; 3.13 only says "(at line N, column M)"
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        reason = getattr(exc, "msg", None) or (str(exc)[: found.start()] if found else str(exc))
+        column = f", column {found.group(2)}" if found else ""
+        where = f"{path}:{line}" if line else str(path)
+        reason = f"{reason} (line {line}{column})" if line else reason
+        raise ConfigError(
+            f"malformed config file {where}: {reason}", hint="fix or remove the file; it is TOML"
+        ) from exc
+    return data
+
+
+def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: bool) -> dict[str, Any]:
+    table = data.get(name)
+    if table is None:
+        if required:
+            known = sorted(k for k, v in data.items() if isinstance(v, dict))
+            raise ConfigError(
+                f"profile {name!r} is not defined in {path}",
+                hint=f"defined profiles: {', '.join(known)}"
+                if known
+                else "create it with `eventix config set`",
+            )
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table of settings, got {table!r}")
+    unknown = sorted(set(table) - set(_PARSERS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: [{name}] has unknown setting(s) {', '.join(unknown)}",
+            hint=f"known settings: {', '.join(PROFILE_KEYS)}",
+        )
+    return dict(table)
+
+
+def _readable_by_others(path: Path) -> bool:
+    import stat
+
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        return False
+
+
+def validate_url(url: str, source: str = "--url") -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"invalid server URL {url!r} (from {source}): expected http://HOST[:PORT] or https://...",
+        )
+    return url.rstrip("/")
+
+
+def load_settings(
+    *,
+    profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting from flags (``overrides``), environment, config profile, defaults."""
+    env = os.environ if env is None else env
+    path = config_path(env)
+    data = read_config(path)
+
+    explicit = profile or env.get(ENV_PROFILE)
+    active = data.get("active_profile")
+    if active is not None and not isinstance(active, str):
+        raise ConfigError(f"{path}: active_profile must be a profile name, got {active!r}")
+    name = explicit or active or DEFAULT_PROFILE
+    table = _profile_table(data, name, path, required=bool(explicit or active) and name != DEFAULT_PROFILE)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, value in table.items():
+        values[key] = _PARSERS[key](key, value, f"{path} [{name}]")
+        sources[key] = f"profile {name}"
+    for key, var in _ENV.items():
+        if var in env and (env[var] != "" or key in ("verify", "read_only")):
+            values[key] = _PARSERS[key](key, env[var], var)
+            sources[key] = var
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = "flag"
+
+    notes: list[str] = []
+    if any(isinstance(t, dict) and "token" in t for t in data.values()) and _readable_by_others(path):
+        notes.append(f"{path} holds a token and can be read by other users; run: chmod 600 {path}")
+    settings = Settings(profile=name, config_file=path, sources=sources, warnings=tuple(notes))
+    settings = replace(settings, **values)
+    validate_url(settings.url, sources.get("url", "default"))
+    _validate(settings)
+    return settings
+
+
+#: the longest request timeout taken (a day); longer is a mistake, and beyond what sockets accept
+MAX_TIMEOUT = 86400.0
+
+
+def _validate(settings: Settings) -> None:
+    """Values no flag, variable or profile may set, whichever set them."""
+    source = settings.sources
+    if not settings.namespace:
+        raise UsageError(
+            f"the namespace must not be empty (from {_flag_name(source.get('namespace'), '-n/--namespace')})"
+        )
+    if not 0 < settings.timeout <= MAX_TIMEOUT:  # also refuses NaN
+        raise UsageError(
+            f"the request timeout must be between 0 and {MAX_TIMEOUT:g} seconds, got {settings.timeout!r} "
+            f"(from {_flag_name(source.get('timeout'), '--request-timeout')})"
+        )
+
+
+def _flag_name(source: str | None, flag: str) -> str:
+    return flag if source == "flag" else (source or "default")
