@@ -103,3 +103,23 @@ def log_options(log_level: str | None, log_format: str) -> int:
         return parse_level(log_level or os.environ.get(ENV_LOG_LEVEL) or "INFO")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+#: the help panel of the options that select tasks
+FILTERS = "Filters"
+
+AllNamespacesOption = Annotated[
+    bool,
+    typer.Option("--all-namespaces", "-A", help="Every namespace, not just one.", rich_help_panel=FILTERS),
+]
+NoHeadersOption = Annotated[
+    bool, typer.Option("--no-headers", help="Leave out the header row of table and csv output.")
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Only these columns of table and csv output, in this order (comma list, e.g. uid,task,status).",
+        show_default=False,
+    ),
+]

@@ -1,4 +1,5 @@
-"""The application object every command receives through the Typer context."""
+"""The application object every command receives through the Typer context, and how a command
+gets from its context to its settings and a client."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from eventix_cli.config import Settings, load_settings
 
 if TYPE_CHECKING:
+    import typer
+
     from eventix_cli.client.api import EventixClient
 
 
@@ -38,3 +41,15 @@ class AppState:
             verify=settings.tls_verify,
             **kwargs,
         )
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    """The application object of the command line this context belongs to."""
+    return ctx.find_root().obj
+
+
+def connect(ctx: typer.Context, **overrides: Any) -> tuple[Settings, EventixClient]:
+    """Settings from this command's flags, and a client for them."""
+    state = state_of(ctx)
+    settings = state.settings(**overrides)
+    return settings, state.client(settings)

@@ -55,7 +55,9 @@ def post(
     """Post an event and print the tasks the server's triggers created for it."""
     from eventix_cli.cli import output as out
     from eventix_cli.cli.commands.task.add import load_json_source
-    from eventix_cli.cli.commands.task.common import connect, print_tasks, require_writable
+    from eventix_cli.cli.commands.task.rendering import print_tasks
+    from eventix_cli.cli.state import connect
+    from eventix_cli.config import require_writable
     from eventix_cli.core.errors import UsageError
     from eventix_cli.core.task import Event, stored_priority
 

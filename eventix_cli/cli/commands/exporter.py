@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.cli.commands.task.common import AllNamespacesOption
-from eventix_cli.cli.options import NamespaceOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import AllNamespacesOption, NamespaceOption, TimeoutOption, UrlOption
 from eventix_cli.core.errors import UsageError
 
 EPILOG = """\
@@ -52,7 +51,7 @@ def exporter(
     Ctrl-C or SIGTERM stops it (exit 0).
     """
     from eventix_cli.cli import output
-    from eventix_cli.cli.commands.task.common import state_of
+    from eventix_cli.cli.state import state_of
     from eventix_cli.logging import setup_logging
     from eventix_cli.metrics.exporter import QueueCollector, make_registry
     from eventix_cli.metrics.http import serve_registry

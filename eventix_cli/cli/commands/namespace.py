@@ -36,8 +36,8 @@ def list_namespaces(
     output: OutputOption = None,
 ) -> None:
     """List the namespaces that hold tasks (-o json: a plain array of names)."""
-    from eventix_cli.cli.commands.task.common import connect
     from eventix_cli.cli.output import Column, Output
+    from eventix_cli.cli.state import connect
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output)
     with client:

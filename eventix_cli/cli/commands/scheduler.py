@@ -68,7 +68,7 @@ def scheduler(
     One log line per enqueued slot.
     """
     from eventix_cli.cli.commands.schedule import load_or_refuse
-    from eventix_cli.cli.commands.task.common import require_writable
+    from eventix_cli.config import require_writable
     from eventix_cli.logging import setup_logging
     from eventix_cli.schedules.runner import Scheduler
 

@@ -7,8 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eventix_cli.cli.commands.task.common import AllNamespacesOption, ColumnsOption, NoHeadersOption
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    ColumnsOption,
+    NamespaceOption,
+    NoHeadersOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -52,8 +59,8 @@ def stats(
 
     --by task counts per task function too (it reads every task of the namespace).
     """
-    from eventix_cli.cli.commands.task.common import connect
     from eventix_cli.cli.output import Column, Output, message, refuse_ids
+    from eventix_cli.cli.state import connect
     from eventix_cli.cli.tables import select_columns
     from eventix_cli.client.monitor import STATUS_ORDER, namespace_counts
     from eventix_cli.core.errors import UsageError

@@ -10,8 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eventix_cli.cli.commands.task.common import AllNamespacesOption
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -114,8 +119,8 @@ def top(
 
     q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
     """
-    from eventix_cli.cli.commands.task.common import connect
     from eventix_cli.cli.output import Output, is_terminal, make_console, stream_text
+    from eventix_cli.cli.state import connect
     from eventix_cli.client.monitor import Monitor
 
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from eventix_cli.core.task import Task
     from eventix_cli.core.view import TaskView
 
-from eventix_cli.cli.commands.task.common import connect, require_writable
+from eventix_cli.cli.commands.task.common import require_writable
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 EPILOG = """\

@@ -16,18 +16,16 @@ from eventix_cli.cli.commands.task.rendering import print_tasks as print_tasks
 from eventix_cli.cli.commands.task.rendering import retries_left as retries_left
 from eventix_cli.cli.commands.task.rendering import task_columns as task_columns
 from eventix_cli.cli.commands.task.rendering import task_row as task_row
+from eventix_cli.cli.options import FILTERS
 from eventix_cli.config import require_writable as require_writable
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.cli.bulk import BulkResult
-    from eventix_cli.cli.state import AppState
     from eventix_cli.client.api import EventixClient
     from eventix_cli.config import Settings
     from eventix_cli.core.query import TaskQuery
     from eventix_cli.core.task import Task
-
-FILTERS = "Filters"
 
 StatusOption = Annotated[
     list[str] | None,
@@ -74,41 +72,15 @@ NewerThanOption = Annotated[
         rich_help_panel=FILTERS,
     ),
 ]
-AllNamespacesOption = Annotated[
-    bool,
-    typer.Option("--all-namespaces", "-A", help="Every namespace, not just one.", rich_help_panel=FILTERS),
-]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not on a terminal).")
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the count, a sample and the filter; change nothing.")
 ]
-NoHeadersOption = Annotated[
-    bool, typer.Option("--no-headers", help="Leave out the header row of table and csv output.")
-]
-ColumnsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--columns",
-        help="Only these columns of table and csv output, in this order (comma list, e.g. uid,task,status).",
-        show_default=False,
-    ),
-]
 ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
 ]
-
-
-def state_of(ctx: typer.Context) -> AppState:
-    return ctx.find_root().obj
-
-
-def connect(ctx: typer.Context, **overrides: Any) -> tuple[Settings, EventixClient]:
-    """Settings from this command's flags, and a client for them."""
-    state = state_of(ctx)
-    settings = state.settings(**overrides)
-    return settings, state.client(settings)
 
 
 def build_query(

@@ -15,7 +15,6 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from eventix_cli.cli.commands.task.common import (
-    AllNamespacesOption,
     ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
@@ -24,9 +23,15 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
-    connect,
 )
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:

@@ -8,17 +8,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventix_cli.cli.commands.task.common import (
-    AllNamespacesOption,
-    ColumnsOption,
     NewerThanOption,
-    NoHeadersOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    connect,
 )
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    ColumnsOption,
+    NamespaceOption,
+    NoHeadersOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:

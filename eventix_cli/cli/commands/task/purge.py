@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eventix_cli.cli.commands.task.common import (
-    AllNamespacesOption,
     ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
@@ -16,9 +15,15 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
-    connect,
 )
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    NamespaceOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -114,11 +119,7 @@ def purge(
     the count, a sample of 5 and the exact filter; otherwise it asks first (--yes when not
     on a terminal). Only matching tasks are touched, so running it again is harmless.
     """
-    from eventix_cli.cli.commands.task.common import (
-        build_query,
-        require_writable,
-        run_by_filter,
-    )
+    from eventix_cli.cli.commands.task.common import build_query, require_writable, run_by_filter
     from eventix_cli.core.statuses import TaskStatus
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventix_cli.cli.commands.task.common import (
-    AllNamespacesOption,
     ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
@@ -16,15 +15,16 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
-    connect,
 )
 from eventix_cli.cli.options import (
+    AllNamespacesOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
     _complete_task_ids,
 )
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:

@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eventix_cli.cli.commands.task.common import AllNamespacesOption, NoHeadersOption, connect
-from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import (
+    AllNamespacesOption,
+    NamespaceOption,
+    NoHeadersOption,
+    OutputOption,
+    TimeoutOption,
+    UrlOption,
+)
+from eventix_cli.cli.state import connect
 
 if TYPE_CHECKING:
     from eventix_cli.core.task import Task

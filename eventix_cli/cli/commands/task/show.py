@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.cli.commands.task.common import connect
 from eventix_cli.cli.options import (
     NamespaceOption,
     OutputOption,
@@ -14,6 +13,7 @@ from eventix_cli.cli.options import (
     UrlOption,
     _complete_task_ids,
 )
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
 EPILOG = """\

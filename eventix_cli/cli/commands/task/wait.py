@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eventix_cli.cli.commands.task.common import connect, read_ids
+from eventix_cli.cli.commands.task.common import read_ids
 from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption, _complete_task_ids
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
