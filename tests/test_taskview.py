@@ -41,6 +41,7 @@ def test_the_fields_are_the_models_in_its_order() -> None:
             result={"error_class": "ValueError", "error_message": "bad", "error_traceback": ["a\n", "b"]},
         ),
         _doc(result={"error_class": "KeyError", "error_traceback": "tb text"}),
+        _doc(result={"error_class": "E", "error_status_code": 422, "error_payload": {"field": "x"}}),
     ],
 )
 def test_a_view_reads_like_the_model(doc) -> None:
@@ -68,8 +69,27 @@ def test_a_view_reads_like_the_model(doc) -> None:
     if model.error is None:
         assert view.error is None
     else:
-        for name in ("error_class", "error_message", "traceback_text"):
-            assert getattr(view.error, name) == getattr(model.error, name)
+        for name in (
+            "error_class",
+            "error_message",
+            "error_status_code",
+            "error_traceback",
+            "error_payload",
+            "traceback_text",
+        ):
+            assert getattr(view.error, name) == getattr(model.error, name), name
+    assert view.to_task() == model
+    assert view.to_task() is not view.to_task()  # a model of its own for each caller to edit
+
+
+def test_a_view_of_a_model_reads_the_model_and_hands_it_over() -> None:
+    model = Task.model_validate(_doc(priority="3", result={"error_class": "E", "error_status_code": "7"}))
+    view = TaskView.of_model(model)
+    assert view.to_wire() == model.to_wire()
+    for name in ("uid", "status", "priority", "eta", "logical_priority", "result"):
+        assert getattr(view, name) == getattr(model, name), name
+    assert view.error == model.error
+    assert view.to_task() is model
 
 
 @pytest.mark.parametrize(

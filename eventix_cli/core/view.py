@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eventix_cli.core.statuses import TaskStatus
 
 if TYPE_CHECKING:
-    from eventix_cli.core.task import TaskError
+    from eventix_cli.core.task import Task, TaskError
 
 _STR, _OPT_STR, _INT, _OPT_INT, _BOOL, _TIME, _OPT_TIME, _LIST, _DICT, _ANY, _STATUS = range(11)
 
@@ -102,15 +102,44 @@ def stored_priority(logical: int) -> int:
 
 
 class TaskView:
-    """A task document in canonical form, read like :class:`~eventix_cli.core.task.Task`."""
+    """A task as the client returns it, read like :class:`~eventix_cli.core.task.Task`.
 
-    __slots__ = ("_doc", "_times")
+    A view reads either a document in canonical form (no pydantic) or a task read through the
+    model (:meth:`of_model`); :meth:`to_task` gives the model, to edit and write back.
+    """
+
+    __slots__ = ("_doc", "_task", "_times")
 
     def __init__(self, doc: dict[str, Any]) -> None:
-        self._doc = doc
+        self._doc: dict[str, Any] | None = doc
+        self._task: Task | None = None
         self._times: dict[str, dt.datetime | None] = {}
 
+    @classmethod
+    def of_model(cls, task: Task) -> TaskView:
+        """A view of a task read through the model: it reads the model, and :meth:`to_task`
+        hands over that model itself."""
+        view = cls({})
+        view._doc, view._task = None, task
+        return view
+
+    def to_task(self) -> Task:
+        """The task as the pydantic model, to edit and write back (``to_task().to_wire()``).
+
+        A view of a document builds a new model on each call; a view made :meth:`of_model`
+        hands over its model (edit that, not the view).
+        """
+        if self._doc is None:
+            return self._task  # type: ignore[return-value]
+        # imported here: `task list/show/add` read views without loading pydantic (~40 ms),
+        # as tests/test_startup.py checks
+        from eventix_cli.core.task import Task
+
+        return Task.model_validate(self._doc)
+
     def __getattr__(self, name: str) -> Any:
+        if self._doc is None:
+            return getattr(self._task, name)
         if name in TASK_FIELDS:
             if name in _TIMES:
                 return self._time(name)
@@ -124,18 +153,22 @@ class TaskView:
 
     def _time(self, name: str) -> dt.datetime | None:
         if name not in self._times:
-            text = self._doc[name]
+            text = self._doc[name]  # type: ignore[index]
             self._times[name] = None if text is None else _utc_text(text)
         return self._times[name]
 
     @property
     def logical_priority(self) -> int:
         """The priority as users think of it (higher runs first)."""
+        if self._doc is None:
+            return self._task.logical_priority  # type: ignore[union-attr]
         return -self._doc["priority"]  # see stored_priority
 
     @property
     def error(self) -> TaskError | _ErrorView | None:
         """The error object of a failed task, when ``result`` holds one."""
+        if self._doc is None:
+            return self._task.error  # type: ignore[union-attr]
         result = self._doc["result"]
         if not (isinstance(result, dict) and isinstance(result.get("error_class"), str)):
             return None
@@ -148,24 +181,36 @@ class TaskView:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready document, unknown fields included (a copy)."""
+        if self._doc is None:
+            return self._task.to_wire()  # type: ignore[union-attr]
         return dict(self._doc)
 
 
 class _ErrorView:
     """The error object in ``result``, when its fields have the model's types already."""
 
-    __slots__ = ("error_class", "error_message", "traceback_text")
+    __slots__ = (
+        "error_class",
+        "error_message",
+        "error_payload",
+        "error_status_code",
+        "error_traceback",
+        "traceback_text",
+    )
 
-    def __init__(self, error_class: str, error_message: str, traceback_text: str) -> None:
-        self.error_class = error_class
-        self.error_message = error_message
+    def __init__(self, result: dict[str, Any], traceback_text: str) -> None:
+        self.error_class: str = result["error_class"]
+        self.error_message: str = result.get("error_message", "")
+        self.error_status_code: int = result.get("error_status_code", 500)
+        self.error_traceback: list[str] | str = result.get("error_traceback", [])
+        self.error_payload: Any = result.get("error_payload", {})
         self.traceback_text = traceback_text
 
     @classmethod
     def of(cls, result: dict[str, Any]) -> _ErrorView | None:
         message = result.get("error_message", "")
         tb = result.get("error_traceback", [])
-        if type(message) is not str:
+        if type(message) is not str or type(result.get("error_status_code", 500)) is not int:
             return None
         if type(tb) is list and all(type(line) is str for line in tb):
             text = "".join(tb)
@@ -173,7 +218,7 @@ class _ErrorView:
             text = tb
         else:
             return None
-        return cls(result["error_class"], message, text)
+        return cls(result, text)
 
 
 def view_of(doc: Any) -> TaskView | None:
