@@ -44,7 +44,7 @@ def loop_rate(url: str, count: int, namespace: str, concurrency: int) -> float:
         with EventixClient(url, retries=0) as client:
             for i in indexes:
                 doc = line(i, namespace)
-                client.post_task(Task(**doc | {"priority": -doc["priority"]}))
+                client.post_task(Task(**doc | {"priority": -doc["priority"]}).to_wire())
 
     chunks = [range(k, count, concurrency) for k in range(concurrency)]
     started = time.perf_counter()

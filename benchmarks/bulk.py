@@ -40,7 +40,7 @@ def seed_done(url: str, count: int, namespace: str) -> list[str]:
     def post(n: int) -> list[str]:
         with EventixClient(url) as client:
             return [
-                client.post_task(Task(task="b", namespace=namespace, status=TaskStatus.done)).uid
+                client.post_task(Task(task="b", namespace=namespace, status=TaskStatus.done).to_wire()).uid
                 for _ in range(n)
             ]
 

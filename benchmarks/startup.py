@@ -49,7 +49,9 @@ def main() -> None:
         with running_server(args.server, tmp, extra_args=extra if args.server == "embedded" else ()) as srv:
             url = srv.url
             with EventixClient(url) as client:
-                uids = [client.post_task(Task(task="noop", namespace="default")).uid for _ in range(20)]
+                uids = [
+                    client.post_task(Task(task="noop", namespace="default").to_wire()).uid for _ in range(20)
+                ]
             uid = uids[-1]
             pairs = [
                 ("--help", [ours, "--help"], [theirs, "--help"], 0.5),

@@ -71,11 +71,11 @@ def claim_path(namespace: str) -> str:
 def eventix_client(url: str, namespace: str, n: int, *, keepalive: bool = False) -> None:
     with EventixClient(url, keepalive=keepalive) as client:
         for _ in range(n):
-            task = client.next_scheduled("bench", namespace)
+            task = client.next_scheduled("bench", namespace).to_task()
             assert task is not None
             task.status = TaskStatus.done
             task.worker_expires = None
-            client.put_task(task)
+            client.put_task(task.to_wire())
 
 
 def kept_alive(url: str, namespace: str, n: int) -> None:

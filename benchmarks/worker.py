@@ -45,7 +45,7 @@ def enqueue(url: str, namespace: str, task: str, count: int) -> None:
     def post(n: int) -> None:
         with EventixClient(url) as client:
             for _ in range(n):
-                client.post_task(Task(task=task, namespace=namespace))
+                client.post_task(Task(task=task, namespace=namespace).to_wire())
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(post, [count // 8 + (1 if i < count % 8 else 0) for i in range(8)]))
@@ -96,10 +96,10 @@ def ceiling(url: str, namespace: str, count: int) -> float:
     with EventixClient(url, keepalive=True) as client:
         started = time.perf_counter()
         for _ in range(count):
-            task = client.next_scheduled("ceiling", namespace)
+            task = client.next_scheduled("ceiling", namespace).to_task()
             task.status = TaskStatus.done
             task.worker_expires = None
-            client.put_task(task)
+            client.put_task(task.to_wire())
         return count / (time.perf_counter() - started)
 
 

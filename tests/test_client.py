@@ -11,6 +11,7 @@ import pytest
 from eventix_cli import __version__
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.errors import (
+    InvalidResponse,
     ServerError,
     ServerTimeout,
     ServerUnreachable,
@@ -19,6 +20,7 @@ from eventix_cli.core.errors import (
     ValidationFailed,
 )
 from eventix_cli.core.task import Task
+from eventix_cli.core.view import TaskView
 from eventix_cli.logging import setup_logging
 
 TOKEN = "s3cr3t-token-value-123"
@@ -118,7 +120,7 @@ def test_idempotent_requests_retry_gateway_errors() -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.post_task(Task(task="x")),
+        lambda c: c.post_task(Task(task="x").to_wire()),
         lambda c: c.next_scheduled("w", "default"),
         lambda c: c.reschedule("u1"),
         lambda c: c.delete_by_unique_key("k"),
@@ -135,7 +137,7 @@ def test_non_idempotent_requests_never_retry(call) -> None:
 def test_non_idempotent_no_retry_on_503() -> None:
     rec = Recorder(httpx.Response(503, text=""), httpx.Response(200, json=_task_doc()))
     with _client(rec) as client, pytest.raises(ServerError):
-        client.post_task(Task(task="x"))
+        client.post_task(Task(task="x").to_wire())
     assert len(rec.requests) == 1
 
 
@@ -153,7 +155,7 @@ def test_error_mapping_through_client() -> None:
         client.get_task("u9")
     rec = Recorder(httpx.Response(422, json={"detail": [{"loc": ["body", "task"], "msg": "Field required"}]}))
     with _client(rec) as client, pytest.raises(ValidationFailed):
-        client.post_task(Task(task="x"))
+        client.post_task(Task(task="x").to_wire())
 
 
 def test_next_scheduled_204_is_none() -> None:
@@ -225,14 +227,19 @@ def _page_body(*uids: str, **extra) -> bytes:
     return json.dumps({"data": docs, "ids": list(uids), "max_results": len(uids)}).encode()
 
 
-@pytest.mark.parametrize("method", ["iter_tasks", "iter_documents"])
-def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "models"), [("iter_tasks", False), ("iter_tasks", True), ("iter_documents", False)]
+)
+def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str, models: bool) -> None:
     # A server that answers every page with the same full page (it ignores ``_id > last``)
     # must not make ``--all`` listings, dumps and bulk commands loop forever.
     from eventix_cli.core.errors import InvalidResponse
     from tests.support.fake_http import scripted_server
 
-    with scripted_server(200, _page_body("a1", "a2")) as url, EventixClient(url, retries=0) as client:
+    with (
+        scripted_server(200, _page_body("a1", "a2")) as url,
+        EventixClient(url, retries=0, models=models) as client,
+    ):
         pages = getattr(client, method)(page_size=2)
         seen = [next(pages), next(pages)]
         with pytest.raises(InvalidResponse, match="did not move past uid a2"):
@@ -240,14 +247,52 @@ def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> No
     assert len(seen) == 2
 
 
-def test_listed_documents_must_carry_their_own_uid() -> None:
+@pytest.mark.parametrize(
+    ("method", "models"), [("iter_tasks", False), ("iter_tasks", True), ("iter_documents", False)]
+)
+def test_listed_documents_must_carry_their_own_uid(method: str, models: bool) -> None:
     from eventix_cli.core.errors import InvalidResponse
     from tests.support.fake_http import scripted_server
 
     body = json.dumps({"data": {"u1": {"task": "t"}}, "ids": ["u1"], "max_results": 1}).encode()
     with (
         scripted_server(200, body) as url,
-        EventixClient(url, retries=0) as client,
+        EventixClient(url, retries=0, models=models) as client,
         pytest.raises(InvalidResponse, match="u1"),
     ):
-        list(client.iter_documents())
+        list(getattr(client, method)())
+
+
+TASK_CALLS = [
+    lambda c: c.get_task("u1"),
+    lambda c: c.post_task(_task_doc()),
+    lambda c: c.put_task(_task_doc()),
+    lambda c: c.reschedule("u1"),
+    lambda c: c.get_by_unique_key("default", "k"),
+    lambda c: c.next_scheduled("w", "default"),
+]
+
+
+@pytest.mark.parametrize("models", [False, True])
+@pytest.mark.parametrize("changes", [{}, {"priority": "3", "eta": "2026-11-30T19:00:00+01:00"}])
+@pytest.mark.parametrize("call", TASK_CALLS)
+def test_every_task_method_returns_a_view_that_reads_like_the_model(call, changes, models) -> None:
+    # one return type whatever the document's form and however the client reads it
+    doc = _task_doc(kwargs={"a": 1}) | changes
+    with _client(Recorder(httpx.Response(200, json=doc)), models=models) as client:
+        task = call(client)
+    model = Task.model_validate(doc)
+    assert type(task) is TaskView
+    assert task.to_task() == model
+    assert task.to_wire() == model.to_wire()
+    assert (task.priority, task.eta, task.kwargs) == (model.priority, model.eta, model.kwargs)
+
+
+@pytest.mark.parametrize("models", [False, True])
+def test_a_task_the_model_refuses_is_an_invalid_response(models: bool) -> None:
+    doc = _task_doc() | {"priority": "high"}
+    with (
+        _client(Recorder(httpx.Response(200, json=doc)), models=models) as client,
+        pytest.raises(InvalidResponse, match="priority"),
+    ):
+        client.get_task("u1")

@@ -89,7 +89,9 @@ def test_refresh_sends_a_constant_number_of_small_requests(embedded_url, namespa
     # more than two pages of the client's keyset walk (500), in several statuses
     with EventixClient(embedded_url) as client:
         for i in range(1_100):
-            client.post_task(Task(task="job", namespace=namespace, status=("scheduled", "done")[i % 2]))
+            client.post_task(
+                Task(task="job", namespace=namespace, status=("scheduled", "done")[i % 2]).to_wire()
+            )
     many_requests, many_bytes = _refresh_cost(embedded_url, namespace)
     assert many_requests == few_requests
     assert many_bytes < few_bytes * 1.5  # one-item pages, whatever the count

@@ -83,7 +83,7 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
     from eventix_cli.core.task import Task
 
     with EventixClient(embedded_url) as client:
-        uid = client.post_task(Task(task="noop", namespace=namespace)).uid
+        uid = client.post_task(Task(task="noop", namespace=namespace).to_wire()).uid
     for args in (
         ["task", "show", "--url", embedded_url, uid],
         ["task", "show", "--url", embedded_url, "-o", "json", uid],

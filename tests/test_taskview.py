@@ -162,13 +162,15 @@ def test_a_new_task_document_is_the_models(fields) -> None:
     assert isinstance(view_of(doc), TaskView)
 
 
-def _client_answering(body: dict):
+def _client_answering(body: dict, *, models: bool = False):
     import httpx
 
     from eventix_cli.client.api import EventixClient
 
     return EventixClient(
-        "http://eventix.test", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+        "http://eventix.test",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body)),
+        models=models,
     )
 
 
@@ -190,11 +192,16 @@ def test_a_page_reads_like_the_model_page(page_changes, doc_changes, viewed) -> 
     }
     body |= page_changes
     with _client_answering(body) as client:
-        tasks, total = client.read_page(limit=2)
         page = client.by_status(limit=2)
-    assert total == page.max_results == 7
-    assert [t.to_wire() for t in tasks] == [t.to_wire() for t in page.tasks]
-    assert all(isinstance(t, TaskView) for t in tasks) is viewed
+    with _client_answering(body, models=True) as client:
+        model_page = client.by_status(limit=2)
+    assert page.max_results == model_page.max_results == 7
+    assert page.ids == model_page.ids
+    assert [t.to_wire() for t in page.tasks] == [t.to_wire() for t in model_page.tasks]
+    assert [t.to_task() for t in page.tasks] == [t.to_task() for t in model_page.tasks]
+    # a view of the document builds a new model each time; one read through the model hands it over
+    assert all(t.to_task() is not t.to_task() for t in page.tasks) is viewed
+    assert all(t.to_task() is t.to_task() for t in model_page.tasks)
 
 
 def test_a_page_the_model_refuses_is_an_invalid_response() -> None:
@@ -202,4 +209,4 @@ def test_a_page_the_model_refuses_is_an_invalid_response() -> None:
 
     body = {"data": {"x": {"task": 5}}, "ids": ["x"], "max_results": 1}
     with _client_answering(body) as client, pytest.raises(InvalidResponse):
-        client.read_page(limit=1)
+        client.by_status(limit=1)

@@ -54,7 +54,7 @@ def test_a_deeply_nested_task_is_read_shown_and_written_back() -> None:
         lambda c: c.version(),
         lambda c: c.namespaces(),
         lambda c: c.get_task("u1"),
-        lambda c: c.post_task(Task(task="t")),
+        lambda c: c.post_task(Task(task="t").to_wire()),
         lambda c: c.by_status(limit=1),
         lambda c: list(c.iter_documents()),
     ],

@@ -8,6 +8,7 @@ back is :mod:`eventix_cli.client.wire`'s. Every failure is an exception from :mo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventix_cli.client.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
@@ -15,13 +16,13 @@ from eventix_cli.client.sender import HttpSender
 from eventix_cli.client.sender import redact_headers as redact_headers
 from eventix_cli.client.wire import decode_json, decode_model, expect, invalid, segment
 from eventix_cli.core.errors import InvalidResponse, UnreadableTask, UsageError
+from eventix_cli.core.view import TaskView, view_of
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from eventix_cli.client.sender import Answer
-    from eventix_cli.core.task import Event, Page, Task, TaskStatus
-    from eventix_cli.core.view import TaskView
+    from eventix_cli.core.task import Event, Task, TaskStatus
 
 DEFAULT_PAGE_SIZE = 500
 
@@ -40,6 +41,10 @@ class EventixClient(HttpSender):
         backoff: first backoff delay in seconds; doubles per attempt up to ``backoff_max``.
         max_connections: connections kept open per host (opened only when that many requests
             run at once; the default covers the largest --concurrency).
+        models: read every task through the pydantic model at once, for a caller that edits
+            what it reads (the worker: one validation in Rust per answer, where a check of the
+            canonical form first would add ~20 µs); by default a task in canonical form is read
+            without pydantic. Either way a method returns :class:`~eventix_cli.core.view.TaskView`.
     """
 
     # -- server -----------------------------------------------------------------------------
@@ -65,48 +70,40 @@ class EventixClient(HttpSender):
         """``GET /metrics``: memory, worker and task counters, as the server reports them."""
         return expect(self.request("GET", "/metrics", idempotent=True), dict, "a metrics document")
 
+    def __init__(self, base_url: str, *, models: bool = False, **sending: Any) -> None:
+        super().__init__(base_url, **sending)
+        self.models = models
+
     # -- single tasks -----------------------------------------------------------------------
 
-    def post_task(self, task: Task) -> Task:
-        """``POST /task``: store a new task, or update the pending one with the same unique key."""
-        for name in ("task", "namespace"):
-            if not getattr(task, name):
-                raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
-        if task.unique_key == "":
-            raise UsageError("the unique key must not be empty: leave it out for a task without one")
-        response = self.request("POST", "/task", idempotent=False, json=task.to_wire())
-        return _task(response)
-
-    def post_document(self, document: dict[str, Any]) -> Task | TaskView:
-        """Like :meth:`post_task`, for a document built as JSON (``task add``: no pydantic);
-        the stored task comes back as a read-only view where its form allows."""
+    def post_task(self, document: dict[str, Any]) -> TaskView:
+        """``POST /task``: store a new task (``Task(...).to_wire()``, or a document built as
+        JSON), or update the pending one with the same unique key."""
         for name in ("task", "namespace"):
             if not document.get(name):
                 raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
         if document.get("unique_key") == "":
             raise UsageError("the unique key must not be empty: leave it out for a task without one")
-        return _task_view(self.request("POST", "/task", idempotent=False, json=document))
+        return self._task(self.request("POST", "/task", idempotent=False, json=document))
 
-    def get_task(self, uid: str) -> Task:
+    def get_task(self, uid: str) -> TaskView:
         """``GET /task/{uid}``; raises :class:`~eventix_cli.core.errors.TaskNotFound`."""
-        return _task(self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True))
+        return self._task(self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True))
 
-    def put_task(self, task: Task) -> Task:
+    def put_task(self, document: dict[str, Any]) -> TaskView:
         """``PUT /task/{uid}``: write the whole document; its revision must match the stored one.
 
         Raises :class:`~eventix_cli.core.errors.RevisionConflict` when someone wrote in between.
         Inserts when the uid does not exist.
         """
-        response = self.request(
-            "PUT", f"/task/{segment(task.uid, 'task id')}", idempotent=True, json=task.to_wire()
-        )
-        return _task(response)
+        uid = segment(document["uid"], "task id")
+        return self._task(self.request("PUT", f"/task/{uid}", idempotent=True, json=document))
 
     def delete_task(self, uid: str) -> None:
         """``DELETE /task/{uid}``; raises :class:`~eventix_cli.core.errors.TaskNotFound`."""
         self.request("DELETE", f"/task/{segment(uid, 'task id')}", idempotent=True)
 
-    def reschedule(self, uid: str, eta: dt.datetime | None = None) -> Task:
+    def reschedule(self, uid: str, eta: dt.datetime | None = None) -> TaskView:
         """``GET /task/{uid}/reschedule``: error/retry -> scheduled at ``eta`` (default now).
 
         Raises :class:`~eventix_cli.core.errors.WrongTaskStatus` for other statuses.
@@ -119,11 +116,11 @@ class EventixClient(HttpSender):
         response = self.request(
             "GET", f"/task/{segment(uid, 'task id')}/reschedule", idempotent=False, params=params
         )
-        return _task(response)
+        return self._task(response)
 
     def get_by_unique_key(
         self, namespace: str, unique_key: str, stati: Sequence[TaskStatus | str] | None = None
-    ) -> Task:
+    ) -> TaskView:
         """``GET /task/by_unique_key/{namespace}/{unique_key}``: the first task with that key
         in one of ``stati`` (server default: scheduled, retry)."""
         params = [("stati", str(s)) for s in stati] if stati else None
@@ -133,7 +130,7 @@ class EventixClient(HttpSender):
             idempotent=True,
             params=params,
         )
-        return _task(response)
+        return self._task(response)
 
     def delete_by_unique_key(self, unique_key: str) -> None:
         """``DELETE /task/by_unique_key/{unique_key}``: the one pending task with that key."""
@@ -141,7 +138,7 @@ class EventixClient(HttpSender):
 
     # -- workers ----------------------------------------------------------------------------
 
-    def next_scheduled(self, worker_id: str, namespace: str) -> Task | None:
+    def next_scheduled(self, worker_id: str, namespace: str) -> TaskView | None:
         """``GET /tasks/next_scheduled``: claim the next due task, or ``None`` when nothing is due."""
         response = self.request(
             "GET",
@@ -153,14 +150,9 @@ class EventixClient(HttpSender):
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return _task(response)
+            return self._task(response)
         except InvalidResponse as exc:  # the server claimed it for us: the caller must end it
             raise UnreadableTask(f"claimed task unreadable: {exc.message}", content=response.content) from exc
-
-    def put_document(self, uid: str, document: dict[str, Any]) -> None:
-        """``PUT /task/{uid}`` of a raw document (revision-checked like :meth:`put_task`), for a
-        task the client cannot read into a :class:`Task`."""
-        self.request("PUT", f"/task/{segment(uid, 'task id')}", idempotent=True, json=document)
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -177,7 +169,7 @@ class EventixClient(HttpSender):
         limit: int | None = None,
         sort: str | None = None,
         filter: Mapping[str, Any] | None = None,
-    ) -> Page:
+    ) -> TaskPage:
         """``PUT /tasks/by_status``: a page of tasks matching ``filter`` (a MongoDB query).
 
         ``status`` and ``namespace`` are merged into the filter by the server.
@@ -190,55 +182,19 @@ class EventixClient(HttpSender):
             sort=sort,
             filter=dict(filter) if filter else None,
         )
-        response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
-        return _page(response)
-
-    def read_task(self, uid: str) -> Task | TaskView:
-        """Like :meth:`get_task`, for reading only: a :class:`~eventix_cli.core.view.TaskView`
-        when the server's document is in canonical form (no pydantic), else the model."""
-        response = self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True)
-        return _task_view(response)
-
-    def read_page(
-        self,
-        *,
-        skip: int | None = None,
-        limit: int | None = None,
-        sort: str | None = None,
-        filter: Mapping[str, Any] | None = None,
-    ) -> tuple[list[Task | TaskView], int]:
-        """Like :meth:`by_status`, for reading only: the tasks in order and ``max_results``,
-        as views when the page is in canonical form."""
-        body = self._query_body(skip=skip, limit=limit, sort=sort, filter=dict(filter) if filter else None)
-        response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
-        from eventix_cli.core.view import view_of
-
-        page = decode_json(response)
-        if isinstance(page, dict):
-            ids, data, total = page.get("ids"), page.get("data"), page.get("max_results")
-            shaped = all(page.get(k) is None or type(page[k]) is int for k in ("skip", "limit")) and (
-                page.get("sort") is None or type(page["sort"]) is str
-            )
-            if shaped and type(ids) is list and type(data) is dict and type(total) is int:
-                views = {uid: view_of(doc) for uid, doc in data.items()}
-                if all(type(uid) is str for uid in ids) and None not in views.values():
-                    return [views[uid] for uid in ids if uid in views], total  # type: ignore[misc]
-        slow = _page(response)
-        return list(slow.tasks), slow.max_results
+        return self._page(self.request("PUT", "/tasks/by_status", idempotent=True, json=body))
 
     def by_task(
         self, task: str, *, namespace: str | None = None, skip: int | None = None, limit: int | None = None
-    ) -> Page:
+    ) -> TaskPage:
         """``PUT /tasks/by_task``: tasks of one function, pending first, then by eta descending."""
         body = self._query_body(task=task, namespace=namespace, skip=skip, limit=limit)
-        response = self.request("PUT", "/tasks/by_task", idempotent=True, json=body)
-        return _page(response)
+        return self._page(self.request("PUT", "/tasks/by_task", idempotent=True, json=body))
 
-    def dump(self, *, skip: int | None = None, limit: int | None = None) -> Page:
+    def dump(self, *, skip: int | None = None, limit: int | None = None) -> TaskPage:
         """``PUT /tasks/dump``: all tasks of every namespace, sorted by uid."""
         body = self._query_body(skip=skip, limit=limit)
-        response = self.request("PUT", "/tasks/dump", idempotent=True, json=body)
-        return _page(response)
+        return self._page(self.request("PUT", "/tasks/dump", idempotent=True, json=body))
 
     def count(
         self,
@@ -257,7 +213,7 @@ class EventixClient(HttpSender):
         namespace: str | None = None,
         filter: Mapping[str, Any] | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
-    ) -> Iterator[Task]:
+    ) -> Iterator[TaskView]:
         """Every task matching the query, in uid order, by keyset paging.
 
         Each page asks for ``_id > last uid`` sorted by ``_id``, so memory stays at one page
@@ -266,10 +222,20 @@ class EventixClient(HttpSender):
         base = dict(filter or {})
         last: str | None = None
         while True:
-            page = self.by_status(
-                status=status, namespace=namespace, filter=_after(base, last), sort="_id", limit=page_size
+            body = self._query_body(
+                status=str(status) if status is not None else None,
+                namespace=namespace,
+                filter=_after(base, last),
+                sort="_id",
+                limit=page_size,
             )
+            response = self.request("PUT", "/tasks/by_status", idempotent=True, json=body)
+            page = self._page(response)
             tasks = page.tasks
+            if len(tasks) != len(page.ids) or any(
+                task.uid != uid for task, uid in zip(tasks, page.ids, strict=True)
+            ):  # bulk commands act on these uids: a document without its own is not guessed at
+                raise invalid(response, "every listed id needs a task document with that uid")
             if tasks and last is not None:
                 _check_progress(tasks[0].uid, last)
             yield from tasks
@@ -284,8 +250,9 @@ class EventixClient(HttpSender):
         filter: Mapping[str, Any] | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
-        """Like :meth:`iter_tasks`, as plain JSON documents: no model validation, for bulk
-        operations that only need a few fields of many tasks."""
+        """The listing of :meth:`iter_tasks` as the server's JSON documents, not read as tasks:
+        for ``task purge``, which reads each one as it acts on it, so that a listed document
+        that is not a task fails that item alone (a page read as tasks fails whole)."""
         base = dict(filter or {})
         last: str | None = None
         while True:
@@ -311,7 +278,7 @@ class EventixClient(HttpSender):
 
     # -- events -----------------------------------------------------------------------------
 
-    def post_event(self, event: Event) -> list[Task]:
+    def post_event(self, event: Event) -> list[TaskView]:
         """``POST /event``: the tasks the server's triggers created for it."""
         response = self.request("POST", "/event", idempotent=False, json=event.model_dump(mode="json"))
         from pydantic import TypeAdapter, ValidationError
@@ -320,9 +287,65 @@ class EventixClient(HttpSender):
 
         body = expect(response, list, "a list of tasks")
         try:
-            return TypeAdapter(list[Task]).validate_python(body)
+            return [TaskView.of_model(task) for task in TypeAdapter(list[Task]).validate_python(body)]
         except ValidationError as exc:
             raise invalid(response, str(exc.errors()[0].get("msg"))) from None
+
+    # -- reading tasks ----------------------------------------------------------------------
+
+    def _task(self, response: Answer) -> TaskView:
+        """The task in the body: a view of the document itself when it is in canonical form
+        (no pydantic), else read through the model. A client made with ``models=True`` reads
+        through the model at once."""
+        if not self.models:
+            view = view_of(decode_json(response))
+            if view is not None:
+                return view
+        return TaskView.of_model(decode_model(response, _task_model()))
+
+    def _page(self, response: Answer) -> TaskPage:
+        """The page in the body, its tasks read as :meth:`_task` reads one."""
+        if not self.models:
+            page = _page_of_views(decode_json(response))
+            if page is not None:
+                return page
+        from eventix_cli.core.task import Page  # see _task_model
+
+        model = decode_model(response, Page)
+        tasks = [TaskView.of_model(task) for task in model.tasks]
+        return TaskPage(model.ids, tasks, model.max_results, model.skip, model.limit, model.sort)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of a listing: the ids the server listed, their tasks in that order (a listed id
+    without a document has none), how many tasks match in all, and the paging it applied."""
+
+    ids: list[str]
+    tasks: list[TaskView]
+    max_results: int
+    skip: int | None = None
+    limit: int | None = None
+    sort: str | None = None
+
+
+def _page_of_views(body: Any) -> TaskPage | None:
+    """The page when it and every document in it are in canonical form (no pydantic), else None."""
+    if type(body) is not dict:
+        return None
+    ids, data, total = body.get("ids"), body.get("data"), body.get("max_results")
+    skip, limit, sort = body.get("skip"), body.get("limit"), body.get("sort")
+    if not (type(ids) is list and type(data) is dict and type(total) is int):
+        return None
+    if not all(type(uid) is str for uid in ids):
+        return None
+    if not (all(v is None or type(v) is int for v in (skip, limit)) and (sort is None or type(sort) is str)):
+        return None
+    views = {uid: view_of(doc) for uid, doc in data.items()}
+    if None in views.values():
+        return None
+    tasks: list[TaskView] = [views[uid] for uid in ids if uid in views]  # type: ignore[misc]
+    return TaskPage(ids, tasks, total, skip, limit, sort)
 
 
 def _check_progress(first: str, last: str) -> None:
@@ -345,21 +368,9 @@ def _after(base: dict[str, Any], last: str | None) -> dict[str, Any] | None:
     return {"$and": [base, after]} if "_id" in base else base | after
 
 
-# Models are imported on first use, not with the client: pydantic costs ~45 ms of start-up
-# that commands such as `ping` never need.
-def _task(response: Answer) -> Task:
+# The model is imported on first use, not with the client: pydantic costs ~45 ms of start-up
+# that commands such as `ping` and `task list` never need (tests/test_startup.py).
+def _task_model() -> type[Task]:
     from eventix_cli.core.task import Task
 
-    return decode_model(response, Task)
-
-
-def _task_view(response: Answer) -> Task | TaskView:
-    from eventix_cli.core.view import view_of
-
-    return view_of(decode_json(response)) or _task(response)
-
-
-def _page(response: Answer) -> Page:
-    from eventix_cli.core.task import Page
-
-    return decode_model(response, Page)
+    return Task

@@ -17,7 +17,6 @@ from eventix_cli.core.statuses import TaskStatus
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
-    from eventix_cli.core.task import Task
     from eventix_cli.core.view import TaskView
 
 GLOB_CHARS = frozenset("*?[")
@@ -107,7 +106,7 @@ class TaskQuery:
                 query["unique_key"] = self.unique_key
         return query
 
-    def matches_client_side(self, task: Task | TaskView) -> bool:
+    def matches_client_side(self, task: TaskView) -> bool:
         """The time conditions, on ``created_time``."""
         return self._created_ok(task.created_time)
 
@@ -128,7 +127,7 @@ class TaskQuery:
 
     # -- running it -------------------------------------------------------------------------
 
-    def iter_all(self, client: EventixClient, page_size: int = 500) -> Iterator[Task]:
+    def iter_all(self, client: EventixClient, page_size: int = 500) -> Iterator[TaskView]:
         """Every match, streamed in uid order with keyset paging (constant memory)."""
         for task in client.iter_tasks(filter=self.server_filter(), page_size=page_size):
             if self.matches_client_side(task):
@@ -140,24 +139,20 @@ class TaskQuery:
             if not self.has_client_filter or self._created_ok(_parse_time(doc["created_time"])):
                 yield doc
 
-    def first(
-        self, client: EventixClient, limit: int, sort: str | None
-    ) -> tuple[list[Task | TaskView], int | None]:
-        """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly.
-
-        The tasks are read-only views where the server's documents allow (no pydantic).
-        """
+    def first(self, client: EventixClient, limit: int, sort: str | None) -> tuple[list[TaskView], int | None]:
+        """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly."""
         query = self.server_filter()
         if not self.has_client_filter:
-            return client.read_page(filter=query, sort=sort, limit=limit)
-        found: list[Task | TaskView] = []
+            page = client.by_status(filter=query, sort=sort, limit=limit)
+            return page.tasks, page.max_results
+        found: list[TaskView] = []
         skip = 0
         page_size = max(limit, 200)
         while len(found) < limit:
-            tasks, total = client.read_page(filter=query, sort=sort, limit=page_size, skip=skip or None)
-            found.extend(t for t in tasks if self.matches_client_side(t))
+            page = client.by_status(filter=query, sort=sort, limit=page_size, skip=skip or None)
+            found.extend(t for t in page.tasks if self.matches_client_side(t))
             skip += page_size
-            if skip >= total or not tasks:
+            if skip >= page.max_results or not page.tasks:
                 break
         return found[:limit], None
 

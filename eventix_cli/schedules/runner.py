@@ -133,7 +133,7 @@ class Scheduler:
                     unique_key=key,
                     eta=slot,
                     operator=OPERATOR,
-                )
+                ).to_wire()
             )
         except AlreadyExists:
             log.info("%s: slot %s already enqueued (by another scheduler)", schedule.name, slot_text(slot))

@@ -55,7 +55,7 @@ class Lane:
                 return
             sent = time.monotonic()
             try:
-                task = client.next_scheduled(cfg.worker_id, cfg.namespace)
+                claim = client.next_scheduled(cfg.worker_id, cfg.namespace)
             except UnreadableTask as exc:
                 sup.unreserve()
                 if not sup.writer.end_unreadable(exc):
@@ -75,7 +75,7 @@ class Lane:
                 sup.unreserve()
                 raise
             sup.outage.recovered(sent)
-            if task is None:
+            if claim is None:
                 idle = sup.unreserve()
                 if not cfg.burst:
                     sup.wait_stop(cfg.poll_interval)
@@ -85,6 +85,7 @@ class Lane:
                 else:
                     sup.wait_stop(0.02)  # a running task may still schedule more
                 continue
+            task = claim.to_task()
             claimed = sup.register(task, self.serial)
             with sup.metrics.busy():
                 outcome = run_attempt(task, sup.registry, cfg.namespace, cfg.worker_id)

@@ -48,13 +48,13 @@ class LeaseKeeper:
         uid = claimed.uid
         now = time.monotonic()
         try:
-            current = self.client.get_task(uid)
+            current = self.client.get_task(uid).to_task()
             if not still_ours(current, self.worker_id):
                 self._lost(claimed, f"now {current.status.value} on worker {current.worker_id or 'none'}")
                 return
             lease = self.lease_of(claimed)
             current.worker_expires = utcnow() + dt.timedelta(seconds=lease)
-            stored = self.client.put_task(current)
+            stored = self.client.put_task(current.to_wire()).to_task()
         except TaskNotFound:
             self._lost(claimed, "deleted")
             return

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from eventix_cli.core.errors import (
     ApiError,
+    InvalidResponse,
     RevisionConflict,
     ServerError,
     TaskNotFound,
@@ -110,7 +111,7 @@ class Writer:
             doc = merged(base, outcome)
             try:
                 sent = time.monotonic()
-                stored = self.client.put_task(doc)
+                stored = self.client.put_task(doc.to_wire()).to_task()
                 self.outage.recovered(sent)
             except RevisionConflict:
                 current = self._reread(uid)
@@ -223,7 +224,7 @@ class Writer:
 
     def _reread(self, uid: str) -> Task | object | None:
         try:
-            return self.client.get_task(uid)
+            return self.client.get_task(uid).to_task()
         except TaskNotFound:
             log.warning("task %s was deleted while it ran; its outcome is dropped", uid)
             return None
@@ -253,10 +254,10 @@ class Writer:
         for _ in range(5):
             apply_release(doc)
             try:
-                self.client.put_task(doc)
+                self.client.put_task(doc.to_wire())
             except RevisionConflict:
                 try:
-                    doc = self.client.get_task(uid)
+                    doc = self.client.get_task(uid).to_task()
                 except TaskNotFound:
                     return False
                 except (TransportError, ApiError) as exc:
@@ -302,9 +303,10 @@ class Writer:
                 "error_payload": {},
             },
         )
+        doc["uid"] = uid  # put_task writes to the document's uid; one known by its _id gets it
         try:
             try:
-                self.client.put_document(uid, doc)
+                self._write_unreadable(doc)
             except ValidationFailed as refused:
                 # the server stores it but will not take it back as it is: the fields it names
                 # are dropped (their defaults apply) and listed with the error
@@ -314,7 +316,7 @@ class Writer:
                 values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
                 doc["result"]["error_message"] += f"; dropped fields the server refused: {values}"
                 doc["result"]["error_payload"] = {"dropped_fields": dropped}
-                self.client.put_document(uid, doc)
+                self._write_unreadable(doc)
         except (TransportError, ApiError) as failure:
             log.error(
                 "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
@@ -327,6 +329,12 @@ class Writer:
             return False
         log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
         return True
+
+    def _write_unreadable(self, doc: dict[str, object]) -> None:
+        """Write an unreadable task back (revision-checked): the server's answer holds the same
+        document, which this worker cannot read either, so a 2xx answer is all that counts."""
+        with contextlib.suppress(InvalidResponse):
+            self.client.put_task(doc)
 
 
 def _already_written(current: Task, outcome: Task) -> bool:

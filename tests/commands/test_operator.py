@@ -91,8 +91,9 @@ def test_monitor_rates_count_the_last_minute(embedded_url, namespace) -> None:
         assert first.done_per_minute == 0
         for task in client.iter_tasks(namespace=namespace):
             if task.status == TaskStatus.scheduled:
+                task = task.to_task()
                 task.status = TaskStatus.done
-                client.put_task(task)
+                client.put_task(task.to_wire())
         second = monitor.snapshot()
     assert second.done_per_minute == 3
     assert second.failed_per_minute == 0

@@ -16,6 +16,7 @@ from eventix_cli.cli.commands.task.purge import purge_one
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.errors import TaskNotFound
 from eventix_cli.core.task import Task, TaskStatus
+from eventix_cli.core.view import TaskView
 
 MOMENTS = ("after get_task", "before put_task", "after put_task", "before delete_task")
 
@@ -28,7 +29,7 @@ class RacingClient(EventixClient):
         self.url = url
         self.namespace = namespace
         self.moment = moment
-        self.claimed: list[Task] = []
+        self.claimed: list[TaskView] = []
         self.moments: list[str] = []
 
     def _at(self, moment: str) -> None:
@@ -38,14 +39,14 @@ class RacingClient(EventixClient):
                 task = worker.next_scheduled("racing-worker", self.namespace)
             self.claimed.append(task)
 
-    def get_task(self, uid: str) -> Task:
+    def get_task(self, uid: str) -> TaskView:
         task = super().get_task(uid)
         self._at("after get_task")
         return task
 
-    def put_task(self, task: Task) -> Task:
+    def put_task(self, document: dict) -> TaskView:
         self._at("before put_task")
-        stored = super().put_task(task)
+        stored = super().put_task(document)
         self._at("after put_task")
         return stored
 
@@ -57,7 +58,9 @@ class RacingClient(EventixClient):
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_a_task_claimed_between_listing_and_delete_is_never_purged(server, namespace, moment) -> None:
     with EventixClient(server.url, retries=0) as setup:
-        listed = setup.post_task(Task(task="job", namespace=namespace)).to_wire()  # what the listing saw
+        listed = setup.post_task(
+            Task(task="job", namespace=namespace).to_wire()
+        ).to_wire()  # what the listing saw
     racing = RacingClient(server.url, namespace, moment)
     with racing, contextlib.suppress(Skip):  # skipped or not, what matters is the stored state
         purge_one(racing, listed)
@@ -74,7 +77,9 @@ def test_a_task_claimed_between_listing_and_delete_is_never_purged(server, names
 def test_a_pending_task_is_purged_with_two_requests(server, namespace) -> None:
     """The reservation costs no extra request: a pending task takes one write and one delete."""
     with EventixClient(server.url, retries=0) as setup:
-        listed = setup.post_task(Task(task="job", namespace=namespace, status=TaskStatus.retry)).to_wire()
+        listed = setup.post_task(
+            Task(task="job", namespace=namespace, status=TaskStatus.retry).to_wire()
+        ).to_wire()
     racing = RacingClient(server.url, namespace, moment="never")
     with racing:
         purge_one(racing, listed)

@@ -101,10 +101,10 @@ def test_a_failed_post_is_reported_by_line_and_the_rest_are_added(
 
     real = EventixClient.post_task
 
-    def post_task(self, task):
-        if task.task == "refused":
+    def post_task(self, document):
+        if document["task"] == "refused":
             raise ValidationFailed("the server refused it", status_code=422)
-        return real(self, task)
+        return real(self, document)
 
     monkeypatch.setattr(EventixClient, "post_task", post_task)
     text = '{"task": "ok"}\n{"task": "refused"}\n{"task": "ok2"}\n'

@@ -127,7 +127,7 @@ def test_cancel_by_id_and_refusals(cli, server, namespace) -> None:
     running = seed(server.url, namespace, eta=ago(minutes=1))[0]
     with EventixClient(server.url) as client:
         client.delete_task(queued.uid)
-        queued = client.post_task(queued.model_copy(update={"revision": None}))
+        queued = client.post_task(queued.to_task().model_copy(update={"revision": None}).to_wire())
         claimed = client.next_scheduled("w1", namespace)
     assert claimed.uid in (queued.uid, running.uid)
     other = queued if claimed.uid == running.uid else running

@@ -25,4 +25,3 @@ def test_no_module_outside_the_task_commands_imports_their_helpers() -> None:
         and "eventix_cli.cli.commands.task.common" in _imported_modules(path)
     )
     assert users == []
-

@@ -126,10 +126,11 @@ def _complete_soon(url: str, namespace: str, status: TaskStatus, result=None) ->
             for _ in range(200):
                 task = client.next_scheduled("test-worker", namespace)
                 if task is not None:
+                    task = task.to_task()
                     task.status = status
                     task.result = result
                     task.worker_id = None
-                    client.put_task(task)
+                    client.put_task(task.to_wire())
                     return
                 time.sleep(0.05)
 

@@ -53,10 +53,11 @@ def test_add_wait_exits_on_the_first_failed_attempt(cli, embedded_url, namespace
             while time.monotonic() < deadline:
                 claimed = client.next_scheduled("w1", namespace)
                 if claimed is not None:
+                    claimed = claimed.to_task()
                     claimed.status = TaskStatus.retry
                     claimed.worker_id = None
                     claimed.result = {"error_class": "KeyError", "error_message": "'invoice'"}
-                    client.put_task(claimed)
+                    client.put_task(claimed.to_wire())
                     return
                 time.sleep(0.05)
 

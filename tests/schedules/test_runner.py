@@ -64,9 +64,10 @@ def test_a_second_scheduler_skips_slots_done_already(client, namespace) -> None:
     second.run_once()  # both running, nothing due yet
     clock.set("2026-05-01T07:00:05+00:00")
     first.run_once()
-    [task] = client.by_status(namespace=namespace).tasks
+    [listed] = client.by_status(namespace=namespace).tasks
+    task = listed.to_task()
     task.status = TaskStatus.done  # a worker ran it already: the server's unique-key rule no longer applies
-    client.put_task(task)
+    client.put_task(task.to_wire())
     second.run_once()
     assert keys(client, namespace) == ["schedule:hourly:2026-05-01T07:00:00Z"]
     assert (first.enqueued, second.enqueued) == (1, 0)
@@ -126,13 +127,13 @@ class RefusingClient:
     def __getattr__(self, name: str):
         return getattr(self.client, name)
 
-    def post_task(self, task):
+    def post_task(self, document):
         from eventix_cli.core.errors import ValidationFailed
 
-        if task.task == "refused":
+        if document["task"] == "refused":
             self.refused += 1
             raise ValidationFailed("request: refused", status_code=422)
-        return self.client.post_task(task)
+        return self.client.post_task(document)
 
 
 def test_a_refused_schedule_does_not_hold_up_the_others(client, namespace) -> None:

@@ -36,7 +36,7 @@ def test_token_required_on_every_request(tmp_path: Path, cli) -> None:
         assert httpx.get(srv.url + "/healthz", headers={"Authorization": "Bearer nope"}).status_code == 401
         with EventixClient(srv.url, token="t0ken-123") as client:
             assert client.health()["status"] == "healthy"
-            client.post_task(Task(task="x"))
+            client.post_task(Task(task="x").to_wire())
         with EventixClient(srv.url) as client, pytest.raises(Unauthorized):
             client.health()
         result = cli("ping", "--url", srv.url)
@@ -105,8 +105,8 @@ def test_oversized_chunked_write_back_is_413(embedded) -> None:
 def test_metrics_count_real_tasks(embedded, namespace) -> None:
     with EventixClient(embedded.url) as client:
         before = client.metrics()["tasks"]
-        client.post_task(Task(task="m", namespace=namespace))
-        client.post_task(Task(task="m", namespace=namespace, status=TaskStatus.error))
+        client.post_task(Task(task="m", namespace=namespace).to_wire())
+        client.post_task(Task(task="m", namespace=namespace, status=TaskStatus.error).to_wire())
         metrics = client.metrics()
     after = metrics["tasks"]
     assert after["scheduled"] == before["scheduled"] + 1
@@ -120,10 +120,10 @@ def test_restart_keeps_tasks_and_sigterm_is_clean(tmp_path: Path) -> None:
     port = free_port()
     srv = start_server("embedded", tmp_path, port=port, extra_args=["--db", str(db)])
     with EventixClient(srv.url) as client:
-        done = client.post_task(Task(task="a", namespace="r", unique_key="k1"))
+        done = client.post_task(Task(task="a", namespace="r", unique_key="k1").to_wire()).to_task()
         done.status = TaskStatus.done
-        client.put_task(done)
-        pending = client.post_task(Task(task="b", namespace="r", kwargs={"x": [1, 2]}))
+        client.put_task(done.to_wire())
+        pending = client.post_task(Task(task="b", namespace="r", kwargs={"x": [1, 2]}).to_wire())
         claimed = client.next_scheduled("w9", "r")
     assert claimed.uid == pending.uid
     assert srv.stop(signal.SIGTERM) == 0
@@ -159,7 +159,7 @@ def test_port_in_use_is_one_line_error(embedded) -> None:
 def test_four_processes_claim_2000_tasks_each_exactly_once(embedded, namespace) -> None:
     with EventixClient(embedded.url) as client:
         for i in range(2000):
-            client.post_task(Task(task="n", namespace=namespace, priority=-(i % 7)))
+            client.post_task(Task(task="n", namespace=namespace, priority=-(i % 7)).to_wire())
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
         results = pool.starmap(claim_until_empty, [(embedded.url, namespace, f"w{i}") for i in range(4)])

@@ -21,10 +21,11 @@ def claim_until_empty(url: str, namespace: str, worker_id: str) -> list[str]:
                 if task is None:
                     return claimed
                 claimed.append(task.uid)
+                task = task.to_task()
                 task.status = TaskStatus.done
                 task.worker_id = None
                 task.worker_expires = None
-                client.put_task(task)
+                client.put_task(task.to_wire())
             except EventixCliError as exc:
                 raise RuntimeError(
                     f"{worker_id} after {len(claimed)} claims: {exc.error_class}: {exc}"

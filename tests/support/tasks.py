@@ -14,7 +14,7 @@ def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
     """Store ``count`` tasks with ``fields`` (status, created_time, ... as given)."""
     fields.setdefault("task", "job")
     with EventixClient(url) as client:
-        return [client.post_task(Task(namespace=namespace, **fields)) for _ in range(count)]
+        return [client.post_task(Task(namespace=namespace, **fields).to_wire()) for _ in range(count)]
 
 
 def failed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:

@@ -88,9 +88,9 @@ def touch_self_then_sleep(url: str, seconds: float, marker: str) -> str:
     """Changes its own document (the claim stays this worker's), then sleeps."""
     client, uid = _own(url)
     with client:
-        doc = client.get_task(uid)
+        doc = client.get_task(uid).to_task()
         doc.kwargs = {**doc.kwargs, "touched": True}
-        client.put_task(doc)
+        client.put_task(doc.to_wire())
     Path(marker).write_text("touched")
     time.sleep(seconds)
     return "finished"

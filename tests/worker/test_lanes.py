@@ -18,7 +18,10 @@ def test_write_backs_run_inline_on_a_single_lane_and_pooled_above(
     embedded_url, namespace, concurrency, thread_prefix
 ) -> None:
     with EventixClient(embedded_url) as client:
-        uids = [client.post_task(Task(task="add", namespace=namespace, args=[i, 1])).uid for i in range(6)]
+        uids = [
+            client.post_task(Task(task="add", namespace=namespace, args=[i, 1]).to_wire()).uid
+            for i in range(6)
+        ]
         registry = TaskRegistry()
         registry.register("tests.worker.sample_tasks:add")
         config = WorkerConfig(

@@ -101,7 +101,7 @@ def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
             ("flaky", ["again"], True),
             ("sleep_for", [0.6, str(marker)], True),
         ):
-            client.post_task(Task(task=task, namespace=ns, args=args, retry=retry))
+            client.post_task(Task(task=task, namespace=ns, args=args, retry=retry).to_wire())
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     worker = WorkerProcess(

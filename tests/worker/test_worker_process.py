@@ -17,7 +17,7 @@ from tests.support.workers import SAMPLE, WorkerProcess, wait_for
 
 def post(url: str, namespace: str, task: str, *args, **fields) -> Task:
     with EventixClient(url) as client:
-        return client.post_task(Task(task=task, namespace=namespace, args=list(args), **fields))
+        return client.post_task(Task(task=task, namespace=namespace, args=list(args), **fields).to_wire())
 
 
 def get(url: str, uid: str) -> Task:
@@ -192,7 +192,9 @@ def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> Non
     due = utcnow() + dt.timedelta(seconds=3)
     with EventixClient(embedded_url) as client:
         uids = [
-            client.post_task(Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due)).uid
+            client.post_task(
+                Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due).to_wire()
+            ).uid
             for _ in range(200)
         ]
     assert utcnow() < due, "posting took longer than the head start: the test proves nothing"

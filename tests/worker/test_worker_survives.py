@@ -38,7 +38,7 @@ def tasks_args() -> list[str]:
 def post(url: str, namespace: str, name: str, *args, **fields) -> Task:
     fields.setdefault("retry", False)
     with EventixClient(url) as client:
-        return client.post_task(Task(task=name, namespace=namespace, args=list(args), **fields))
+        return client.post_task(Task(task=name, namespace=namespace, args=list(args), **fields).to_wire())
 
 
 def stored(url: str, namespace: str) -> dict[str, Task]:

@@ -9,6 +9,7 @@ import pytest
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.view import TaskView
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.leases import LeaseKeeper
 from eventix_cli.worker.outage import Outage
@@ -25,10 +26,10 @@ def parts(client):
 
 
 def claim(client: EventixClient, namespace: str) -> Claimed:
-    client.post_task(Task(task="job", namespace=namespace, eta=utcnow()))
+    client.post_task(Task(task="job", namespace=namespace, eta=utcnow()).to_wire())
     task = client.next_scheduled(WID, namespace)
     assert task is not None
-    return Claimed(task=task, lease=300, lane=1)
+    return Claimed(task=task.to_task(), lease=300, lane=1)
 
 
 def succeeded(claimed: Claimed, result: object = "ok") -> Task:
@@ -40,9 +41,9 @@ def succeeded(claimed: Claimed, result: object = "ok") -> Task:
 def test_outcome_is_reapplied_while_the_claim_is_ours(parts, namespace) -> None:
     client, writer, _ = parts
     claimed = claim(client, namespace)
-    other = client.get_task(claimed.uid)
+    other = client.get_task(claimed.uid).to_task()
     other.kwargs = {"touched": True}  # someone writes; the claim stays ours
-    client.put_task(other)
+    client.put_task(other.to_wire())
     assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
     stored = client.get_task(claimed.uid)
     assert (stored.status, stored.result, stored.kwargs) == (TaskStatus.done, "ok", {"touched": True})
@@ -53,14 +54,14 @@ def test_outcome_is_reapplied_while_the_claim_is_ours(parts, namespace) -> None:
 def test_outcome_is_discarded_once_the_claim_is_gone(parts, namespace, how, caplog) -> None:
     client, writer, _ = parts
     claimed = claim(client, namespace)
-    other = client.get_task(claimed.uid)
+    other = client.get_task(claimed.uid).to_task()
     if how == "cancelled":
         apply_cancel(other, by="test")
     elif how == "requeued":
         other.status, other.worker_id = TaskStatus.scheduled, None
     else:
         other.worker_id = "someone-else"
-    before = client.put_task(other)
+    before = client.put_task(other.to_wire())
     assert writer.write_outcome(claimed, succeeded(claimed)) == "discarded"
     after = client.get_task(claimed.uid)
     assert after.revision == before.revision  # not a single write
@@ -71,9 +72,9 @@ def test_outcome_is_discarded_once_the_claim_is_gone(parts, namespace, how, capl
 def test_release_after_a_conflict_rereads_and_releases(parts, namespace) -> None:
     client, writer, _ = parts
     claimed = claim(client, namespace)
-    other = client.get_task(claimed.uid)
+    other = client.get_task(claimed.uid).to_task()
     other.kwargs = {"touched": True}
-    client.put_task(other)
+    client.put_task(other.to_wire())
     assert writer.release(claimed, "test")
     stored = client.get_task(claimed.uid)
     assert (stored.status, stored.worker_id, stored.kwargs) == (TaskStatus.scheduled, None, {"touched": True})
@@ -85,9 +86,9 @@ def test_release_after_a_conflict_rereads_and_releases(parts, namespace) -> None
 def test_release_leaves_a_task_that_is_no_longer_ours(parts, namespace) -> None:
     client, writer, _ = parts
     claimed = claim(client, namespace)
-    other = client.get_task(claimed.uid)
+    other = client.get_task(claimed.uid).to_task()
     apply_cancel(other, by="test")
-    client.put_task(other)
+    client.put_task(other.to_wire())
     assert not writer.release(claimed, "test")
     assert client.get_task(claimed.uid).status == TaskStatus.error
 
@@ -143,11 +144,11 @@ def test_renewal_during_an_outage_backs_off(namespace) -> None:
 class _WritesBetween(EventixClient):
     """Someone writes the task (keeping the claim) between the renewal's read and its write."""
 
-    def get_task(self, uid: str) -> Task:
+    def get_task(self, uid: str) -> TaskView:
         task = super().get_task(uid)
-        other = super().get_task(uid)
+        other = super().get_task(uid).to_task()
         other.kwargs = {"n": other.kwargs.get("n", 0) + 1}
-        self.put_task(other)
+        self.put_task(other.to_wire())
         return task
 
 
@@ -172,12 +173,12 @@ def test_renewal_meeting_a_conflict_keeps_the_claim_and_tries_again(server, name
 class _FailsOnDeepResults(EventixClient):
     """A server whose database refuses one document with a 500 (as MongoDB does past its depth)."""
 
-    def put_task(self, task: Task) -> Task:
+    def put_task(self, document: dict) -> TaskView:
         from eventix_cli.core.errors import ServerError
 
-        if isinstance(task.result, list):
+        if isinstance(document["result"], list):
             raise ServerError("HTTP 500: document too deep", status_code=500)
-        return super().put_task(task)
+        return super().put_task(document)
 
 
 def test_result_the_server_keeps_failing_on_is_stored_as_an_error(server, namespace) -> None:
@@ -194,16 +195,16 @@ def test_result_the_server_keeps_failing_on_is_stored_as_an_error(server, namesp
 class _RefusesDeepResults(EventixClient):
     """A server with a nesting limit at the door: 422 for a result deeper than it accepts."""
 
-    def put_task(self, task: Task) -> Task:
+    def put_task(self, document: dict) -> TaskView:
         from eventix_cli.core.errors import ValidationFailed
 
-        if isinstance(task.result, list):
+        if isinstance(document["result"], list):
             raise ValidationFailed(
                 "request rejected: result: nesting deeper than 64 levels",
                 status_code=422,
                 payload=[{"loc": ["body", "result"], "msg": "too deep"}],
             )
-        return super().put_task(task)
+        return super().put_task(document)
 
 
 def test_result_refused_with_422_is_stored_as_an_error_without_it(server, namespace) -> None:
@@ -230,10 +231,10 @@ class _LosesTheFirstAnswer(EventixClient):
 
     lost = False
 
-    def put_task(self, task: Task) -> Task:
+    def put_task(self, document: dict) -> TaskView:
         from eventix_cli.core.errors import ServerTimeout
 
-        stored = super().put_task(task)
+        stored = super().put_task(document)
         if not self.lost:
             self.lost = True
             raise ServerTimeout("PUT timed out")

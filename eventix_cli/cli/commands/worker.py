@@ -218,7 +218,7 @@ def worker(
         logging.getLogger(__name__).info("upstream EventixClient points at %s (for .delay())", settings.url)
 
     metrics = _start_metrics(metrics_host, metrics_port, registry.tasks)
-    client = state.client(settings, retries=0, max_connections=concurrency + 2, keepalive=True)
+    client = state.client(settings, retries=0, max_connections=concurrency + 2, keepalive=True, models=True)
     config = WorkerConfig(
         namespace=settings.namespace,
         worker_id=wid,

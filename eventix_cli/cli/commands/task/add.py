@@ -11,7 +11,6 @@ import typer
 
 if TYPE_CHECKING:
     from eventix_cli.cli.output import Output
-    from eventix_cli.core.task import Task
     from eventix_cli.core.view import TaskView
 
 from eventix_cli.cli.commands.task.common import require_writable
@@ -288,7 +287,7 @@ def add(
     if retry_delay is not None:
         fields["error_eta_inc"] = retry_delay
     with client:
-        stored = client.post_document(new_task_document(fields))
+        stored = client.post_task(new_task_document(fields))
         printer = Output(settings.output)
         if not wait:
             _print_added(printer, stored)
@@ -313,7 +312,7 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
         enqueue(client, lines, settings.output, concurrency=concurrency)
 
 
-def _print_added(printer: Output, stored: Task | TaskView) -> None:
+def _print_added(printer: Output, stored: TaskView) -> None:
     from eventix_cli.cli import output
 
     if printer.format in ("table", "ids"):

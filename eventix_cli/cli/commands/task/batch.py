@@ -19,6 +19,7 @@ from eventix_cli.core.errors import UsageError
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 #: the fields a line may have; anything else is a typo we would otherwise drop silently
 FIELDS = ("task", "args", "kwargs", "eta", "priority", "unique_key", "namespace", "retry", "max_retries")
@@ -127,11 +128,11 @@ def enqueue(client: EventixClient, lines: list[Line], fmt: str | None, *, concur
     from eventix_cli.cli.commands.task.common import report_bulk
     from eventix_cli.cli.output import Output
 
-    stored: dict[int, Task] = {}
+    stored: dict[int, TaskView] = {}
     lock = threading.Lock()
 
     def post(line: Line) -> None:
-        task = client.post_task(line.task)
+        task = client.post_task(line.task.to_wire())
         with lock:
             stored[line.number] = task
 

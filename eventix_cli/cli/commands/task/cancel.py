@@ -28,7 +28,7 @@ from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
-    from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -67,7 +67,7 @@ def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
     )
 
 
-def end_running(client: EventixClient, task: Task, attempts: int = 5) -> Task:
+def end_running(client: EventixClient, task: TaskView, attempts: int = 5) -> TaskView:
     """End a processing task as ``error``/``TaskCancelled`` with a revision-checked write.
 
     Not a delete: the server would re-insert a deleted task when its worker writes back. This
@@ -82,11 +82,12 @@ def end_running(client: EventixClient, task: Task, attempts: int = 5) -> Task:
     for _ in range(attempts):
         if task.status != TaskStatus.processing:
             return task
-        apply_cancel(task, by="eventix task cancel --force")
+        cancelled = task.to_task()
+        apply_cancel(cancelled, by="eventix task cancel --force")
         try:
-            return client.put_task(task)
+            return client.put_task(cancelled.to_wire())
         except RevisionConflict:
-            task = client.get_task(task.uid)
+            task = client.get_task(cancelled.uid)
     return task
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
     from eventix_cli.config import Settings
     from eventix_cli.core.query import TaskQuery
-    from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 StatusOption = Annotated[
     list[str] | None,
@@ -143,7 +143,7 @@ def _ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
 UNIQUE_KEY_PREFERENCE = ("scheduled", "retry", "processing", "error", "done")
 
 
-def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) -> list[Task]:
+def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) -> list[TaskView]:
     """Every task with this exact unique key in the namespace, the most relevant first: a
     pending one, then processing, error, done (newest first within a status)."""
     page = client.by_status(
@@ -248,7 +248,7 @@ def describe_query(query: TaskQuery) -> str:
 
 
 def dry_run_report(
-    fmt: str | None, *, verb: str, count: int, sample: Sequence[Task], query: TaskQuery
+    fmt: str | None, *, verb: str, count: int, sample: Sequence[TaskView], query: TaskQuery
 ) -> None:
     """What a bulk command would do: the count, a sample of five and the exact filter."""
     from eventix_cli.cli import output
@@ -307,7 +307,7 @@ def run_selected(
     report_bulk(fmt, result, verb=verb, expected=total)
 
 
-def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[Task]]:
+def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[TaskView]]:
     sample, total = query.first(client, size, "_id")
     return (query.count(client) if total is None else total), sample
 

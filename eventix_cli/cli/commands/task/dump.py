@@ -37,6 +37,7 @@ from eventix_cli.core.errors import UsageError
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 DUMP_EPILOG = """\
 [bold]Examples[/bold]
@@ -108,7 +109,7 @@ def dump(
     out.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")
 
 
-def _write_lines(handle: IO[str], tasks: Iterator[Task], total: int | None) -> int:
+def _write_lines(handle: IO[str], tasks: Iterator[TaskView], total: int | None) -> int:
     from eventix_cli.cli import output as out
 
     count = 0
@@ -194,7 +195,7 @@ def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
     else:
         doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
     try:
-        client.put_task(doc)
+        client.put_task(doc.to_wire())
     except RevisionConflict:
         if not overwrite:
             raise Skip("exists (--overwrite replaces it)") from None

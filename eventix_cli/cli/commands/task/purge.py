@@ -87,11 +87,11 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
         task.worker_id = PURGE_HOLD
         task.worker_expires = utcnow() + dt.timedelta(seconds=PURGE_HOLD_SECONDS)
         try:
-            client.put_task(task)
+            client.put_task(task.to_wire())
             return
         except RevisionConflict:
             try:
-                task = client.get_task(doc["uid"])
+                task = client.get_task(doc["uid"]).to_task()
             except TaskNotFound:
                 raise Skip("already gone") from None
     raise Skip("changed by others while being purged; left alone")

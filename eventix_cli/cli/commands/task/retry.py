@@ -60,14 +60,14 @@ def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: b
                 f"status is {status}: only error and retry tasks can be retried (--force requeues others)"
             )
             raise
-    task = client.get_task(uid)  # --force: a revision-checked write, so a concurrent change wins
+    task = client.get_task(uid).to_task()  # --force: a revision-checked write, so a concurrent change wins
     if task.status == TaskStatus.scheduled:
         raise Skip("already scheduled")
     task.status = TaskStatus.scheduled
     task.worker_id = None
     task.worker_expires = None
     task.eta = eta or utcnow()
-    client.put_task(task)
+    client.put_task(task.to_wire())
 
 
 def retry(

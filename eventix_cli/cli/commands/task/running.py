@@ -23,7 +23,7 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.state import connect
 
 if TYPE_CHECKING:
-    from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -38,7 +38,7 @@ EPILOG = """\
 LEASE = dt.timedelta(seconds=300)
 
 
-def running_row(task: Task, now: dt.datetime) -> dict[str, Any]:
+def running_row(task: TaskView, now: dt.datetime) -> dict[str, Any]:
     from eventix_cli.core.times import format_duration
 
     expires = task.worker_expires

@@ -57,7 +57,7 @@ def show(
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     with client:
         if uid is not None:
-            task = client.read_task(uid)
+            task = client.get_task(uid)
         else:
             from eventix_cli.cli.commands.task.common import no_task_for_unique_key, tasks_by_unique_key
 

@@ -14,7 +14,7 @@ from eventix_cli.core.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
-    from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -32,7 +32,7 @@ POLL_START = 0.2
 POLL_MAX = 2.0
 
 
-def failed_attempt(task: Task, until_final: bool) -> bool:
+def failed_attempt(task: TaskView, until_final: bool) -> bool:
     """Has this task failed in a way the wait reports? For good (``error``) always; an attempt
     that will be retried (``retry``) too, unless ``until_final`` waits through retries."""
     if task.status.value == "error":
@@ -62,10 +62,10 @@ def wait_for(
     from eventix_cli.core.task import FINAL_STATUSES
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    latest: dict[str, Task] = {}
+    latest: dict[str, TaskView] = {}
     pending = list(uids)
     delay = POLL_START
-    failed: list[Task] = []
+    failed: list[TaskView] = []
     while True:
         query: dict = {"_id": {"$in": pending}}
         if namespace is not None:
