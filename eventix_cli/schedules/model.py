@@ -132,7 +132,7 @@ def _unsendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> str |
 
     from eventix_cli.client.wire import encode_json
     from eventix_cli.core.errors import UnsendableValue
-    from eventix_cli.core.task import stored_priority
+    from eventix_cli.core.fields import stored_priority
 
     try:
         # TOML and YAML dates and times become ISO text, as when the task is posted

@@ -111,7 +111,8 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
-        from eventix_cli.core.task import Task, stored_priority
+        from eventix_cli.core.fields import stored_priority
+        from eventix_cli.core.task import Task
 
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)

@@ -28,7 +28,9 @@ from eventix_cli.core.errors import (
     UnsendableValue,
     ValidationFailed,
 )
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.outcome import apply_failure, apply_release, describe, not_storable
 

@@ -54,7 +54,8 @@ def _check(number: int, doc: Any, key: str, ok: bool, expected: str) -> None:
 def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt.datetime) -> Task:
     """One JSON line as a task to post; a UsageError names the line and the field."""
     from eventix_cli.core import jsonrules as jsoninput
-    from eventix_cli.core.task import Task, stored_priority
+    from eventix_cli.core.fields import stored_priority
+    from eventix_cli.core.task import Task
     from eventix_cli.core.times import parse_eta
 
     try:
@@ -105,7 +106,7 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
 
 def load(source: str, *, namespace: str, operator: str) -> list[Line]:
     """Every line of the input checked and turned into a task; nothing is sent on an error."""
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     now = utcnow()
     lines = []

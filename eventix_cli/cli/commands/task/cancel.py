@@ -44,7 +44,7 @@ EPILOG = """\
 def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
     """Delete a task that has not run yet; end a processing one (only with ``force``)."""
     from eventix_cli.core.errors import WrongTaskStatus
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
+    from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
     from eventix_cli.worker.outcome import TASK_CANCELLED
 
     task = client.get_task(uid)
@@ -152,7 +152,7 @@ def cancel(
         tasks_by_unique_key,
     )
     from eventix_cli.core.query import GLOB_CHARS
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
+    from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     filters = {

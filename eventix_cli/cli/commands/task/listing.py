@@ -214,7 +214,7 @@ def _watch(
     from eventix_cli.cli.commands.task.common import task_columns, task_row
     from eventix_cli.cli.output import Output
     from eventix_cli.cli.tables import select_columns
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     if fmt != "table" or not out.is_terminal():
         raise UsageError(

@@ -65,7 +65,8 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
 
     from eventix_cli.cli.bulk import Skip
     from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound
-    from eventix_cli.core.task import Task, utcnow
+    from eventix_cli.core.task import Task
+    from eventix_cli.core.times import utcnow
 
     try:
         task = Task.model_validate(doc)

@@ -89,7 +89,7 @@ def running(
     """
     from eventix_cli.cli import output as out
     from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     query: dict[str, Any] = {"status": "processing"}
