@@ -19,6 +19,7 @@ from eventix_cli.cli.commands.task.common import (
     connect,
 )
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.client.selection import iter_matching_documents
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def purge(
             concurrency=concurrency,
             yes=yes,
             dry_run=dry_run,
-            items=query.iter_documents(client),
+            items=iter_matching_documents(client, query),
             key=lambda doc: doc["uid"],
             count_first=False,
         )
