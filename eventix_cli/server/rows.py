@@ -97,7 +97,7 @@ def _millis(value: str) -> str:
     if len(value) == 27 and value[19] == "." and value[26] == "Z":
         return value[:19] + "Z" if value[20:23] == "000" else value[:23] + "000Z"
     try:
-        return format_stored_time(dt.datetime.fromisoformat(value))
+        return format_stored_time(parse_iso_time(value))
     except ValueError:
         return value  # not a time: stored as given
 
