@@ -7,7 +7,10 @@ import json
 
 from freezegun import freeze_time
 
-from eventix_cli.core.task import Page, Task, TaskStatus, as_utc, stored_priority
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Page, Task
+from eventix_cli.core.times import as_utc
 
 UPSTREAM_TASK = {
     "uid": "985da09ed8d3410583d8991a84264bf3",

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.client.wire import INT64_MAX, INT64_MIN, encode_json
 from eventix_cli.core.errors import InvalidResponse, ServerError, UnsendableValue, UsageError
+from eventix_cli.core.jsonrules import INT64_MAX, INT64_MIN, encode_json
 from eventix_cli.core.task import Task
 
 #: deeper than the embedded server stores (its one limit, about 100) and than pydantic's own

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from eventix_cli import __version__
 from eventix_cli.client.httpx_loader import httpx
-from eventix_cli.client.wire import encode_json
 from eventix_cli.core.errors import (
     CertificateVerifyFailed,
     ServerTimeout,
@@ -28,6 +27,7 @@ from eventix_cli.core.errors import (
     UsageError,
     error_from_response,
 )
+from eventix_cli.core.jsonrules import encode_json
 
 if TYPE_CHECKING:
     import ssl

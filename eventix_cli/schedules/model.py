@@ -130,9 +130,9 @@ def _unsendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> str |
     at load: found when a slot comes, it would stop the scheduler and every other schedule."""
     from pydantic_core import to_jsonable_python
 
-    from eventix_cli.client.wire import encode_json
     from eventix_cli.core.errors import UnsendableValue
-    from eventix_cli.core.task import stored_priority
+    from eventix_cli.core.fields import stored_priority
+    from eventix_cli.core.jsonrules import encode_json
 
     try:
         # TOML and YAML dates and times become ISO text, as when the task is posted

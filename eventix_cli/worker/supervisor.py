@@ -23,7 +23,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from eventix_cli.core.task import Task, utcnow
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.config import DEFAULT_LEASE, WorkerConfig
 from eventix_cli.worker.lane import Lane

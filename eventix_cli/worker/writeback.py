@@ -28,9 +28,12 @@ from eventix_cli.core.errors import (
     UnsendableValue,
     ValidationFailed,
 )
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.fields import OUTCOME_FIELDS
+from eventix_cli.core.outcome import apply_failure, apply_release, describe, not_storable
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
-from eventix_cli.worker.outcome import apply_failure, apply_release, describe, not_storable
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -38,17 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: fields an outcome changes; put onto the freshest stored copy before each write
-OUTCOME_FIELDS = (
-    "status",
-    "result",
-    "expires",
-    "eta",
-    "error_eta_inc",
-    "max_retries",
-    "worker_id",
-    "worker_expires",
-)
 #: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
 NOT_STORABLE_STATUS = frozenset({413, 422})
 #: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
@@ -68,7 +60,8 @@ def still_ours(task: Task, worker_id: str) -> bool:
 
 
 def merged(base: Task, outcome: Task) -> Task:
-    """``base`` (the freshest stored copy) carrying the outcome's fields; the originals untouched."""
+    """``base`` (the freshest stored copy) carrying the outcome's fields (``OUTCOME_FIELDS``);
+    the originals untouched."""
     return base.model_copy(update={name: getattr(outcome, name) for name in OUTCOME_FIELDS})
 
 

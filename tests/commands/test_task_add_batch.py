@@ -56,7 +56,11 @@ def test_batch_from_stdin_as_json(cli, embedded_url, namespace) -> None:
         ("{not json", "line 2: invalid JSON"),
         ('["a"]', "line 2: expected a JSON object, got list"),
         ('{"kwargs": {}}', "line 2: 'task' is required"),
-        ('{"task": "a", "prio": 1}', "line 2: unknown field 'prio'"),
+        (
+            '{"task": "a", "prio": 1}',
+            "line 2: unknown field 'prio'; a line may have task, args, kwargs, eta, priority, unique_key,"
+            " namespace, retry, max_retries",
+        ),
         ('{"task": "a", "args": {}}', "line 2: 'args' must be a JSON array, got dict"),
         ('{"task": "a", "priority": "high"}', "line 2: 'priority' must be an integer, got str"),
         ('{"task": "a", "eta": "soon"}', "line 2: eta:"),

@@ -6,7 +6,8 @@ import csv
 import io
 import json
 
-from eventix_cli.core.task import TaskStatus, stored_priority
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.statuses import TaskStatus
 from tests.support.tasks import ago, failed, jsonl, seed
 
 

@@ -7,7 +7,9 @@ import json
 from typing import Any
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 
 
 def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:

@@ -10,7 +10,10 @@ from collections import Counter
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, stored_priority, utcnow
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from tests.support.servers import free_port, start_server
 from tests.support.workers import SAMPLE, WorkerProcess, wait_for
 

@@ -82,7 +82,7 @@ def list_schedules(
     """List the schedules of FILE with their next run times (in each schedule's time zone;
     -o json gives them in UTC). Nothing is sent to a server."""
     from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
     from eventix_cli.schedules.model import slot_text
     from eventix_cli.schedules.slots import next_slots
 

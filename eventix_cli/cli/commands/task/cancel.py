@@ -44,8 +44,8 @@ EPILOG = """\
 def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
     """Delete a task that has not run yet; end a processing one (only with ``force``)."""
     from eventix_cli.core.errors import WrongTaskStatus
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
-    from eventix_cli.worker.outcome import TASK_CANCELLED
+    from eventix_cli.core.outcome import TASK_CANCELLED
+    from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
 
     task = client.get_task(uid)
     if task.status == TaskStatus.processing and force:
@@ -76,8 +76,8 @@ def end_running(client: EventixClient, task: Task, attempts: int = 5) -> Task:
     the worker was quicker).
     """
     from eventix_cli.core.errors import RevisionConflict
+    from eventix_cli.core.outcome import apply_cancel
     from eventix_cli.core.task import TaskStatus
-    from eventix_cli.worker.outcome import apply_cancel
 
     for _ in range(attempts):
         if task.status != TaskStatus.processing:
@@ -152,7 +152,7 @@ def cancel(
         tasks_by_unique_key,
     )
     from eventix_cli.core.query import GLOB_CHARS
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
+    from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     filters = {

@@ -19,6 +19,7 @@ from eventix_cli.cli.commands.task.common import (
     connect,
 )
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.client.selection import iter_matching_documents
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
 
     from eventix_cli.cli.bulk import Skip
     from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound
-    from eventix_cli.core.task import Task, utcnow
+    from eventix_cli.core.task import Task
+    from eventix_cli.core.times import utcnow
 
     try:
         task = Task.model_validate(doc)
@@ -157,7 +159,7 @@ def purge(
             concurrency=concurrency,
             yes=yes,
             dry_run=dry_run,
-            items=query.iter_documents(client),
+            items=iter_matching_documents(client, query),
             key=lambda doc: doc["uid"],
             count_first=False,
         )

@@ -6,7 +6,9 @@ import datetime as dt
 import traceback
 from typing import Any
 
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 
 #: error classes the worker itself writes (besides the class of what a task raised)
 RESULT_NOT_STORABLE = "ResultNotStorable"

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from freezegun import freeze_time
 
-from eventix_cli.core.task import Task, TaskStatus
-from eventix_cli.worker.outcome import (
+from eventix_cli.core.fields import OUTCOME_FIELDS, TASK_FIELDS
+from eventix_cli.core.outcome import (
+    apply_cancel,
     apply_failure,
     apply_release,
     apply_success,
     error_result,
     not_registered,
 )
+from eventix_cli.core.task import Task, TaskStatus
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -124,11 +127,39 @@ def test_error_result_never_raises() -> None:
 
 @freeze_time(T0)
 def test_cancel_ends_a_running_task_without_retry() -> None:
-    from eventix_cli.worker.outcome import apply_cancel
-
     task = _claimed(retry=True, max_retries=None, error_expires=60)
     apply_cancel(task, by="ops")
     assert (task.status, task.worker_id, task.worker_expires) == (TaskStatus.error, None, None)
     assert task.error.error_class == "TaskCancelled"
     assert task.error.error_payload == {"worker_id": "w1", "cancelled_by": "ops"}
     assert task.expires == T0 + dt.timedelta(seconds=60)
+
+
+@freeze_time(T0)
+@pytest.mark.parametrize(
+    "apply",
+    [
+        lambda task: apply_success(task, {"rows": 3}),
+        lambda task: apply_failure(task, not_registered("t")),
+        apply_release,
+        lambda task: apply_cancel(task, by="ops"),
+    ],
+    ids=["success", "failure", "release", "cancel"],
+)
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"max_retries": 2, "error_expires": 60},
+        {"retry": False, "error_expires": 60, "store_result": False},
+    ],
+)
+def test_an_outcome_changes_only_the_outcome_fields(apply, fields) -> None:
+    """The write-back carries OUTCOME_FIELDS onto a fresh copy: a change elsewhere would be lost."""
+    task = _claimed(eta=T0 - dt.timedelta(hours=1), **fields)
+    before = task.model_dump()
+    apply(task)
+    after = task.model_dump()
+    changed = {name for name in TASK_FIELDS if after[name] != before[name]}
+    assert changed
+    assert changed <= set(OUTCOME_FIELDS)
