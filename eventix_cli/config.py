@@ -23,11 +23,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventix_cli.cli.output import FORMATS
 from eventix_cli.core.errors import ConfigError, ReadOnlyError, UsageError
 
 ENV_URL = "EVENTIX_URL"
@@ -45,6 +45,20 @@ ENV_DEBUG = "EVENTIX_DEBUG"
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_PROFILE = "default"
+
+
+class OutputFormat(StrEnum):
+    """The formats of ``-o/--output`` (and of the ``output`` setting)."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    ids = "ids"
+
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
+DEFAULT_FORMAT = "table"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.cli.output import OutputFormat
+from eventix_cli.config import OutputFormat
 
 UrlOption = Annotated[
     str | None,

@@ -15,27 +15,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
 from eventix_cli.cli.tables import Column, escape, fit_columns, join_row
+from eventix_cli.config import DEFAULT_FORMAT, FORMATS
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
-    ids = "ids"
-
-
-FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
-
-
-DEFAULT_FORMAT = "table"
 
 
 def _stream(stderr: bool) -> IO[str]:
