@@ -108,6 +108,9 @@ def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
+    assert not {
+        m for m in loaded if m.startswith(("eventix_cli.cli.schedule_files", "eventix_cli.schedules"))
+    }
     assert "eventix_cli.cli.commands.task" not in loaded
 
 

@@ -235,7 +235,8 @@ def worker(
     runner = Supervisor(client, registry, config, metrics)
     embedded_scheduler = None
     if schedules_file is not None:
-        from eventix_cli.cli.commands.scheduler import start_in_worker
+        # deferred: a worker without --schedules loads nothing of schedules (tests/test_startup.py)
+        from eventix_cli.cli.schedule_files import start_in_worker
 
         embedded_scheduler = start_in_worker(state, settings, schedules_file)
     previous = {
