@@ -97,6 +97,20 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         assert "eventix_cli.core.task" not in loaded, args
 
 
+def test_task_cancel_help_runs_without_pydantic() -> None:
+    """cancel imports its outcome helpers (and with them the pydantic task model) only to run."""
+    loaded = _modules_after("task", "cancel", "--help")
+    assert "eventix_cli.cli.commands.task.cancel" in loaded
+    assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
+
+
+def test_a_command_that_draws_nothing_loads_neither_rich_nor_logging() -> None:
+    """rich is imported by output.py only to draw, logging only with --debug or a log option."""
+    loaded = _modules_after("completion", "bash")
+    assert "eventix_cli.cli.commands.completion" in loaded
+    assert not {m.split(".")[0] for m in loaded} & {"rich", "logging"}
+
+
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
     """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
     when its task modules do, python-dotenv only when there is a .env.local, and nothing of
