@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -175,7 +176,7 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get(ENV_CONFIG_DIR):
         return Path(env[ENV_CONFIG_DIR]).expanduser()
-    from platformdirs import user_config_dir
+    from platformdirs import user_config_dir  # deferred: only when settings are read (test_startup)
 
     return Path(user_config_dir("eventix", appauthor=False))
 
@@ -192,7 +193,7 @@ def read_config(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-    import tomllib
+    import tomllib  # deferred: only when there is a config file (test_startup)
 
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -236,8 +237,6 @@ def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: 
 
 
 def _readable_by_others(path: Path) -> bool:
-    import stat
-
     try:
         return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
     except OSError:

@@ -97,18 +97,27 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         assert "eventix_cli.core.task" not in loaded, args
 
 
-def test_task_cancel_help_runs_without_pydantic() -> None:
-    """cancel imports its outcome helpers (and with them the pydantic task model) only to run."""
-    loaded = _modules_after("task", "cancel", "--help")
-    assert "eventix_cli.cli.commands.task.cancel" in loaded
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [
+        (["task", "cancel", "--help"], "eventix_cli.cli.commands.task.cancel"),
+        (["worker", "--help"], "eventix_cli.cli.commands.worker"),
+    ],
+)
+def test_help_of_a_command_that_deferred_pydantic_runs_without_it(args, own) -> None:
+    """cancel imports its outcome helpers, and worker the worker package, only to run: both
+    bring the pydantic task model."""
+    loaded = _modules_after(*args)
+    assert own in loaded
     assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
 
 
-def test_a_command_that_draws_nothing_loads_neither_rich_nor_logging() -> None:
-    """rich is imported by output.py only to draw, logging only with --debug or a log option."""
+def test_a_command_that_draws_nothing_and_reads_no_settings_loads_none_of_their_modules() -> None:
+    """rich is imported by output.py only to draw, logging only with --debug or a log option,
+    platformdirs and tomllib only when settings are read (config.py)."""
     loaded = _modules_after("completion", "bash")
     assert "eventix_cli.cli.commands.completion" in loaded
-    assert not {m.split(".")[0] for m in loaded} & {"rich", "logging"}
+    assert not {m.split(".")[0] for m in loaded} & {"rich", "logging", "platformdirs", "tomllib"}
 
 
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
