@@ -114,10 +114,12 @@ def test_help_of_a_command_that_deferred_pydantic_runs_without_it(args, own) -> 
 
 def test_a_command_that_draws_nothing_and_reads_no_settings_loads_none_of_their_modules() -> None:
     """rich is imported by output.py only to draw, logging only with --debug or a log option,
-    platformdirs and tomllib only when settings are read (config.py)."""
+    platformdirs and tomllib only when settings are read (config.py), the client (httpx) by
+    completion.py only to look up namespaces or ids."""
     loaded = _modules_after("completion", "bash")
     assert "eventix_cli.cli.commands.completion" in loaded
-    assert not {m.split(".")[0] for m in loaded} & {"rich", "logging", "platformdirs", "tomllib"}
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & {"rich", "logging", "platformdirs", "tomllib", "httpx"}, tops
 
 
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:

@@ -39,7 +39,7 @@ def enable_if_completing() -> None:
 
 
 def _client(ctx: Any) -> Any:
-    # deferred: the client brings httpx, which only a lookup of namespaces or ids needs
+    # deferred: the client brings httpx, which only a lookup needs (tests/test_startup.py)
     from eventix_cli.client.api import EventixClient
 
     params = getattr(ctx, "params", {}) or {}
