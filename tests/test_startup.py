@@ -97,6 +97,31 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         assert "eventix_cli.core.task" not in loaded, args
 
 
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [
+        (["task", "cancel", "--help"], "eventix_cli.cli.commands.task.cancel"),
+        (["worker", "--help"], "eventix_cli.cli.commands.worker"),
+    ],
+)
+def test_help_of_a_command_that_deferred_pydantic_runs_without_it(args, own) -> None:
+    """cancel imports its outcome helpers, and worker the worker package, only to run: both
+    bring the pydantic task model."""
+    loaded = _modules_after(*args)
+    assert own in loaded
+    assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
+
+
+def test_a_command_that_draws_nothing_and_reads_no_settings_loads_none_of_their_modules() -> None:
+    """rich is imported by output.py only to draw, logging only with --debug or a log option,
+    platformdirs and tomllib only when settings are read (config.py), the client (httpx) by
+    completion.py only to look up namespaces or ids."""
+    loaded = _modules_after("completion", "bash")
+    assert "eventix_cli.cli.commands.completion" in loaded
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & {"rich", "logging", "platformdirs", "tomllib", "httpx"}, tops
+
+
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
     """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
     when its task modules do, python-dotenv only when there is a .env.local, and nothing of
@@ -108,6 +133,9 @@ def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
+    assert not {
+        m for m in loaded if m.startswith(("eventix_cli.cli.schedule_files", "eventix_cli.schedules"))
+    }
     assert "eventix_cli.cli.commands.task" not in loaded
 
 

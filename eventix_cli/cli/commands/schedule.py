@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eventix_cli.cli.options import NamespaceOption, OutputOption
-from eventix_cli.core.errors import UsageError
+from eventix_cli.cli.schedule_files import load_or_refuse
 
 if TYPE_CHECKING:
     from eventix_cli.schedules import Schedule
@@ -41,26 +41,6 @@ FileArgument = Annotated[
         show_default=False,
     ),
 ]
-
-
-class ScheduleConfigError(UsageError):
-    """A schedules file is broken: bad syntax, a missing or wrong field, an invalid cron or time zone."""
-
-
-def load_or_refuse(path: Path) -> list[Schedule]:
-    """The schedules of ``path``; every problem on stderr, then exit 2."""
-    from eventix_cli.cli import output
-    from eventix_cli.schedules import ScheduleFileError, load_schedules
-
-    try:
-        return load_schedules(path)
-    except ScheduleFileError as exc:
-        for problem in exc.problems[1:]:
-            output.message(f"  {problem}")
-        more = len(exc.problems) - 1
-        raise ScheduleConfigError(
-            exc.problems[0], hint=f"{more} more problem(s) listed above" if more else None
-        ) from None
 
 
 def _local(slot: Any, schedule: Schedule) -> str:
