@@ -100,13 +100,14 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
     """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
     when its task modules do, python-dotenv only when there is a .env.local, and nothing of
-    the scheduler, the metrics or rich unless asked for."""
+    the scheduler, the metrics or rich unless asked for, nor urllib3 (it sends through kept-alive
+    connections)."""
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
     args += ["--tasks", "tests.worker.plain_tasks:plain_noop", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
     assert "tests.worker.plain_tasks" in loaded  # it really ran
     tops = {m.split(".")[0] for m in loaded}
-    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
+    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim", "urllib3"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
     assert "eventix_cli.cli.commands.task" not in loaded
 

@@ -38,6 +38,7 @@ from typing import Any
 import urllib3
 from urllib3 import connection, connectionpool, exceptions
 
+from eventix_cli.client.answer import TlsVerificationError
 from eventix_cli.client.httpx_loader import httpx
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
@@ -51,10 +52,6 @@ _current = threading.local()
 
 class DeadlineExceeded(TimeoutError):
     """The request's whole-request deadline passed while its answer was being read."""
-
-
-class TlsVerificationError(httpx.ConnectError):
-    """The server's TLS certificate failed verification (unknown CA, wrong host name, expired)."""
 
 
 class _DeadlineReader(io.RawIOBase):

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from eventix_cli.client.answer import Answer
 from eventix_cli.core.errors import InvalidResponse, UnsendableValue, UsageError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from eventix_cli.client.sender import Answer
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -120,19 +119,12 @@ def invalid(response: Answer, reason: str) -> InvalidResponse:
     text = response.content[:200].decode("utf-8", "replace")
     snippet = " ".join(text.split())[:80]
     return InvalidResponse(
-        f"HTTP {response.status_code} from {_request_line(response)} "
+        f"HTTP {response.status_code} from {response.method} {response.path} "
         f"is not an Eventix document ({content_type}: {reason}): {snippet or 'empty body'}",
         status_code=response.status_code,
         payload={"body": response.content[:2000].decode("utf-8", "replace")},
         hint="is --url pointing at an Eventix server (and not at a proxy or another service)?",
     )
-
-
-def _request_line(response: Any) -> str:
-    """``GET /path`` of the request an answer (an httpx response or a kept-alive reply) is to."""
-    if hasattr(response, "path"):  # a Reply
-        return f"{response.method} {response.path}"
-    return f"{response.request.method} {response.request.url.path}"
 
 
 def decode_json(response: Answer) -> Any:
