@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
 
 import httpx
 import pytest
+import urllib3
+from urllib3 import connection
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.client.sender import _default_transport
 from eventix_cli.client.transport import Urllib3Transport
+from eventix_cli.client.urllib3_connection import HTTPConnection
 from eventix_cli.core.errors import ServerTimeout, ServerUnreachable
 from tests.support.fake_http import scripted_server
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
@@ -49,7 +53,7 @@ def test_keep_alive_is_reused_and_pooled_across_threads() -> None:
 
 
 def test_idle_connection_is_replaced(monkeypatch) -> None:
-    monkeypatch.setattr("eventix_cli.client.transport.IDLE_REUSE_LIMIT", 0.05)
+    monkeypatch.setattr("eventix_cli.client.urllib3_connection.IDLE_REUSE_LIMIT", 0.05)
     with scripted_server(200, b"{}") as url:
         transport = Urllib3Transport()
         transport.handle_request(httpx.Request("GET", url))
@@ -298,3 +302,31 @@ def test_a_server_that_closes_after_each_answer_is_read_in_full(protocol: str) -
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_public_hooks_the_connections_ride_on_are_there() -> None:
+    """The answer checks and the idle limit stand on public interfaces of urllib3 2.x: its
+    connections are http.client's (which reads each answer through ``response_class`` and
+    ``sock.makefile``), and its pool asks a connection's ``is_connected`` before reusing it.
+    urllib3 is pinned below 3 for that; a release that changes it fails here first."""
+    assert urllib3.__version__.split(".")[0] == "2"
+    assert issubclass(connection.HTTPConnection, http.client.HTTPConnection)
+    assert isinstance(connection.HTTPConnection.is_connected, property)
+    with scripted_server(200, b"{}") as url:
+        transport = Urllib3Transport()
+        transport.handle_request(httpx.Request("GET", url))
+        [conn] = [c for c in _pool_of(transport, url).pool.queue if c is not None]
+        assert isinstance(conn, HTTPConnection)
+        asked: list[bool] = []
+        real = HTTPConnection.is_connected
+
+        class Watched(HTTPConnection):
+            @property
+            def is_connected(self) -> bool:
+                asked.append(True)
+                return real.fget(self)  # type: ignore[attr-defined]
+
+        conn.__class__ = Watched
+        transport.handle_request(httpx.Request("GET", url))
+        assert asked  # the pool asked before reusing the connection
+        transport.close()
