@@ -78,7 +78,8 @@ def test_a_mistyped_command_gets_a_suggestion(cli, args, suggestion) -> None:
 
 
 def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None:
-    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up)."""
+    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up), nor, over
+    http, the CA bundles (certifi, ~20 ms)."""
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
 
@@ -95,6 +96,7 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         loaded = _modules_after(*args)
         assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}, args
         assert "eventix_cli.core.task" not in loaded, args
+        assert not {"certifi", "truststore"} & loaded, args  # http: no CA bundle to load
 
 
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:

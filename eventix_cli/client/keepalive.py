@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 import httptools
 
@@ -341,8 +342,6 @@ def target_of(path: str, params: Any) -> str:
     """``path`` with its query (a mapping or pairs; lists repeat a key), quoted as httpx would."""
     if not params:
         return path
-    from urllib.parse import urlencode
-
     items = params.items() if hasattr(params, "items") else params
     pairs: list[tuple[str, str]] = []
     for key, value in items:

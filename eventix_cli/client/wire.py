@@ -137,6 +137,8 @@ def decode_json(response: Answer) -> Any:
 
 def decode_model[M: "BaseModel"](response: Answer, model: type[M]) -> M:
     """The body validated as ``model``; deep documents go through the standard JSON parser."""
+    # deferred: the fast read path (task list/show/add) never validates a model, and pydantic
+    # is ~40 ms of its start-up (tests/test_startup.py pins it off)
     from pydantic import ValidationError
 
     try:
