@@ -123,7 +123,13 @@ def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "first", ["eventix_cli.client.keepalive", "eventix_cli.client.transport", "eventix_cli.client.sender"]
+    "first",
+    [
+        "eventix_cli.client.answer",
+        "eventix_cli.client.keepalive",
+        "eventix_cli.client.transport",
+        "eventix_cli.client.sender",
+    ],
 )
 def test_httpx_comes_without_its_command_line_whichever_module_imports_it_first(first) -> None:
     probe = (
