@@ -330,3 +330,49 @@ def test_the_public_hooks_the_connections_ride_on_are_there() -> None:
         transport.handle_request(httpx.Request("GET", url))
         assert asked  # the pool asked before reusing the connection
         transport.close()
+
+
+def _answer_once(data: bytes) -> tuple[str, socket.socket]:
+    """A server that reads one request, sends ``data`` and keeps the connection a while."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(data)
+        time.sleep(3)
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", listener
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_absurd_content_length_on_an_answer_without_body_is_no_error(status: int) -> None:
+    """As http.client reads it: a 204 or 304 has no body, whatever its Content-Length says."""
+    url, listener = _answer_once(
+        b"HTTP/1.1 %d Nothing\r\nContent-Length: 99999999999999999999999\r\n\r\n" % status
+    )
+    response = Urllib3Transport().handle_request(httpx.Request("GET", url))
+    assert (response.status_code, response.content) == (status, b"")
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 103 Early Hints\r\n" + b"Link: </a>\r\n" * 101 + b"\r\n",
+        b"HTTP/1.1 103 Early Hints\r\nLink: " + b"a" * 70_000 + b"\r\n\r\n",
+    ],
+    ids=["too-many-headers", "too-long-a-line"],
+)
+def test_an_interim_answer_is_bounded_as_http_client_bounds_an_answer(head: bytes) -> None:
+    url, listener = _answer_once(head + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    started = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError, match=r"got more than 100 headers|header line"):
+        Urllib3Transport().handle_request(httpx.Request("GET", url, extensions={"timeout": {"read": 5.0}}))
+    assert time.monotonic() - started < 2  # refused as read, not at the deadline
+    listener.close()
