@@ -42,7 +42,7 @@ _CUT = "the server closed the connection before a complete answer"
 
 #: the deadline (``time.monotonic()``) of the request the current thread is sending; a pooled
 #: connection serves one thread at a time, so its reads look here
-current = threading.local()
+_current = threading.local()
 
 
 class DeadlineExceeded(TimeoutError):
@@ -55,7 +55,7 @@ class BadAnswer(http.client.HTTPException):
 
 def set_deadline(deadline: float | None) -> None:
     """The deadline of the request this thread sends next (None: no deadline)."""
-    current.deadline = deadline
+    _current.deadline = deadline
 
 
 class _AnswerReader(io.RawIOBase):
@@ -92,7 +92,7 @@ class _AnswerReader(io.RawIOBase):
         return self._receive(buffer)
 
     def _receive(self, buffer: Any) -> int | None:
-        deadline = getattr(current, "deadline", None)
+        deadline = getattr(_current, "deadline", None)
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
