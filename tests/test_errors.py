@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from eventix_cli.client.error_answers import error_from_answer
 from eventix_cli.core.errors import (
     AlreadyExists,
     ApiError,
@@ -19,7 +20,6 @@ from eventix_cli.core.errors import (
     UnexpectedResponse,
     ValidationFailed,
     WrongTaskStatus,
-    error_from_response,
     format_error,
 )
 
@@ -49,7 +49,7 @@ def _domain(cls: str, status: int, message: str = "boom", payload: dict | None =
     ],
 )
 def test_domain_errors(name: str, status: int, expected: type, exit_code: ExitCode) -> None:
-    exc = error_from_response(status, _domain(name, status, "Entry with uid 'x' not found.", {"uid": "x"}))
+    exc = error_from_answer(status, _domain(name, status, "Entry with uid 'x' not found.", {"uid": "x"}))
     assert type(exc) is expected
     assert exc.status_code == status
     assert exc.error_class == name
@@ -60,7 +60,7 @@ def test_domain_errors(name: str, status: int, expected: type, exit_code: ExitCo
 
 
 def test_unknown_domain_class_keeps_its_name() -> None:
-    exc = error_from_response(418, _domain("SomethingNew", 418))
+    exc = error_from_answer(418, _domain("SomethingNew", 418))
     assert type(exc) is ApiError
     assert exc.error_class == "SomethingNew"
     assert exc.exit_code == ExitCode.REJECTED
@@ -73,7 +73,7 @@ def test_validation_422() -> None:
             {"type": "int_parsing", "loc": ["body", "priority"], "msg": "Input should be a valid integer"},
         ]
     }
-    exc = error_from_response(422, json.dumps(body).encode(), "application/json")
+    exc = error_from_answer(422, json.dumps(body).encode(), "application/json")
     assert isinstance(exc, ValidationFailed)
     assert exc.error_class == "ValidationError"
     assert "task: Field required" in exc.message
@@ -84,7 +84,7 @@ def test_validation_422() -> None:
 
 def test_generic_500() -> None:
     body = {"detail": {"error_class": "KeyError", "error_message": "'x'", "error_traceback": "Traceback..."}}
-    exc = error_from_response(500, json.dumps(body).encode())
+    exc = error_from_answer(500, json.dumps(body).encode())
     assert isinstance(exc, ServerError)
     assert exc.error_class == "KeyError"
     assert exc.message == "'x'"
@@ -93,7 +93,7 @@ def test_generic_500() -> None:
 
 
 def test_http_exception_detail_string() -> None:
-    exc = error_from_response(401, b'{"detail": "Not authenticated"}')
+    exc = error_from_answer(401, b'{"detail": "Not authenticated"}')
     assert exc.status_code == 401
     assert "Not authenticated" in exc.message
     assert exc.hint
@@ -102,7 +102,7 @@ def test_http_exception_detail_string() -> None:
 
 def test_html_from_proxy() -> None:
     html = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-    exc = error_from_response(502, html, "text/html")
+    exc = error_from_answer(502, html, "text/html")
     assert isinstance(exc, ServerError)
     assert exc.exit_code == ExitCode.SERVER_ERROR
     assert "non-JSON" in exc.message
@@ -111,23 +111,23 @@ def test_html_from_proxy() -> None:
 
 
 def test_empty_body() -> None:
-    exc = error_from_response(404, b"")
+    exc = error_from_answer(404, b"")
     assert isinstance(exc, UnexpectedResponse)
     assert exc.message == "HTTP 404 with an empty body"
     assert exc.exit_code == ExitCode.REJECTED
-    assert error_from_response(503, b"").exit_code == ExitCode.SERVER_ERROR
+    assert error_from_answer(503, b"").exit_code == ExitCode.SERVER_ERROR
 
 
 def test_json_of_another_shape() -> None:
-    exc = error_from_response(400, b"[1, 2]")
+    exc = error_from_answer(400, b"[1, 2]")
     assert isinstance(exc, UnexpectedResponse)
     assert "unexpected" in exc.message
 
 
 def test_format_error_is_one_line_plus_hint() -> None:
-    exc = error_from_response(404, _domain("NotFound", 404, "Entry with uid 'x' not found."))
+    exc = error_from_answer(404, _domain("NotFound", 404, "Entry with uid 'x' not found."))
     assert format_error(exc) == ["error: Entry with uid 'x' not found. (NotFound)"]
-    exc = error_from_response(401, b"")
+    exc = error_from_answer(401, b"")
     lines = format_error(exc)
     assert lines[0].startswith("error: HTTP 401")
     assert lines[1].startswith("hint: ")

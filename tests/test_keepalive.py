@@ -27,6 +27,7 @@ import pytest
 import trustme
 
 from eventix_cli.client import keepalive
+from eventix_cli.client.answer import Answer
 from eventix_cli.client.api import EventixClient
 from eventix_cli.client.wire import segment
 from eventix_cli.core.errors import (
@@ -239,6 +240,26 @@ def test_content_length_answers_reuse_one_connection(kept: bool) -> None:
                 "body": f'{{"i":{i}}}',
             }
         assert server.connections == 1
+
+
+@BOTH
+def test_both_ways_answer_in_one_vocabulary(kept: bool) -> None:
+    """The same type, the same names: status, headers by lower-case name, body, the request."""
+
+    def script(peer: Peer) -> None:
+        peer.request()
+        peer.send(answer(b'{"a": 1}', headers="X-Multi: 1\r\nX-Multi: 2\r\n"))
+
+    with raw_server(script) as server, client(server.url, kept) as c:
+        reply = c.request("GET", "/task/x", idempotent=True, params={"q": "1"})
+    assert type(reply) is Answer
+    assert (reply.status_code, reply.content, reply.method, reply.path) == (
+        200,
+        b'{"a": 1}',
+        "GET",
+        "/task/x",
+    )
+    assert (reply.headers.get("content-type"), reply.headers.get("x-multi")) == ("application/json", "1, 2")
 
 
 CHUNKED_BODY = bytes(range(256)) * 1100  # 281,600 bytes, more than four reads

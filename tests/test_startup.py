@@ -78,7 +78,8 @@ def test_a_mistyped_command_gets_a_suggestion(cli, args, suggestion) -> None:
 
 
 def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None:
-    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up)."""
+    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up), nor, over
+    http, the CA bundles (certifi, ~20 ms)."""
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
 
@@ -95,6 +96,7 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         loaded = _modules_after(*args)
         assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}, args
         assert "eventix_cli.core.task" not in loaded, args
+        assert not {"certifi", "truststore"} & loaded, args  # http: no CA bundle to load
 
 
 @pytest.mark.parametrize(
@@ -125,13 +127,14 @@ def test_a_command_that_draws_nothing_and_reads_no_settings_loads_none_of_their_
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
     """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
     when its task modules do, python-dotenv only when there is a .env.local, and nothing of
-    the scheduler, the metrics or rich unless asked for."""
+    the scheduler, the metrics or rich unless asked for, nor urllib3 (it sends through kept-alive
+    connections)."""
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
     args += ["--tasks", "tests.worker.plain_tasks:plain_noop", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
     assert "tests.worker.plain_tasks" in loaded  # it really ran
     tops = {m.split(".")[0] for m in loaded}
-    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
+    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim", "urllib3"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
     assert not {
         m for m in loaded if m.startswith(("eventix_cli.cli.schedule_files", "eventix_cli.schedules"))
@@ -148,7 +151,13 @@ def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "first", ["eventix_cli.client.keepalive", "eventix_cli.client.transport", "eventix_cli.client.sender"]
+    "first",
+    [
+        "eventix_cli.client.answer",
+        "eventix_cli.client.keepalive",
+        "eventix_cli.client.transport",
+        "eventix_cli.client.sender",
+    ],
 )
 def test_httpx_comes_without_its_command_line_whichever_module_imports_it_first(first) -> None:
     probe = (

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
 
 import httpx
 import pytest
+import urllib3
+from urllib3 import connection
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.client.sender import _default_transport
 from eventix_cli.client.transport import Urllib3Transport
+from eventix_cli.client.urllib3_connection import HTTPConnection
 from eventix_cli.core.errors import ServerTimeout, ServerUnreachable
 from tests.support.fake_http import scripted_server
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
@@ -49,7 +53,7 @@ def test_keep_alive_is_reused_and_pooled_across_threads() -> None:
 
 
 def test_idle_connection_is_replaced(monkeypatch) -> None:
-    monkeypatch.setattr("eventix_cli.client.transport.IDLE_REUSE_LIMIT", 0.05)
+    monkeypatch.setattr("eventix_cli.client.urllib3_connection.IDLE_REUSE_LIMIT", 0.05)
     with scripted_server(200, b"{}") as url:
         transport = Urllib3Transport()
         transport.handle_request(httpx.Request("GET", url))
@@ -298,3 +302,77 @@ def test_a_server_that_closes_after_each_answer_is_read_in_full(protocol: str) -
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_public_hooks_the_connections_ride_on_are_there() -> None:
+    """The answer checks and the idle limit stand on public interfaces of urllib3 2.x: its
+    connections are http.client's (which reads each answer through ``response_class`` and
+    ``sock.makefile``), and its pool asks a connection's ``is_connected`` before reusing it.
+    urllib3 is pinned below 3 for that; a release that changes it fails here first."""
+    assert urllib3.__version__.split(".")[0] == "2"
+    assert issubclass(connection.HTTPConnection, http.client.HTTPConnection)
+    assert isinstance(connection.HTTPConnection.is_connected, property)
+    with scripted_server(200, b"{}") as url:
+        transport = Urllib3Transport()
+        transport.handle_request(httpx.Request("GET", url))
+        [conn] = [c for c in _pool_of(transport, url).pool.queue if c is not None]
+        assert isinstance(conn, HTTPConnection)
+        asked: list[bool] = []
+        real = HTTPConnection.is_connected
+
+        class Watched(HTTPConnection):
+            @property
+            def is_connected(self) -> bool:
+                asked.append(True)
+                return real.fget(self)  # type: ignore[attr-defined]
+
+        conn.__class__ = Watched
+        transport.handle_request(httpx.Request("GET", url))
+        assert asked  # the pool asked before reusing the connection
+        transport.close()
+
+
+def _answer_once(data: bytes) -> tuple[str, socket.socket]:
+    """A server that reads one request, sends ``data`` and keeps the connection a while."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(data)
+        time.sleep(3)
+        conn.close()
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", listener
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_absurd_content_length_on_an_answer_without_body_is_no_error(status: int) -> None:
+    """As http.client reads it: a 204 or 304 has no body, whatever its Content-Length says."""
+    url, listener = _answer_once(
+        b"HTTP/1.1 %d Nothing\r\nContent-Length: 99999999999999999999999\r\n\r\n" % status
+    )
+    response = Urllib3Transport().handle_request(httpx.Request("GET", url))
+    assert (response.status_code, response.content) == (status, b"")
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 103 Early Hints\r\n" + b"Link: </a>\r\n" * 101 + b"\r\n",
+        b"HTTP/1.1 103 Early Hints\r\nLink: " + b"a" * 70_000 + b"\r\n\r\n",
+    ],
+    ids=["too-many-headers", "too-long-a-line"],
+)
+def test_an_interim_answer_is_bounded_as_http_client_bounds_an_answer(head: bytes) -> None:
+    url, listener = _answer_once(head + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    started = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError, match=r"got more than 100 headers|header line"):
+        Urllib3Transport().handle_request(httpx.Request("GET", url, extensions={"timeout": {"read": 5.0}}))
+    assert time.monotonic() - started < 2  # refused as read, not at the deadline
+    listener.close()

@@ -19,7 +19,7 @@ from eventix_cli.core.errors import InvalidResponse, UnreadableTask, UsageError
 if TYPE_CHECKING:
     import datetime as dt
 
-    from eventix_cli.client.sender import Answer
+    from eventix_cli.client.answer import Answer
     from eventix_cli.core.task import Event, Page, Task, TaskStatus
     from eventix_cli.core.view import TaskView
 

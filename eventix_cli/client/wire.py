@@ -13,13 +13,13 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from eventix_cli.client.answer import Answer
 from eventix_cli.core.errors import InvalidResponse, UnsendableValue, UsageError
 from eventix_cli.core.jsonrules import not_unicode_message, shown
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from eventix_cli.client.sender import Answer
 
 #: the longest id, unique key or namespace sent in a URL path: servers and proxies refuse
 #: request lines beyond a few kilobytes (nginx: 8 KB), and ids are 32 characters
@@ -56,19 +56,12 @@ def invalid(response: Answer, reason: str) -> InvalidResponse:
     text = response.content[:200].decode("utf-8", "replace")
     snippet = " ".join(text.split())[:80]
     return InvalidResponse(
-        f"HTTP {response.status_code} from {_request_line(response)} "
+        f"HTTP {response.status_code} from {response.method} {response.path} "
         f"is not an Eventix document ({content_type}: {reason}): {snippet or 'empty body'}",
         status_code=response.status_code,
         payload={"body": response.content[:2000].decode("utf-8", "replace")},
         hint="is --url pointing at an Eventix server (and not at a proxy or another service)?",
     )
-
-
-def _request_line(response: Any) -> str:
-    """``GET /path`` of the request an answer (an httpx response or a kept-alive reply) is to."""
-    if hasattr(response, "path"):  # a Reply
-        return f"{response.method} {response.path}"
-    return f"{response.request.method} {response.request.url.path}"
 
 
 def decode_json(response: Answer) -> Any:
@@ -81,6 +74,8 @@ def decode_json(response: Answer) -> Any:
 
 def decode_model[M: "BaseModel"](response: Answer, model: type[M]) -> M:
     """The body validated as ``model``; deep documents go through the standard JSON parser."""
+    # deferred: the fast read path (task list/show/add) never validates a model, and pydantic
+    # is ~40 ms of its start-up (tests/test_startup.py pins it off)
     from pydantic import ValidationError
 
     try:

@@ -3,6 +3,7 @@ task, changes by others, deletes), lease renewal, release after a conflict, unre
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 
@@ -104,7 +105,7 @@ def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -
         assert worker.wait(60) == 0, worker.log()
         assert f"task {bad.uid} cannot be read by this worker" in worker.log()
         with EventixClient(server.url) as client:
-            raw = client.request("GET", f"/task/{bad.uid}", idempotent=True).json()
+            raw = json.loads(client.request("GET", f"/task/{bad.uid}", idempotent=True).content)
         assert (raw["status"], raw["worker_id"], raw["result"]["error_class"]) == (
             "error",
             None,
