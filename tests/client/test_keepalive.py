@@ -888,7 +888,7 @@ def test_a_token_that_cannot_be_a_header_is_refused_before_sending(kept: bool, t
 def test_the_worker_refuses_a_token_with_a_line_break(tmp_path: Path) -> None:
     with raw_server(serve_all(echo)) as server:
         proc = run(
-            "worker", "--burst", "-t", "tests.worker.sample_tasks",
+            "worker", "--burst", "-t", "tests.support.sample_tasks",
             url=server.url, tmp_path=tmp_path, env={"EVENTIX_TOKEN": "secret\r\nX-Injected: 1"},
         )  # fmt: skip
         assert server.connections == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.support.servers import REPO_ROOT, child_env
 
-SAMPLE = "tests.worker.sample_tasks"
+SAMPLE = "tests.support.sample_tasks"
 
 
 class WorkerProcess:

@@ -59,8 +59,8 @@ def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> Non
 
     log = worker.log()
     assert "[WORKER-w-test]" in log
-    assert "registered eventix task 'add' from tests.worker.sample_tasks" in log
-    assert "registered function 'plain_where' from tests.worker.sample_tasks:plain_where" in log
+    assert "registered eventix task 'add' from tests.support.sample_tasks" in log
+    assert "registered function 'plain_where' from tests.support.sample_tasks:plain_where" in log
     assert f"start {add.uid} add" in log
     assert f"end {add.uid} add -> done (" in log
     assert "burst done" in log
@@ -101,7 +101,7 @@ def test_delay_from_a_plain_task_that_imports_upstream_when_it_runs(server, name
     """The worker points upstream's client at its server without importing upstream's package
     at start: when a task imports it only as it runs, ``.delay()`` still posts there."""
     parent = post(server.url, namespace, "delay_add_later", 41, priority=stored_priority(5))
-    tasks = ["--tasks", "tests.worker.plain_tasks:delay_add_later", "--max-tasks", "1"]
+    tasks = ["--tasks", "tests.support.plain_tasks:delay_add_later", "--max-tasks", "1"]
     worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks, "--log-level", "INFO"])
     assert worker.wait() == 0, worker.log()
     done = get(server.url, parent.uid)

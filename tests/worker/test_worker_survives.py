@@ -7,7 +7,7 @@ from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import Task, TaskStatus
 from tests.support.workers import WorkerProcess
 
-MOD = "tests.worker.misbehaving_tasks"
+MOD = "tests.support.misbehaving_tasks"
 FUNCTIONS = (
     "ok",
     "calls_sys_exit",
