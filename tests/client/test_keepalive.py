@@ -39,9 +39,9 @@ from eventix_cli.core.errors import (
     UnsendableValue,
     UsageError,
 )
+from tests.support.cli_process import assert_one_error, run
 from tests.support.hostile_servers import clear_proxy_variables, drip_server
 from tests.support.servers import free_port, start_server
-from tests.test_hostile_input import assert_one_error, run
 
 BOTH = pytest.mark.parametrize("kept", [False, True], ids=["urllib3", "keepalive"])
 

@@ -12,17 +12,8 @@ import pytest
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import Task, TaskStatus, stored_priority, utcnow
 from tests.support.servers import free_port, start_server
+from tests.support.tasks import get, post
 from tests.support.workers import SAMPLE, WorkerProcess, wait_for
-
-
-def post(url: str, namespace: str, task: str, *args, **fields) -> Task:
-    with EventixClient(url) as client:
-        return client.post_task(Task(task=task, namespace=namespace, args=list(args), **fields))
-
-
-def get(url: str, uid: str) -> Task:
-    with EventixClient(url) as client:
-        return client.get_task(uid)
 
 
 def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> None:
