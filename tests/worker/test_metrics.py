@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+
+import pytest
 
 from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
 from tests.support.metrics import scrape, value
@@ -60,21 +63,26 @@ def test_recorder_counts_outcomes_durations_busy_threads_and_outages() -> None:
 
 
 def test_close_frees_the_port() -> None:
-    import socket
-
     metrics = PrometheusWorkerMetrics()
-    port = metrics.serve("127.0.0.1", 0).port
+    served = metrics.serve("127.0.0.1", 0)
     metrics.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", served.port), timeout=5).close()
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+        sock.bind(("127.0.0.1", served.port))
+        assert sock.getsockname()[1] == served.port
 
 
 def test_the_default_recorder_does_nothing() -> None:
+    threads = set(threading.enumerate())
     NO_METRICS.record_outcome("add", "done", 1.0)
     NO_METRICS.outage()
     with NO_METRICS.busy(), NO_METRICS.busy():  # reusable, re-entrant
         pass
     NO_METRICS.close()
+    assert NO_METRICS.busy() is NO_METRICS.busy()  # nothing allocated per task
+    assert vars(NO_METRICS) == {}  # nothing recorded
+    assert set(threading.enumerate()) == threads  # nothing served
 
 
 def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from eventix_cli.client.api import EventixClient
+from eventix_cli.core.errors import TaskNotFound
 from eventix_cli.core.task import Task, TaskStatus, stored_priority, utcnow
 from tests.support.servers import free_port, start_server
 from tests.support.tasks import get, post
@@ -45,7 +46,7 @@ def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> Non
     missing = get(server.url, unknown.uid)
     assert missing.status == TaskStatus.retry
     assert missing.error.error_class == "TaskNotRegistered"
-    with EventixClient(server.url) as client, pytest.raises(Exception, match="not found"):
+    with EventixClient(server.url) as client, pytest.raises(TaskNotFound):
         client.get_task(no_store.uid)  # store_result=False: expired at once, deleted on write-back
 
     log = worker.log()
