@@ -130,9 +130,9 @@ def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_
     the scheduler, the metrics or rich unless asked for, nor urllib3 (it sends through kept-alive
     connections)."""
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
-    args += ["--tasks", "tests.worker.plain_tasks:plain_noop", "--burst"]
+    args += ["--tasks", "tests.support.plain_tasks:plain_noop", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
-    assert "tests.worker.plain_tasks" in loaded  # it really ran
+    assert "tests.support.plain_tasks" in loaded  # it really ran
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim", "urllib3"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
@@ -145,7 +145,7 @@ def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_
 def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
     (tmp_path / ".env.local").write_text("EVENTIX_WORKER_TEST_VARIABLE=1\n")
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
-    args += ["--tasks", "tests.worker.sample_tasks", "--burst"]
+    args += ["--tasks", "tests.support.sample_tasks", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
     assert {"eventix.functions.core", "eventix.functions.eventix_client", "dotenv"} <= loaded
 

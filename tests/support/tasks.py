@@ -19,6 +19,29 @@ def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
         return [client.post_task(Task(namespace=namespace, **fields)) for _ in range(count)]
 
 
+def post(url: str, namespace: str, name: str, *args: Any, **fields: Any) -> Task:
+    """Store one task ``name(*args)`` with ``fields`` as given."""
+    with EventixClient(url) as client:
+        return client.post_task(Task(task=name, namespace=namespace, args=list(args), **fields))
+
+
+def post_once(url: str, namespace: str, name: str, *args: Any, **fields: Any) -> Task:
+    """Store one task that is not retried unless ``fields`` say so: its first outcome is final."""
+    fields.setdefault("retry", False)
+    return post(url, namespace, name, *args, **fields)
+
+
+def get(url: str, uid: str) -> Task:
+    with EventixClient(url) as client:
+        return client.get_task(uid)
+
+
+def stored(url: str, namespace: str) -> dict[str, Task]:
+    """Every task of ``namespace`` by uid."""
+    with EventixClient(url) as client:
+        return {t.uid: t for t in client.iter_tasks(namespace=namespace)}
+
+
 def failed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
     result = {
         "error_class": "ValueError",

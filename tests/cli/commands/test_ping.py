@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.fake_http import scripted_server
+from tests.support.hostile_servers import scripted_server
 from tests.support.servers import free_port
 
 

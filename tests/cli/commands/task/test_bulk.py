@@ -251,7 +251,7 @@ def test_purge_all_namespaces(cli, server, namespace) -> None:
 def test_purge_of_a_listed_document_that_is_not_a_task_fails_that_item(cli) -> None:
     # A listing whose document is not a task (a lying server, a proxy): that item fails with
     # the reason, one line, never an internal error.
-    from tests.support.fake_http import scripted_server
+    from tests.support.hostile_servers import scripted_server
 
     doc = {"uid": "u1", "task": None, "status": "scheduled", "namespace": "x", "priority": "high"}
     page = {"data": {"u1": doc}, "ids": ["u1"], "max_results": 1}

@@ -9,6 +9,6 @@ def plain_noop() -> None:
 
 def delay_add_later(value: int) -> str:
     """Imports upstream task code only when it runs, then schedules a child with ``.delay()``."""
-    from tests.worker.sample_tasks import add
+    from tests.support.sample_tasks import add
 
     return add.delay(value, 1).uid

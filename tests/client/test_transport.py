@@ -17,8 +17,7 @@ from eventix_cli.client.sender import _default_transport
 from eventix_cli.client.transport import Urllib3Transport
 from eventix_cli.client.urllib3_connection import HTTPConnection
 from eventix_cli.core.errors import ServerTimeout, ServerUnreachable
-from tests.support.fake_http import scripted_server
-from tests.support.hostile_servers import clear_proxy_variables, drip_server
+from tests.support.hostile_servers import clear_proxy_variables, drip_server, scripted_server
 from tests.support.servers import free_port
 
 

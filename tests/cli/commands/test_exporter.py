@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.metrics import clean_env, scrape, value
-from tests.support.servers import REPO_ROOT, free_port, start_server
+from tests.support.metrics import scrape, value
+from tests.support.servers import REPO_ROOT, child_env, free_port, start_server
 from tests.support.tasks import seed
 from tests.support.workers import wait_for
 
@@ -21,7 +21,7 @@ def _start_exporter(url: str, port: int, log: Path, *args: str) -> subprocess.Po
             cwd=REPO_ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=clean_env(PYTHONPATH=str(REPO_ROOT)),
+            env=child_env(),
         )
 
 
@@ -89,7 +89,7 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path: Path, embedded_url: str) -
             capture_output=True,
             text=True,
             timeout=30,
-            env=clean_env(PYTHONPATH=str(REPO_ROOT)),
+            env=child_env(),
         )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -124,6 +124,6 @@ assert "prometheus_client" in sys.modules
         capture_output=True,
         text=True,
         timeout=60,
-        env=clean_env(PYTHONPATH=str(REPO_ROOT)),
+        env=child_env(),
     )
     assert proc.returncode == 0, proc.stderr

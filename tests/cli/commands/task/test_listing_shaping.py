@@ -120,15 +120,20 @@ def test_unknown_column_is_bad_input(cli, embedded_url, namespace) -> None:
 
 
 def test_sort_fields_are_checked_and_all_does_not_ignore_sort(cli, embedded_url, namespace) -> None:
-    seed(embedded_url, namespace)
+    low = seed(embedded_url, namespace, 3, priority=1)
+    high = seed(embedded_url, namespace, 2, priority=5)
     bad = _list(cli, embedded_url, namespace, "--sort", "nosuchfield")
     assert bad.exit_code == 2
     assert "unknown field 'nosuchfield'" in bad.stderr
     refused = _list(cli, embedded_url, namespace, "--all", "--sort", "-eta")
     assert refused.exit_code == 2
     assert "cannot sort" in refused.stderr
-    assert _list(cli, embedded_url, namespace, "--all", "--sort", "uid", "-o", "ids").exit_code == 0
-    assert _list(cli, embedded_url, namespace, "--sort", "-priority,uid", "-o", "ids").exit_code == 0
+    by_uid = _list(cli, embedded_url, namespace, "--all", "--sort", "uid", "-o", "ids")
+    assert by_uid.exit_code == 0, by_uid.stderr
+    assert by_uid.stdout.split() == sorted(t.uid for t in low + high)
+    by_priority = _list(cli, embedded_url, namespace, "--sort", "-priority,uid", "-o", "ids")
+    assert by_priority.exit_code == 0, by_priority.stderr
+    assert by_priority.stdout.split() == sorted(t.uid for t in high) + sorted(t.uid for t in low)
 
 
 def test_task_filter_has_no_short_flag_clashing_with_worker_tasks(cli, embedded_url, namespace) -> None:

@@ -15,8 +15,8 @@ import truststore
 from eventix_cli.client.api import EventixClient
 from eventix_cli.client.tls import ssl_context
 from eventix_cli.core.errors import CertificateVerifyFailed, UsageError
+from tests.support.cli_process import assert_one_error, run
 from tests.support.hostile_servers import clear_proxy_variables, recording_server
-from tests.test_hostile_input import assert_one_error, run
 
 HEALTHY = (200, "application/json", json.dumps({"status": "healthy", "version": "9.9"}).encode())
 

@@ -230,7 +230,7 @@ def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> No
     # A server that answers every page with the same full page (it ignores ``_id > last``)
     # must not make ``--all`` listings, dumps and bulk commands loop forever.
     from eventix_cli.core.errors import InvalidResponse
-    from tests.support.fake_http import scripted_server
+    from tests.support.hostile_servers import scripted_server
 
     with scripted_server(200, _page_body("a1", "a2")) as url, EventixClient(url, retries=0) as client:
         pages = getattr(client, method)(page_size=2)
@@ -242,7 +242,7 @@ def test_paging_stops_when_a_server_ignores_the_keyset_filter(method: str) -> No
 
 def test_listed_documents_must_carry_their_own_uid() -> None:
     from eventix_cli.core.errors import InvalidResponse
-    from tests.support.fake_http import scripted_server
+    from tests.support.hostile_servers import scripted_server
 
     body = json.dumps({"data": {"u1": {"task": "t"}}, "ids": ["u1"], "max_results": 1}).encode()
     with (
