@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
+from eventix_cli.core.task import Task, stored_priority
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
 
@@ -111,8 +112,6 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
-        from eventix_cli.core.task import Task, stored_priority
-
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)
         if self.exists(schedule, key):
