@@ -303,38 +303,11 @@ def load_schedules(path: str | Path) -> list[Schedule]:
     """Every schedule of the file; raises :class:`ScheduleFileError` listing every problem."""
     path = Path(path).expanduser()
     label = path.name
-    try:
-        data = _read(path)
-    except FileNotFoundError:
-        raise ScheduleFileError([f"{path}: no such file"]) from None
-    except OSError as exc:
-        raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScheduleFileError([f"{label}: not UTF-8 text: {exc.reason}"]) from None
-    except Exception as exc:  # noqa: BLE001 - tomllib, yaml and json each raise their own error types
-        raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
-    if not isinstance(data, dict):
-        raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
-    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
+    data = _read_file(path)
     problems: list[str] = []
-    if unknown:
-        problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")
-    entries: list[tuple[str, Any, bool]] = []
-    tables = data.get("schedules") or {}
-    if not isinstance(tables, dict):
-        problems.append(f"{label}: 'schedules' must be a table of named schedules")
-        tables = {}
-    entries += [(str(name), value, False) for name, value in tables.items()]
-    listed = data.get("schedule") or []
-    if not isinstance(listed, list):
-        problems.append(f"{label}: 'schedule' must be a list of entries (upstream's format)")
-        listed = []
-    for index, entry in enumerate(listed):
-        name = entry.get("name") or entry.get("task") if isinstance(entry, dict) else None
-        entries.append((str(name) if name else f"#{index + 1}", entry, True))
     schedules: list[Schedule] = []
     seen: set[str] = set()
-    for name, value, upstream in entries:
+    for name, value, upstream in _entries(data, label, problems):
         if upstream and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k != "name"}
         if name in seen:
@@ -351,3 +324,44 @@ def load_schedules(path: str | Path) -> list[Schedule]:
     if problems:
         raise ScheduleFileError(problems)
     return schedules
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The file's top-level table; :class:`ScheduleFileError` when it cannot be read as one."""
+    label = path.name
+    try:
+        data = _read(path)
+    except FileNotFoundError:
+        raise ScheduleFileError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScheduleFileError([f"{label}: not UTF-8 text: {exc.reason}"]) from None
+    except Exception as exc:  # noqa: BLE001 - tomllib, yaml and json each raise their own error types
+        raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
+    if not isinstance(data, dict):
+        raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
+    return data
+
+
+def _entries(data: dict[str, Any], label: str, problems: list[str]) -> list[tuple[str, Any, bool]]:
+    """``(name, fields, upstream)`` of every entry: the named tables, then upstream's list
+    (named by ``name`` or ``task``, else by position). Problems of the file's shape go to
+    ``problems``."""
+    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
+    if unknown:
+        problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")
+    entries: list[tuple[str, Any, bool]] = []
+    tables = data.get("schedules") or {}
+    if not isinstance(tables, dict):
+        problems.append(f"{label}: 'schedules' must be a table of named schedules")
+        tables = {}
+    entries += [(str(name), value, False) for name, value in tables.items()]
+    listed = data.get("schedule") or []
+    if not isinstance(listed, list):
+        problems.append(f"{label}: 'schedule' must be a list of entries (upstream's format)")
+        listed = []
+    for index, entry in enumerate(listed):
+        name = entry.get("name") or entry.get("task") if isinstance(entry, dict) else None
+        entries.append((str(name) if name else f"#{index + 1}", entry, True))
+    return entries
