@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
@@ -108,9 +110,6 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
-        from eventix_cli.core.fields import stored_priority
-        from eventix_cli.core.task import Task
-
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)
         if self.exists(schedule, key):

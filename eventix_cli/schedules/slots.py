@@ -13,6 +13,8 @@ import datetime as dt
 from collections import deque
 from collections.abc import Iterator
 
+from cronsim import CronSim
+
 from eventix_cli.core.times import as_utc
 from eventix_cli.schedules.model import Schedule
 
@@ -34,8 +36,6 @@ def iter_slots(schedule: Schedule, after: dt.datetime) -> Iterator[dt.datetime]:
         while True:
             yield _EPOCH + dt.timedelta(seconds=index * step)
             index += 1
-    from cronsim import CronSim
-
     assert schedule.cron is not None
     local = after.astimezone(schedule.tz).replace(microsecond=0)
     for slot in CronSim(schedule.cron, local):
@@ -56,8 +56,6 @@ def _recent_bound(schedule: Schedule, now: dt.datetime, count: int) -> dt.dateti
     if schedule.every is not None:
         last = int((now - _EPOCH).total_seconds() // schedule.every)
         return _EPOCH + dt.timedelta(seconds=(last - count) * schedule.every)
-    from cronsim import CronSim
-
     assert schedule.cron is not None
     local = (now.replace(microsecond=0) + _SECOND).astimezone(schedule.tz)
     for index, slot in enumerate(CronSim(schedule.cron, local, reverse=True)):

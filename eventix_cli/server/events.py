@@ -1,4 +1,6 @@
-"""The embedded server's side of triggers: ``POST /event`` answered from a :class:`TriggerSet`.
+"""``POST /event``: the embedded server answers events from a :class:`TriggerSet`.
+
+The server adapts triggers to HTTP; triggers know nothing of the server.
 
 Trigger code is the operator's own Python and may take any time, or never end. It therefore
 never runs on the server's event loop: each event's triggers run in a thread of their own,
