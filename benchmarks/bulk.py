@@ -27,7 +27,9 @@ from pathlib import Path
 from _common import BIN, machine_note, verdict
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.server.store import TaskStore
 from tests.support.servers import running_server
 

@@ -25,7 +25,9 @@ from pathlib import Path
 from _common import verdict
 
 from eventix_cli.client.monitor import STATUS_ORDER
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.metrics.exporter import QueueCollector, make_registry
 from eventix_cli.metrics.http import serve_registry
 from eventix_cli.server.store import TaskStore

@@ -40,7 +40,8 @@ from urllib.parse import urlencode, urlsplit
 
 from _common import machine_note, table, verdict
 
-from eventix_cli.core.task import Task, utcnow
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.server.store import TaskStore
 from tests.support.servers import running_server
 

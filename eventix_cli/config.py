@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from eventix_cli.cli.output import FORMATS
 from eventix_cli.core.errors import ConfigError, ReadOnlyError, UsageError
 
 ENV_URL = "EVENTIX_URL"
@@ -45,6 +46,20 @@ ENV_DEBUG = "EVENTIX_DEBUG"
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_PROFILE = "default"
+
+
+class OutputFormat(StrEnum):
+    """The formats of ``-o/--output`` (and of the ``output`` setting)."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    ids = "ids"
+
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
+DEFAULT_FORMAT = "table"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -161,7 +176,7 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get(ENV_CONFIG_DIR):
         return Path(env[ENV_CONFIG_DIR]).expanduser()
-    from platformdirs import user_config_dir
+    from platformdirs import user_config_dir  # deferred: only when settings are read (test_startup)
 
     return Path(user_config_dir("eventix", appauthor=False))
 
@@ -178,7 +193,7 @@ def read_config(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-    import tomllib
+    import tomllib  # deferred: only when there is a config file (test_startup)
 
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -222,8 +237,6 @@ def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: 
 
 
 def _readable_by_others(path: Path) -> bool:
-    import stat
-
     try:
         return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
     except OSError:

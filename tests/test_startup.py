@@ -78,7 +78,8 @@ def test_a_mistyped_command_gets_a_suggestion(cli, args, suggestion) -> None:
 
 
 def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None:
-    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up)."""
+    """`task list`, `task show` and `task add` need no pydantic (~40 ms of start-up), nor, over
+    http, the CA bundles (certifi, ~20 ms)."""
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
 
@@ -95,32 +96,68 @@ def test_list_show_and_add_run_without_pydantic(embedded_url, namespace) -> None
         loaded = _modules_after(*args)
         assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}, args
         assert "eventix_cli.core.task" not in loaded, args
+        assert not {"certifi", "truststore"} & loaded, args  # http: no CA bundle to load
+
+
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [
+        (["task", "cancel", "--help"], "eventix_cli.cli.commands.task.cancel"),
+        (["worker", "--help"], "eventix_cli.cli.commands.worker"),
+    ],
+)
+def test_help_of_a_command_that_deferred_pydantic_runs_without_it(args, own) -> None:
+    """cancel imports its outcome helpers, and worker the worker package, only to run: both
+    bring the pydantic task model."""
+    loaded = _modules_after(*args)
+    assert own in loaded
+    assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
+
+
+def test_a_command_that_draws_nothing_and_reads_no_settings_loads_none_of_their_modules() -> None:
+    """rich is imported by output.py only to draw, logging only with --debug or a log option,
+    platformdirs and tomllib only when settings are read (config.py), the client (httpx) by
+    completion.py only to look up namespaces or ids."""
+    loaded = _modules_after("completion", "bash")
+    assert "eventix_cli.cli.commands.completion" in loaded
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & {"rich", "logging", "platformdirs", "tomllib", "httpx"}, tops
 
 
 def test_a_worker_of_plain_functions_starts_without_upstream_or_extras(embedded_url, tmp_path) -> None:
     """A worker loads upstream's eventix package (~250 ms: requests, redis, pymongo, ...) only
     when its task modules do, python-dotenv only when there is a .env.local, and nothing of
-    the scheduler, the metrics or rich unless asked for."""
+    the scheduler, the metrics or rich unless asked for, nor urllib3 (it sends through kept-alive
+    connections)."""
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
-    args += ["--tasks", "tests.worker.plain_tasks:plain_noop", "--burst"]
+    args += ["--tasks", "tests.support.plain_tasks:plain_noop", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
-    assert "tests.worker.plain_tasks" in loaded  # it really ran
+    assert "tests.support.plain_tasks" in loaded  # it really ran
     tops = {m.split(".")[0] for m in loaded}
-    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim"}, tops
+    assert not tops & {"eventix", "dotenv", "rich", "prometheus_client", "cronsim", "urllib3"}, tops
     assert "eventix_cli.cli.commands.scheduler" not in loaded
+    assert not {
+        m for m in loaded if m.startswith(("eventix_cli.cli.schedule_files", "eventix_cli.schedules"))
+    }
     assert "eventix_cli.cli.commands.task" not in loaded
 
 
 def test_a_worker_of_upstream_tasks_loads_them(embedded_url, tmp_path) -> None:
     (tmp_path / ".env.local").write_text("EVENTIX_WORKER_TEST_VARIABLE=1\n")
     args = ["worker", "--url", embedded_url, "-n", "startup-empty"]
-    args += ["--tasks", "tests.worker.sample_tasks", "--burst"]
+    args += ["--tasks", "tests.support.sample_tasks", "--burst"]
     loaded = _modules_after(*args, cwd=tmp_path)
     assert {"eventix.functions.core", "eventix.functions.eventix_client", "dotenv"} <= loaded
 
 
 @pytest.mark.parametrize(
-    "first", ["eventix_cli.client.keepalive", "eventix_cli.client.transport", "eventix_cli.client.sender"]
+    "first",
+    [
+        "eventix_cli.client.answer",
+        "eventix_cli.client.keepalive",
+        "eventix_cli.client.transport",
+        "eventix_cli.client.sender",
+    ],
 )
 def test_httpx_comes_without_its_command_line_whichever_module_imports_it_first(first) -> None:
     probe = (

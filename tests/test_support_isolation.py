@@ -44,7 +44,7 @@ def test_the_fixtures_work_in_a_shell_with_proxy_variables(tmp_path: Path) -> No
     """A pytest run of tests that use the session's servers (both kinds), CLI runner and seeds."""
     env = _with_dead_proxies({k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")})
     tests = [
-        "tests/commands/test_task_bulk.py::test_retry_by_id",
+        "tests/cli/commands/task/test_bulk.py::test_retry_by_id",
         "tests/contract/test_client_contract.py::test_unique_key_post_updates_a_task_in_retry",
     ]
     run = subprocess.run(

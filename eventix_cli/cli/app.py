@@ -2,24 +2,29 @@
 
 Command modules are thin: they parse options, call the client (or start the worker or
 server) and hand results to :mod:`eventix_cli.cli.output`. Heavy libraries (httpx, pydantic,
-rich tables, fastapi) are imported inside command bodies so that ``eventix --help`` stays fast.
+rich tables, fastapi) are imported inside command bodies so that ``eventix --help`` stays fast
+(tests/test_startup.py pins which modules each start-up loads).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
+import traceback
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from eventix_cli import __version__
-from eventix_cli.cli import output
+from eventix_cli.cli import output, streams
+from eventix_cli.cli.completion import enable_if_completing
+from eventix_cli.cli.lazy import add_suggestion, command_from_function, command_from_typer
 from eventix_cli.cli.state import AppState
 from eventix_cli.config import ENV_DEBUG
-from eventix_cli.core.errors import EventixCliError, ExitCode, format_error
+from eventix_cli.core.errors import EventixCliError, ExitCode, format_error, from_unexpected
 
 HELP = (
     "[bold]eventix[/bold]: operate Eventix task queues from the shell, cron and CI.\n\n"
@@ -64,8 +69,6 @@ class EventixGroup(TyperGroup):
         if found is not None or cmd_name not in COMMANDS:
             return found
         if self._listing:
-            from typer.core import TyperCommand
-
             return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
         loaded = self.__dict__.setdefault("_loaded", {})
         if cmd_name not in loaded:
@@ -73,13 +76,9 @@ class EventixGroup(TyperGroup):
         return loaded[cmd_name]
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
-        from typer._click.exceptions import UsageError
-
         try:
             return super().resolve_command(ctx, args)
-        except UsageError as exc:
-            from eventix_cli.cli.lazy import add_suggestion
-
+        except typer.TyperException as exc:  # typer's usage error: "No such command ..."
             add_suggestion(exc, args, list(COMMANDS))
             raise
 
@@ -108,8 +107,6 @@ class EventixGroup(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
-        from eventix_cli.cli import streams
-
         streams.configure()
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
@@ -126,8 +123,6 @@ class EventixGroup(TyperGroup):
             code = streams.EXIT_BROKEN_PIPE
         except OSError as exc:
             if code == 0:  # not reported yet
-                from eventix_cli.core.errors import from_unexpected
-
                 with contextlib.suppress(OSError):
                     output.error_lines(format_error(from_unexpected(exc, "cannot write output")))
                 code = int(ExitCode.FAILURE)
@@ -138,8 +133,6 @@ class EventixGroup(TyperGroup):
 
 def _broken_pipe() -> NoReturn:
     """The reader of stdout went away (``| head -1``): end quietly, as Unix tools do."""
-    from eventix_cli.cli import streams
-
     streams.silence_stdout()
     raise typer.Exit(streams.EXIT_BROKEN_PIPE)
 
@@ -147,8 +140,6 @@ def _broken_pipe() -> NoReturn:
 def _report(ctx: typer.Context, exc: BaseException, error: EventixCliError) -> NoReturn:
     """One line (and a hint) on stderr, the traceback only with --debug; exit with the error's code."""
     if _debug_enabled(ctx):
-        import traceback
-
         output.message("".join(traceback.format_exception(exc)).rstrip())
     with contextlib.suppress(BrokenPipeError):  # stderr gone as well: the exit code is what is left
         output.error_lines(format_error(error))
@@ -157,8 +148,6 @@ def _report(ctx: typer.Context, exc: BaseException, error: EventixCliError) -> N
 
 def _as_cli_error(exc: Exception) -> EventixCliError:
     """An exception no command turned into an EventixCliError, as one (see errors.from_unexpected)."""
-    from eventix_cli.core.errors import from_unexpected
-
     if isinstance(exc, OSError) and _raised_by_output(exc):
         return from_unexpected(exc, "cannot write output")
     return from_unexpected(exc)
@@ -166,8 +155,6 @@ def _as_cli_error(exc: Exception) -> EventixCliError:
 
 def _raised_by_output(exc: BaseException) -> bool:
     """Did the error come from writing (output.py is the one module that writes to stdout)?"""
-    import traceback
-
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and frames[-1].filename == output.__file__
 
@@ -226,6 +213,7 @@ def root(
     debug = debug or _debug_enabled(None)
     ctx.obj = AppState(profile=profile, debug=debug)
     if debug:
+        # deferred: keeps the logging package off every command's start-up (tests/test_startup.py)
         from eventix_cli.logging import setup_logging
 
         setup_logging("DEBUG")
@@ -306,32 +294,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 def load_command(name: str) -> Any:
     """The click command behind ``name`` (a Typer sub-app, or a function with an EPILOG)."""
-    import importlib
-
-    from typer.main import get_command
-
-    from eventix_cli.cli.lazy import command_from_function
-
     module_name, attr, _ = COMMANDS[name]
     module = importlib.import_module(module_name)
     target = getattr(module, attr)
-    if not isinstance(target, typer.Typer):
-        return command_from_function(name, target, getattr(module, "EPILOG", None))
-    if len(target.registered_commands) == 1 and not target.registered_callback:
-        # typer turns a one-command sub-app into that command; `eventix event post` needs the group
-        target.callback()(lambda: None)
-    command = get_command(target)
-    command.name = name
-    from eventix_cli.cli.helptext import polish
-
-    return polish(command)
+    if isinstance(target, typer.Typer):
+        return command_from_typer(name, target)
+    return command_from_function(name, target, getattr(module, "EPILOG", None))
 
 
 def main() -> None:
     """Console-script entry point."""
-    from eventix_cli.cli.completion import enable_if_completing
-    from eventix_cli.cli.streams import hold_closed_descriptors
-
-    hold_closed_descriptors()
+    streams.hold_closed_descriptors()
     enable_if_completing()
     app(prog_name="eventix")

@@ -115,78 +115,113 @@ def run_bulk[T](
     request: nothing is left half-written). When ``items`` is a sequence, the items never
     started are listed in ``result.not_attempted``; for a lazy source it is ``None``.
     """
-    result = BulkResult(action_name)
-    lock = threading.Lock()  # guards the result lists
-    source_lock = threading.Lock()  # one worker at a time reads the next item
-    iterator = iter(items)
-    stop = threading.Event()
-    bugs: list[BaseException] = []
-    started = time.perf_counter()
-
-    def stop_for(exc: EventixCliError) -> None:
-        with lock:
-            if result.error is None:
-                result.error = exc
-        stop.set()
-
-    def one(item: T) -> None:
-        uid = key(item)
-        try:
-            action(item)
-        except Skip as skip:
-            with lock:
-                result.skipped.append({"uid": uid, "reason": skip.reason})
-        except EventixCliError as exc:
-            with lock:
-                result.failed.append({"uid": uid, "error_class": exc.error_class, "reason": exc.message})
-            if isinstance(exc, TransportError):
-                stop_for(exc)  # an outage: every further request would fail the same way
-        else:
-            with lock:
-                result.done.append(uid)
-        if on_done is not None:
-            on_done(1)
-
-    def worker() -> None:
-        # Workers pull items themselves: no hand-off through a queue, and a listing that
-        # pages lazily is read by whichever worker needs the next item.
-        try:
-            while not stop.is_set():
-                with source_lock:
-                    if stop.is_set():
-                        return
-                    try:
-                        item = next(iterator)
-                    except StopIteration:
-                        return
-                    except EventixCliError as exc:  # the listing failed: stop, report what was done
-                        stop_for(exc)
-                        return
-                one(item)
-        except BaseException as exc:  # noqa: BLE001 - a bug: re-raised below
-            bugs.append(exc)
-            stop.set()
-
-    threads = [
-        threading.Thread(target=worker, name=f"{action_name}-{i}", daemon=True) for i in range(concurrency)
-    ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)  # short waits keep Ctrl-C responsive in the main thread
-    except KeyboardInterrupt:
-        result.interrupted = True
-        stop.set()
-        for thread in threads:
-            if thread.ident is not None:
-                thread.join()  # the requests in flight finish
-    finally:
-        result.seconds = time.perf_counter() - started
-    if bugs:
-        raise bugs[0]
+    run = _BulkRun(action_name, items, action, key, on_done)
+    run.run_threads(concurrency)
+    if run.bugs:
+        raise run.bugs[0]
+    result = run.result
     if result.stopped_early:
         # a list of items: name the ones never started; a lazy source (a listing) is not read on
-        result.not_attempted = [key(item) for item in iterator] if isinstance(items, Sequence) else None
+        result.not_attempted = [key(item) for item in run.source] if isinstance(items, Sequence) else None
     return result
+
+
+_END = object()  # what _BulkRun.next_item returns when there is no item to start
+
+
+class _BulkRun[T]:
+    """One :func:`run_bulk` call: its result, its item source and the signal to stop, shared
+    by the worker threads."""
+
+    def __init__(
+        self,
+        action_name: str,
+        items: Iterable[T],
+        action: Callable[[T], object],
+        key: Callable[[T], str],
+        on_done: Callable[[int], None] | None,
+    ) -> None:
+        self.result = BulkResult(action_name)
+        self.source = iter(items)
+        self.action = action
+        self.key = key
+        self.on_done = on_done
+        self.lock = threading.Lock()  # guards the result lists
+        self.source_lock = threading.Lock()  # one worker at a time reads the next item
+        self.stop = threading.Event()
+        self.bugs: list[BaseException] = []
+
+    def run_threads(self, concurrency: int) -> None:
+        """Run ``concurrency`` workers until the items run out or the run stops; on Ctrl-C
+        stop starting items and let the ones in flight finish."""
+        started = time.perf_counter()
+        threads = [
+            threading.Thread(target=self.work, name=f"{self.result.action}-{i}", daemon=True)
+            for i in range(concurrency)
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)  # short waits keep Ctrl-C responsive in the main thread
+        except KeyboardInterrupt:
+            self.result.interrupted = True
+            self.stop.set()
+            for thread in threads:
+                if thread.ident is not None:
+                    thread.join()  # the requests in flight finish
+        finally:
+            self.result.seconds = time.perf_counter() - started
+
+    def work(self) -> None:
+        """One worker thread. Workers pull items themselves: no hand-off through a queue, and a
+        listing that pages lazily is read by whichever worker needs the next item."""
+        try:
+            while not self.stop.is_set():
+                item = self.next_item()
+                if item is _END:
+                    return
+                self.apply(item)  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 - a bug: re-raised by run_bulk
+            self.bugs.append(exc)
+            self.stop.set()
+
+    def next_item(self) -> T | object:
+        """The next item to start, or ``_END`` when the run stops or the source is exhausted."""
+        with self.source_lock:
+            if self.stop.is_set():
+                return _END
+            try:
+                return next(self.source)
+            except StopIteration:
+                return _END
+            except EventixCliError as exc:  # the listing failed: stop, report what was done
+                self.stop_for(exc)
+                return _END
+
+    def apply(self, item: T) -> None:
+        """Run the action on one item and record its outcome."""
+        uid = self.key(item)
+        try:
+            self.action(item)
+        except Skip as skip:
+            with self.lock:
+                self.result.skipped.append({"uid": uid, "reason": skip.reason})
+        except EventixCliError as exc:
+            with self.lock:
+                self.result.failed.append({"uid": uid, "error_class": exc.error_class, "reason": exc.message})
+            if isinstance(exc, TransportError):
+                self.stop_for(exc)  # an outage: every further request would fail the same way
+        else:
+            with self.lock:
+                self.result.done.append(uid)
+        if self.on_done is not None:
+            self.on_done(1)
+
+    def stop_for(self, exc: EventixCliError) -> None:
+        """Stop starting items; the first error that stopped the run is the one reported."""
+        with self.lock:
+            if self.result.error is None:
+                self.result.error = exc
+        self.stop.set()

@@ -9,28 +9,38 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# Typer's private modules, on purpose: typer has no public function that renders the completion
+# script of a named shell or registers its completion classes. Its one public route is the
+# --install-completion/--show-completion pair of options, which would add two options to
+# `eventix --help` and guess the shell rather than take it as an argument; copying the two
+# modules instead would be 484 lines (typer 0.28.0) that drift from the protocol typer speaks
+# at completion time. Both names are the same in typer 0.27 and 0.28; pyproject.toml pins
+# typer to 0.28 and tests/test_typer_api.py fails when they move or change.
+from typer._completion_classes import completion_init
+from typer._completion_shared import get_completion_script
+
+from eventix_cli.config import load_settings
+from eventix_cli.core.errors import EventixCliError
+
 COMPLETE_VAR = "_EVENTIX_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 LOOKUP_TIMEOUT = 0.5
 
 
 def script(shell: str) -> str:
-    from typer._completion_shared import get_completion_script
-
+    """The completion script of ``shell`` (bash, zsh or fish) for ``eventix``."""
     return get_completion_script(prog_name="eventix", complete_var=COMPLETE_VAR, shell=shell) + "\n"
 
 
 def enable_if_completing() -> None:
     """Register typer's completion classes when the shell asks for completions."""
     if os.environ.get(COMPLETE_VAR):
-        from typer._completion_classes import completion_init
-
         completion_init()
 
 
 def _client(ctx: Any) -> Any:
+    # deferred: the client brings httpx, which only a lookup needs (tests/test_startup.py)
     from eventix_cli.client.api import EventixClient
-    from eventix_cli.config import load_settings
 
     params = getattr(ctx, "params", {}) or {}
     settings = load_settings(overrides={"url": params.get("url"), "namespace": params.get("namespace")})
@@ -40,8 +50,6 @@ def _client(ctx: Any) -> Any:
 
 
 def complete_namespaces(ctx: Any, incomplete: str) -> list[str]:
-    from eventix_cli.core.errors import EventixCliError
-
     try:
         _, client = _client(ctx)
         with client:
@@ -52,8 +60,6 @@ def complete_namespaces(ctx: Any, incomplete: str) -> list[str]:
 
 def complete_task_ids(ctx: Any, incomplete: str) -> list[str]:
     """Uids of the namespace starting with what was typed (the 50 most recent)."""
-    from eventix_cli.core.errors import EventixCliError
-
     try:
         settings, client = _client(ctx)
         query: dict[str, Any] = {"namespace": settings.namespace}

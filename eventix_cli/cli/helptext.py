@@ -1,15 +1,19 @@
 """Help screens that read well at 80 columns.
 
 Applied to every command when it is loaded: docstring paragraphs are re-flowed (their
-source line breaks are not meant for the screen), arguments show as ``TASK`` rather than
-``{TASK}``, and option values get a short metavar (``SECONDS``, ``FORMAT``, ``N``) so that
-the help column keeps enough width for whole words such as environment variable names.
+source line breaks are not meant for the screen) and option values get a short metavar
+(``SECONDS``, ``FORMAT``, ``N``) so that the help column keeps enough width for whole words
+such as environment variable names. Commands are made as :class:`PlainUsageCommand`, whose
+usage line shows arguments as ``TASK`` rather than typer's ``{TASK}``.
 """
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
+
+import typer
+from typer.core import TyperCommand
 
 # option name -> metavar, where the type alone would say too little or too much
 _NAMED = {
@@ -34,13 +38,27 @@ def reflow(text: str | None) -> str | None:
     return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
-def _plain_metavar(param: Any) -> None:
-    name = (param.metavar or param.name or "").upper()
+def plain_metavar(argument: Any) -> str:
+    """How the usage line names an argument: ``TASK``, ``[ID...]`` when it is optional."""
+    name = (argument.metavar or argument.name or "").upper()
+    return name if argument.required else f"[{name.strip('[]')}]"
 
-    def make_metavar(ctx: Any = None, **_: Any) -> str:
-        return name if param.required else f"[{name.strip('[]')}]"
 
-    param.make_metavar = make_metavar  # type: ignore[method-assign]
+class PlainUsageCommand(TyperCommand):
+    """A typer command whose usage line names its arguments plainly (:func:`plain_metavar`).
+
+    Built through typer's public ``cls=`` of ``Typer.command``; the usage line is click's
+    ``collect_usage_pieces`` (options, then each argument), with the arguments' pieces ours.
+    """
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(plain_metavar(param))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
 
 
 def _short_option_metavar(param: Any) -> None:
@@ -62,9 +80,7 @@ def polish(command: Any) -> Any:
     """Apply the rules above to a (typer/click) command and its subcommands, in place."""
     command.help = reflow(command.help)
     for param in command.params:
-        if param.param_type_name == "argument":
-            _plain_metavar(param)
-        elif param.param_type_name == "option":
+        if param.param_type_name == "option":
             _short_option_metavar(param)
     for sub in getattr(command, "commands", {}).values():
         polish(sub)

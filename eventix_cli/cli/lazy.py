@@ -15,8 +15,10 @@ from difflib import get_close_matches
 from typing import Any, ClassVar
 
 import typer
-from typer._click.exceptions import UsageError
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+from typer.main import get_command
+
+from eventix_cli.cli.helptext import PlainUsageCommand, polish
 
 #: name -> (module, function, name of the module's epilog string or None)
 Table = Mapping[str, tuple[str, str, str | None]]
@@ -25,20 +27,31 @@ Table = Mapping[str, tuple[str, str, str | None]]
 def command_from_function(name: str, func: Any, epilog: str | None) -> Any:
     """The click command typer makes of ``func``, as ``@app.command(name, epilog=...)`` would,
     with its help made to read well at 80 columns (:func:`eventix_cli.cli.helptext.polish`)."""
-    from typer.main import get_command
-
-    from eventix_cli.cli.helptext import polish
-
     holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
-    holder.command(name, epilog=epilog)(func)
+    holder.command(name, epilog=epilog, cls=PlainUsageCommand)(func)
     command = get_command(holder)
     command.name = name
     return polish(command)
 
 
-def add_suggestion(exc: UsageError, args: Sequence[str], names: Sequence[str]) -> None:
+def command_from_typer(name: str, app: typer.Typer) -> Any:
+    """The click group typer makes of the sub-app ``app``, its commands made as
+    :class:`~eventix_cli.cli.helptext.PlainUsageCommand` and its help polished."""
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):  # typer's default: store what cls= would have
+            info.cls = PlainUsageCommand
+    if len(app.registered_commands) == 1 and not app.registered_callback:
+        # typer turns a one-command sub-app into that command; `eventix event post` needs the group
+        app.callback()(_no_options)
+    command = get_command(app)
+    command.name = name
+    return polish(command)
+
+
+def add_suggestion(exc: typer.TyperException, args: Sequence[str], names: Sequence[str]) -> None:
     """Add "Did you mean ...?" to a no-such-command error, from every name the group can load
-    (typer suggests only among the commands already converted)."""
+    (typer suggests only among the commands already converted). Typer raises it as its usage
+    error, which it exports only as its base class, ``typer.TyperException``."""
     if not args or "No such command" not in exc.message or "Did you mean" in exc.message:
         return
     matches = get_close_matches(args[0], list(names))
@@ -68,7 +81,7 @@ class LazyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
             return super().resolve_command(ctx, args)
-        except UsageError as exc:
+        except typer.TyperException as exc:
             if self.suggest_commands:
                 add_suggestion(exc, args, self.list_commands(ctx))
             raise

@@ -6,11 +6,14 @@ default), not by Typer, so the help text names them but the options carry no ``e
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
-from eventix_cli.cli.output import OutputFormat
+from eventix_cli.cli.completion import complete_namespaces, complete_task_ids
+from eventix_cli.config import OutputFormat
+from eventix_cli.core.errors import UsageError
 
 UrlOption = Annotated[
     str | None,
@@ -35,14 +38,10 @@ TimeoutOption = Annotated[
 
 
 def _complete_namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
-    from eventix_cli.cli.completion import complete_namespaces
-
     return complete_namespaces(ctx, incomplete)
 
 
 def _complete_task_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    from eventix_cli.cli.completion import complete_task_ids
-
     return complete_task_ids(ctx, incomplete)
 
 
@@ -92,9 +91,7 @@ LogFormatOption = Annotated[str, typer.Option("--log-format", help="text, or jso
 def log_options(log_level: str | None, log_format: str) -> int:
     """The numeric level of --log-level (or EVENTIX_WORKER_LOG_LEVEL); UsageError for a bad
     level or --log-format."""
-    import os
-
-    from eventix_cli.core.errors import UsageError
+    # deferred: keeps the logging package off the start-up of commands without these options
     from eventix_cli.logging import parse_level
 
     if log_format not in ("text", "json"):

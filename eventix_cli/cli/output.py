@@ -13,29 +13,17 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
 from eventix_cli.cli.tables import Column, escape, fit_columns, join_row
+from eventix_cli.config import DEFAULT_FORMAT, FORMATS
+from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
-    ids = "ids"
-
-
-FORMATS: tuple[str, ...] = tuple(f.value for f in OutputFormat)
-
-
-DEFAULT_FORMAT = "table"
 
 
 def _stream(stderr: bool) -> IO[str]:
@@ -57,6 +45,7 @@ def color_enabled(stream: IO[str]) -> bool:
 
 def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
     """A rich console bound to stdout or stderr, coloured only on a terminal without NO_COLOR."""
+    # deferred: rich only when something is drawn (tests/test_startup.py)
     from rich.console import Console
 
     stream = _stream(stderr)
@@ -200,8 +189,6 @@ class Output:
         """The width a table must fit: ``COLUMNS``, else the terminal's; None in a pipe (never cut)."""
         limit = self.width or _env_width()
         if limit is None and is_terminal(self.stream):
-            import shutil
-
             limit = shutil.get_terminal_size().columns
         return limit
 
@@ -243,8 +230,6 @@ def _csv_value(value: Any) -> str:
 def refuse_ids(fmt: str | None, why: str, instead: str) -> None:
     """``-o ids`` prints task uids; a command whose output has none refuses it (exit 2)."""
     if fmt == "ids":
-        from eventix_cli.core.errors import UsageError
-
         raise UsageError(f"-o ids prints task uids: {why}", hint=f"use {instead}")
 
 
@@ -268,6 +253,7 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     if not is_terminal(sys.stderr):
         yield lambda _n: None
         return
+    # deferred: rich only when a bar is drawn (tests/test_startup.py)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]

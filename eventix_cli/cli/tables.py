@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from eventix_cli.core.errors import UsageError
+
 # -- escaping task data -------------------------------------------------------------------
 
 # C0 and C1 control characters, DEL, and the Unicode bidi controls that reorder what follows
@@ -67,8 +69,6 @@ def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]
     all of them when ``names`` is empty. An unknown name is a usage error listing the choices."""
     if not names:
         return list(columns)
-    from eventix_cli.core.errors import UsageError
-
     by_name: dict[str, Column] = {}
     for column in columns:
         by_name[column.key.lower()] = column

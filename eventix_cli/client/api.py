@@ -21,7 +21,7 @@ from eventix_cli.core.view import TaskView, view_of
 if TYPE_CHECKING:
     import datetime as dt
 
-    from eventix_cli.client.sender import Answer
+    from eventix_cli.client.answer import Answer
     from eventix_cli.core.task import Event, Task, TaskStatus
 
 DEFAULT_PAGE_SIZE = 500

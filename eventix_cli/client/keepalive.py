@@ -32,9 +32,11 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 import httptools
 
+from eventix_cli.client.answer import Answer, TlsVerificationError
 from eventix_cli.client.httpx_loader import httpx
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
@@ -47,22 +49,6 @@ READ_SIZE = 65536
 MAX_HEAD = 65536
 #: what a request target must not hold: controls and spaces
 _UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
-
-
-class Reply:
-    """One answer: what the client reads of a response (``httpx.Response`` has the same names)."""
-
-    __slots__ = ("content", "headers", "method", "path", "status_code")
-
-    def __init__(self, status_code: int, headers: dict[str, str], content: bytes, method: str, path: str):
-        self.status_code = status_code
-        self.headers = headers  # names in lower case
-        self.content = content
-        self.method = method
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"<Reply {self.status_code} to {self.method} {self.path}>"
 
 
 class _Extra(Exception):
@@ -262,7 +248,7 @@ class KeepAlivePool:
         extra = f"Content-Type: {content_type}\r\n" if content_type else ""
         return head + f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
 
-    def send(self, data: bytes, deadline: float | None, method: str, path: str) -> Reply:
+    def send(self, data: bytes, deadline: float | None, method: str, path: str) -> Answer:
         """Send one encoded request and read its answer; httpx's transport errors on failure."""
         conn = self._take(deadline)
         try:
@@ -277,7 +263,7 @@ class KeepAlivePool:
             self._give_back(conn)
         else:
             conn.close()
-        return Reply(status, headers, content, method, path)
+        return Answer(status, headers, content, method, path)
 
     def _take(self, deadline: float | None) -> _Connection:
         while True:
@@ -315,8 +301,6 @@ class KeepAlivePool:
             return _Connection(self.ssl_context.wrap_socket(sock, server_hostname=self.host))
         except ssl.SSLCertVerificationError as exc:
             sock.close()
-            from eventix_cli.client.transport import TlsVerificationError
-
             raise TlsVerificationError(exc.verify_message or str(exc)) from None
         except TimeoutError:
             sock.close()
@@ -358,8 +342,6 @@ def target_of(path: str, params: Any) -> str:
     """``path`` with its query (a mapping or pairs; lists repeat a key), quoted as httpx would."""
     if not params:
         return path
-    from urllib.parse import urlencode
-
     items = params.items() if hasattr(params, "items") else params
     pairs: list[tuple[str, str]] = []
     for key, value in items:

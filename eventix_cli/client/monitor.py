@@ -11,7 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventix_cli.core.task import utcnow
+from eventix_cli.core.times import utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from eventix_cli import __version__
+from eventix_cli.client.answer import Answer, TlsVerificationError
+from eventix_cli.client.error_answers import error_from_answer
 from eventix_cli.client.httpx_loader import httpx
-from eventix_cli.client.wire import encode_json
+from eventix_cli.client.keepalive import KeepAlivePool, target_of
+from eventix_cli.client.tls import ssl_context, verification_hint
 from eventix_cli.core.errors import (
     CertificateVerifyFailed,
     ServerTimeout,
@@ -26,16 +31,11 @@ from eventix_cli.core.errors import (
     TransportError,
     UnsendableValue,
     UsageError,
-    error_from_response,
 )
+from eventix_cli.core.jsonrules import encode_json
 
 if TYPE_CHECKING:
-    import ssl
-
-    from eventix_cli.client.keepalive import KeepAlivePool, Reply
-
-    #: what a request returns: httpx's response, or a kept-alive sender's reply (same names)
-    type Answer = httpx.Response | Reply
+    from eventix_cli.client.transport import Urllib3Transport
 
 log = logging.getLogger("eventix_cli.client")  # the client's requests log under the client's name
 
@@ -100,8 +100,6 @@ class HttpSender:
         self._pool: KeepAlivePool | None = None
         self._transport: httpx.BaseTransport | None = transport
         if transport is None and keepalive and parsed.scheme in ("http", "https") and not _proxy_for(parsed):
-            from eventix_cli.client.keepalive import KeepAlivePool
-
             context = _ssl_context(parsed, verify)
             self._pool = KeepAlivePool(parsed, headers.items(), ssl_context=context, max_idle=max_connections)
         elif transport is None:
@@ -128,11 +126,7 @@ class HttpSender:
                 f"{method} {where} got no complete answer within {self.timeout:g}s ({type(exc).__name__})",
                 hint="the server is slow or hanging; raise --request-timeout or check the server",
             )
-        from eventix_cli.client.transport import TlsVerificationError
-
         if isinstance(exc, TlsVerificationError):
-            from eventix_cli.client.tls import verification_hint
-
             return CertificateVerifyFailed(
                 f"the TLS certificate of {self.base_url} was not accepted: {exc}",
                 hint=verification_hint(self._verify),
@@ -164,8 +158,8 @@ class HttpSender:
         """Send one request; raise a typed error for anything but a status in ``ok``.
 
         The whole call, retries and their backoff included, ends within ``timeout`` seconds.
-        The answer is an ``httpx.Response``, or a :class:`~eventix_cli.client.keepalive.Reply` (the same
-        names) on a kept-alive sender.
+        Both ways of sending (urllib3's pools, a kept-alive sender's connections) answer with
+        an :class:`~eventix_cli.client.answer.Answer`.
         """
         deadline = time.monotonic() + self.timeout
         body = encode_json(json) if json is not None else None
@@ -200,17 +194,14 @@ class HttpSender:
 
         def send() -> Answer:
             response = transport.handle_request(request)
-            response.request = request  # as httpx.Client does (injected transports leave it unset)
-            response.read()
-            return response
+            content = response.read()
+            return Answer(response.status_code, response.headers, content, method, request.url.path)
 
         return send
 
     def _keepalive_sender(
         self, method: str, path: str, params: Any, body: bytes | None, deadline: float
     ) -> Callable[[], Answer]:
-        from eventix_cli.client.keepalive import target_of
-
         pool = self._pool
         assert pool is not None
         data = pool.encode(method, target_of(path, params), body, "application/json" if body else None)
@@ -264,7 +255,7 @@ class HttpSender:
                 )
                 self._sleep(delay)
                 continue
-            raise error_from_response(
+            raise error_from_answer(
                 response.status_code, response.content, response.headers.get("content-type", "")
             )
         raise AssertionError("unreachable")  # pragma: no cover
@@ -272,8 +263,6 @@ class HttpSender:
 
 def _proxy_for(url: httpx.URL) -> str | None:
     """The proxy the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) sets for ``url``."""
-    import urllib.request
-
     proxies = urllib.request.getproxies()
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass(url.host):
@@ -281,8 +270,10 @@ def _proxy_for(url: httpx.URL) -> str | None:
     return proxy
 
 
-def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int) -> httpx.BaseTransport:
+def _default_transport(url: httpx.URL, verify: bool | str, max_connections: int) -> Urllib3Transport:
     """urllib3's pools, through the proxy the environment names for ``url`` if any."""
+    # deferred: a worker sends through kept-alive connections and never loads urllib3 (~45 ms
+    # of import; tests/test_startup.py pins it off the worker's start-up)
     from eventix_cli.client.transport import Urllib3Transport
 
     proxy = _proxy_for(url)
@@ -299,6 +290,4 @@ def _ssl_context(url: httpx.URL, verify: bool | str) -> ssl.SSLContext | None:
     """The TLS settings for an https URL (None for http)."""
     if url.scheme != "https":
         return None
-    from eventix_cli.client.tls import ssl_context
-
     return ssl_context(verify)

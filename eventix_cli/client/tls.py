@@ -59,6 +59,8 @@ def _from_locations(path: str, name: str, env: Mapping[str, str]) -> ssl.SSLCont
 
 
 def _system_context() -> ssl.SSLContext:
+    # deferred: only https URLs need them (certifi ~20 ms of import); tests/test_startup.py
+    # pins them off the start-up of commands sent over http
     import certifi
 
     try:

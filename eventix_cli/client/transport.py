@@ -5,21 +5,21 @@ The client builds ``httpx.Request`` objects and reads ``httpx.Response`` objects
 (thread-safe, one pool per host), drops kept-alive connections the server has closed before
 reusing them, speaks TLS with the context it is given, and tunnels through HTTP(S) proxies.
 
-Two things are added on top:
+Its connections (:mod:`eventix_cli.client.urllib3_connection`) add three things on top:
 
 * **a deadline for the whole request.** urllib3's timeouts (like every socket timeout) bound
   each read, so a server that drips one byte at a time never times out. Here every read of
   the response (status line, headers, body) first sets the socket's timeout to what is left
   of the request's deadline, and fails once it has passed.
-* **an idle limit.** A connection idle for more than :data:`IDLE_REUSE_LIMIT` seconds is
+* **an idle limit.** A connection idle for more than ``IDLE_REUSE_LIMIT`` seconds is
   replaced rather than reused: servers close idle connections (uvicorn after 5 s), and a
   request sent as the server closes fails in a way a client cannot safely repeat.
 * **strict answers.** http.client is lenient where the worker's wire
   (:mod:`eventix_cli.client.keepalive`) is not, and that wire is the reference: interim answers
   (``103 Early Hints``) are skipped, not returned; a status line or headers cut off by the
   close are an error, not an empty answer; a ``Content-Length`` no read can take is an error;
-  headers are passed on as read (latin-1); and a connection whose answer came with more bytes
-  than the answer is closed rather than reused.
+  and a connection whose answer came with more bytes than the answer is closed rather than
+  reused. Here, headers are passed on as read (latin-1).
 
 urllib3 never retries or follows redirects here: the client owns the retry policy.
 """
@@ -27,195 +27,32 @@ urllib3 never retries or follows redirects here: the client owns the retry polic
 from __future__ import annotations
 
 import http.client
-import io
 import ssl
-import sys
-import threading
 import time
 import warnings
 from typing import Any
+from urllib.parse import unquote
 
 import urllib3
-from urllib3 import connection, connectionpool, exceptions
+from urllib3 import connectionpool, exceptions
 
+from eventix_cli.client.answer import TlsVerificationError
 from eventix_cli.client.httpx_loader import httpx
-
-#: a connection idle longer than this is replaced before use: servers close idle keep-alive
-#: connections (uvicorn after 5 s), and a request on a closed one fails ambiguously
-IDLE_REUSE_LIMIT = 2.0
-
-#: the deadline (``time.monotonic()``) of the request the current thread is sending; a pooled
-#: connection serves one thread at a time, so its reads look here
-_current = threading.local()
-
-
-class DeadlineExceeded(TimeoutError):
-    """The request's whole-request deadline passed while its answer was being read."""
+from eventix_cli.client.urllib3_connection import (
+    BadAnswer,
+    DeadlineExceeded,
+    HTTPConnection,
+    HTTPSConnection,
+    set_deadline,
+)
 
 
-class TlsVerificationError(httpx.ConnectError):
-    """The server's TLS certificate failed verification (unknown CA, wrong host name, expired)."""
+class _HTTPPool(connectionpool.HTTPConnectionPool):
+    ConnectionCls = HTTPConnection
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Reads a socket, each read bounded by what is left of the current request's deadline."""
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self.eof = False  # the server closed its end
-        self.probing = False  # reads return "nothing yet" without touching the socket
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        if not self.closed:
-            super().close()
-            # as socket.makefile's reader: the socket's file descriptor stays open until
-            # its last reader is closed too
-            decref = getattr(self._sock, "_decref_socketios", None)
-            if decref is not None:
-                decref()
-
-    def readinto(self, buffer: Any) -> int | None:
-        if self.probing:
-            return None
-        deadline = getattr(_current, "deadline", None)
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeadlineExceeded("the request's deadline passed")
-            self._sock.settimeout(remaining)
-        read = self._sock.recv_into(buffer)
-        if not read:
-            self.eof = True
-        return read
-
-
-class _DeadlineSocket:
-    """What http.client's response sees of the socket: ``makefile`` is all it calls."""
-
-    __slots__ = ("_sock",)
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        # counted as socket.makefile counts its readers: when the server closes after the
-        # answer (HTTP/1.0, ``Connection: close``) http.client closes the connection at once
-        # and the response goes on reading its body through this reader
-        if hasattr(self._sock, "_io_refs"):
-            self._sock._io_refs += 1
-        return io.BufferedReader(_DeadlineReader(self._sock))
-
-
-class BadAnswer(http.client.HTTPException):
-    """An answer http.client would take, but that is not one: cut off, or not HTTP."""
-
-
-class _DeadlineResponse(http.client.HTTPResponse):
-    """http.client's response, reading through :class:`_DeadlineReader`, held to what the
-    worker's wire (:mod:`eventix_cli.client.keepalive`) accepts: interim answers (``103 Early Hints``)
-    are skipped, a head cut off by the close is no answer, a ``Content-Length`` no read can
-    take is refused, and bytes after the answer keep its connection from being reused."""
-
-    def __init__(
-        self,
-        sock: Any,
-        debuglevel: int = 0,
-        method: str | None = None,
-        url: str | None = None,
-        *,
-        owner: Any = None,
-    ) -> None:
-        super().__init__(_DeadlineSocket(sock), debuglevel, method, url)  # type: ignore[arg-type]
-        self._owner = owner  # the connection, told when it must not be reused
-
-    def _read_status(self) -> tuple[str, int, str]:
-        interim = False
-        while True:
-            try:
-                version, status, reason = super()._read_status()
-            except http.client.RemoteDisconnected:  # closed before a status line
-                if interim:
-                    raise BadAnswer("the server closed the connection before a complete answer") from None
-                raise
-            except http.client.BadStatusLine:
-                if interim or (self.fp is not None and self.fp.raw.eof):  # type: ignore[attr-defined]
-                    raise BadAnswer("the server closed the connection before a complete answer") from None
-                raise
-            if not 100 <= status < 200 or status == 101:  # 101: the server switched protocols
-                return version, status, reason
-            http.client._read_headers(self.fp)  # type: ignore[attr-defined]  # 100, 103: the answer follows
-            interim = True
-
-    def begin(self) -> None:
-        super().begin()
-        if self.fp is not None and self.fp.raw.eof:  # type: ignore[attr-defined]
-            # http.client takes the end of the connection for the end of the headers
-            raise BadAnswer("the server closed the connection before a complete answer")
-        if self.length is not None and self.length > _MAX_LENGTH:
-            raise BadAnswer(f"the answer's Content-Length {self.length} is beyond any body")
-
-    def _close_conn(self) -> None:
-        fp = self.fp
-        if fp is not None and self._owner is not None:
-            fp.raw.probing = True  # type: ignore[attr-defined]
-            try:
-                if fp.peek(1):  # bytes nobody asked for, read with the answer: out of step
-                    self._owner.reusable = False
-            finally:
-                fp.raw.probing = False  # type: ignore[attr-defined]
-        super()._close_conn()  # type: ignore[misc]
-
-
-#: the largest body a ``Content-Length`` may announce (a read of more overflows)
-_MAX_LENGTH = sys.maxsize
-
-
-class _Checked:
-    """Connection mixin: answers read by :class:`_DeadlineResponse`, which may mark the
-    connection not reusable."""
-
-    reusable = True
-
-    def response_class(self, sock: Any, debuglevel: int = 0, method: str | None = None) -> _DeadlineResponse:
-        return _DeadlineResponse(sock, debuglevel, method, owner=self)
-
-
-class _HTTPConnection(_Checked, connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_Checked, connection.HTTPSConnection):
-    pass
-
-
-class _IdleLimit:
-    """Pool mixin: connections remember when they were put back; stale ones are closed on get."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)  # type: ignore[misc]
-        idle_since = getattr(conn, "_idle_since", None)
-        if idle_since is not None and time.monotonic() - idle_since > IDLE_REUSE_LIMIT:
-            conn.close()  # reconnects on use, as urllib3 does for a dropped connection
-        return conn
-
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:
-            conn._idle_since = time.monotonic()
-            if not conn.reusable:  # its answer came with more: replaced on next use
-                conn.close()
-                conn.reusable = True
-        super()._put_conn(conn)  # type: ignore[misc]
-
-
-class _HTTPPool(_IdleLimit, connectionpool.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(_IdleLimit, connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+class _HTTPSPool(connectionpool.HTTPSConnectionPool):
+    ConnectionCls = HTTPSConnection
 
 
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
@@ -326,7 +163,7 @@ class Urllib3Transport(httpx.BaseTransport):
             deadline = time.monotonic() + limit
         body = request.read()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw}
-        _current.deadline = deadline
+        set_deadline(deadline)
         try:
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -352,7 +189,7 @@ class Urllib3Transport(httpx.BaseTransport):
             except OSError as exc:  # raised by the socket outside urllib3's own wrapping
                 raise httpx.ReadError(str(exc)) from exc
         finally:
-            _current.deadline = None
+            set_deadline(None)
         answer = httpx.Response(
             response.status,
             # as read (latin-1, as http.client decodes them): httpx would encode them as ASCII
@@ -371,8 +208,6 @@ class Urllib3Transport(httpx.BaseTransport):
 
 def _proxy_headers(proxy: str) -> dict[str, str] | None:
     """``Proxy-Authorization`` for a proxy URL with credentials (``http://user:pass@host:3128``)."""
-    from urllib.parse import unquote
-
     auth = urllib3.util.parse_url(proxy).auth
     if not auth:
         return None

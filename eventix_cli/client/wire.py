@@ -1,31 +1,24 @@
 """The wire format: path segments and JSON bodies the client sends, documents it reads.
 
-Sending refuses, before anything goes out, what the server cannot store: NaN and Infinity
-(not JSON numbers), integers beyond 64 bits, text that is not valid Unicode (a lone surrogate,
-as undecodable input bytes become), empty path segments. Reading turns a body that is not the
-expected document into :class:`~eventix_cli.core.errors.InvalidResponse`, and reads documents nested
-deeper than pydantic's JSON parser allows (200 levels) through the standard library's parser.
+Sending refuses, before anything goes out, path segments that are empty, too long or not valid
+Unicode; JSON bodies are :mod:`eventix_cli.core.jsonrules`' (``encode_json``). Reading turns a body
+that is not the expected document into :class:`~eventix_cli.core.errors.InvalidResponse`, and reads
+documents nested deeper than pydantic's JSON parser allows (200 levels) through the standard
+library's parser.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from eventix_cli.client.answer import Answer
 from eventix_cli.core.errors import InvalidResponse, UnsendableValue, UsageError
+from eventix_cli.core.jsonrules import not_unicode_message, shown
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from eventix_cli.client.sender import Answer
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-_MAYBE_LONG_INT = re.compile(r"\d{19}")  # every integer outside int64 has at least 19 digits
 
 
 #: the longest id, unique key or namespace sent in a URL path: servers and proxies refuse
@@ -39,7 +32,7 @@ def check_identifier(value: str, what: str) -> None:
         raise UsageError(f"{what} must not be empty")
     if len(value) > MAX_SEGMENT_LENGTH:
         raise UsageError(
-            f"{what} {_show(value)} is too long: at most {MAX_SEGMENT_LENGTH:,} characters",
+            f"{what} {shown(value)} is too long: at most {MAX_SEGMENT_LENGTH:,} characters",
         )
 
 
@@ -55,64 +48,7 @@ def segment(value: str, what: str) -> str:
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:
-        raise UnsendableValue(f"{what} {_show(value)} is not valid Unicode text {_SURROGATE}") from None
-
-
-_SURROGATE = "(it holds a lone surrogate, as bytes that are not UTF-8 become)"
-
-
-def _show(value: str) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:30]}...' ({len(value):,} characters)"
-
-
-def encode_json(value: Any) -> bytes:
-    """The JSON body for ``value``; raises :class:`UnsendableValue` for what no server can store."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        where = _find(value, lambda v: isinstance(v, float) and not math.isfinite(v))
-        raise UnsendableValue(
-            f"cannot send {where}: NaN and Infinity are not JSON numbers, so no server can store them"
-        ) from None
-    except RecursionError:
-        raise UnsendableValue("cannot send a document nested this deeply") from None
-    if _MAYBE_LONG_INT.search(text):
-        where = _find(value, lambda v: isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX)
-        if where is not None:
-            raise UnsendableValue(
-                f"cannot send {where}: integers must fit in 64 bits ({INT64_MIN} to {INT64_MAX})"
-            )
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        where = _find(value, lambda v: isinstance(v, str) and not _is_unicode(v))
-        raise UnsendableValue(f"cannot send {where}: not valid Unicode text {_SURROGATE}") from None
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _find(value: Any, bad: Callable[[Any], bool]) -> str | None:
-    """The path (``kwargs.x[2]``) of the first value, or key, that is ``bad``, iteratively."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
-        if bad(item):
-            return f"{path or 'the value'} = {_show(item) if isinstance(item, str) else item}"
-        if isinstance(item, dict):
-            for key, child in reversed(item.items()):
-                if isinstance(key, str) and bad(key):
-                    return f"the key {_show(key)} in {path or 'the document'}"
-                stack.append((f"{path}.{key}" if path else str(key), child))
-        elif isinstance(item, list | tuple):
-            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(item))))
-    return None
+        raise UnsendableValue(not_unicode_message(what, value)) from None
 
 
 def invalid(response: Answer, reason: str) -> InvalidResponse:
@@ -120,19 +56,12 @@ def invalid(response: Answer, reason: str) -> InvalidResponse:
     text = response.content[:200].decode("utf-8", "replace")
     snippet = " ".join(text.split())[:80]
     return InvalidResponse(
-        f"HTTP {response.status_code} from {_request_line(response)} "
+        f"HTTP {response.status_code} from {response.method} {response.path} "
         f"is not an Eventix document ({content_type}: {reason}): {snippet or 'empty body'}",
         status_code=response.status_code,
         payload={"body": response.content[:2000].decode("utf-8", "replace")},
         hint="is --url pointing at an Eventix server (and not at a proxy or another service)?",
     )
-
-
-def _request_line(response: Any) -> str:
-    """``GET /path`` of the request an answer (an httpx response or a kept-alive reply) is to."""
-    if hasattr(response, "path"):  # a Reply
-        return f"{response.method} {response.path}"
-    return f"{response.request.method} {response.request.url.path}"
 
 
 def decode_json(response: Answer) -> Any:
@@ -145,6 +74,8 @@ def decode_json(response: Answer) -> Any:
 
 def decode_model[M: "BaseModel"](response: Answer, model: type[M]) -> M:
     """The body validated as ``model``; deep documents go through the standard JSON parser."""
+    # deferred: the fast read path (task list/show/add) never validates a model, and pydantic
+    # is ~40 ms of its start-up (tests/test_startup.py pins it off)
     from pydantic import ValidationError
 
     try:

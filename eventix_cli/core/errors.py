@@ -1,13 +1,13 @@
-"""Exception types, error-body parsing and the exit-code table.
+"""Exception types and the exit-code table.
 
 Every failure the CLI reports to a user is an :class:`EventixCliError`. Errors that come
-from the server are :class:`ApiError` subclasses chosen by the body's ``error_class``
-(domain errors) or by the status code (validation, generic server errors, proxies).
+from the server are :class:`ApiError` subclasses, chosen by the client
+(:mod:`eventix_cli.client.error_answers`) from the body's ``error_class`` (domain errors) or the
+status code (validation, generic server errors, proxies).
 """
 
 from __future__ import annotations
 
-import json
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -186,122 +186,6 @@ class UnexpectedResponse(ApiError):
 class InvalidResponse(ServerError):
     """A success status whose body is not the document the API returns (an HTML page from a
     proxy or another service, a truncated or malformed document)."""
-
-
-DOMAIN_ERRORS: dict[str, type[ApiError]] = {
-    cls.server_class_name: cls
-    for cls in (
-        TaskNotFound,
-        AlreadyExists,
-        RevisionConflict,
-        WrongTaskStatus,
-        NoTaskFoundForUniqueKey,
-        TaskUniqueKeyNotUnique,
-        TaskNotRegistered,
-        BackendFeaturesMissing,
-        Unauthorized,
-    )
-    if cls.server_class_name
-}
-
-_HINTS: dict[int, str] = {
-    401: "the server wants a token: set EVENTIX_TOKEN or `token` in your profile",
-    403: "the token was refused: check EVENTIX_TOKEN",
-    502: "a proxy in front of the server could not reach it",
-    503: "the server is unavailable; try again shortly",
-    504: "a proxy in front of the server timed out",
-}
-
-
-def _format_validation(detail: list[Any]) -> str:
-    parts: list[str] = []
-    for item in detail[:3]:
-        if not isinstance(item, dict):
-            parts.append(str(item))
-            continue
-        loc = ".".join(str(p) for p in item.get("loc", []) if p != "body") or "request"
-        parts.append(f"{loc}: {item.get('msg', 'invalid')}")
-    more = f" (+{len(detail) - 3} more)" if len(detail) > 3 else ""
-    return "; ".join(parts) + more
-
-
-def _snippet(content: bytes) -> str:
-    text = content.decode("utf-8", "replace").strip()
-    text = " ".join(text.split())
-    return text[:120] + ("..." if len(text) > 120 else "")
-
-
-def error_from_response(status_code: int, content: bytes, content_type: str = "") -> ApiError:
-    """Turn an error response (any of the body formats in the API) into a typed exception."""
-    body: Any = None
-    if content:
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = None
-
-    hint = _HINTS.get(status_code)
-    default_cls: type[ApiError] = ServerError if status_code >= 500 else ApiError
-
-    # Domain error: {"error_class", "error_message", "error_status_code", "error_traceback", "error_payload"}
-    if isinstance(body, dict) and isinstance(body.get("error_class"), str):
-        name = body["error_class"]
-        cls = DOMAIN_ERRORS.get(name, default_cls)
-        tb = body.get("error_traceback")
-        return cls(
-            str(body.get("error_message") or name),
-            status_code=status_code,
-            server_error_class=name,
-            payload=body.get("error_payload") or {},
-            traceback="".join(tb) if isinstance(tb, list) else tb,
-            hint=hint,
-        )
-
-    if isinstance(body, dict) and "detail" in body:
-        detail = body["detail"]
-        # FastAPI validation: {"detail": [{"type", "loc", "msg", "input"}, ...]}
-        if isinstance(detail, list):
-            return ValidationFailed(
-                f"request rejected: {_format_validation(detail)}",
-                status_code=status_code,
-                server_error_class="ValidationError",
-                payload=detail,
-                hint=hint,
-            )
-        # Generic server failure: {"detail": {"error_class", "error_message", "error_traceback"}}
-        if isinstance(detail, dict) and "error_class" in detail:
-            name = str(detail["error_class"])
-            cls = DOMAIN_ERRORS.get(name, default_cls)
-            return cls(
-                str(detail.get("error_message") or name),
-                status_code=status_code,
-                server_error_class=name,
-                payload=detail.get("error_payload") or {},
-                traceback=detail.get("error_traceback"),
-                hint=hint,
-            )
-        # HTTPException: {"detail": "text"}
-        return default_cls(
-            f"HTTP {status_code}: {detail}",
-            status_code=status_code,
-            server_error_class=default_cls.__name__,
-            payload=detail,
-            hint=hint,
-        )
-
-    # Anything else: HTML from a proxy, empty body, a JSON value of another shape.
-    what = _snippet(content) if content else "empty body"
-    kind = "non-JSON" if body is None and content else "unexpected"
-    cls = ServerError if status_code >= 500 else UnexpectedResponse
-    return cls(
-        f"HTTP {status_code} with {kind} response ({content_type or 'no content type'}): {what}"
-        if content
-        else f"HTTP {status_code} with an empty body",
-        status_code=status_code,
-        server_error_class=cls.__name__,
-        payload={"body": content.decode("utf-8", "replace")[:2000]} if content else {},
-        hint=hint or "is --url pointing at an Eventix server (and not at a proxy error page)?",
-    )
 
 
 def from_unexpected(exc: Exception, doing: str | None = None) -> EventixCliError:

@@ -3,20 +3,22 @@
 A :class:`TaskQuery` is split into what the server can filter (namespace, status, task name,
 unique key or glob, as a MongoDB query) and what the client must check itself: times, since
 the API stores datetimes as dates that a JSON filter cannot compare (see the API notes).
+Running a query against a server is :mod:`eventix_cli.client.selection`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from eventix_cli.core.errors import UsageError
 from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.times import parse_iso_time, utcnow
 
 if TYPE_CHECKING:
-    from eventix_cli.client.api import EventixClient
     from eventix_cli.core.view import TaskView
 
 GLOB_CHARS = frozenset("*?[")
@@ -60,11 +62,9 @@ class TaskQuery:
     older_than: dt.timedelta | None = None
     newer_than: dt.timedelta | None = None
     exclude_statuses: tuple[TaskStatus, ...] = ()
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    now: dt.datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
-        from eventix_cli.core.errors import UsageError
-
         for name, flag in (("namespace", "--namespace"), ("task", "--task"), ("unique_key", "--unique-key")):
             value = getattr(self, name)
             if value == "":
@@ -110,6 +110,10 @@ class TaskQuery:
         """The time conditions, on ``created_time``."""
         return self._created_ok(task.created_time)
 
+    def matches_document(self, doc: dict[str, Any]) -> bool:
+        """The time conditions, on a plain document's ``created_time``."""
+        return not self.has_client_filter or self._created_ok(parse_iso_time(doc["created_time"]))
+
     def _created_ok(self, created: dt.datetime) -> bool:
         age = self.now - created
         if self.older_than is not None and age < self.older_than:
@@ -125,51 +129,8 @@ class TaskQuery:
             out["created_after"] = (self.now - self.newer_than).isoformat()
         return out
 
-    # -- running it -------------------------------------------------------------------------
-
-    def iter_all(self, client: EventixClient, page_size: int = 500) -> Iterator[TaskView]:
-        """Every match, streamed in uid order with keyset paging (constant memory)."""
-        for task in client.iter_tasks(filter=self.server_filter(), page_size=page_size):
-            if self.matches_client_side(task):
-                yield task
-
-    def iter_documents(self, client: EventixClient, page_size: int = 500) -> Iterator[dict[str, Any]]:
-        """Every match as a plain document (no model validation), streamed in uid order."""
-        for doc in client.iter_documents(filter=self.server_filter(), page_size=page_size):
-            if not self.has_client_filter or self._created_ok(_parse_time(doc["created_time"])):
-                yield doc
-
-    def first(self, client: EventixClient, limit: int, sort: str | None) -> tuple[list[TaskView], int | None]:
-        """Up to ``limit`` matches in ``sort`` order, and the total when it is known exactly."""
-        query = self.server_filter()
-        if not self.has_client_filter:
-            page = client.by_status(filter=query, sort=sort, limit=limit)
-            return page.tasks, page.max_results
-        found: list[TaskView] = []
-        skip = 0
-        page_size = max(limit, 200)
-        while len(found) < limit:
-            page = client.by_status(filter=query, sort=sort, limit=page_size, skip=skip or None)
-            found.extend(t for t in page.tasks if self.matches_client_side(t))
-            skip += page_size
-            if skip >= page.max_results or not page.tasks:
-                break
-        return found[:limit], None
-
-    def count(self, client: EventixClient) -> int:
-        if not self.has_client_filter:
-            return client.count(filter=self.server_filter())
-        return sum(1 for _ in self.iter_all(client))
-
-
-def _parse_time(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
 
 def parse_statuses(values: Sequence[str] | None) -> tuple[TaskStatus, ...]:
-    from eventix_cli.core.errors import UsageError
-
     out: list[TaskStatus] = []
     for value in values or ():
         for part in value.split(","):

@@ -7,30 +7,13 @@ so reading a task and putting it back never loses data.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-# re-exported: statuses live apart so that status filters need no pydantic
-from eventix_cli.core.statuses import FINAL_STATUSES as FINAL_STATUSES
-from eventix_cli.core.statuses import PENDING_STATUSES as PENDING_STATUSES
+from eventix_cli.core.fields import NOW, REQUIRED, TASK_FIELDS
 from eventix_cli.core.statuses import TaskStatus
-
-# re-exported: lives apart so that `task add` needs no pydantic
-from eventix_cli.core.view import stored_priority as stored_priority
-
-
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Normalise a datetime to aware UTC; a naive one is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+from eventix_cli.core.times import as_utc, utcnow
 
 
 def _as_utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
@@ -41,8 +24,16 @@ UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[dt.datetime | None, AfterValidator(_as_utc_or_none)]
 
 
-def new_uid() -> str:
-    return uuid.uuid4().hex
+def _default(name: str) -> Any:
+    """The model's default of task field ``name``, as the field table gives it."""
+    field = TASK_FIELDS[name]
+    if field.factory is not None:
+        return Field(default_factory=field.factory)
+    if field.default is NOW:
+        return Field(default_factory=utcnow)
+    if field.default is REQUIRED:
+        return Field()
+    return field.default
 
 
 class TaskError(BaseModel):
@@ -67,36 +58,37 @@ class Task(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
-    uid: str = Field(default_factory=new_uid)
-    revision: str | None = None
-    version: int = 1
-    created_time: UtcDatetime = Field(default_factory=utcnow)
-    updated_time: UtcDatetime = Field(default_factory=utcnow)
-    unique_key: str | None = None
-    eta: OptionalUtcDatetime = Field(default_factory=utcnow)
-    scheduled: OptionalUtcDatetime = Field(default_factory=utcnow)
-    status: TaskStatus = TaskStatus.scheduled
-    priority: int = 0
-    namespace: str = "default"
-    task: str
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    worker_id: str | None = None
-    worker_expires: OptionalUtcDatetime = None
-    retry: bool = True
-    max_retries: int | None = None
-    error_eta_inc: int = 15
-    error_eta_max: int = 300
-    store_result: bool = True
-    result: Any = None
-    error_expires: int | None = None
-    result_expires: int | None = 604800
-    expires: OptionalUtcDatetime = None
-    operator: str | None = "unknown"
+    # the types of the fields; their order, kinds and defaults are the field table's
+    uid: str = _default("uid")
+    revision: str | None = _default("revision")
+    version: int = _default("version")
+    created_time: UtcDatetime = _default("created_time")
+    updated_time: UtcDatetime = _default("updated_time")
+    unique_key: str | None = _default("unique_key")
+    eta: OptionalUtcDatetime = _default("eta")
+    scheduled: OptionalUtcDatetime = _default("scheduled")
+    status: TaskStatus = _default("status")
+    priority: int = _default("priority")
+    namespace: str = _default("namespace")
+    task: str = _default("task")
+    args: list[Any] = _default("args")
+    kwargs: dict[str, Any] = _default("kwargs")
+    worker_id: str | None = _default("worker_id")
+    worker_expires: OptionalUtcDatetime = _default("worker_expires")
+    retry: bool = _default("retry")
+    max_retries: int | None = _default("max_retries")
+    error_eta_inc: int = _default("error_eta_inc")
+    error_eta_max: int = _default("error_eta_max")
+    store_result: bool = _default("store_result")
+    result: Any = _default("result")
+    error_expires: int | None = _default("error_expires")
+    result_expires: int | None = _default("result_expires")
+    expires: OptionalUtcDatetime = _default("expires")
+    operator: str | None = _default("operator")
 
     @property
     def logical_priority(self) -> int:
-        """The priority as users think of it (higher runs first); see :func:`stored_priority`."""
+        """The priority as users think of it (higher runs first); see :func:`~.fields.stored_priority`."""
         return -self.priority
 
     @property

@@ -1,4 +1,10 @@
-"""Durations (``90s``, ``15m``, ``2h``, ``7d``, ``1h30m``), ETAs and relative times for tables."""
+"""Every time helper: the current time, UTC normalisation, the wire's ISO form (written and read
+strictly), the forms users type (durations ``90s``, ``15m``, ``2h``, ``7d``, ``1h30m``; ETAs) and
+relative times for tables.
+
+Times are aware UTC everywhere. The current time is read through :func:`utcnow` (a frozen clock
+in tests freezes it).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,58 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhdw]))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
+
+# -- the current time and UTC -----------------------------------------------------------------
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Normalise a datetime to aware UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+# -- the wire's form --------------------------------------------------------------------------
+
+
+def format_wire_time(value: dt.datetime) -> str:
+    """A time as the task model writes it: UTC, ISO 8601, ``Z`` (a naive time is taken as UTC)."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def format_stored_time(value: dt.datetime) -> str:
+    """A time as upstream stores and returns it: the wire's form at millisecond precision
+    (MongoDB dates have no more), the fraction written only when non-zero."""
+    value = as_utc(value)
+    return format_wire_time(value.replace(microsecond=value.microsecond // 1000 * 1000))
+
+
+def parse_wire_time(text: str) -> dt.datetime | None:
+    """The aware UTC time of ``text`` if it is written exactly as :func:`format_wire_time` writes
+    it, else None (strict: the fast read path takes nothing else)."""
+    if not text.endswith("Z"):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.isoformat().replace("+00:00", "Z") != text:
+        return None
+    return parsed
+
+
+def parse_iso_time(text: str) -> dt.datetime:
+    """Any ISO 8601 time, naive taken as UTC, keeping its offset; raises ``ValueError``."""
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# -- what users type --------------------------------------------------------------------------
 
 #: the longest duration taken: a time this far from now is still a date (years 1 to 9999)
 MAX_DURATION = dt.timedelta(days=1000 * 365)
@@ -36,7 +94,7 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta:
 
 def parse_eta(text: str, now: dt.datetime | None = None) -> dt.datetime:
     """An ISO 8601 time (naive means UTC), ``now``, or ``+DURATION`` from now; aware UTC."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     raw = text.strip()
     if raw.lower() == "now":
         return now
@@ -48,9 +106,7 @@ def parse_eta(text: str, now: dt.datetime | None = None) -> dt.datetime:
         raise UsageError(
             f"invalid time {text!r}: use ISO 8601 (2026-01-31T12:00:00Z; naive is UTC), now, or +10m"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    return as_utc(value)
 
 
 def format_duration(seconds: float) -> str:
@@ -69,7 +125,7 @@ def relative(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """``in 5m``, ``3h ago``, ``now`` (within a second), or ``""`` for no time."""
     if value is None:
         return ""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     delta = (value - now).total_seconds()
     if abs(delta) < 1:
         return "now"

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from eventix_cli.client.monitor import STATUS_ORDER, namespace_counts
 from eventix_cli.core.errors import EventixCliError
-from eventix_cli.core.task import utcnow
+from eventix_cli.core.times import utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient

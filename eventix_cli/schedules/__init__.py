@@ -1,7 +1,7 @@
 """Recurring schedules: parse schedules files, compute slots, enqueue due slots as tasks.
 
 No Typer, no rich: ``eventix schedule``, ``eventix scheduler`` and ``eventix worker
---schedules`` start these. Heavy imports (cronsim, yaml) happen when a schedule is read.
+--schedules`` start these, and import this package only when they read a schedules file.
 """
 
 from __future__ import annotations

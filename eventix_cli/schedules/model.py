@@ -23,10 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+from pydantic_core import to_jsonable_python
+
+from eventix_cli.core.errors import UnsendableValue, UsageError
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.jsonrules import encode_json
+from eventix_cli.core.times import parse_duration
 
 CatchUp = Literal["none", "latest", "all"]
 CATCH_UP_VALUES: tuple[str, ...] = ("none", "latest", "all")
@@ -115,133 +124,33 @@ def _read(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        import yaml
+        import yaml  # only for YAML files: ~16 ms of import a TOML or JSON file does without
 
         return yaml.safe_load(text)
     if suffix == ".json":
         return json.loads(text)
-    import tomllib
-
     return tomllib.loads(text)
 
 
-def _unsendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> str | None:
-    """Why the task's values could never be posted (NaN, integers beyond 64 bits, ...), checked
-    at load: found when a slot comes, it would stop the scheduler and every other schedule."""
-    from pydantic_core import to_jsonable_python
-
-    from eventix_cli.client.wire import encode_json
-    from eventix_cli.core.errors import UnsendableValue
-    from eventix_cli.core.task import stored_priority
-
-    try:
-        # TOML and YAML dates and times become ISO text, as when the task is posted
-        encode_json(
-            to_jsonable_python({"args": args, "kwargs": kwargs, "priority": stored_priority(priority)})
-        )
-    except UnsendableValue as exc:
-        return str(exc)
-    except (TypeError, ValueError) as exc:
-        return f"args/kwargs cannot be sent as JSON: {exc}"
-    return None
-
-
-def _cron_problem(expr: str, upstream: bool) -> tuple[str | None, str | None]:
-    """``(normalised expression, problem)``."""
-    from cronsim import CronSim, CronSimError
-
-    expr = " ".join(expr.split())
-    expr = MACROS.get(expr.lower(), expr)
-    parts = expr.split()
-    if upstream and len(parts) == 6:
-        # upstream reads cron with croniter, whose optional sixth field is the seconds
-        parts = [parts[5], *parts[:5]]
-    elif len(parts) != 5:
-        hint = "5 fields: minute hour day-of-month month day-of-week"
-        return None, f"cron {expr!r}: {len(parts)} field(s), expected {hint}"
-    normal = " ".join(parts)
-    try:
-        CronSim(normal, dt.datetime(2000, 1, 1))
-    except CronSimError as exc:
-        return None, f"cron {expr!r}: {exc}"
-    return normal, None
-
-
-def _every_problem(value: Any) -> tuple[int | None, str | None]:
-    from eventix_cli.core.errors import UsageError
-    from eventix_cli.core.times import parse_duration
-
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None, f"every must be a duration like '15m', got {value!r}"
-    try:
-        seconds = parse_duration(str(value), "every").total_seconds()
-    except UsageError as exc:
-        return None, exc.message
-    if seconds < 1 or seconds != int(seconds):
-        return None, f"every {value!r}: use whole seconds, at least 1s"
-    return int(seconds), None
+class _Problem(Exception):
+    """What is wrong with one field of a schedule: :func:`parse_entry` returns its text."""
 
 
 def parse_entry(name: str, data: Any, *, upstream: bool) -> Schedule | str:
-    """One schedule, or the problem with it."""
-    if not isinstance(data, dict):
-        return f"expected a table of fields, got {type(data).__name__}"
-    if ":" in name or not name.strip():
-        return "a name must be non-empty and hold no ':' (it is part of the unique key)"
-    known = _UPSTREAM_FIELDS if upstream else _FIELDS
-    unknown = sorted(set(data) - known)
-    if unknown:
-        return f"unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-    task = data.get("task")
-    if not isinstance(task, str) or not task:
-        return "task: missing (the name of the registered task function)"
-    cron_value = data.get("schedule") if upstream else data.get("cron")
-    every_value = None if upstream else data.get("every")
-    cron = every = None
-    if (cron_value is None) == (every_value is None):
-        return "schedule: missing (a cron string)" if upstream else "give exactly one of cron or every"
-    if cron_value is not None:
-        if not isinstance(cron_value, str):
-            return f"cron must be a string, got {cron_value!r}"
-        cron, problem = _cron_problem(cron_value, upstream)
-        if problem:
-            return problem
-    else:
-        every, problem = _every_problem(every_value)
-        if problem:
-            return problem
-    args = data.get("args", [])
-    if args is None:
-        args = []
-    if not isinstance(args, list | tuple):
-        return f"args must be a list, got {type(args).__name__}"
-    kwargs = data.get("kwargs", {})
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(kwargs, dict):
-        return f"kwargs must be a table, got {type(kwargs).__name__}"
-    namespace = data.get("namespace")
-    if namespace is not None and (not isinstance(namespace, str) or not namespace):
-        return f"namespace must be a non-empty string, got {namespace!r}"
-    priority = data.get("priority", 0)
-    if priority is None:
-        priority = 0
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        return f"priority must be an integer, got {priority!r}"
-    timezone = data.get("timezone", "UTC")
-    if not isinstance(timezone, str) or not timezone:
-        return f"timezone must be a name like 'Europe/Berlin', got {timezone!r}"
-    if timezone != "UTC":
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return f"timezone {timezone!r}: unknown (use an IANA name like 'Europe/Berlin')"
-    catch_up = data.get("catch_up", "latest")
-    if catch_up not in CATCH_UP_VALUES:
-        return f"catch_up {catch_up!r}: use one of {', '.join(CATCH_UP_VALUES)}"
-    problem = _unsendable(list(args), dict(kwargs), priority)
-    if problem:
-        return problem
+    """One schedule, or the problem with it (the first one found, field by field)."""
+    try:
+        _check_table(name, data, upstream)
+        task = _task(data)
+        cron, every = _when(data, upstream)
+        args = _args(data)
+        kwargs = _kwargs(data)
+        namespace = _namespace(data)
+        priority = _priority(data)
+        timezone = _timezone(data)
+        catch_up = _catch_up(data)
+        _check_sendable(args, kwargs, priority)
+    except _Problem as problem:
+        return str(problem)
     return Schedule(
         name=name,
         task=task,
@@ -256,42 +165,149 @@ def parse_entry(name: str, data: Any, *, upstream: bool) -> Schedule | str:
     )
 
 
+def _check_table(name: str, data: Any, upstream: bool) -> None:
+    if not isinstance(data, dict):
+        raise _Problem(f"expected a table of fields, got {type(data).__name__}")
+    if ":" in name or not name.strip():
+        raise _Problem("a name must be non-empty and hold no ':' (it is part of the unique key)")
+    known = _UPSTREAM_FIELDS if upstream else _FIELDS
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise _Problem(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def _task(data: dict[str, Any]) -> str:
+    task = data.get("task")
+    if not isinstance(task, str) or not task:
+        raise _Problem("task: missing (the name of the registered task function)")
+    return task
+
+
+def _when(data: dict[str, Any], upstream: bool) -> tuple[str | None, int | None]:
+    """``(cron, every)``: exactly one given; upstream's entries know only ``schedule`` (cron)."""
+    cron_value = data.get("schedule") if upstream else data.get("cron")
+    every_value = None if upstream else data.get("every")
+    if (cron_value is None) == (every_value is None):
+        raise _Problem(
+            "schedule: missing (a cron string)" if upstream else "give exactly one of cron or every"
+        )
+    if cron_value is not None:
+        if not isinstance(cron_value, str):
+            raise _Problem(f"cron must be a string, got {cron_value!r}")
+        return _cron(cron_value, upstream), None
+    return None, _every(every_value)
+
+
+def _cron(expr: str, upstream: bool) -> str:
+    """The expression normalised: single spaces, macros expanded, five fields."""
+    expr = " ".join(expr.split())
+    expr = MACROS.get(expr.lower(), expr)
+    parts = expr.split()
+    if upstream and len(parts) == 6:
+        # upstream reads cron with croniter, whose optional sixth field is the seconds
+        parts = [parts[5], *parts[:5]]
+    elif len(parts) != 5:
+        hint = "5 fields: minute hour day-of-month month day-of-week"
+        raise _Problem(f"cron {expr!r}: {len(parts)} field(s), expected {hint}")
+    normal = " ".join(parts)
+    try:
+        CronSim(normal, dt.datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise _Problem(f"cron {expr!r}: {exc}") from None
+    return normal
+
+
+def _every(value: Any) -> int:
+    """Whole seconds, at least one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Problem(f"every must be a duration like '15m', got {value!r}")
+    try:
+        seconds = parse_duration(str(value), "every").total_seconds()
+    except UsageError as exc:
+        raise _Problem(exc.message) from None
+    if seconds < 1 or seconds != int(seconds):
+        raise _Problem(f"every {value!r}: use whole seconds, at least 1s")
+    return int(seconds)
+
+
+def _args(data: dict[str, Any]) -> list[Any]:
+    args = data.get("args", [])
+    if args is None:
+        return []
+    if not isinstance(args, list | tuple):
+        raise _Problem(f"args must be a list, got {type(args).__name__}")
+    return list(args)
+
+
+def _kwargs(data: dict[str, Any]) -> dict[str, Any]:
+    kwargs = data.get("kwargs", {})
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, dict):
+        raise _Problem(f"kwargs must be a table, got {type(kwargs).__name__}")
+    return dict(kwargs)
+
+
+def _namespace(data: dict[str, Any]) -> str | None:
+    namespace = data.get("namespace")
+    if namespace is not None and (not isinstance(namespace, str) or not namespace):
+        raise _Problem(f"namespace must be a non-empty string, got {namespace!r}")
+    return namespace
+
+
+def _priority(data: dict[str, Any]) -> int:
+    priority = data.get("priority", 0)
+    if priority is None:
+        return 0
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise _Problem(f"priority must be an integer, got {priority!r}")
+    return priority
+
+
+def _timezone(data: dict[str, Any]) -> str:
+    timezone = data.get("timezone", "UTC")
+    if not isinstance(timezone, str) or not timezone:
+        raise _Problem(f"timezone must be a name like 'Europe/Berlin', got {timezone!r}")
+    if timezone != "UTC":
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _Problem(
+                f"timezone {timezone!r}: unknown (use an IANA name like 'Europe/Berlin')"
+            ) from None
+    return timezone
+
+
+def _catch_up(data: dict[str, Any]) -> CatchUp:
+    catch_up = data.get("catch_up", "latest")
+    if catch_up not in CATCH_UP_VALUES:
+        raise _Problem(f"catch_up {catch_up!r}: use one of {', '.join(CATCH_UP_VALUES)}")
+    return catch_up
+
+
+def _check_sendable(args: list[Any], kwargs: dict[str, Any], priority: int) -> None:
+    """The task's values must be postable (no NaN, no integers beyond 64 bits, ...): checked at
+    load, since found when a slot comes it would stop the scheduler and every other schedule."""
+    try:
+        # TOML and YAML dates and times become ISO text, as when the task is posted
+        encode_json(
+            to_jsonable_python({"args": args, "kwargs": kwargs, "priority": stored_priority(priority)})
+        )
+    except UnsendableValue as exc:
+        raise _Problem(str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise _Problem(f"args/kwargs cannot be sent as JSON: {exc}") from None
+
+
 def load_schedules(path: str | Path) -> list[Schedule]:
     """Every schedule of the file; raises :class:`ScheduleFileError` listing every problem."""
     path = Path(path).expanduser()
     label = path.name
-    try:
-        data = _read(path)
-    except FileNotFoundError:
-        raise ScheduleFileError([f"{path}: no such file"]) from None
-    except OSError as exc:
-        raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScheduleFileError([f"{label}: not UTF-8 text: {exc.reason}"]) from None
-    except Exception as exc:  # noqa: BLE001 - tomllib, yaml and json each raise their own error types
-        raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
-    if not isinstance(data, dict):
-        raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
-    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
+    data = _read_file(path)
     problems: list[str] = []
-    if unknown:
-        problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")
-    entries: list[tuple[str, Any, bool]] = []
-    tables = data.get("schedules") or {}
-    if not isinstance(tables, dict):
-        problems.append(f"{label}: 'schedules' must be a table of named schedules")
-        tables = {}
-    entries += [(str(name), value, False) for name, value in tables.items()]
-    listed = data.get("schedule") or []
-    if not isinstance(listed, list):
-        problems.append(f"{label}: 'schedule' must be a list of entries (upstream's format)")
-        listed = []
-    for index, entry in enumerate(listed):
-        name = entry.get("name") or entry.get("task") if isinstance(entry, dict) else None
-        entries.append((str(name) if name else f"#{index + 1}", entry, True))
     schedules: list[Schedule] = []
     seen: set[str] = set()
-    for name, value, upstream in entries:
+    for name, value, upstream in _entries(data, label, problems):
         if upstream and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k != "name"}
         if name in seen:
@@ -308,3 +324,44 @@ def load_schedules(path: str | Path) -> list[Schedule]:
     if problems:
         raise ScheduleFileError(problems)
     return schedules
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The file's top-level table; :class:`ScheduleFileError` when it cannot be read as one."""
+    label = path.name
+    try:
+        data = _read(path)
+    except FileNotFoundError:
+        raise ScheduleFileError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScheduleFileError([f"{label}: not UTF-8 text: {exc.reason}"]) from None
+    except Exception as exc:  # noqa: BLE001 - tomllib, yaml and json each raise their own error types
+        raise ScheduleFileError([f"{label}: cannot parse: {' '.join(str(exc).split())}"]) from None
+    if not isinstance(data, dict):
+        raise ScheduleFileError([f"{label}: expected [schedules.NAME] tables or [[schedule]] entries"])
+    return data
+
+
+def _entries(data: dict[str, Any], label: str, problems: list[str]) -> list[tuple[str, Any, bool]]:
+    """``(name, fields, upstream)`` of every entry: the named tables, then upstream's list
+    (named by ``name`` or ``task``, else by position). Problems of the file's shape go to
+    ``problems``."""
+    unknown = sorted(set(data) - {"schedules", "schedule", *UPSTREAM_WORKER_KEYS})
+    if unknown:
+        problems.append(f"{label}: unknown top-level key(s) {', '.join(unknown)} (use schedules or schedule)")
+    entries: list[tuple[str, Any, bool]] = []
+    tables = data.get("schedules") or {}
+    if not isinstance(tables, dict):
+        problems.append(f"{label}: 'schedules' must be a table of named schedules")
+        tables = {}
+    entries += [(str(name), value, False) for name, value in tables.items()]
+    listed = data.get("schedule") or []
+    if not isinstance(listed, list):
+        problems.append(f"{label}: 'schedule' must be a list of entries (upstream's format)")
+        listed = []
+    for index, entry in enumerate(listed):
+        name = entry.get("name") or entry.get("task") if isinstance(entry, dict) else None
+        entries.append((str(name) if name else f"#{index + 1}", entry, True))
+    return entries

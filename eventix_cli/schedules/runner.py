@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
 
@@ -34,10 +37,6 @@ ALL_STATUSES = ("scheduled", "processing", "done", "error", "retry")
 MAX_SLEEP = 30.0
 #: wait after a pass that could not reach the server
 ERROR_BACKOFF = 5.0
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def slot_uid(namespace: str, key: str) -> str:
@@ -62,7 +61,7 @@ class Scheduler:
         schedules: Sequence[Schedule],
         namespace: str,
         *,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = utcnow,
         max_sleep: float = MAX_SLEEP,
     ) -> None:
         self.client = client
@@ -111,8 +110,6 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
-        from eventix_cli.core.task import Task, stored_priority
-
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)
         if self.exists(schedule, key):

@@ -13,6 +13,9 @@ import datetime as dt
 from collections import deque
 from collections.abc import Iterator
 
+from cronsim import CronSim
+
+from eventix_cli.core.times import as_utc
 from eventix_cli.schedules.model import Schedule
 
 #: a slot first seen more than this after its time counts as missed (catch-up rules apply)
@@ -24,21 +27,15 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _SECOND = dt.timedelta(seconds=1)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def iter_slots(schedule: Schedule, after: dt.datetime) -> Iterator[dt.datetime]:
     """Slots strictly after ``after``, ascending, as aware UTC datetimes."""
-    after = _utc(after)
+    after = as_utc(after)
     if schedule.every is not None:
         step = schedule.every
         index = int((after - _EPOCH).total_seconds() // step) + 1
         while True:
             yield _EPOCH + dt.timedelta(seconds=index * step)
             index += 1
-    from cronsim import CronSim
-
     assert schedule.cron is not None
     local = after.astimezone(schedule.tz).replace(microsecond=0)
     for slot in CronSim(schedule.cron, local):
@@ -59,8 +56,6 @@ def _recent_bound(schedule: Schedule, now: dt.datetime, count: int) -> dt.dateti
     if schedule.every is not None:
         last = int((now - _EPOCH).total_seconds() // schedule.every)
         return _EPOCH + dt.timedelta(seconds=(last - count) * schedule.every)
-    from cronsim import CronSim
-
     assert schedule.cron is not None
     local = (now.replace(microsecond=0) + _SECOND).astimezone(schedule.tz)
     for index, slot in enumerate(CronSim(schedule.cron, local, reverse=True)):
@@ -74,7 +69,7 @@ def slots_between(
 ) -> tuple[list[dt.datetime], bool]:
     """Slots in ``(after, until]``, ascending, at most the ``limit`` most recent; and whether
     older ones were left out."""
-    after, until = _utc(after), _utc(until)
+    after, until = as_utc(after), as_utc(until)
     bound = _recent_bound(schedule, until, limit)
     start = after if bound is None else max(after, bound)
     found: deque[dt.datetime] = deque(maxlen=limit + 1)
@@ -107,12 +102,12 @@ def due_slots(
     ``"latest"`` enqueues the most recent one when no slot is on time, ``"all"`` enqueues
     them all, at most :data:`CATCH_UP_LIMIT` (the most recent).
     """
-    now = _utc(now)
+    now = as_utc(now)
     floor = now - grace(schedule)
     if last is None:
         slots, _ = slots_between(schedule, floor, now, 1)
         return slots, 0
-    after = _utc(last)
+    after = as_utc(last)
     if after >= now:
         return [], 0
     slots, more = slots_between(schedule, after, now, CATCH_UP_LIMIT)

@@ -8,14 +8,19 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import uvicorn
+from platformdirs import user_data_dir
+
+from eventix_cli.server.app import create_app
+from eventix_cli.server.protocol import HttpProtocol
+from eventix_cli.server.store import TaskStore
+
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "eventix.sqlite3"
 
 
 def default_db_path() -> Path:
-    from platformdirs import user_data_dir
-
     return Path(user_data_dir("eventix", appauthor=False)) / DB_FILENAME
 
 
@@ -35,20 +40,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server_class():
-    import uvicorn
+class Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM/SIGINT after the graceful shutdown: we
+    still have the database to close, and a clean stop exits 0."""
 
-    class Server(uvicorn.Server):
-        """uvicorn's server, minus re-raising SIGTERM/SIGINT after the graceful shutdown: we
-        still have the database to close, and a clean stop exits 0."""
-
-        def handle_exit(self, sig: int, frame: object) -> None:
-            if self.should_exit and sig == signal.SIGINT:
-                self.force_exit = True
-            else:
-                self.should_exit = True
-
-    return Server
+    def handle_exit(self, sig: int, frame: object) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
 
 
 def serve(
@@ -64,13 +64,6 @@ def serve(
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
     is checkpointed and closed."""
-    import uvicorn
-
-    from eventix_cli.server.app import create_app
-    from eventix_cli.server.protocol import HttpProtocol
-    from eventix_cli.server.store import TaskStore
-
-    _Server = _server_class()
     store = TaskStore(db)
     try:
         app = create_app(
@@ -89,7 +82,7 @@ def serve(
             lifespan="on",
             timeout_graceful_shutdown=10,
         )
-        server = _Server(config)
+        server = Server(config)
         if on_ready is not None:
             on_ready()
         server.run(sockets=[sock])

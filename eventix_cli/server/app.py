@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -25,8 +26,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
-from eventix_cli.core.task import TaskStatus
+from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
+from eventix_cli.server.events import answer_event_bounded
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware
 from eventix_cli.server.store import PENDING, TaskStore
@@ -87,8 +89,6 @@ def _memory() -> dict[str, int]:
             size, resident, _shared, _text, _lib, data, _dirty = (int(x) for x in handle.read().split())
     except (OSError, ValueError):
         return {}
-    import os
-
     page = os.sysconf("SC_PAGE_SIZE")
     return {"rss": resident * page, "vms": size * page, "data": data * page}
 
@@ -159,6 +159,26 @@ def create_app(
     each event's waited for at most ``trigger_time_limit`` seconds; ``fast_path=False`` leaves
     claims and write-backs to the FastAPI routes too (the reference the fast path is tested
     against)."""
+    app = _App(
+        title="eventix-cli embedded server", version=__version__, lifespan=_lifespan(store, cleanup_interval)
+    )
+    app.state.store = store
+    # the door first, then the fast path for claims and write-backs, then the routes
+    inner: ASGIApp = FastPath(app.via_routes, store) if fast_path else app.via_routes
+    app.door = GuardMiddleware(inner, token=token, max_body=max_body)
+    _add_error_handlers(app)
+    _add_server_routes(app, store)
+    _add_task_routes(app, store)
+    _add_worker_routes(app, store)
+    _add_listing_routes(app, store)
+    _add_event_routes(app, store, triggers, trigger_time_limit)
+    return app
+
+
+def _lifespan(
+    store: TaskStore, cleanup_interval: float | None
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The periodic cleanup runs while the app does."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -171,12 +191,10 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = _App(title="eventix-cli embedded server", version=__version__, lifespan=lifespan)
-    app.state.store = store
-    # the door first, then the fast path for claims and write-backs, then the routes
-    inner: ASGIApp = FastPath(app.via_routes, store) if fast_path else app.via_routes
-    app.door = GuardMiddleware(inner, token=token, max_body=max_body)
+    return lifespan
 
+
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status_code)
@@ -186,7 +204,9 @@ def create_app(
         log.error("unhandled error: %s", exc, exc_info=exc)
         return JSONResponse(error_detail(exc), status_code=500)
 
-    # -- server -----------------------------------------------------------------------------
+
+def _add_server_routes(app: FastAPI, store: TaskStore) -> None:
+    """Health, version, namespaces, metrics."""
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -208,7 +228,9 @@ def create_app(
     async def metrics() -> dict[str, Any]:
         return {"memory": _memory(), "worker": {"number_of_worker": 0}, "tasks": store.status_counts()}
 
-    # -- single tasks -----------------------------------------------------------------------
+
+def _add_task_routes(app: FastAPI, store: TaskStore) -> None:
+    """Single tasks: by uid and by unique key (the unique-key paths first: they are longer)."""
 
     @app.post("/task")
     async def post_task(body: TaskBody) -> Response:
@@ -248,8 +270,8 @@ def create_app(
     async def reschedule(uid: str, eta: dt.datetime | None = None) -> Response:
         return _json(store.reschedule(uid, eta).text)
 
-    # -- workers ----------------------------------------------------------------------------
 
+def _add_worker_routes(app: FastAPI, store: TaskStore) -> None:
     # Served by FastPath too; see the note on PUT /task/{uid}.
     @app.get("/tasks/next_scheduled")
     async def next_scheduled(worker_id: str, namespace: str) -> Response:
@@ -258,7 +280,9 @@ def create_app(
             return Response(status_code=204)
         return _json(doc.text)
 
-    # -- listings ---------------------------------------------------------------------------
+
+def _add_listing_routes(app: FastAPI, store: TaskStore) -> None:
+    """Pages of tasks: by status, by task name, everything (dump)."""
 
     @app.put("/tasks/by_status")
     async def by_status(query: Annotated[QueryBody | None, Body()] = None) -> Response:
@@ -282,13 +306,9 @@ def create_app(
         query = (query or QueryBody()).model_copy(update={"sort": "_id"})
         return await _page(store, query, query.filter)
 
-    # -- events -----------------------------------------------------------------------------
 
+def _add_event_routes(app: FastAPI, store: TaskStore, triggers: Any, time_limit: float) -> None:
     @app.post("/event")
     async def post_event(event: EventBody) -> Response:
-        from eventix_cli.triggers.server import answer_event_bounded
-
         doc = event.model_dump(mode="json")
-        return _json(await answer_event_bounded(triggers, store, doc, trigger_time_limit))
-
-    return app
+        return _json(await answer_event_bounded(triggers, store, doc, time_limit))

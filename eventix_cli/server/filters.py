@@ -30,13 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eventix_cli.core.fields import TIME_FIELDS
+from eventix_cli.core.jsonrules import fits_int64
 from eventix_cli.server.errors import FilterError
 from eventix_cli.server.patterns import MAX_FILTER_PATTERNS, compile_regex, regexp_match
 
 #: columns kept beside the JSON document (indexed, typed)
 TEXT_COLUMNS = frozenset({"namespace", "status", "task", "unique_key", "worker_id"})
 INT_COLUMNS = frozenset({"priority"})
-DATETIME_FIELDS = frozenset({"eta", "scheduled", "created_time", "updated_time", "worker_expires", "expires"})
 #: datetime fields that also have a column (sortable ISO text, fixed width)
 DATETIME_COLUMNS = frozenset({"eta", "worker_expires", "expires", "created_time"})
 
@@ -53,8 +54,6 @@ MAX_FILTER_DEPTH = 20
 MAX_SQL_DEPTH = 64
 #: SQL parameters one filter may bind (SQLite's own limit is 32766); a $in list is one
 MAX_FILTER_PARAMS = 20_000
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
@@ -85,7 +84,7 @@ def field(name: str) -> _Field:
         return _Field(name, "text", name, path)
     if name in INT_COLUMNS:
         return _Field(name, "int", name, path)
-    if name in DATETIME_FIELDS:
+    if name in TIME_FIELDS:
         return _Field(name, "datetime", name if name in DATETIME_COLUMNS else None, path)
     return _Field(name, "json", None, path)
 
@@ -100,7 +99,7 @@ class _Compiler:
         self.patterns: set[tuple[str, str]] = set()
 
     def p(self, value: Any) -> str:
-        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        if isinstance(value, int) and not fits_int64(value):
             raise FilterError(f"the integer {value} does not fit in 64 bits")
         if isinstance(value, float) and not math.isfinite(value):
             raise FilterError(f"{value} is not a number the filter can compare")
@@ -332,7 +331,7 @@ def _check_values(value: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
+        elif isinstance(item, int) and not isinstance(item, bool) and not fits_int64(item):
             raise FilterError(f"the integer {item} does not fit in 64 bits")
         elif isinstance(item, float) and not math.isfinite(item):
             raise FilterError(f"{item} is not a number the filter can compare")

@@ -6,6 +6,16 @@ a loopback connection, for a claim or a write-back whose whole answer is a few h
 bytes. Here the connection's transport gathers what is written during one turn of the
 event loop and sends it at the end of that turn (or at once when the connection closes);
 parsing, keep-alive, flow control and everything else stay uvicorn's.
+
+No public API of uvicorn does this: an ASGI app or middleware cannot merge the writes (uvicorn
+writes the head when the app sends ``http.response.start``), and ``Config(http=...)`` takes
+a protocol class but names no public one to build on. Hence the subclass of the private
+``httptools_impl.HttpToolsProtocol``, which uses only its constructor (as uvicorn calls it),
+``connection_made`` and ``loop``. Measured against the public ``http="httptools"``
+(``./dev bench server_cpu``, 5 rounds of 2,000 tasks, interleaved, load 6): 615 µs against
+680 µs of server CPU per claim + write-back, 1.11x more without it. uvicorn's version range
+is pinned in pyproject.toml for it, and tests/server/test_protocol.py fails when uvicorn stops
+sending an answer through the transport given to ``connection_made``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ import hashlib
 import json
 from typing import Any
 
+from eventix_cli.core.fields import TIME_FIELDS
+from eventix_cli.core.times import as_utc, format_stored_time, parse_iso_time
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # version 1
     (
@@ -88,35 +91,20 @@ def update_sql(picked: tuple[int, ...]) -> str:
     return f"UPDATE tasks SET {', '.join(f'{COLUMNS[i]} = ?' for i in picked)} WHERE rowid = ?"
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def iso(value: dt.datetime) -> str:
-    """A datetime as upstream stores and returns it: UTC, millisecond precision (MongoDB dates
-    have no more), written as pydantic writes JSON (``...Z``, fraction only when non-zero)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
-    return value.isoformat().replace("+00:00", "Z")
-
-
-DATETIME_FIELDS = ("created_time", "updated_time", "eta", "scheduled", "worker_expires", "expires")
-
-
 def _millis(value: str) -> str:
-    """``iso(parse(value))`` for a JSON time; pydantic's own ``...SS.ffffffZ`` is cut as text."""
+    """``format_stored_time(parse(value))`` for a JSON time; pydantic's own ``...SS.ffffffZ``
+    is cut as text."""
     if len(value) == 27 and value[19] == "." and value[26] == "Z":
         return value[:19] + "Z" if value[20:23] == "000" else value[:23] + "000Z"
     try:
-        return iso(dt.datetime.fromisoformat(value))
+        return format_stored_time(parse_iso_time(value))
     except ValueError:
         return value  # not a time: stored as given
 
 
 def normalize_datetimes(doc: dict[str, Any]) -> None:
-    for name in DATETIME_FIELDS:
+    """The time fields of ``doc`` in the form upstream stores (see :func:`format_stored_time`)."""
+    for name in TIME_FIELDS:
         value = doc.get(name)
         if isinstance(value, str):
             doc[name] = _millis(value)
@@ -127,12 +115,12 @@ def sort_key(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        # the two shapes stored documents hold (see iso()) are converted as text
+        # the two shapes stored documents hold (see format_stored_time) are converted as text
         if len(value) == 27 and value[19] == "." and value[26] == "Z":
             return value
         if len(value) == 20 and value[19] == "Z" and value[10] == "T":
             return value[:19] + ".000000Z"
-        parsed = dt.datetime.fromisoformat(value)
+        parsed = parse_iso_time(value)
     elif isinstance(value, dt.datetime):
         if value.tzinfo is dt.UTC and value.year >= 1000:  # as strftime below, without its cost
             text = value.isoformat()
@@ -140,9 +128,7 @@ def sort_key(value: Any) -> str | None:
         parsed = value
     else:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(parsed).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class StoredDoc(dict[str, Any]):

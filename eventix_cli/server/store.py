@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eventix_cli.core.times import format_stored_time, utcnow
 from eventix_cli.server.errors import (
     AlreadyExists,
     NoTaskFoundForUniqueKey,
@@ -51,14 +52,12 @@ from eventix_cli.server.rows import (
     UPDATE_SQL,
     StoredDoc,
     changed,
-    iso,
     normalize_datetimes,
     positions,
     revise,
     sort_key,
     to_row,
     update_sql,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -211,7 +210,7 @@ class TaskStore:
         and the JSON text."""
         doc = StoredDoc(doc)
         normalize_datetimes(doc)
-        doc["updated_time"] = iso(now)
+        doc["updated_time"] = format_stored_time(now)
         revise(doc)
         return doc
 
@@ -309,7 +308,7 @@ class TaskStore:
             if doc.get("status") not in ("error", "retry"):
                 raise WrongTaskStatus(uid, str(doc.get("status")))
             doc["status"] = "scheduled"
-            doc["eta"] = iso(eta or now)
+            doc["eta"] = format_stored_time(eta or now)
             doc["worker_id"] = None
             return self._update(rowid, doc, now)
 
@@ -350,7 +349,7 @@ class TaskStore:
             doc = json.loads(row[1])
             doc["status"] = "processing"
             doc["worker_id"] = worker_id
-            doc["worker_expires"] = iso(now + dt.timedelta(seconds=lease))
+            doc["worker_expires"] = format_stored_time(now + dt.timedelta(seconds=lease))
             return self._update(row[0], doc, now, picked=_CLAIMED)
 
     def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:

@@ -1,14 +1,14 @@
 """Request parsing and validation shared by the FastAPI routes and the fast path.
 
 One place decides what a request may contain, so the two ways in cannot drift: the body
-models, the limits (nesting depth, 64-bit integers, text that is valid Unicode), how a
-task path names its uid, how a query string is read, and the shape of the error answers.
+models, the strict-JSON rules of :mod:`eventix_cli.core.jsonrules` applied to a body (nesting
+depth, 64-bit integers, text that is valid Unicode), how a task path names its uid, how a
+query string is read, and the shape of the error answers.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -16,6 +16,15 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from eventix_cli.core.jsonrules import (
+    INT64_MAX,
+    MAX_JSON_DEPTH,
+    NotAJsonNumber,
+    finite_float,
+    fits_int64,
+    reject_constant,
+    unstorable_reason,
+)
 from eventix_cli.core.task import Event, Task
 from eventix_cli.server.errors import DomainError
 
@@ -25,18 +34,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: The deepest JSON a request body may hold (objects and arrays, the body itself counts 1).
-#: Every write route refuses deeper bodies with 422, so no stored task is deeper than this;
-#: a listing page wraps tasks in two more levels.
-MAX_JSON_DEPTH = 100
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-
 #: the scope key under which the door leaves the parsed JSON body for the fast path
 PARSED_BODY = "eventix.json"
 
 _TASK_PATH = re.compile(r"^/task/(?P<uid>[^/]+)$")  # as the router matches /task/{uid}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # a \uD800-\uDFFF escape, or UTF-8-style bytes of a surrogate (json.loads lets them through)
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
@@ -80,7 +81,7 @@ class ByTaskBody(QueryBody):
 
 
 def _int64(value: int) -> int:
-    if not INT64_MIN <= value <= INT64_MAX:
+    if not fits_int64(value):
         raise ValueError("must be a 64-bit integer")
     return value
 
@@ -113,52 +114,20 @@ def query_params(scope: Scope) -> dict[str, str]:
 # -- bodies -----------------------------------------------------------------------------------
 
 
-def json_depth_error(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
-    """Why ``value`` (parsed JSON) is refused: deeper than ``limit``, or text that is not
-    valid Unicode (a lone surrogate). ``None`` when it is fine. Iterative: no recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > limit:
-                return f"JSON nested deeper than {limit} levels (MAX_JSON_DEPTH)"
-            for key, sub in item.items():
-                if _SURROGATE.search(key):
-                    return "text with a lone surrogate (not valid Unicode)"
-                if isinstance(sub, dict | list | str):
-                    stack.append((sub, depth + 1))
-        elif isinstance(item, list):
-            if depth > limit:
-                return f"JSON nested deeper than {limit} levels (MAX_JSON_DEPTH)"
-            stack.extend((sub, depth + 1) for sub in item if isinstance(sub, dict | list | str))
-        elif isinstance(item, str) and _SURROGATE.search(item):
-            return "text with a lone surrogate (not valid Unicode)"
-    return None
-
-
 class BodyRefused(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors[0]["msg"])
         self.errors = errors
 
 
-class _NotANumber(Exception):
-    pass
-
-
-def _no_constant(name: str) -> Any:
-    raise _NotANumber(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _NotANumber(f"{text} is too large for a JSON number (64-bit float)")
-    return value
+def _number_refusal(exc: NotAJsonNumber) -> str:
+    if exc.overflows:
+        return f"{exc.literal} is too large for a JSON number (64-bit float)"
+    return f"{exc.literal} is not a JSON number"
 
 
 # json.loads(raw), less NaN/Infinity and infinite floats
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=finite_float)
 
 #: what :func:`check_body` answers for a body that is not JSON
 NOT_JSON = object()
@@ -173,21 +142,21 @@ def check_body(raw: bytes) -> Any:
         value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError:
         reason = f"JSON nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)"
-    except _NotANumber as exc:
-        reason = str(exc)
+    except NotAJsonNumber as exc:
+        reason = _number_refusal(exc)
     except ValueError:
         return NOT_JSON
     else:
         if _plainly_fine(raw):
             return value
-        reason = json_depth_error(value)
+        reason = unstorable_reason(value)
         if reason is None:
             return value
     raise BodyRefused([{"type": "value_error", "loc": ["body"], "msg": reason, "input": None}])
 
 
 def _plainly_fine(raw: bytes) -> bool:
-    """Whether the text alone shows the walk of :func:`json_depth_error` is not needed (most
+    """Whether the text alone shows the walk of :func:`unstorable_reason` is not needed (most
     bodies): too few brackets to be too deep, no escape or byte that can make a surrogate."""
     if b"\x00" in raw:  # UTF-16/32: the byte tests below do not apply
         return False

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from eventix_cli.triggers.sandbox import TEventixEventTrigger
@@ -131,8 +132,6 @@ def load_trigger(name: Any, data: Any, file: str) -> Trigger | TriggerProblem:
 
 def load_file(path: Path, into: TriggerSet) -> None:
     """Add the triggers of one YAML file to ``into`` (problems included)."""
-    import yaml
-
     file = path.name
     into.files.append(file)
     try:

@@ -10,6 +10,7 @@ means: the embedded server writes to its store, ``eventix trigger test`` only sh
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -68,8 +69,6 @@ def task_for_event(trigger: Trigger, event: TEventixEvent) -> dict[str, Any]:
 
 def _code_line(exc: BaseException) -> str:
     """`` (line N)`` of the trigger's code where ``exc`` was raised, when it was raised there."""
-    import traceback
-
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<trigger ")]
     return f" (line {frames[-1].lineno})" if frames else ""
 

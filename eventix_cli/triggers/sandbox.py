@@ -18,7 +18,8 @@ from typing import Any, Callable, Literal  # noqa: UP035 - names trigger code ma
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventix_cli.core.task import new_uid, utcnow
+from eventix_cli.core.fields import new_uid
+from eventix_cli.core.times import utcnow
 
 log = logging.getLogger("eventix_cli.triggers")
 

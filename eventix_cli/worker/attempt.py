@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from eventix_cli.core.outcome import apply_failure, apply_success, describe, error_result, not_registered
 from eventix_cli.worker.context import task_context
-from eventix_cli.worker.outcome import apply_failure, apply_success, describe, error_result, not_registered
 
 if TYPE_CHECKING:
     from eventix_cli.core.task import Task

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib.util
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from eventix_cli.core.task import Task
@@ -35,20 +36,17 @@ current_task: contextvars.ContextVar[Task | None] = contextvars.ContextVar("even
 UPSTREAM_CLIENT = "eventix.functions.eventix_client"
 
 
-def upstream_available() -> bool:
-    try:
-        import eventix.contexts  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def point_upstream_client_at(url: str, token: str | None = None) -> bool:
     """Make upstream's EventixClient (used by ``.delay()``) talk to ``url``. False without eventix.
 
     When the task modules have loaded it, now; otherwise as soon as something imports it (a
-    task that imports upstream code only when it runs). Importing it here instead would cost
-    a worker of plain functions ~250 ms of start-up (requests, redis, pymongo, ...)."""
+    task that imports upstream code only when it runs), through a finder on ``sys.meta_path``
+    (the import system's public hook). Upstream's client takes its URL only from
+    ``set_base_url`` (no environment variable; it starts as ``nohost://``), so it has to be
+    loaded to be pointed. Importing it here, or before a worker's first task, instead would
+    cost a worker of plain functions, whenever upstream's package is installed, ~400 ms of CPU
+    (``eventix.functions.eventix_client``: lsrestclient, requests, ...; 388-426 ms in three
+    runs, on top of the ~220 ms of ``eventix.contexts`` its first task imports anyway)."""
     module = sys.modules.get(UPSTREAM_CLIENT)
     if module is not None:
         _point(module, url, token)
@@ -121,9 +119,22 @@ def task_context(task: Task, namespace: str, worker_id: str) -> Iterator[None]:
         current_namespace.reset(tokens[0])
 
 
-@contextlib.contextmanager
-def _upstream_providers(task: Task, namespace: str, worker_id: str) -> Iterator[None]:
-    try:
+class _Upstream(NamedTuple):
+    """What a task's run needs of upstream's package: its context providers and task model."""
+
+    namespace_provider: Callable[[str], Any]
+    worker_id_provider: Callable[[str], Any]
+    task_provider: Callable[[Any], Any]
+    task_priority_provider: Callable[[int], Any]
+    task_model: Any
+
+
+@functools.cache
+def _upstream() -> _Upstream | None:
+    """Upstream's providers, None without upstream's package. Imported when the first task
+    runs, not at start-up (~220 ms of CPU a worker that runs no task never pays), and looked
+    for once: a failed import costs ~58 µs, which every task would pay otherwise."""
+    try:  # deferred on purpose, see above
         from eventix.contexts import (
             namespace_provider,
             task_priority_provider,
@@ -132,15 +143,25 @@ def _upstream_providers(task: Task, namespace: str, worker_id: str) -> Iterator[
         )
         from eventix.pydantic.task import TEventixTask
     except ImportError:
+        return None
+    return _Upstream(
+        namespace_provider, worker_id_provider, task_provider, task_priority_provider, TEventixTask
+    )
+
+
+@contextlib.contextmanager
+def _upstream_providers(task: Task, namespace: str, worker_id: str) -> Iterator[None]:
+    upstream = _upstream()
+    if upstream is None:
         yield
         return
-    upstream_task: Any = TEventixTask.model_validate(task.model_dump())
+    upstream_task: Any = upstream.task_model.model_validate(task.model_dump())
     # The priority provider takes the *logical* priority: `.delay()` negates what it finds, so a
     # task scheduled from inside a task gets the same stored priority as its parent.
     with (
-        namespace_provider(namespace),
-        worker_id_provider(worker_id),
-        task_provider(upstream_task),
-        task_priority_provider(task.logical_priority),
+        upstream.namespace_provider(namespace),
+        upstream.worker_id_provider(worker_id),
+        upstream.task_provider(upstream_task),
+        upstream.task_priority_provider(task.logical_priority),
     ):
         yield

@@ -12,22 +12,19 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import ApiError, ServerError, TransportError, UnreadableTask
 from eventix_cli.worker.attempt import run_attempt
 from eventix_cli.worker.claimed import Stage
-
-if TYPE_CHECKING:
-    from eventix_cli.worker.supervisor import Supervisor
+from eventix_cli.worker.lanesupport import LaneSupport
 
 log = logging.getLogger(__name__)
 
 
 class Lane:
-    def __init__(self, serial: int, supervisor: Supervisor) -> None:
+    def __init__(self, serial: int, support: LaneSupport) -> None:
         self.serial = serial
-        self.sup = supervisor
+        self.support = support
         self.thread = threading.Thread(target=self._main, name=f"task-{serial}", daemon=True)
         self.died: BaseException | None = None
         self.ended = False
@@ -44,58 +41,56 @@ class Lane:
             log.critical("task thread %s died: %s", self.thread.name, type(exc).__name__, exc_info=exc)
         finally:
             self.ended = True
-            self.sup.wake()
+            self.support.lane_ended()
 
     def _loop(self) -> None:
-        sup = self.sup
-        cfg = sup.config
-        client = sup.client
-        while not (sup.stopping or sup.drained):
-            if not sup.reserve():
+        support = self.support
+        cfg = support.config
+        client = support.client
+        while not support.done_claiming():
+            if not support.reserve():
                 return
             sent = time.monotonic()
             try:
                 claim = client.next_scheduled(cfg.worker_id, cfg.namespace)
             except UnreadableTask as exc:
-                sup.unreserve()
-                if not sup.writer.end_unreadable(exc):
-                    sup.wait_stop(cfg.poll_interval)  # e.g. a proxy's page: no hot loop
+                support.unreserve()
+                if not support.writer.end_unreadable(exc):
+                    support.wait_stop(cfg.poll_interval)  # e.g. a proxy's page: no hot loop
                 continue
             except (TransportError, ServerError) as exc:
-                sup.unreserve()
-                sup.outage.started(exc)
-                sup.wait_stop(sup.outage.next_delay())
+                support.unreserve()
+                support.outage.started(exc)
+                support.wait_stop(support.outage.next_delay())
                 continue
             except ApiError as exc:
-                sup.unreserve()
+                support.unreserve()
                 log.error("claim rejected by the server: %s (%s)", exc.message, exc.error_class)
-                sup.wait_stop(cfg.poll_interval)
+                support.wait_stop(cfg.poll_interval)
                 continue
             except BaseException:
-                sup.unreserve()
+                support.unreserve()
                 raise
-            sup.outage.recovered(sent)
+            support.outage.recovered(sent)
             if claim is None:
-                idle = sup.unreserve()
+                idle = support.unreserve()
                 if not cfg.burst:
-                    sup.wait_stop(cfg.poll_interval)
+                    support.wait_stop(cfg.poll_interval)
                 elif idle:
-                    sup.burst_done()
+                    support.burst_done()
                     return
                 else:
-                    sup.wait_stop(0.02)  # a running task may still schedule more
+                    support.wait_stop(0.02)  # a running task may still schedule more
                 continue
             task = claim.to_task()
-            claimed = sup.register(task, self.serial)
-            with sup.metrics.busy():
-                outcome = run_attempt(task, sup.registry, cfg.namespace, cfg.worker_id)
+            claimed = support.register(task, self.serial)
+            with support.metrics.busy():
+                outcome = run_attempt(task, support.registry, cfg.namespace, cfg.worker_id)
             claimed.duration_ms = (time.perf_counter() - claimed.started) * 1000
             with claimed.lock:
                 if claimed.stage is Stage.RUNNING:
                     claimed.stage = Stage.FINISHED
-            if sup.inline_writes:
-                sup.write_now(claimed, outcome)
-                continue
+            # one write-back in flight per lane (none when the lane writes back itself)
             if self._pending is not None:
                 self._pending.result()
-            self._pending = sup.submit_write(claimed, outcome)
+            self._pending = support.hand_off(claimed, outcome)

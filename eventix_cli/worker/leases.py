@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
-from eventix_cli.core.task import utcnow
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.writeback import still_ours
 

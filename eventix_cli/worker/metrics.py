@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from eventix_cli.metrics.http import LOOPBACK
-
-if TYPE_CHECKING:
-    from eventix_cli.metrics.http import MetricsServer
+from eventix_cli.metrics.http import LOOPBACK, MetricsServer, serve_registry
 
 OUTCOMES = ("done", "retry", "error", "released", "discarded")
 #: the worker's end-of-task words that are not outcome names: an outcome that could not be
@@ -80,6 +77,8 @@ class PrometheusWorkerMetrics(WorkerMetrics):
     """Counts into a registry of its own (no process-wide state), served by :meth:`serve`."""
 
     def __init__(self, task_names: Iterable[str] = ()) -> None:
+        # only with --metrics-port: a worker without it never loads prometheus_client
+        # (tests/test_startup.py)
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry(auto_describe=True)
@@ -124,8 +123,6 @@ class PrometheusWorkerMetrics(WorkerMetrics):
 
     def serve(self, host: str = LOOPBACK, port: int = 0) -> MetricsServer:
         """Serve ``/metrics`` on ``host:port`` (0 picks a free port); OSError when it cannot bind."""
-        from eventix_cli.metrics.http import serve_registry
-
         self.server = serve_registry(self.registry, host, port)
         return self.server
 

@@ -28,17 +28,22 @@ class RegisteredTask:
         return self.call(*args, **kwargs)
 
 
-#: the module that defines upstream's task class; a task object exists only once it is loaded
+#: upstream's task class, as module and name: a task object is an instance of it
 UPSTREAM_CORE = "eventix.functions.core"
+UPSTREAM_TASK_CLASS = "EventixTaskBase"
 
 
-def _upstream_base() -> type | None:
-    """``eventix.functions.core.EventixTaskBase`` when a task module has loaded it, else None.
+def is_upstream_task(value: object) -> bool:
+    """Whether ``value`` is an upstream Eventix task object (``eventix.functions.core.EventixTaskBase``).
 
-    Never imported here: no object can be an instance of a class whose module is not loaded,
-    and importing upstream's package (~250 ms: requests, redis, pymongo, ...) for a worker of
+    Told by its class's ancestry, by name, so that upstream's package is never imported here:
+    an object can only be such an instance once its task module has loaded upstream, and
+    importing upstream's package (~250 ms: requests, redis, pymongo, ...) for a worker of
     plain functions would only check that."""
-    return getattr(sys.modules.get(UPSTREAM_CORE), "EventixTaskBase", None)
+    return any(
+        cls.__module__ == UPSTREAM_CORE and cls.__qualname__ == UPSTREAM_TASK_CLASS
+        for cls in type(value).__mro__
+    )
 
 
 def _upstream_installed() -> bool:
@@ -95,8 +100,7 @@ class TaskRegistry:
             target = getattr(module, attr, None)
             if target is None:
                 raise RegistrationError(f"--tasks {spec}: {module_name} has no attribute {attr!r}")
-            base = _upstream_base()
-            if base is not None and isinstance(target, base):
+            if is_upstream_task(target):
                 entry = RegisteredTask(target.func_name, spec, target.run, upstream=True)
             elif callable(target):
                 entry = RegisteredTask(attr, spec, target, upstream=False)
@@ -105,17 +109,16 @@ class TaskRegistry:
             self.add(entry)
             added.append(entry)
         else:
-            base = _upstream_base()
-            if base is None and not _upstream_installed():
+            for value in vars(module).values():
+                if is_upstream_task(value):
+                    entry = RegisteredTask(value.func_name, spec, value.run, upstream=True)
+                    self.add(entry)
+                    added.append(entry)
+            if not added and not _upstream_installed():
                 raise RegistrationError(
                     f"--tasks {spec}: registering a whole module needs the eventix package "
                     "(pip install eventix); name plain functions as module:function"
                 )
-            for value in vars(module).values() if base is not None else ():
-                if isinstance(value, base):
-                    entry = RegisteredTask(value.func_name, spec, value.run, upstream=True)
-                    self.add(entry)
-                    added.append(entry)
             if not added:
                 raise RegistrationError(f"--tasks {spec}: no Eventix task objects in {module_name}")
         return added

@@ -23,10 +23,12 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from eventix_cli.core.task import Task, utcnow
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.config import DEFAULT_LEASE, WorkerConfig
 from eventix_cli.worker.lane import Lane
+from eventix_cli.worker.lanesupport import LaneSupport
 from eventix_cli.worker.leases import LeaseKeeper
 from eventix_cli.worker.metrics import NO_METRICS, WorkerMetrics
 from eventix_cli.worker.outage import Outage
@@ -71,6 +73,22 @@ class Supervisor:
         #: one lane writes back itself (see write_now); more hand write-backs to the pool
         self.inline_writes = config.concurrency == 1
         self.lanes: list[Lane] = []
+        self._lane_support = LaneSupport(
+            config=config,
+            client=client,
+            registry=registry,
+            writer=self.writer,
+            outage=self.outage,
+            metrics=metrics,
+            done_claiming=self.done_claiming,
+            wait_stop=self.wait_stop,
+            reserve=self.reserve,
+            unreserve=self.unreserve,
+            register=self.register,
+            burst_done=self.burst_done,
+            hand_off=self.write_now if self.inline_writes else self.submit_write,
+            lane_ended=self.wake,
+        )
         self._serial = 0
         self._deaths: list[float] = []
 
@@ -90,6 +108,9 @@ class Supervisor:
     @property
     def drained(self) -> bool:
         return self._drained.is_set()
+
+    def done_claiming(self) -> bool:
+        return self._stopping.is_set() or self._drained.is_set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -244,7 +265,7 @@ class Supervisor:
 
     def _start_lane(self) -> None:
         self._serial += 1
-        lane = Lane(self._serial, self)
+        lane = Lane(self._serial, self._lane_support)
         self.lanes.append(lane)
         lane.start()
 

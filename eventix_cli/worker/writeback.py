@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -29,9 +30,12 @@ from eventix_cli.core.errors import (
     UnsendableValue,
     ValidationFailed,
 )
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.fields import OUTCOME_FIELDS
+from eventix_cli.core.outcome import apply_failure, apply_release, describe, not_storable
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
-from eventix_cli.worker.outcome import apply_failure, apply_release, describe, not_storable
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -39,17 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: fields an outcome changes; put onto the freshest stored copy before each write
-OUTCOME_FIELDS = (
-    "status",
-    "result",
-    "expires",
-    "eta",
-    "error_eta_inc",
-    "max_retries",
-    "worker_id",
-    "worker_expires",
-)
 #: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
 NOT_STORABLE_STATUS = frozenset({413, 422})
 #: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
@@ -69,8 +62,21 @@ def still_ours(task: Task, worker_id: str) -> bool:
 
 
 def merged(base: Task, outcome: Task) -> Task:
-    """``base`` (the freshest stored copy) carrying the outcome's fields; the originals untouched."""
+    """``base`` (the freshest stored copy) carrying the outcome's fields (``OUTCOME_FIELDS``);
+    the originals untouched."""
     return base.model_copy(update={name: getattr(outcome, name) for name in OUTCOME_FIELDS})
+
+
+@dataclass(slots=True)
+class _Tries:
+    """One write-back's state across its tries."""
+
+    outcome: Task  #: what is written: the task's outcome, or the error that replaced its result
+    base: Task  #: the freshest stored copy the outcome is put onto
+    pauses: int = 0  #: back-offs so far (the next one waits longer)
+    fallbacks: int = 0  #: outcomes replaced by a smaller one
+    conflicts: int = 0
+    server_failures: int = 0
 
 
 class Writer:
@@ -85,125 +91,156 @@ class Writer:
     # -- outcome ----------------------------------------------------------------------------
 
     def write_outcome(self, claimed: Claimed, outcome: Task) -> str:
-        """Write ``outcome`` while the claim is ours; the status written, or why it was not."""
-        uid = claimed.uid
-        attempt = 0
-        fallbacks = 0
-        conflicts = 0
-        server_failures = 0
+        """Write ``outcome`` while the claim is ours; the status written, or why it was not.
+
+        One PUT in the common case. Each way a try can end has its handler below: it returns
+        the final word (a status, or why nothing was written) or ``None`` to try again with
+        what it changed in ``tries``."""
         with claimed.lock:
-            base = claimed.task
+            tries = _Tries(outcome=outcome, base=claimed.task)
         while True:
-            with claimed.lock:
-                stage = claimed.stage
-                if claimed.task.revision != base.revision:  # a lease renewal wrote meanwhile
-                    base = claimed.task
-            if stage is Stage.RELEASED:
-                log.warning("task %s finished after it was released; its outcome is dropped", uid)
-                return "released"
-            if stage is Stage.LOST:
-                log.warning(
-                    "task %s is no longer this worker's (%s); its outcome is dropped",
-                    uid,
-                    claimed.lost_reason,
-                )
-                return "discarded"
-            doc = merged(base, outcome)
+            ended = self._no_longer_ours(claimed, tries)
+            if ended is not None:
+                return ended
+            doc = merged(tries.base, tries.outcome)
             try:
                 sent = time.monotonic()
                 stored = self.client.put_task(doc.to_wire()).to_task()
                 self.outage.recovered(sent)
             except RevisionConflict:
-                current = self._reread(uid)
-                if current is None:
-                    return "discarded"
-                if current is _UNREACHABLE:
-                    attempt = self._pause(uid, attempt)
-                    if attempt < 0:
-                        return "abandoned"
-                    continue
-                if _already_written(current, outcome):
-                    # an earlier try was stored, only its answer got lost on the way back
-                    with claimed.lock:
-                        claimed.task, claimed.stage = current, Stage.WRITTEN
-                    return outcome.status.value
-                if not still_ours(current, self.worker_id):
-                    claimed.lose(f"now {current.status.value} on worker {current.worker_id or 'none'}")
-                    log.warning(
-                        "task %s was changed while it ran (now %s, worker %s); its outcome (%s) is discarded",
-                        uid,
-                        current.status.value,
-                        current.worker_id or "none",
-                        outcome.status.value,
-                    )
-                    return "discarded"
-                conflicts += 1
-                if conflicts > MAX_CONFLICTS:
-                    log.error("write-back of task %s keeps meeting conflicts; its lease will expire", uid)
-                    return "abandoned"
-                with claimed.lock:
-                    claimed.task = base = current
-                continue
+                verdict = self._on_conflict(claimed, tries)
             except TaskNotFound:
-                log.warning("task %s was deleted while it ran; its outcome is dropped", uid)
-                return "discarded"
+                verdict = self._on_deleted(claimed)
             except (TransportError, ServerError) as exc:
-                if self.forced.is_set():
-                    log.error("write-back of task %s abandoned (forced stop): %s", uid, exc.message)
-                    return "abandoned"
-                server_failures += 1
-                if (
-                    server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
-                    and fallbacks == 0
-                    and outcome.result is not None
-                    and self._server_answers()
-                ):
-                    # the server answers, but fails on this document (a database that refuses its
-                    # depth or size, a connection dropped while a huge body was sent, say): what
-                    # is stored instead is the error without the result
-                    fallbacks += 1
-                    outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
-                    continue
-                self.outage.started(exc)
-                attempt = self._pause(uid, attempt)
-                if attempt < 0:
-                    return "abandoned"
-                continue
+                verdict = self._on_failure(claimed, tries, exc)
             except ApiError as exc:
-                if exc.status_code not in NOT_STORABLE_STATUS or fallbacks >= MAX_FALLBACKS:
-                    log.error(
-                        "write-back of task %s refused: %s (%s); its lease will expire on the server",
-                        uid,
-                        exc.message,
-                        exc.error_class,
-                    )
-                    return "abandoned"
-                fallbacks += 1
-                outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
-                continue
+                verdict = self._on_refusal(claimed, tries, exc)
             except ValidationError:
-                # written (the server said 200) but its answer is unreadable: nothing more to do
-                log.warning("task %s written, but the server's answer could not be read", uid)
-                with claimed.lock:
-                    claimed.stage = Stage.WRITTEN
-                return outcome.status.value
+                verdict = self._on_unreadable_answer(claimed, tries)
             except ENCODING_ERRORS as exc:
-                if fallbacks >= MAX_FALLBACKS:
-                    log.error("write-back of task %s failed: %s", uid, describe(exc))
-                    return "abandoned"
-                fallbacks += 1
-                outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
-                continue
-            if doc.expires is not None and doc.expires < utcnow():
-                # written with the claim checked, and already past its expiry: deleted, as upstream does
-                with contextlib.suppress(TaskNotFound, TransportError, ServerError):
-                    self.client.delete_task(uid)
-                with claimed.lock:
-                    claimed.task, claimed.stage = stored, Stage.WRITTEN
-                return "deleted"
+                verdict = self._on_unencodable(claimed, tries, exc)
+            else:
+                return self._on_written(claimed, doc, stored)
+            if verdict is not None:
+                return verdict
+
+    def _no_longer_ours(self, claimed: Claimed, tries: _Tries) -> str | None:
+        """Before each try: why the outcome is dropped (released, lost), or None to write it.
+        A lease renewal that wrote meanwhile becomes the base of the next try."""
+        with claimed.lock:
+            stage = claimed.stage
+            if claimed.task.revision != tries.base.revision:
+                tries.base = claimed.task
+        if stage is Stage.RELEASED:
+            log.warning("task %s finished after it was released; its outcome is dropped", claimed.uid)
+            return "released"
+        if stage is Stage.LOST:
+            log.warning(
+                "task %s is no longer this worker's (%s); its outcome is dropped",
+                claimed.uid,
+                claimed.lost_reason,
+            )
+            return "discarded"
+        return None
+
+    def _on_written(self, claimed: Claimed, doc: Task, stored: Task) -> str:
+        status = doc.status.value
+        if doc.expires is not None and doc.expires < utcnow():
+            # written with the claim checked, and already past its expiry: deleted, as upstream does
+            with contextlib.suppress(TaskNotFound, TransportError, ServerError):
+                self.client.delete_task(claimed.uid)
+            status = "deleted"
+        with claimed.lock:
+            claimed.task, claimed.stage = stored, Stage.WRITTEN
+        return status
+
+    def _on_conflict(self, claimed: Claimed, tries: _Tries) -> str | None:
+        """Someone else wrote: re-read, and try again only while the task is still ours."""
+        uid = claimed.uid
+        outcome = tries.outcome
+        current = self._reread(uid)
+        if current is None:
+            return "discarded"
+        if current is _UNREACHABLE:
+            return self._pause(uid, tries)
+        if _already_written(current, outcome):
+            # an earlier try was stored, only its answer got lost on the way back
             with claimed.lock:
-                claimed.task, claimed.stage = stored, Stage.WRITTEN
-            return doc.status.value
+                claimed.task, claimed.stage = current, Stage.WRITTEN
+            return outcome.status.value
+        if not still_ours(current, self.worker_id):
+            claimed.lose(f"now {current.status.value} on worker {current.worker_id or 'none'}")
+            log.warning(
+                "task %s was changed while it ran (now %s, worker %s); its outcome (%s) is discarded",
+                uid,
+                current.status.value,
+                current.worker_id or "none",
+                outcome.status.value,
+            )
+            return "discarded"
+        tries.conflicts += 1
+        if tries.conflicts > MAX_CONFLICTS:
+            log.error("write-back of task %s keeps meeting conflicts; its lease will expire", uid)
+            return "abandoned"
+        with claimed.lock:
+            claimed.task = tries.base = current
+        return None
+
+    def _on_deleted(self, claimed: Claimed) -> str:
+        log.warning("task %s was deleted while it ran; its outcome is dropped", claimed.uid)
+        return "discarded"
+
+    def _on_failure(self, claimed: Claimed, tries: _Tries, exc: TransportError | ServerError) -> str | None:
+        """The server failed or could not be reached: back off and try again, or, when the
+        server answers everything else, store the error without the result."""
+        if self.forced.is_set():
+            log.error("write-back of task %s abandoned (forced stop): %s", claimed.uid, exc.message)
+            return "abandoned"
+        tries.server_failures += 1
+        if (
+            tries.server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
+            and tries.fallbacks == 0
+            and tries.outcome.result is not None
+            and self._server_answers()
+        ):
+            # the server answers, but fails on this document (a database that refuses its
+            # depth or size, a connection dropped while a huge body was sent, say): what
+            # is stored instead is the error without the result
+            tries.fallbacks += 1
+            tries.outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
+            return None
+        self.outage.started(exc)
+        return self._pause(claimed.uid, tries)
+
+    def _on_refusal(self, claimed: Claimed, tries: _Tries, exc: ApiError) -> str | None:
+        """A 4xx: a result the server cannot store is replaced by an error; the rest gives up."""
+        if exc.status_code not in NOT_STORABLE_STATUS or tries.fallbacks >= MAX_FALLBACKS:
+            log.error(
+                "write-back of task %s refused: %s (%s); its lease will expire on the server",
+                claimed.uid,
+                exc.message,
+                exc.error_class,
+            )
+            return "abandoned"
+        tries.fallbacks += 1
+        tries.outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
+        return None
+
+    def _on_unreadable_answer(self, claimed: Claimed, tries: _Tries) -> str:
+        # written (the server said 200) but its answer is unreadable: nothing more to do
+        log.warning("task %s written, but the server's answer could not be read", claimed.uid)
+        with claimed.lock:
+            claimed.stage = Stage.WRITTEN
+        return tries.outcome.status.value
+
+    def _on_unencodable(self, claimed: Claimed, tries: _Tries, exc: BaseException) -> str | None:
+        """The outcome cannot be encoded for the wire: an error without the result instead."""
+        if tries.fallbacks >= MAX_FALLBACKS:
+            log.error("write-back of task %s failed: %s", claimed.uid, describe(exc))
+            return "abandoned"
+        tries.fallbacks += 1
+        tries.outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
+        return None
 
     def _not_storable(self, claimed: Claimed, reason: str) -> Task:
         """The failed attempt written instead: same retry rules, the result left out."""
@@ -232,14 +269,15 @@ class Writer:
             self.outage.started(exc)
             return _UNREACHABLE
 
-    def _pause(self, uid: str, attempt: int) -> int:
-        """Back off before the next try (capped); -1 when a forced stop ends the waiting."""
-        delay = self.outage.delay(attempt)
+    def _pause(self, uid: str, tries: _Tries) -> str | None:
+        """Back off before the next try (capped); "abandoned" when a forced stop ends the waiting."""
+        delay = self.outage.delay(tries.pauses)
         log.debug("write-back of task %s waits %.1fs", uid, delay)
         if self.forced.wait(delay):
             log.error("write-back of task %s abandoned (forced stop)", uid)
-            return -1
-        return attempt + 1
+            return "abandoned"
+        tries.pauses += 1
+        return None
 
     # -- release ----------------------------------------------------------------------------
 

@@ -21,7 +21,10 @@ from eventix_cli.core.errors import (
     TaskUniqueKeyNotUnique,
     WrongTaskStatus,
 )
-from eventix_cli.core.task import Event, Task, TaskStatus, new_uid, stored_priority, utcnow
+from eventix_cli.core.fields import new_uid, stored_priority
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Event, Task
+from eventix_cli.core.times import utcnow
 
 pytestmark = pytest.mark.contract
 

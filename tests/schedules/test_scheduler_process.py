@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from tests.support.servers import REPO_ROOT
+from tests.support.servers import REPO_ROOT, child_env
 from tests.support.workers import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.slow
@@ -27,24 +26,10 @@ catch_up = "all"
 """
 
 
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
-#: what the test processes get over the machine's environment: no proxy for loopback
-NO_PROXY_ENV = {
-    **{name: "" for var in _PROXY_VARS for name in (var, var.upper())},
-    "NO_PROXY": "127.0.0.1",
-    "no_proxy": "127.0.0.1",
-}
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
-    return {**env, **NO_PROXY_ENV, "PYTHONPATH": str(REPO_ROOT)}
-
-
 def start_scheduler(url: str, namespace: str, file: Path, log: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "eventix_cli", "scheduler", str(file), "--url", url, "-n", namespace]
     with log.open("wb") as out:
-        return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=_env())
+        return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=child_env())
 
 
 def schedule_keys(client: EventixClient, namespace: str) -> list[str]:
@@ -62,9 +47,7 @@ def assert_one_task_per_slot(keys: list[str]) -> None:
 def test_two_schedulers_on_one_file_enqueue_each_slot_once(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text(SCHEDULES)
-    worker = WorkerProcess(
-        embedded_url, namespace, tmp_path / "logs", args=["--poll-interval", "0.05"], env=NO_PROXY_ENV
-    )
+    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--poll-interval", "0.05"])
     first = start_scheduler(embedded_url, namespace, file, tmp_path / "first.log")
     second = start_scheduler(embedded_url, namespace, file, tmp_path / "second.log")
     logs = lambda: "\n".join(p.read_text() for p in (tmp_path / "first.log", tmp_path / "second.log"))  # noqa: E731
@@ -90,9 +73,7 @@ def test_two_schedulers_on_one_file_enqueue_each_slot_once(embedded_url, namespa
 def test_the_worker_runs_its_own_schedules(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text(SCHEDULES)
-    worker = WorkerProcess(
-        embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)], env=NO_PROXY_ENV
-    )
+    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)])
     try:
         with EventixClient(embedded_url, retries=0) as client:
 
@@ -115,8 +96,6 @@ def test_the_worker_runs_its_own_schedules(embedded_url, namespace, tmp_path) ->
 def test_a_broken_schedules_file_stops_the_worker_before_it_starts(embedded_url, namespace, tmp_path) -> None:
     file = tmp_path / "schedules.toml"
     file.write_text('[schedules.tick]\ncron = "61 * * * *"\ntask = "add"\n')
-    worker = WorkerProcess(
-        embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)], env=NO_PROXY_ENV
-    )
+    worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)])
     assert worker.wait(30) == 2
     assert "error: schedules.toml: schedule tick: cron '61 * * * *'" in worker.log()

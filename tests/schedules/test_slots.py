@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
+from eventix_cli.core.times import utcnow
 from eventix_cli.schedules.model import Schedule, parse_entry
-from eventix_cli.schedules.runner import _utcnow
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, next_slots
 
 UTC = dt.UTC
@@ -91,7 +91,7 @@ def test_every_is_aligned_to_the_epoch() -> None:
 
 @freeze_time("2026-05-01T12:00:30Z")
 def test_a_new_schedule_gets_only_the_on_time_slot() -> None:
-    now = _utcnow()
+    now = utcnow()
     assert iso(due_slots(sched(cron="* * * * *"), None, now)[0]) == ["2026-05-01T12:00:00Z"]
     assert iso(due_slots(sched(every="10s"), None, now)[0]) == ["2026-05-01T12:00:30Z"]
     # the nightly slot nine hours ago was not missed by anyone: nothing is due
@@ -110,7 +110,7 @@ def test_a_new_schedule_gets_only_the_on_time_slot() -> None:
 )  # fmt: skip
 def test_catch_up_when_the_current_slot_is_on_time(catch_up: str, expected: list[str], skipped: int) -> None:
     s = sched(cron="* * * * *", catch_up=catch_up)
-    slots, count = due_slots(s, at("2026-05-01T11:55:00Z"), _utcnow())
+    slots, count = due_slots(s, at("2026-05-01T11:55:00Z"), utcnow())
     assert (iso(slots), count) == (expected, skipped)
 
 
@@ -127,27 +127,27 @@ def test_catch_up_of_slots_missed_while_no_scheduler_ran(
     catch_up: str, expected: list[str], skipped: int
 ) -> None:
     s = sched(cron="0 7-9 * * *", catch_up=catch_up)
-    slots, count = due_slots(s, at("2026-04-30T09:00:00Z"), _utcnow())
+    slots, count = due_slots(s, at("2026-04-30T09:00:00Z"), utcnow())
     assert (iso(slots), count) == (expected, skipped)
 
 
 @freeze_time("2026-05-01T12:00:00Z")
 def test_catch_up_all_is_capped() -> None:
     s = sched(every="1m", catch_up="all")
-    slots, skipped = due_slots(s, at("2026-04-01T00:00:00Z"), _utcnow())
+    slots, skipped = due_slots(s, at("2026-04-01T00:00:00Z"), utcnow())
     assert len(slots) == CATCH_UP_LIMIT
     assert iso(slots[-1:]) == ["2026-05-01T12:00:00Z"]
     assert iso(slots[:1]) == ["2026-05-01T10:21:00Z"]
     assert skipped is None  # more than were counted
     cron = sched(cron="* * * * *", catch_up="all")
-    assert due_slots(cron, at("2026-04-01T00:00:00Z"), _utcnow())[0] == slots
+    assert due_slots(cron, at("2026-04-01T00:00:00Z"), utcnow())[0] == slots
 
 
 @freeze_time("2026-05-01T12:00:00Z")
 def test_nothing_due_when_the_last_slot_is_current() -> None:
     s = sched(cron="0 * * * *")
-    assert due_slots(s, at("2026-05-01T12:00:00Z"), _utcnow()) == ([], 0)
-    assert due_slots(s, at("2026-05-01T11:00:00Z"), _utcnow()) == ([at("2026-05-01T12:00:00Z")], 0)
+    assert due_slots(s, at("2026-05-01T12:00:00Z"), utcnow()) == ([], 0)
+    assert due_slots(s, at("2026-05-01T11:00:00Z"), utcnow()) == ([at("2026-05-01T12:00:00Z")], 0)
 
 
 def test_a_start_inside_the_repeated_hour_never_gives_an_earlier_slot() -> None:

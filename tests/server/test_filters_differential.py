@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventix_cli.server.store import TaskStore, iso
+from eventix_cli.core.times import format_stored_time
+from eventix_cli.server.store import TaskStore
 
 # -- documents -----------------------------------------------------------------------------------
 
@@ -96,7 +97,7 @@ def _load(store: TaskStore, docs: list[dict[str, Any]]) -> mongomock.collection.
         db.execute("DELETE FROM tasks")
         for i, doc in enumerate(docs):
             uid = f"t{i}"
-            stored = {k: iso(v) if isinstance(v, dt.datetime) else v for k, v in doc.items()}
+            stored = {k: format_stored_time(v) if isinstance(v, dt.datetime) else v for k, v in doc.items()}
             store._insert({"uid": uid, **stored}, now)
             # mongomock holds datetimes as dates, as MongoDB does
             collection.insert_one(

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from eventix_cli.core.jsonrules import MAX_JSON_DEPTH
 from eventix_cli.core.task import Task
 from eventix_cli.server.filters import MAX_FILTER_DEPTH
 from eventix_cli.server.patterns import MAX_REGEX_LENGTH
-from eventix_cli.server.validation import MAX_JSON_DEPTH
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""Loopback servers that misbehave on purpose: one that records every request and answers
-from a script (an HTML page, a deep document), one that drips its answer a byte at a time,
-and a TLS server with a throwaway CA."""
+"""Loopback servers, some misbehaving on purpose: one that records every request and answers
+from a script (an HTML page, a deep document, or one fixed response), one that drips its
+answer a byte at a time, and a TLS server with a throwaway CA."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import threading
@@ -13,15 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Answer = tuple[int, str, bytes]  # status, content type, body
+from tests.support.servers import PROXY_VARIABLES
 
-#: the variables that send requests through a proxy (any case): cleared so loopback stays direct
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+Answer = tuple[int, str, bytes]  # status, content type, body
 
 
 def clear_proxy_variables(monkeypatch) -> None:
-    import os
-
+    """Loopback stays direct: no proxy variable of the developer's shell is seen."""
     for name in list(os.environ):
         if name.upper() in PROXY_VARIABLES:
             monkeypatch.delenv(name)
@@ -74,6 +73,13 @@ def recording_server(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def scripted_server(status: int, body: bytes, content_type: str = "application/json") -> Iterator[str]:
+    """A loopback server that answers every request with one response; yields its URL."""
+    with recording_server((status, content_type, body)) as recorded:
+        yield recorded.url
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import urllib.request
 from typing import Any
@@ -12,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from eventix_cli.client.api import EventixClient
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 # loopback only, never through a proxy; built once (building one loads a TLS context, ~20 ms)
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -30,12 +28,6 @@ def scrape(url: str, timeout: float = 5.0) -> dict[tuple[str, frozenset[tuple[st
 
 def value(samples: dict, name: str, **labels: str) -> float | None:
     return samples.get((name, frozenset(labels.items())))
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without proxy variables (loopback only), plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k.upper() not in PROXY_VARIABLES}
-    return {**env, **extra}
 
 
 class CountingClient(EventixClient):

@@ -7,17 +7,43 @@ import json
 from typing import Any
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
+from eventix_cli.core.view import TaskView
 
 
-def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
+def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[TaskView]:
     """Store ``count`` tasks with ``fields`` (status, created_time, ... as given)."""
     fields.setdefault("task", "job")
     with EventixClient(url) as client:
         return [client.post_task(Task(namespace=namespace, **fields).to_wire()) for _ in range(count)]
 
 
-def failed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[Task]:
+def post(url: str, namespace: str, name: str, *args: Any, **fields: Any) -> TaskView:
+    """Store one task ``name(*args)`` with ``fields`` as given."""
+    with EventixClient(url) as client:
+        return client.post_task(Task(task=name, namespace=namespace, args=list(args), **fields).to_wire())
+
+
+def post_once(url: str, namespace: str, name: str, *args: Any, **fields: Any) -> TaskView:
+    """Store one task that is not retried unless ``fields`` say so: its first outcome is final."""
+    fields.setdefault("retry", False)
+    return post(url, namespace, name, *args, **fields)
+
+
+def get(url: str, uid: str) -> TaskView:
+    with EventixClient(url) as client:
+        return client.get_task(uid)
+
+
+def stored(url: str, namespace: str) -> dict[str, TaskView]:
+    """Every task of ``namespace`` by uid."""
+    with EventixClient(url) as client:
+        return {t.uid: t for t in client.iter_tasks(namespace=namespace)}
+
+
+def failed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[TaskView]:
     result = {
         "error_class": "ValueError",
         "error_message": "bad input 42",

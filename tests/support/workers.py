@@ -10,7 +10,35 @@ from pathlib import Path
 
 from tests.support.servers import REPO_ROOT, child_env
 
-SAMPLE = "tests.worker.sample_tasks"
+SAMPLE = "tests.support.sample_tasks"
+MISBEHAVING = "tests.support.misbehaving_tasks"
+#: the functions of MISBEHAVING a worker registers (every task a test posts must be among them)
+MISBEHAVING_FUNCTIONS = (
+    "ok",
+    "calls_sys_exit",
+    "raises_keyboard_interrupt",
+    "raises_system_exit",
+    "raises_base_exception",
+    "raises_unprintable",
+    "returns_object",
+    "returns_bad_bytes",
+    "returns_deep",
+    "returns_huge",
+    "touch_self_then_sleep",
+    "delete_self_then_sleep",
+    "sleep_with_marker",
+    "kill_next_thread",
+    "kill_every_thread",
+    "leaves_a_thread_running",
+)
+
+
+def misbehaving_tasks_args() -> list[str]:
+    """The worker's ``--tasks`` options that register every function of MISBEHAVING."""
+    args: list[str] = []
+    for name in MISBEHAVING_FUNCTIONS:
+        args += ["--tasks", f"{MISBEHAVING}:{name}"]
+    return args
 
 
 class WorkerProcess:

@@ -23,7 +23,7 @@ def test_write_backs_run_inline_on_a_single_lane_and_pooled_above(
             for i in range(6)
         ]
         registry = TaskRegistry()
-        registry.register("tests.worker.sample_tasks:add")
+        registry.register("tests.support.sample_tasks:add")
         config = WorkerConfig(
             namespace=namespace, worker_id="lanes-test", concurrency=concurrency, burst=True
         )

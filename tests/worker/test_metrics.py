@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+
+import pytest
 
 from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
 from tests.support.metrics import scrape, value
@@ -60,21 +63,26 @@ def test_recorder_counts_outcomes_durations_busy_threads_and_outages() -> None:
 
 
 def test_close_frees_the_port() -> None:
-    import socket
-
     metrics = PrometheusWorkerMetrics()
-    port = metrics.serve("127.0.0.1", 0).port
+    served = metrics.serve("127.0.0.1", 0)
     metrics.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", served.port), timeout=5).close()
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+        sock.bind(("127.0.0.1", served.port))
+        assert sock.getsockname()[1] == served.port
 
 
 def test_the_default_recorder_does_nothing() -> None:
+    threads = set(threading.enumerate())
     NO_METRICS.record_outcome("add", "done", 1.0)
     NO_METRICS.outage()
     with NO_METRICS.busy(), NO_METRICS.busy():  # reusable, re-entrant
         pass
     NO_METRICS.close()
+    assert NO_METRICS.busy() is NO_METRICS.busy()  # nothing allocated per task
+    assert vars(NO_METRICS) == {}  # nothing recorded
+    assert set(threading.enumerate()) == threads  # nothing served
 
 
 def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
@@ -86,7 +94,6 @@ def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
     from eventix_cli.core.task import Task
     from eventix_cli.metrics.exporter import QueueCollector, make_registry
     from eventix_cli.metrics.http import serve_registry
-    from tests.support.metrics import clean_env
     from tests.support.servers import free_port, start_server
     from tests.support.workers import WorkerProcess, wait_for
 
@@ -109,7 +116,6 @@ def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
         ns,
         tmp_path,
         ["--metrics-port", str(port), "--concurrency", "2", "--poll-interval", "0.1"],
-        env=clean_env(),
     )
 
     def samples() -> dict:
@@ -165,10 +171,9 @@ def test_worker_process_serves_metrics_of_the_tasks_it_ran(tmp_path) -> None:
 
 
 def test_worker_without_the_flag_serves_nothing(embedded_url, namespace, tmp_path) -> None:
-    from tests.support.metrics import clean_env
     from tests.support.workers import WorkerProcess
 
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, ["--burst"], env=clean_env())
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, ["--burst"])
     assert worker.wait(60) == 0
     assert "metrics at" not in worker.log()
 
@@ -176,16 +181,13 @@ def test_worker_without_the_flag_serves_nothing(embedded_url, namespace, tmp_pat
 def test_metrics_port_in_use_is_a_one_line_error(embedded_url, namespace, tmp_path) -> None:
     import socket
 
-    from tests.support.metrics import clean_env
     from tests.support.workers import WorkerProcess
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        worker = WorkerProcess(
-            embedded_url, namespace, tmp_path, ["--burst", "--metrics-port", str(port)], env=clean_env()
-        )
+        worker = WorkerProcess(embedded_url, namespace, tmp_path, ["--burst", "--metrics-port", str(port)])
         assert worker.wait(60) == 2
     log = worker.log()
     assert f"error: cannot listen on 127.0.0.1:{port} for --metrics-port" in log

@@ -19,14 +19,14 @@ def upstream_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_upstream_tasks_are_recognised_once_their_module_loads_upstream() -> None:
     registry = TaskRegistry()
-    registry.register_all(["tests.worker.sample_tasks", "tests.worker.plain_tasks:plain_noop"])
+    registry.register_all(["tests.support.sample_tasks", "tests.support.plain_tasks:plain_noop"])
     assert registry.get("add").upstream
     assert not registry.get("plain_noop").upstream
 
 
 def test_a_plain_function_registers_while_upstream_is_not_loaded(upstream_not_loaded) -> None:
     registry = TaskRegistry()
-    (entry,) = registry.register("tests.worker.plain_tasks:plain_noop")
+    (entry,) = registry.register("tests.support.plain_tasks:plain_noop")
     assert (entry.name, entry.upstream) == ("plain_noop", False)
     assert registry_module.UPSTREAM_CORE not in sys.modules
 

@@ -3,6 +3,7 @@ task, changes by others, deletes), lease renewal, release after a conflict, unre
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 
@@ -12,20 +13,15 @@ from eventix_cli.client.api import EventixClient
 from eventix_cli.core.errors import TaskNotFound
 from eventix_cli.core.task import TaskStatus
 from tests.support.servers import start_server
-from tests.support.workers import WorkerProcess, wait_for
-from tests.worker.test_worker_survives import post, stored, tasks_args
-
-
-def get(url: str, uid: str):
-    with EventixClient(url) as client:
-        return client.get_task(uid)
+from tests.support.tasks import get, post_once, stored
+from tests.support.workers import WorkerProcess, misbehaving_tasks_args, wait_for
 
 
 def test_cancel_force_of_a_running_task_sticks(cli, server, namespace, tmp_path) -> None:
     marker = tmp_path / "started"
-    task = post(server.url, namespace, "sleep_with_marker", 1.5, str(marker))
-    after = post(server.url, namespace, "ok", 1)
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    task = post_once(server.url, namespace, "sleep_with_marker", 1.5, str(marker))
+    after = post_once(server.url, namespace, "ok", 1)
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     wait_for(marker.exists, what=worker.log)
     result = cli("task", "cancel", task.uid, "--force", "--url", server.url)
     assert result.exit_code == 0, result.stderr
@@ -44,8 +40,8 @@ def test_cancel_force_of_a_running_task_sticks(cli, server, namespace, tmp_path)
 
 def test_write_back_reapplies_when_the_claim_is_still_ours(server, namespace, tmp_path) -> None:
     marker = tmp_path / "touched"
-    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 0.1, str(marker))
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    task = post_once(server.url, namespace, "touch_self_then_sleep", server.url, 0.1, str(marker))
+    worker = WorkerProcess(server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     assert worker.wait(60) == 0, worker.log()
     done = get(server.url, task.uid)
     assert (done.status, done.result, done.kwargs) == (TaskStatus.done, "finished", {"touched": True})
@@ -53,8 +49,10 @@ def test_write_back_reapplies_when_the_claim_is_still_ours(server, namespace, tm
 
 def test_lease_renewal_meets_a_change_and_keeps_the_claim(server, namespace, tmp_path) -> None:
     marker = tmp_path / "touched"
-    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 2.0, str(marker))
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--lease", "1"])
+    task = post_once(server.url, namespace, "touch_self_then_sleep", server.url, 2.0, str(marker))
+    worker = WorkerProcess(
+        server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--lease", "1"]
+    )
     assert worker.wait(60) == 0, worker.log()
     log = worker.log()
     assert log.count(f"renewed the lease of task {task.uid}") >= 2, log
@@ -63,8 +61,10 @@ def test_lease_renewal_meets_a_change_and_keeps_the_claim(server, namespace, tmp
 
 
 def test_lease_renewal_meets_a_deleted_task_and_never_brings_it_back(server, namespace, tmp_path) -> None:
-    task = post(server.url, namespace, "delete_self_then_sleep", server.url, 2.0)
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--lease", "1"])
+    task = post_once(server.url, namespace, "delete_self_then_sleep", server.url, 2.0)
+    worker = WorkerProcess(
+        server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--lease", "1"]
+    )
     assert worker.wait(60) == 0, worker.log()
     log = worker.log()
     assert f"task {task.uid} is no longer claimed by this worker (deleted)" in log
@@ -76,8 +76,10 @@ def test_lease_renewal_meets_a_deleted_task_and_never_brings_it_back(server, nam
 def test_release_after_a_conflict(server, namespace, tmp_path) -> None:
     """The document changed under the claim (still ours): a forced stop still releases it."""
     marker = tmp_path / "touched"
-    task = post(server.url, namespace, "touch_self_then_sleep", server.url, 30, str(marker))
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--shutdown-timeout", "0"])
+    task = post_once(server.url, namespace, "touch_self_then_sleep", server.url, 30, str(marker))
+    worker = WorkerProcess(
+        server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--shutdown-timeout", "0"]
+    )
     wait_for(marker.exists, what=worker.log)
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 1, worker.log()
@@ -94,17 +96,17 @@ def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -
     db = tmp_path / "db.sqlite3"
     server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
     try:
-        bad = post(server.url, namespace, "ok", 1)
-        good = post(server.url, namespace, "ok", 2)
+        bad = post_once(server.url, namespace, "ok", 1)
+        good = post_once(server.url, namespace, "ok", 2)
         with sqlite3.connect(db) as conn:  # a document this client version cannot read
             conn.execute(
                 "UPDATE tasks SET doc = json_set(doc, '$.args', 'not a list') WHERE uid = ?", (bad.uid,)
             )
-        worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst"])
+        worker = WorkerProcess(server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
         assert worker.wait(60) == 0, worker.log()
         assert f"task {bad.uid} cannot be read by this worker" in worker.log()
         with EventixClient(server.url) as client:
-            raw = client.request("GET", f"/task/{bad.uid}", idempotent=True).json()
+            raw = json.loads(client.request("GET", f"/task/{bad.uid}", idempotent=True).content)
         assert (raw["status"], raw["worker_id"], raw["result"]["error_class"]) == (
             "error",
             None,
@@ -122,13 +124,13 @@ def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, t
     health = tmp_path / "healthy"
     marker = tmp_path / "started"
     try:
-        slow = post(server.url, namespace, "sleep_with_marker", 10, str(marker))
+        slow = post_once(server.url, namespace, "sleep_with_marker", 10, str(marker))
         worker = WorkerProcess(
             server.url,
             namespace,
             tmp_path,
             [
-                *tasks_args(),
+                *misbehaving_tasks_args(),
                 "--concurrency",
                 "2",
                 "--lease",
@@ -152,7 +154,7 @@ def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, t
         assert health.stat().st_mtime_ns == touched, "health file touched while the server was down"
         server = start_server("embedded", tmp_path, port=port, extra_args=["--db", str(db)])
         restarted = time.monotonic()
-        quick = post(server.url, namespace, "ok", 21)
+        quick = post_once(server.url, namespace, "ok", 21)
         wait_for(lambda: get(server.url, quick.uid).status == TaskStatus.done, timeout=15, what=worker.log)
         assert time.monotonic() - restarted < 2.5, worker.log()
         wait_for(lambda: get(server.url, slow.uid).status == TaskStatus.done, timeout=20, what=worker.log)

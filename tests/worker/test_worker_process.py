@@ -10,19 +10,14 @@ from collections import Counter
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, stored_priority, utcnow
+from eventix_cli.core.errors import TaskNotFound
+from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from tests.support.servers import free_port, start_server
+from tests.support.tasks import get, post
 from tests.support.workers import SAMPLE, WorkerProcess, wait_for
-
-
-def post(url: str, namespace: str, task: str, *args, **fields) -> Task:
-    with EventixClient(url) as client:
-        return client.post_task(Task(task=task, namespace=namespace, args=list(args), **fields).to_wire())
-
-
-def get(url: str, uid: str) -> Task:
-    with EventixClient(url) as client:
-        return client.get_task(uid)
 
 
 def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> None:
@@ -54,13 +49,13 @@ def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> Non
     missing = get(server.url, unknown.uid)
     assert missing.status == TaskStatus.retry
     assert missing.error.error_class == "TaskNotRegistered"
-    with EventixClient(server.url) as client, pytest.raises(Exception, match="not found"):
+    with EventixClient(server.url) as client, pytest.raises(TaskNotFound):
         client.get_task(no_store.uid)  # store_result=False: expired at once, deleted on write-back
 
     log = worker.log()
     assert "[WORKER-w-test]" in log
-    assert "registered eventix task 'add' from tests.worker.sample_tasks" in log
-    assert "registered function 'plain_where' from tests.worker.sample_tasks:plain_where" in log
+    assert "registered eventix task 'add' from tests.support.sample_tasks" in log
+    assert "registered function 'plain_where' from tests.support.sample_tasks:plain_where" in log
     assert f"start {add.uid} add" in log
     assert f"end {add.uid} add -> done (" in log
     assert "burst done" in log
@@ -101,7 +96,7 @@ def test_delay_from_a_plain_task_that_imports_upstream_when_it_runs(server, name
     """The worker points upstream's client at its server without importing upstream's package
     at start: when a task imports it only as it runs, ``.delay()`` still posts there."""
     parent = post(server.url, namespace, "delay_add_later", 41, priority=stored_priority(5))
-    tasks = ["--tasks", "tests.worker.plain_tasks:delay_add_later", "--max-tasks", "1"]
+    tasks = ["--tasks", "tests.support.plain_tasks:delay_add_later", "--max-tasks", "1"]
     worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks, "--log-level", "INFO"])
     assert worker.wait() == 0, worker.log()
     done = get(server.url, parent.uid)
@@ -192,9 +187,7 @@ def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> Non
     due = utcnow() + dt.timedelta(seconds=3)
     with EventixClient(embedded_url) as client:
         uids = [
-            client.post_task(
-                Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due).to_wire()
-            ).uid
+            client.post_task(Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due)).uid
             for _ in range(200)
         ]
     assert utcnow() < due, "posting took longer than the head start: the test proves nothing"

@@ -3,48 +3,9 @@ stored outcome, nothing stays processing, and the worker goes on (or exits non-z
 
 from __future__ import annotations
 
-from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus
-from tests.support.workers import WorkerProcess
-
-MOD = "tests.worker.misbehaving_tasks"
-FUNCTIONS = (
-    "ok",
-    "calls_sys_exit",
-    "raises_keyboard_interrupt",
-    "raises_system_exit",
-    "raises_base_exception",
-    "raises_unprintable",
-    "returns_object",
-    "returns_bad_bytes",
-    "returns_deep",
-    "returns_huge",
-    "touch_self_then_sleep",
-    "delete_self_then_sleep",
-    "sleep_with_marker",
-    "kill_next_thread",
-    "kill_every_thread",
-    "leaves_a_thread_running",
-)
-
-
-def tasks_args() -> list[str]:
-    args: list[str] = []
-    for name in FUNCTIONS:
-        args += ["--tasks", f"{MOD}:{name}"]
-    return args
-
-
-def post(url: str, namespace: str, name: str, *args, **fields) -> Task:
-    fields.setdefault("retry", False)
-    with EventixClient(url) as client:
-        return client.post_task(Task(task=name, namespace=namespace, args=list(args), **fields).to_wire())
-
-
-def stored(url: str, namespace: str) -> dict[str, Task]:
-    with EventixClient(url) as client:
-        return {t.uid: t for t in client.iter_tasks(namespace=namespace)}
-
+from eventix_cli.core.task import TaskStatus
+from tests.support.tasks import post_once, stored
+from tests.support.workers import WorkerProcess, misbehaving_tasks_args
 
 #: misbehaviour -> the error class its attempt is stored with
 MISBEHAVING = {
@@ -62,17 +23,19 @@ MISBEHAVING = {
 def test_misbehaving_tasks_interleaved_with_ordinary_ones(server, namespace, tmp_path) -> None:
     expected: dict[str, tuple[str, object]] = {}
     for i, (name, error_class) in enumerate(MISBEHAVING.items()):
-        bad = post(server.url, namespace, name)
+        bad = post_once(server.url, namespace, name)
         expected[bad.uid] = ("error", error_class)
-        good = post(server.url, namespace, "ok", i)
+        good = post_once(server.url, namespace, "ok", i)
         expected[good.uid] = ("done", i * 2)
     # a thread killed inside the worker (not by a task's exception): replaced, its task rerun
-    sabotage = post(server.url, namespace, "kill_next_thread")
+    sabotage = post_once(server.url, namespace, "kill_next_thread")
     expected[sabotage.uid] = ("done", "sabotaged")
     for i in range(100, 103):
-        expected[post(server.url, namespace, "ok", i).uid] = ("done", i * 2)
+        expected[post_once(server.url, namespace, "ok", i).uid] = ("done", i * 2)
 
-    worker = WorkerProcess(server.url, namespace, tmp_path, [*tasks_args(), "--burst", "--concurrency", "2"])
+    worker = WorkerProcess(
+        server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--concurrency", "2"]
+    )
     assert worker.wait(90) == 0, worker.log()
     log = worker.log()
 
@@ -98,9 +61,9 @@ def test_misbehaving_tasks_interleaved_with_ordinary_ones(server, namespace, tmp
 
 
 def test_result_over_the_body_limit_is_stored_as_an_error(embedded_url, namespace, tmp_path) -> None:
-    huge = post(embedded_url, namespace, "returns_huge", 17)
-    after = post(embedded_url, namespace, "ok", 5)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    huge = post_once(embedded_url, namespace, "returns_huge", 17)
+    after = post_once(embedded_url, namespace, "ok", 5)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     assert worker.wait(90) == 0, worker.log()
     tasks = stored(embedded_url, namespace)
     assert tasks[huge.uid].status == TaskStatus.error
@@ -110,8 +73,8 @@ def test_result_over_the_body_limit_is_stored_as_an_error(embedded_url, namespac
 
 
 def test_unstorable_result_follows_the_retry_rules(embedded_url, namespace, tmp_path) -> None:
-    task = post(embedded_url, namespace, "returns_object", retry=True, max_retries=3)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    task = post_once(embedded_url, namespace, "returns_object", retry=True, max_retries=3)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     assert worker.wait(60) == 0, worker.log()
     again = stored(embedded_url, namespace)[task.uid]
     assert (again.status, again.max_retries, again.error.error_class) == (
@@ -122,10 +85,10 @@ def test_unstorable_result_follows_the_retry_rules(embedded_url, namespace, tmp_
 
 
 def test_threads_that_keep_dying_make_the_worker_exit_1(embedded_url, namespace, tmp_path) -> None:
-    post(embedded_url, namespace, "kill_every_thread")
-    victims = [post(embedded_url, namespace, "ok", i) for i in range(10)]
+    post_once(embedded_url, namespace, "kill_every_thread")
+    victims = [post_once(embedded_url, namespace, "ok", i) for i in range(10)]
     worker = WorkerProcess(
-        embedded_url, namespace, tmp_path, [*tasks_args(), "--burst", "--concurrency", "2"]
+        embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--concurrency", "2"]
     )
     assert worker.wait(60) == 1, worker.log()
     log = worker.log()
@@ -140,8 +103,8 @@ def test_threads_that_keep_dying_make_the_worker_exit_1(embedded_url, namespace,
 
 
 def test_burst_ends_even_when_a_task_leaves_a_thread_running(embedded_url, namespace, tmp_path) -> None:
-    task = post(embedded_url, namespace, "leaves_a_thread_running")
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    task = post_once(embedded_url, namespace, "leaves_a_thread_running")
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     assert worker.wait(30) == 0, worker.log()
     assert "1 thread(s) started by tasks still run (left-behind)" in worker.log()
     assert stored(embedded_url, namespace)[task.uid].result == "left"
@@ -154,10 +117,12 @@ def test_a_tasks_keyboard_interrupt_fails_it_a_real_sigint_stops_gracefully(
 
     from tests.support.workers import wait_for
 
-    interrupted = post(embedded_url, namespace, "raises_keyboard_interrupt")
+    interrupted = post_once(embedded_url, namespace, "raises_keyboard_interrupt")
     marker = tmp_path / "started"
-    running = post(embedded_url, namespace, "sleep_with_marker", 1.0, str(marker), priority=1)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--poll-interval", "0.05"])
+    running = post_once(embedded_url, namespace, "sleep_with_marker", 1.0, str(marker), priority=1)
+    worker = WorkerProcess(
+        embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--poll-interval", "0.05"]
+    )
     wait_for(marker.exists, what=worker.log)
     assert worker.process.poll() is None  # the task's KeyboardInterrupt did not stop the worker
     worker.signal(signal.SIGINT)
@@ -172,9 +137,9 @@ def test_result_so_large_the_server_drops_the_connection_is_stored_as_an_error(
 ) -> None:
     # beyond what the server drains (4 x 16 MiB) the connection is closed while the worker sends:
     # the write-back fails like an outage, but the server answers a probe, so the result is the cause
-    huge = post(embedded_url, namespace, "returns_huge", 70)
-    after = post(embedded_url, namespace, "ok", 5)
-    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*tasks_args(), "--burst"])
+    huge = post_once(embedded_url, namespace, "returns_huge", 70)
+    after = post_once(embedded_url, namespace, "ok", 5)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst"])
     assert worker.wait(120) == 0, worker.log()
     tasks = stored(embedded_url, namespace)
     assert tasks[huge.uid].status == TaskStatus.error

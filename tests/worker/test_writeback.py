@@ -8,12 +8,14 @@ import time
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus, utcnow
+from eventix_cli.core.outcome import apply_cancel, apply_success
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.times import utcnow
 from eventix_cli.core.view import TaskView
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.leases import LeaseKeeper
 from eventix_cli.worker.outage import Outage
-from eventix_cli.worker.outcome import apply_cancel, apply_success
 from eventix_cli.worker.writeback import Writer
 
 WID = "w-in"

@@ -59,7 +59,8 @@ def post(
     from eventix_cli.cli.state import connect
     from eventix_cli.config import require_writable
     from eventix_cli.core.errors import UsageError
-    from eventix_cli.core.task import Event, stored_priority
+    from eventix_cli.core.fields import stored_priority
+    from eventix_cli.core.task import Event
 
     if not name.strip():
         raise UsageError("the event name must not be empty: triggers listen for a name")

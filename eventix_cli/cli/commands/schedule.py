@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eventix_cli.cli.options import NamespaceOption, OutputOption
-from eventix_cli.core.errors import UsageError
+from eventix_cli.cli.schedule_files import load_or_refuse
 
 if TYPE_CHECKING:
     from eventix_cli.schedules import Schedule
@@ -43,26 +43,6 @@ FileArgument = Annotated[
 ]
 
 
-class ScheduleConfigError(UsageError):
-    """A schedules file is broken: bad syntax, a missing or wrong field, an invalid cron or time zone."""
-
-
-def load_or_refuse(path: Path) -> list[Schedule]:
-    """The schedules of ``path``; every problem on stderr, then exit 2."""
-    from eventix_cli.cli import output
-    from eventix_cli.schedules import ScheduleFileError, load_schedules
-
-    try:
-        return load_schedules(path)
-    except ScheduleFileError as exc:
-        for problem in exc.problems[1:]:
-            output.message(f"  {problem}")
-        more = len(exc.problems) - 1
-        raise ScheduleConfigError(
-            exc.problems[0], hint=f"{more} more problem(s) listed above" if more else None
-        ) from None
-
-
 def _local(slot: Any, schedule: Schedule) -> str:
     value = slot.astimezone(schedule.tz)
     text = value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
@@ -82,7 +62,7 @@ def list_schedules(
     """List the schedules of FILE with their next run times (in each schedule's time zone;
     -o json gives them in UTC). Nothing is sent to a server."""
     from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
     from eventix_cli.schedules.model import slot_text
     from eventix_cli.schedules.slots import next_slots
 

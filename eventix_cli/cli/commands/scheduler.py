@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,6 +16,10 @@ from eventix_cli.cli.options import (
     UrlOption,
     log_options,
 )
+from eventix_cli.cli.schedule_files import load_or_refuse
+from eventix_cli.config import require_writable
+from eventix_cli.logging import setup_logging
+from eventix_cli.schedules.runner import Scheduler
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -26,24 +30,6 @@ EPILOG = """\
   [dim]# from a crontab line (* * * * *): enqueue what is due now, then exit[/dim]
   eventix scheduler /etc/eventix/schedules.toml --once
 """
-
-
-if TYPE_CHECKING:
-    from eventix_cli.schedules.runner import SchedulerThread
-
-
-def start_in_worker(state: Any, settings: Any, file: Path | None) -> SchedulerThread | None:
-    """``eventix worker --schedules FILE``: the scheduler in a thread of the worker, with its
-    own client; the caller stops it when the worker ends."""
-    if file is None:
-        return None
-    from eventix_cli.cli.commands.schedule import load_or_refuse
-    from eventix_cli.schedules.runner import Scheduler, SchedulerThread
-
-    schedules = load_or_refuse(file)
-    thread = SchedulerThread(Scheduler(state.client(settings, retries=0), schedules, settings.namespace))
-    thread.start()
-    return thread
 
 
 def scheduler(
@@ -67,11 +53,6 @@ def scheduler(
     ran follow each schedule's catch_up: none, latest (default) or all (at most 100).
     One log line per enqueued slot.
     """
-    from eventix_cli.cli.commands.schedule import load_or_refuse
-    from eventix_cli.config import require_writable
-    from eventix_cli.logging import setup_logging
-    from eventix_cli.schedules.runner import Scheduler
-
     level = log_options(log_level, log_format)
     setup_logging(level, log_format, prefix="[SCHEDULER]")  # type: ignore[arg-type]
     schedules = load_or_refuse(file)

@@ -64,8 +64,7 @@ def stats(
     from eventix_cli.cli.tables import select_columns
     from eventix_cli.client.monitor import STATUS_ORDER, namespace_counts
     from eventix_cli.core.errors import UsageError
-    from eventix_cli.core.task import utcnow
-    from eventix_cli.core.times import format_duration
+    from eventix_cli.core.times import format_duration, utcnow
 
     if by not in (None, "task"):
         raise UsageError(f"--by {by!r}: only 'task' is supported")

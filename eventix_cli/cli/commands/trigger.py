@@ -181,7 +181,7 @@ def try_event(
         logging.getLogger("eventix_cli.triggers").setLevel(logging.CRITICAL)
     triggers = _load(directory)
     _refuse(triggers, directory)
-    from eventix_cli.core.task import stored_priority
+    from eventix_cli.core.fields import stored_priority
 
     # logical, as `event post --priority`: the server stores (and sorts) the negated value
     event = Event(

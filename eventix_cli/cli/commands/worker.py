@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -21,9 +22,12 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
+from eventix_cli.logging import setup_logging
 
 if TYPE_CHECKING:
     from eventix_cli.worker.metrics import WorkerMetrics
+
+log = logging.getLogger(__name__)
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -59,7 +63,7 @@ def load_env_local(path: str = ENV_LOCAL) -> None:
     already set). Where there is no such file python-dotenv reads nothing: it is not imported."""
     if not os.path.exists(path):
         return
-    from dotenv import load_dotenv
+    from dotenv import load_dotenv  # deferred: only with a .env.local (tests/test_startup.py)
 
     load_dotenv(path)
 
@@ -67,6 +71,7 @@ def load_env_local(path: str = ENV_LOCAL) -> None:
 def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> WorkerMetrics:
     """The worker's metrics recorder: a no-op without --metrics-port (prometheus_client stays
     unloaded), else Prometheus counters served on host:port."""
+    # deferred with the rest of the worker package, which `worker --help` does not load
     from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
 
     if port is None:
@@ -78,13 +83,9 @@ def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> Wo
         raise UsageError(
             f"cannot listen on {host}:{port} for --metrics-port: {exc.strerror or exc}"
         ) from None
-    import logging
-
-    logging.getLogger(__name__).info("metrics at %s", served.url)
+    log.info("metrics at %s", served.url)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger(__name__).warning(
-            "metrics listen on %s: anyone who can reach it can read them", host
-        )
+        log.warning("metrics listen on %s: anyone who can reach it can read them", host)
     return metrics
 
 
@@ -193,7 +194,8 @@ def worker(
     is written only while the claim is still this worker's. `.env.local` in the working
     directory is read first, as upstream's worker does.
     """
-    from eventix_cli.logging import setup_logging
+    # deferred: the worker package brings pydantic, which `worker --help` does without
+    # (tests/test_startup.py)
     from eventix_cli.worker.config import WorkerConfig
     from eventix_cli.worker.context import point_upstream_client_at
     from eventix_cli.worker.registry import RegistrationError, TaskRegistry
@@ -213,9 +215,7 @@ def worker(
     except RegistrationError as exc:
         raise UsageError(str(exc)) from None
     if point_upstream_client_at(settings.url, settings.token):
-        import logging
-
-        logging.getLogger(__name__).info("upstream EventixClient points at %s (for .delay())", settings.url)
+        log.info("upstream EventixClient points at %s (for .delay())", settings.url)
 
     metrics = _start_metrics(metrics_host, metrics_port, registry.tasks)
     client = state.client(settings, retries=0, max_connections=concurrency + 2, keepalive=True, models=True)
@@ -235,7 +235,8 @@ def worker(
     runner = Supervisor(client, registry, config, metrics)
     embedded_scheduler = None
     if schedules_file is not None:
-        from eventix_cli.cli.commands.scheduler import start_in_worker
+        # deferred: a worker without --schedules loads nothing of schedules (tests/test_startup.py)
+        from eventix_cli.cli.schedule_files import start_in_worker
 
         embedded_scheduler = start_in_worker(state, settings, schedules_file)
     previous = {

@@ -241,8 +241,8 @@ def add(
     stderr; -n is the namespace of lines without one.
     """
     from eventix_cli.cli.output import Output
+    from eventix_cli.core.fields import new_task_document, stored_priority
     from eventix_cli.core.times import parse_eta
-    from eventix_cli.core.view import new_task_document, stored_priority
 
     if from_ is not None:
         given = {

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.fields import LINE_FIELDS  # anything else on a line is a typo, refused
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
     from eventix_cli.core.task import Task
     from eventix_cli.core.view import TaskView
-
-#: the fields a line may have; anything else is a typo we would otherwise drop silently
-FIELDS = ("task", "args", "kwargs", "eta", "priority", "unique_key", "namespace", "retry", "max_retries")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,8 @@ def _check(number: int, doc: Any, key: str, ok: bool, expected: str) -> None:
 def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt.datetime) -> Task:
     """One JSON line as a task to post; a UsageError names the line and the field."""
     from eventix_cli.core import jsonrules as jsoninput
-    from eventix_cli.core.task import Task, stored_priority
+    from eventix_cli.core.fields import stored_priority
+    from eventix_cli.core.task import Task
     from eventix_cli.core.times import parse_eta
 
     try:
@@ -64,9 +63,10 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
         raise UsageError(f"line {number}: invalid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise UsageError(f"line {number}: expected a JSON object, got {type(doc).__name__}")
-    unknown = sorted(set(doc) - set(FIELDS))
+    unknown = sorted(set(doc) - set(LINE_FIELDS))
     if unknown:
-        raise UsageError(f"line {number}: unknown field {unknown[0]!r}; a line may have {', '.join(FIELDS)}")
+        allowed = ", ".join(LINE_FIELDS)
+        raise UsageError(f"line {number}: unknown field {unknown[0]!r}; a line may have {allowed}")
     if "task" not in doc:
         raise UsageError(f"line {number}: 'task' is required")
     _check(number, doc, "task", isinstance(doc["task"], str) and doc["task"].strip() != "", "a task name")
@@ -106,7 +106,7 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
 
 def load(source: str, *, namespace: str, operator: str) -> list[Line]:
     """Every line of the input checked and turned into a task; nothing is sent on an error."""
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     now = utcnow()
     lines = []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from eventix_cli.cli import output as out
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
     DryRunOption,
@@ -14,6 +17,14 @@ from eventix_cli.cli.commands.task.common import (
     StatusOption,
     TaskNameOption,
     YesOption,
+    build_query,
+    confirm_or_refuse,
+    no_task_for_unique_key,
+    read_ids,
+    require_writable,
+    run_by_filter,
+    run_selected,
+    tasks_by_unique_key,
 )
 from eventix_cli.cli.options import (
     AllNamespacesOption,
@@ -24,7 +35,10 @@ from eventix_cli.cli.options import (
     _complete_task_ids,
 )
 from eventix_cli.cli.state import connect
-from eventix_cli.core.errors import UsageError
+from eventix_cli.config import Settings
+from eventix_cli.core.errors import RevisionConflict, UsageError, WrongTaskStatus
+from eventix_cli.core.query import GLOB_CHARS, TaskQuery
+from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -43,9 +57,8 @@ EPILOG = """\
 
 def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
     """Delete a task that has not run yet; end a processing one (only with ``force``)."""
-    from eventix_cli.core.errors import WrongTaskStatus
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
-    from eventix_cli.worker.outcome import TASK_CANCELLED
+    # deferred: the outcome module brings the pydantic task model (kept off `task cancel --help`)
+    from eventix_cli.core.outcome import TASK_CANCELLED
 
     task = client.get_task(uid)
     if task.status == TaskStatus.processing and force:
@@ -75,9 +88,7 @@ def end_running(client: EventixClient, task: TaskView, attempts: int = 5) -> Tas
     is gone and discards its outcome. Returns the task as it is now (finished or pending when
     the worker was quicker).
     """
-    from eventix_cli.core.errors import RevisionConflict
-    from eventix_cli.core.task import TaskStatus
-    from eventix_cli.worker.outcome import apply_cancel
+    from eventix_cli.core.outcome import apply_cancel  # deferred: pydantic, as above
 
     for _ in range(attempts):
         if task.status != TaskStatus.processing:
@@ -141,20 +152,6 @@ def cancel(
     (--yes when not on a terminal). Without ids a filter is required (every pending task:
     --status scheduled,retry).
     """
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.commands.task.common import (
-        build_query,
-        confirm_or_refuse,
-        no_task_for_unique_key,
-        read_ids,
-        require_writable,
-        run_by_filter,
-        run_selected,
-        tasks_by_unique_key,
-    )
-    from eventix_cli.core.query import GLOB_CHARS
-    from eventix_cli.core.task import PENDING_STATUSES, TaskStatus
-
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     filters = {
         "status": status,
@@ -167,82 +164,121 @@ def cancel(
         raise UsageError("give task ids, --unique-key or filter options, not several")
     if not dry_run:
         require_writable(settings, "cancel tasks")
-    action = lambda uid: cancel_one(client, uid, force)  # noqa: E731
+    action = partial(cancel_one, client, force=force)
     with client:
         if ids:
-            uids = read_ids(ids)
-            if not uids:
-                raise UsageError("no task ids given")
-            if dry_run:
-                out.message(f"dry run: would cancel {len(uids):,} task(s) by id; nothing was changed")
-                return
-            if "-" in ids:
-                confirm_or_refuse(f"Cancel {len(uids):,} task(s) read from stdin?", yes=yes)
-            run_selected(
-                verb="cancelled",
+            cancel_by_ids(settings, ids, action, yes=yes, dry_run=dry_run, concurrency=concurrency)
+        elif unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
+            cancel_by_unique_key(client, settings, unique_key, action, force=force, dry_run=dry_run)
+        else:
+            run_by_filter(
+                client=client,
+                settings=settings,
+                query=cancellable_query(build_query(settings, unique_key=unique_key, **filters), force),
                 action_name="cancel",
-                uids=uids,
-                total=len(uids),
+                verb="cancelled",
+                ask="Cancel",
                 action=action,
                 concurrency=concurrency,
-                fmt=settings.output,
+                yes=yes,
+                dry_run=dry_run,
             )
-            return
-        if unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
-            found = tasks_by_unique_key(client, settings.namespace, unique_key)
-            if not found:
-                raise no_task_for_unique_key(settings.namespace, unique_key)
-            allowed = {*PENDING_STATUSES, TaskStatus.processing} if force else set(PENDING_STATUSES)
-            # the pending ones are cancelled; when there is none, the most relevant task is
-            # tried, so the report says what is there and why nothing was done (as by id)
-            targets = [t for t in found if t.status in allowed] or found[:1]
-            if dry_run:
-                if targets[0].status not in allowed:
-                    out.message(
-                        f"dry run: nothing to cancel: task {targets[0].uid} with unique key "
-                        f"{unique_key!r} is {targets[0].status.value}; nothing was changed"
-                    )
-                    return
-                described = ", ".join(f"{t.uid} ({t.status.value})" for t in targets)
-                out.message(f"dry run: would cancel task {described}; nothing was changed")
-                return
-            run_selected(
-                verb="cancelled",
-                action_name="cancel",
-                uids=[t.uid for t in targets],
-                total=len(targets),
-                action=action,
-                concurrency=1,
-                fmt=settings.output,
-            )
-            return
-        query = build_query(settings, unique_key=unique_key, **filters)
-        if query.is_empty:
-            raise UsageError(
-                "refusing to cancel without ids or a filter",
-                hint="name what to cancel, e.g. --task NAME; every pending task: --status scheduled,retry",
-            )
-        allowed = set(PENDING_STATUSES) | ({TaskStatus.processing} if force else set())
-        if not query.statuses:
-            query = query.with_statuses(*sorted(allowed, key=list(TaskStatus).index))
-        refused = set(query.statuses) - allowed
-        if refused:
-            names = ", ".join(sorted(s.value for s in refused))
-            hint = (
-                "--force also cancels processing tasks"
-                if TaskStatus.processing in refused
-                else "finished tasks are deleted with `eventix task purge`"
-            )
-            raise UsageError(f"cannot cancel tasks in {names}", hint=hint)
-        run_by_filter(
-            client=client,
-            settings=settings,
-            query=query,
-            action_name="cancel",
-            verb="cancelled",
-            ask="Cancel",
-            action=action,
-            concurrency=concurrency,
-            yes=yes,
-            dry_run=dry_run,
+
+
+def cancellable_statuses(force: bool) -> set[TaskStatus]:
+    """The statuses cancel acts on: pending ones, and processing with ``--force``."""
+    return set(PENDING_STATUSES) | ({TaskStatus.processing} if force else set())
+
+
+def cancel_by_ids(
+    settings: Settings,
+    ids: Sequence[str],
+    action: Callable[[str], None],
+    *,
+    yes: bool,
+    dry_run: bool,
+    concurrency: int,
+) -> None:
+    """Ids on the command line are cancelled at once; ids read from stdin are confirmed first."""
+    uids = read_ids(ids)
+    if not uids:
+        raise UsageError("no task ids given")
+    if dry_run:
+        out.message(f"dry run: would cancel {len(uids):,} task(s) by id; nothing was changed")
+        return
+    if "-" in ids:
+        confirm_or_refuse(f"Cancel {len(uids):,} task(s) read from stdin?", yes=yes)
+    run_selected(
+        verb="cancelled",
+        action_name="cancel",
+        uids=uids,
+        total=len(uids),
+        action=action,
+        concurrency=concurrency,
+        fmt=settings.output,
+    )
+
+
+def cancel_by_unique_key(
+    client: EventixClient,
+    settings: Settings,
+    unique_key: str,
+    action: Callable[[str], None],
+    *,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Cancel the tasks with this exact unique key that can be cancelled. When there is none,
+    the most relevant task is tried, so the report says what is there and why nothing was
+    done (as by id)."""
+    found = tasks_by_unique_key(client, settings.namespace, unique_key)
+    if not found:
+        raise no_task_for_unique_key(settings.namespace, unique_key)
+    allowed = cancellable_statuses(force)
+    targets = [t for t in found if t.status in allowed] or found[:1]
+    if dry_run:
+        out.message(_dry_run_by_unique_key(targets, allowed, unique_key))
+        return
+    run_selected(
+        verb="cancelled",
+        action_name="cancel",
+        uids=[t.uid for t in targets],
+        total=len(targets),
+        action=action,
+        concurrency=1,
+        fmt=settings.output,
+    )
+
+
+def _dry_run_by_unique_key(targets: Sequence[TaskView], allowed: set[TaskStatus], unique_key: str) -> str:
+    first = targets[0]
+    if first.status not in allowed:
+        return (
+            f"dry run: nothing to cancel: task {first.uid} with unique key "
+            f"{unique_key!r} is {first.status.value}; nothing was changed"
         )
+    described = ", ".join(f"{t.uid} ({t.status.value})" for t in targets)
+    return f"dry run: would cancel task {described}; nothing was changed"
+
+
+def cancellable_query(query: TaskQuery, force: bool) -> TaskQuery:
+    """The filter's query limited to the statuses cancel acts on; a usage error for an empty
+    filter or for statuses cancel does not touch."""
+    if query.is_empty:
+        raise UsageError(
+            "refusing to cancel without ids or a filter",
+            hint="name what to cancel, e.g. --task NAME; every pending task: --status scheduled,retry",
+        )
+    allowed = cancellable_statuses(force)
+    if not query.statuses:
+        query = query.with_statuses(*sorted(allowed, key=list(TaskStatus).index))
+    refused = set(query.statuses) - allowed
+    if refused:
+        names = ", ".join(sorted(s.value for s in refused))
+        hint = (
+            "--force also cancels processing tasks"
+            if TaskStatus.processing in refused
+            else "finished tasks are deleted with `eventix task purge`"
+        )
+        raise UsageError(f"cannot cancel tasks in {names}", hint=hint)
+    return query

@@ -17,6 +17,7 @@ from eventix_cli.cli.commands.task.rendering import retries_left as retries_left
 from eventix_cli.cli.commands.task.rendering import task_columns as task_columns
 from eventix_cli.cli.commands.task.rendering import task_row as task_row
 from eventix_cli.cli.options import FILTERS
+from eventix_cli.client.selection import count_matches, first_matches, iter_matches
 from eventix_cli.config import require_writable as require_writable
 from eventix_cli.core.errors import UsageError
 
@@ -308,8 +309,8 @@ def run_selected(
 
 
 def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[TaskView]]:
-    sample, total = query.first(client, size, "_id")
-    return (query.count(client) if total is None else total), sample
+    sample, total = first_matches(client, query, size, "_id")
+    return (count_matches(client, query) if total is None else total), sample
 
 
 def no_filter_given(**options: Any) -> bool:
@@ -353,7 +354,7 @@ def run_by_filter(
     run_selected(
         verb=verb,
         action_name=action_name,
-        uids=items if items is not None else (t.uid for t in query.iter_all(client)),
+        uids=items if items is not None else (t.uid for t in iter_matches(client, query)),
         total=count,
         action=action,
         key=key,

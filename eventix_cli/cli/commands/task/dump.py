@@ -32,6 +32,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
+from eventix_cli.client.selection import count_matches, iter_matches
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -98,12 +99,12 @@ def dump(
         plan_output(target)  # a destination that cannot be written stops here, before any request
     started = time.perf_counter()
     with client:
-        total = None if query.has_client_filter else query.count(client)
+        total = None if query.has_client_filter else count_matches(client, query)
         if target == "-":
-            written = _write_lines(sys.stdout, query.iter_all(client), total)
+            written = _write_lines(sys.stdout, iter_matches(client, query), total)
         else:
             with open_output(target) as handle:
-                written = _write_lines(handle, query.iter_all(client), total)
+                written = _write_lines(handle, iter_matches(client, query), total)
     seconds = time.perf_counter() - started
     where = "stdout" if target == "-" else target
     out.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")

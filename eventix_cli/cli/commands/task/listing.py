@@ -24,6 +24,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
+from eventix_cli.client.selection import first_matches, iter_matches
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ DEFAULT_SORT = "-created_time"
 
 def check_sort(sort: str) -> str:
     """The sort sent to the server, with every field checked (``uid`` is the stored ``_id``)."""
-    from eventix_cli.core.view import TASK_FIELDS
+    from eventix_cli.core.fields import TASK_FIELDS
 
     fields = []
     for raw in sort.split(","):
@@ -174,9 +175,9 @@ def _list_once(
     from eventix_cli.cli.commands.task.common import print_tasks
 
     if all_:
-        print_tasks(fmt, query.iter_all(client), headers=headers, columns=columns)
+        print_tasks(fmt, iter_matches(client, query), headers=headers, columns=columns)
         return
-    tasks, total = query.first(client, limit, sort)
+    tasks, total = first_matches(client, query, limit, sort)
     shown = print_tasks(fmt, tasks, headers=headers, columns=columns)
     note = shown_note(shown, total, limit)
     if note is not None:
@@ -219,7 +220,7 @@ def _watch(
     from eventix_cli.cli.commands.task.common import task_columns, task_row
     from eventix_cli.cli.output import Output
     from eventix_cli.cli.tables import select_columns
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     if fmt != "table" or not out.is_terminal():
         raise UsageError(
@@ -231,7 +232,7 @@ def _watch(
     try:
         with client:
             while True:
-                tasks, total = query.first(client, limit, sort)
+                tasks, total = first_matches(client, query, limit, sort)
                 now = utcnow()
                 lines = printer.table_lines((task_row(t, now) for t in tasks), chosen)
                 counted = f"{len(tasks):,}" + ("" if total is None else f" of {total:,}")

@@ -24,6 +24,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
+from eventix_cli.client.selection import iter_matching_documents
 from eventix_cli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
 
     from eventix_cli.cli.bulk import Skip
     from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound
-    from eventix_cli.core.task import Task, utcnow
+    from eventix_cli.core.task import Task
+    from eventix_cli.core.times import utcnow
 
     try:
         task = Task.model_validate(doc)
@@ -158,7 +160,7 @@ def purge(
             concurrency=concurrency,
             yes=yes,
             dry_run=dry_run,
-            items=query.iter_documents(client),
+            items=iter_matching_documents(client, query),
             key=lambda doc: doc["uid"],
             count_first=False,
         )

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from eventix_cli.core.times import format_wire_time, relative, utcnow
+
 if TYPE_CHECKING:
     from eventix_cli.cli.output import Column
     from eventix_cli.core.task import Task
@@ -20,8 +22,6 @@ def retries_left(task: Task | TaskView) -> str:
 
 
 def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
-    from eventix_cli.core.times import relative
-
     error = task.error if task.status.value in ("error", "retry") else None
     return {
         "uid": task.uid,
@@ -29,7 +29,7 @@ def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
         "task": task.task,
         "status": task.status.value,
         "priority": task.logical_priority,
-        "eta": task.eta.isoformat().replace("+00:00", "Z") if task.eta else None,
+        "eta": format_wire_time(task.eta) if task.eta else None,
         "eta_relative": relative(task.eta, now),
         "unique_key": task.unique_key,
         "retries_left": retries_left(task),
@@ -85,7 +85,7 @@ def print_tasks(
     from eventix_cli.cli.output import Output
     from eventix_cli.cli.tables import select_columns
 
-    now = dt.datetime.now(dt.UTC)  # models.utcnow, without importing pydantic
+    now = utcnow()
     out = Output(fmt, headers=headers)
     rows = (task_row(t, now) for t in tasks)
     chosen = select_columns(csv_columns() if out.format == "csv" else task_columns(), columns)

@@ -46,7 +46,8 @@ def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: b
     """Reschedule one task; with ``force`` also requeue done or stuck processing ones."""
     from eventix_cli.cli.bulk import Skip
     from eventix_cli.core.errors import WrongTaskStatus
-    from eventix_cli.core.task import TaskStatus, utcnow
+    from eventix_cli.core.statuses import TaskStatus
+    from eventix_cli.core.times import utcnow
 
     try:
         client.reschedule(uid, eta)

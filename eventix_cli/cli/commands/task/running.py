@@ -39,7 +39,7 @@ LEASE = dt.timedelta(seconds=300)
 
 
 def running_row(task: TaskView, now: dt.datetime) -> dict[str, Any]:
-    from eventix_cli.core.times import format_duration
+    from eventix_cli.core.times import format_duration, format_wire_time
 
     expires = task.worker_expires
     since = None if expires is None else (now - (expires - LEASE)).total_seconds()
@@ -57,7 +57,7 @@ def running_row(task: TaskView, now: dt.datetime) -> dict[str, Any]:
         "task": task.task,
         "running_seconds": None if since is None else round(max(since, 0.0), 1),
         "running": "" if since is None else format_duration(max(since, 0.0)),
-        "worker_expires": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        "worker_expires": format_wire_time(expires) if expires else None,
         "lease": lease,
         "lease_expired": left is not None and left < 0,
     }
@@ -96,7 +96,7 @@ def running(
     """
     from eventix_cli.cli import output as out
     from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.task import utcnow
+    from eventix_cli.core.times import utcnow
 
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     query: dict[str, Any] = {"status": "processing"}

@@ -59,7 +59,7 @@ def wait_for(
     from eventix_cli.cli import output
     from eventix_cli.cli.commands.task.common import print_tasks
     from eventix_cli.core.errors import TaskNotFound
-    from eventix_cli.core.task import FINAL_STATUSES
+    from eventix_cli.core.statuses import FINAL_STATUSES
 
     deadline = None if timeout is None else time.monotonic() + timeout
     latest: dict[str, TaskView] = {}

@@ -1,0 +1,274 @@
+"""Operator experience: tour, top, config profiles, read-only mode, completions, help texts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from eventix_cli.cli.app import COMMANDS
+from eventix_cli.core.task import TaskStatus
+from tests.support.servers import REPO_ROOT
+from tests.support.tasks import failed, seed
+
+# -- tour -----------------------------------------------------------------------------------
+
+
+def test_tour_runs_and_leaves_nothing_behind(tmp_path) -> None:
+    own_tmp = tmp_path / "tmp"  # its own temp folder: the machine-wide one is shared with others
+    own_tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_") and k != "COLUMNS"}
+    env["TMPDIR"] = str(own_tmp)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "eventix_cli", "tour"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 60
+    out = proc.stdout
+    url = re.search(r"running at (http://\S+)", out).group(1)
+    assert "$ eventix task add unreliable --retry-delay 1" in out
+    assert "unreliable -> retry (" in out  # failed once, retried
+    assert re.search(r"unreliable\s+done", out)
+    assert "$ eventix stats -A" in out
+    assert "tour finished in" in out
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/healthz", timeout=2)
+    assert list(own_tmp.iterdir()) == []
+
+
+# -- top ------------------------------------------------------------------------------------
+
+
+def test_top_once(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 2)
+    seed(embedded_url, namespace, status=TaskStatus.done)
+    bad = failed(embedded_url, namespace, task="import_csv")[0]
+    result = cli("top", "--once", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"eventix top  namespace {namespace}  ")
+    assert lines[1] == "done 1/min   failed 1/min   (last minute)"
+    row = next(line for line in lines if line.startswith(namespace))
+    assert row.split()[:7] == [namespace, "2", "0", "0", "1", "1", "4"]
+    error_line = next(line for line in lines if bad.uid in line)
+    assert "import_csv" in error_line
+    assert "ValueError: bad input 42" in error_line
+    doc = json.loads(cli("top", "--once", "--url", embedded_url, "-n", namespace, "-o", "json").stdout)
+    assert doc["done_per_minute"] == 1  # one snapshot has rates: the server's last minute
+    assert doc["failed_per_minute"] == 1
+    assert doc["namespaces"][0]["error"] == 1
+    assert doc["latest_errors"][0]["uid"] == bad.uid
+
+
+def test_top_refuses_off_a_terminal(cli, embedded_url) -> None:
+    result = cli("top", "--url", embedded_url)
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.stderr
+    assert "eventix stats" in result.stderr
+
+
+def test_monitor_rates_count_the_last_minute(embedded_url, namespace) -> None:
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.client.monitor import Monitor
+
+    seed(embedded_url, namespace, 3)
+    with EventixClient(embedded_url) as client:
+        monitor = Monitor(client, namespace)
+        first = monitor.snapshot()
+        assert first.done_per_minute == 0
+        for task in client.iter_tasks(namespace=namespace):
+            if task.status == TaskStatus.scheduled:
+                task = task.to_task()
+                task.status = TaskStatus.done
+                client.put_task(task.to_wire())
+        second = monitor.snapshot()
+    assert second.done_per_minute == 3
+    assert second.failed_per_minute == 0
+
+
+# -- config ---------------------------------------------------------------------------------
+
+
+def test_config_set_use_show_path(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    assert cli("config", "path").stdout.strip() == str(tmp_path / "config.toml")
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "token", "s3cret-token-abcdef", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "namespace", "billing", "--profile", "prod").exit_code == 0
+    path = tmp_path / "config.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert cli("config", "use", "prod").exit_code == 0
+    shown = json.loads(cli("config", "show", "-o", "json").stdout)
+    assert shown["url"] == "https://prod.example.com"
+    assert shown["namespace"] == "billing"
+    assert shown["token"] != "s3cret-token-abcdef"
+    assert "s3cret" not in cli("config", "show").stdout
+    assert shown["sources"]["url"] == "profile prod"
+    # env beats profile, flag beats env
+    shown = json.loads(cli("config", "show", "-o", "json", env={"EVENTIX_NAMESPACE": "ops"}).stdout)
+    assert shown["namespace"] == "ops"
+    assert cli("config", "use", "nope").exit_code == 2
+    assert cli("config", "set", "colour", "red").exit_code == 2
+    assert cli("config", "set", "timeout", "soon").exit_code == 2
+
+
+def test_token_in_readable_file_warns(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    cli("config", "set", "token", "abcdefghijklmnop")
+    assert "warning" not in cli("config", "show").stderr
+    (tmp_path / "config.toml").chmod(0o644)
+    result = cli("config", "show")
+    assert "warning:" in result.stderr
+    assert "chmod 600" in result.stderr
+
+
+# -- read-only ------------------------------------------------------------------------------
+
+MUTATING = [
+    ["task", "add", "job"],
+    ["task", "retry", "0" * 32],
+    ["task", "retry", "--status", "error", "--yes"],
+    ["task", "cancel", "0" * 32],
+    ["task", "purge", "--status", "done", "--yes"],
+    ["task", "restore", "-"],
+    ["event", "post", "something"],
+    ["worker", "--tasks", "eventix_cli.examples.tasks:greet", "--burst"],
+]
+
+
+@pytest.mark.parametrize("args", MUTATING, ids=[" ".join(a[:2]) for a in MUTATING])
+def test_read_only_refuses_every_mutating_command(cli, embedded_url, namespace, args) -> None:
+    seed(embedded_url, namespace)
+    result = cli(
+        *args,
+        "--url",
+        embedded_url,
+        "-n",
+        namespace,
+        env={"EVENTIX_READ_ONLY": "1"},
+        input="",
+    )
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "read-only mode is on (from EVENTIX_READ_ONLY)" in result.stderr
+    from eventix_cli.client.api import EventixClient
+
+    with EventixClient(embedded_url) as client:
+        assert [t.status for t in client.iter_tasks(namespace=namespace)] == [TaskStatus.scheduled]
+
+
+def test_read_only_from_profile_still_reads(cli, embedded_url, namespace, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "config.toml").write_text(f'[default]\nread_only = true\nurl = "{embedded_url}"\n')
+    seed(embedded_url, namespace)
+    assert cli("task", "list", "-n", namespace).exit_code == 0
+    assert cli("stats", "-n", namespace).exit_code == 0
+    assert cli("task", "purge", "-n", namespace, "--status", "scheduled", "--dry-run").exit_code == 0
+    refused = cli("task", "add", "job", "-n", namespace)
+    assert refused.exit_code == 2
+    assert "(from profile default)" in refused.stderr
+
+
+# -- completions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts_are_current(cli, shell) -> None:
+    result = cli("completion", shell)
+    assert result.exit_code == 0
+    committed = (REPO_ROOT / "completions" / f"eventix.{shell}").read_text()
+    assert result.stdout == committed, (
+        f"completions/eventix.{shell} is stale: run `eventix completion {shell}`"
+    )
+
+
+def _complete(words: str, cword: int, url: str) -> tuple[list[str], float]:
+    env = {
+        **os.environ,
+        "_EVENTIX_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(cword),
+        "EVENTIX_URL": url,
+    }
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "eventix_cli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO_ROOT,
+    )
+    return proc.stdout.split(), time.monotonic() - started
+
+
+def test_dynamic_completion_of_namespaces_and_ids(embedded_url, namespace) -> None:
+    task = seed(embedded_url, namespace)[0]
+    words, _ = _complete("eventix ta", 1, embedded_url)
+    assert words == ["task"]
+    words, _ = _complete(f"eventix task list -n {namespace[:6]}", 4, embedded_url)
+    assert namespace in words
+    words, _ = _complete(f"eventix task show -n {namespace} {task.uid[:4]}", 5, embedded_url)
+    assert task.uid in words
+
+
+def test_completion_never_blocks_on_a_dead_server() -> None:
+    listener = __import__("socket").socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts, never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        words, seconds = _complete("eventix task list -n ", 4, url)
+    finally:
+        listener.close()
+    assert words == []
+    assert seconds < 5  # 0.5 s lookup timeout plus start-up
+
+
+# -- help texts -----------------------------------------------------------------------------
+
+
+def _leaf_commands() -> list[list[str]]:
+    from eventix_cli.cli.app import load_command
+
+    leaves = []
+    for name in COMMANDS:
+        command = load_command(name)
+        assert command.name == name  # the loader returns the command the table names
+        subs = command.list_commands(None) if hasattr(command, "list_commands") else None
+        if subs:
+            leaves.extend([name, sub] for sub in subs)
+        else:
+            leaves.append([name])
+    return leaves
+
+
+@pytest.mark.parametrize("path", _leaf_commands(), ids=lambda p: " ".join(p))
+def test_every_command_help_ends_with_two_examples(cli, path) -> None:
+    result = cli(*path, "--help", env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    tail = result.stdout[result.stdout.index("Examples") :]
+    examples = [
+        line
+        for line in tail.splitlines()
+        if line.strip().startswith(("eventix ", "./dev ", "uid=", "for ns", "EVENTIX_", "$EDITOR"))
+    ]
+    assert len(examples) >= 2, result.stdout
+
+
+def test_root_help_lists_every_command_without_loading_them(cli) -> None:
+    result = cli("--help")
+    for name in COMMANDS:
+        assert re.search(rf"│ {name}\s", result.stdout), name
