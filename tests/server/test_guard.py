@@ -55,7 +55,9 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
     db = directory / "tasks.sqlite3"
     with running_server("embedded", directory, token=TOKEN, extra_args=["--db", str(db)]) as server:
         with EventixClient(server.url, token=TOKEN) as client:
-            task = client.post_task(Task(task="job", namespace=NAMESPACE, unique_key=UNIQUE_KEY, args=[1]))
+            task = client.post_task(
+                Task(task="job", namespace=NAMESPACE, unique_key=UNIQUE_KEY, args=[1]).to_wire()
+            )
         yield server, db, task
 
 
@@ -99,7 +101,9 @@ def test_with_the_token_the_same_claim_takes_the_task(tmp_path: Path) -> None:
     db = tmp_path / "tasks.sqlite3"
     with running_server("embedded", tmp_path, token=TOKEN, extra_args=["--db", str(db)]) as server:
         with EventixClient(server.url, token=TOKEN) as client:
-            task = client.post_task(Task(task="job", namespace=NAMESPACE, unique_key=UNIQUE_KEY, args=[1]))
+            task = client.post_task(
+                Task(task="job", namespace=NAMESPACE, unique_key=UNIQUE_KEY, args=[1]).to_wire()
+            )
         before = store_content(db)
         path, params, _ = request_for("GET", "/tasks/next_scheduled", task)
         answer = httpx.get(server.url + path, params=params, headers={"Authorization": f"Bearer {TOKEN}"})

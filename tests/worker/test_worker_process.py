@@ -187,7 +187,9 @@ def test_two_workers_share_a_namespace(embedded_url, namespace, tmp_path) -> Non
     due = utcnow() + dt.timedelta(seconds=3)
     with EventixClient(embedded_url) as client:
         uids = [
-            client.post_task(Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due)).uid
+            client.post_task(
+                Task(task="plain_record", namespace=namespace, args=[str(record)], eta=due).to_wire()
+            ).uid
             for _ in range(200)
         ]
     assert utcnow() < due, "posting took longer than the head start: the test proves nothing"
