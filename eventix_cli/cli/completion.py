@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import typer
+
 # Typer's private modules, on purpose: typer has no public function that renders the completion
 # script of a named shell or registers its completion classes. Its one public route is the
 # --install-completion/--show-completion pair of options, which would add two options to
@@ -49,7 +51,7 @@ def _client(ctx: Any) -> Any:
     )
 
 
-def complete_namespaces(ctx: Any, incomplete: str) -> list[str]:
+def complete_namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
     try:
         _, client = _client(ctx)
         with client:
@@ -58,7 +60,7 @@ def complete_namespaces(ctx: Any, incomplete: str) -> list[str]:
         return []
 
 
-def complete_task_ids(ctx: Any, incomplete: str) -> list[str]:
+def complete_task_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """Uids of the namespace starting with what was typed (the 50 most recent)."""
     try:
         settings, client = _client(ctx)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from eventix_cli.cli.completion import complete_namespaces, complete_task_ids
+from eventix_cli.cli.completion import complete_namespaces
 from eventix_cli.config import OutputFormat
 from eventix_cli.core.errors import UsageError
 
@@ -37,20 +37,12 @@ TimeoutOption = Annotated[
 ]
 
 
-def _complete_namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
-    return complete_namespaces(ctx, incomplete)
-
-
-def _complete_task_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    return complete_task_ids(ctx, incomplete)
-
-
 NamespaceOption = Annotated[
     str | None,
     typer.Option(
         "--namespace",
         "-n",
-        autocompletion=_complete_namespaces,
+        autocompletion=complete_namespaces,
         help="Namespace (env: EVENTIX_NAMESPACE; default: default).",
         show_default=False,
     ),

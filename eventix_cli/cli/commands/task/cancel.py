@@ -26,13 +26,13 @@ from eventix_cli.cli.commands.task.common import (
     run_selected,
     tasks_by_unique_key,
 )
+from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
-    _complete_task_ids,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.config import Settings
@@ -108,7 +108,7 @@ def cancel(
         list[str] | None,
         typer.Argument(
             metavar="[ID...]",
-            autocompletion=_complete_task_ids,
+            autocompletion=complete_task_ids,
             help="Task uids, or - to read them from stdin. Without ids: the filter.",
             show_default=False,
         ),

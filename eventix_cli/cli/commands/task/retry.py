@@ -16,13 +16,13 @@ from eventix_cli.cli.commands.task.common import (
     UniqueKeyFilterOption,
     YesOption,
 )
+from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
-    _complete_task_ids,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
@@ -77,7 +77,7 @@ def retry(
         list[str] | None,
         typer.Argument(
             metavar="[ID...]",
-            autocompletion=_complete_task_ids,
+            autocompletion=complete_task_ids,
             help="Task uids, or - to read them from stdin. Without ids: the filter.",
             show_default=False,
         ),

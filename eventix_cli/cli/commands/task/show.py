@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
+from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
-    _complete_task_ids,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
@@ -28,7 +28,7 @@ def show(
     ctx: typer.Context,
     uid: Annotated[
         str | None,
-        typer.Argument(help="The task's uid.", show_default=False, autocompletion=_complete_task_ids),
+        typer.Argument(help="The task's uid.", show_default=False, autocompletion=complete_task_ids),
     ] = None,
     unique_key: Annotated[
         str | None,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventix_cli.cli.commands.task.common import read_ids
-from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption, _complete_task_ids
+from eventix_cli.cli.completion import complete_task_ids
+from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import ExitCode, UsageError
 
@@ -133,7 +134,7 @@ def wait(
         typer.Argument(
             metavar="ID...",
             help="Task uids, or - to read them from stdin.",
-            autocompletion=_complete_task_ids,
+            autocompletion=complete_task_ids,
         ),
     ],
     wait_timeout: Annotated[
