@@ -299,3 +299,36 @@ def test_common_commands_run_without_heavy_modules(embedded_url, namespace, args
     # platformdirs finds the config file the settings are read from (there is none: no tomllib)
     assert _heavy(loaded) - {"httpx", "urllib3", "platformdirs"} <= allowed, (args, _heavy(loaded))
     assert "rich" not in loaded, args
+
+
+_QUERY, _BULK, _FIELDS = "eventix_cli.core.query", "eventix_cli.cli.bulk", "eventix_cli.core.fields"
+_COMMON, _BATCH = "eventix_cli.cli.commands.task.common", "eventix_cli.cli.commands.task.batch"
+_WAITING = "eventix_cli.cli.commands.task.waiting"
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (["task", "list", "--help"], {_QUERY, _BULK, _FIELDS}),
+        (["task", "show", "--help"], {_COMMON, _QUERY, _BULK}),
+        (["task", "add", "--help"], {_QUERY, _BULK, _BATCH, _WAITING}),
+        (["server", "--help"], {"eventix_cli.cli.commands.trigger", "eventix_cli.cli.commands.task.add"}),
+        (["task", "list", *_IN_NAMESPACE], {_BULK}),
+        (["task", "show", *_CONNECT, "{uid}"], {_COMMON, _QUERY, _BULK}),
+        (["task", "add", *_IN_NAMESPACE, "noop"], {_QUERY, _BULK, _BATCH, _WAITING}),
+    ],
+    ids=lambda v: " ".join(a for a in v if not a.startswith("{")) if isinstance(v, list) else "",
+)
+def test_the_common_commands_skip_what_only_other_uses_need(embedded_url, namespace, args, absent) -> None:
+    """Our own modules too, where deferring them measurably shortens the common start-ups:
+    the query module (--status and the like), bulk actions (~4 ms of dataclass set-up),
+    --from files, --wait, --sort checking, and the trigger loader of `server`."""
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.task import Task
+
+    with EventixClient(embedded_url) as client:
+        uid = client.post_task(Task(task="noop", namespace=namespace).to_wire()).uid
+    args = [a.format(url=embedded_url, namespace=namespace, uid=uid) for a in args]
+    loaded = _modules_after(*args)
+    assert args[-1] == "--help" or "httpx" in loaded, args  # a run really ran
+    assert not absent & loaded, (args, absent & loaded)

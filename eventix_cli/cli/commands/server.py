@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.commands.trigger import load_for_server
 from eventix_cli.core.errors import UsageError
 from eventix_cli.logging import parse_level, setup_logging
 
@@ -105,6 +104,10 @@ def server(
         raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
+
+    # deferred: the trigger command module (and task add's, which it imports) only to run, kept
+    # off `server --help` (tests/test_startup.py)
+    from eventix_cli.cli.commands.trigger import load_for_server
 
     triggers = load_for_server(triggers_dir)
     token = token or os.environ.get(ENV_SERVER_TOKEN) or None

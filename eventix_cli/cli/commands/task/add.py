@@ -13,9 +13,7 @@ if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
 
 from eventix_cli.cli import output
-from eventix_cli.cli.commands.task.batch import enqueue, load
 from eventix_cli.cli.commands.task.common import require_writable
-from eventix_cli.cli.commands.task.waiting import wait_for
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
@@ -291,6 +289,8 @@ def add(
         if not wait:
             _print_added(printer, stored)
             return
+        # deferred: task.waiting only for --wait, kept off `task add TASK` (tests/test_startup.py)
+        from eventix_cli.cli.commands.task.waiting import wait_for
 
         wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
 
@@ -298,6 +298,10 @@ def add(
 def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
     settings, client = connect(ctx, **connection)
     require_writable(settings, "add tasks")
+    # deferred: the batch module (and cli.bulk) only for --from, kept off `task add TASK`
+    # (tests/test_startup.py)
+    from eventix_cli.cli.commands.task.batch import enqueue, load
+
     lines = load(source, namespace=settings.namespace, operator=f"eventix-cli:{_user()}")
     if not lines:
         output.message("nothing to add: the input has no task lines")

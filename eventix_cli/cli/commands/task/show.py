@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from eventix_cli.cli import output as out
-from eventix_cli.cli.commands.task.common import no_task_for_unique_key, tasks_by_unique_key
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     NamespaceOption,
@@ -59,6 +58,10 @@ def show(
         if uid is not None:
             task = client.get_task(uid)
         else:
+            # deferred: task.common (its query, rendering and selection modules) only for
+            # --unique-key, kept off `task show UID` (tests/test_startup.py)
+            from eventix_cli.cli.commands.task.common import no_task_for_unique_key, tasks_by_unique_key
+
             found = tasks_by_unique_key(client, settings.namespace, unique_key)
             if not found:
                 raise no_task_for_unique_key(settings.namespace, unique_key)
