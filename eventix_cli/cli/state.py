@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eventix_cli.cli import output
 from eventix_cli.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -25,13 +26,12 @@ class AppState:
         """Resolved settings; ``overrides`` are this command's flags (``None`` = not given)."""
         settings = load_settings(profile=self.profile, overrides=overrides)
         for note in settings.warnings:
-            from eventix_cli.cli import output
-
             output.warn(note)
         return settings
 
     def client(self, settings: Settings, **kwargs: Any) -> EventixClient:
         """A client for the server ``settings`` point at."""
+        # deferred: the client brings httpx, kept off every --help (tests/test_startup.py)
         from eventix_cli.client.api import EventixClient
 
         return EventixClient(

@@ -110,7 +110,7 @@ class EventixClient(HttpSender):
         """
         params = None
         if eta is not None:
-            from eventix_cli.core.task import as_utc
+            from eventix_cli.core.task import as_utc  # deferred: pydantic, see _task_model
 
             params = {"eta": as_utc(eta).isoformat()}
         response = self.request(
@@ -281,6 +281,7 @@ class EventixClient(HttpSender):
     def post_event(self, event: Event) -> list[TaskView]:
         """``POST /event``: the tasks the server's triggers created for it."""
         response = self.request("POST", "/event", idempotent=False, json=event.model_dump(mode="json"))
+        # deferred: pydantic, see _task_model
         from pydantic import TypeAdapter, ValidationError
 
         from eventix_cli.core.task import Task

@@ -43,6 +43,8 @@ def serve_registry(registry: CollectorRegistry, host: str = LOOPBACK, port: int 
 
     Raises OSError when the address cannot be bound.
     """
+    # deferred: prometheus_client only to serve, kept off a worker without --metrics-port
+    # (tests/test_startup.py)
     from prometheus_client import start_http_server
 
     httpd, thread = start_http_server(port, addr=host, registry=registry)

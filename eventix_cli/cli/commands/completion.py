@@ -6,6 +6,10 @@ from typing import Annotated
 
 import typer
 
+from eventix_cli.cli import output
+from eventix_cli.cli.completion import SHELLS, script
+from eventix_cli.core.errors import UsageError
+
 EPILOG = """\
 [bold]Examples[/bold]
 
@@ -23,10 +27,6 @@ def completion(
     server with a 0.5 s timeout, so a slow server never blocks typing. The same scripts are in
     the repository's completions/ folder.
     """
-    from eventix_cli.cli import output
-    from eventix_cli.cli.completion import SHELLS, script
-    from eventix_cli.core.errors import UsageError
-
     if shell not in SHELLS:
         raise UsageError(f"unsupported shell {shell!r}: use one of {', '.join(SHELLS)}")
     output.stream_text(script(shell))

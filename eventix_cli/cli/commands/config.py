@@ -10,7 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
+from eventix_cli.cli import output
 from eventix_cli.cli.options import OutputOption
+from eventix_cli.cli.output import Output
+from eventix_cli.config import (
+    _PARSERS,
+    DEFAULT_PROFILE,
+    ENV_PROFILE,
+    PROFILE_KEYS,
+    config_path,
+    read_config,
+    validate_url,
+)
 from eventix_cli.core.errors import ConfigError, UsageError
 
 app = typer.Typer(
@@ -71,8 +82,6 @@ def write_config(path: Path, data: dict[str, Any]) -> None:
 
 
 def _active(data: dict[str, Any]) -> str:
-    from eventix_cli.config import DEFAULT_PROFILE, ENV_PROFILE
-
     return os.environ.get(ENV_PROFILE) or data.get("active_profile") or DEFAULT_PROFILE
 
 
@@ -82,9 +91,6 @@ def _active(data: dict[str, Any]) -> str:
 )
 def path_cmd() -> None:
     """Print where the config file is (it may not exist yet)."""
-    from eventix_cli.cli import output
-    from eventix_cli.config import config_path
-
     output.line(str(config_path()))
 
 
@@ -94,8 +100,6 @@ def path_cmd() -> None:
 )
 def show(ctx: typer.Context, output: OutputOption = None) -> None:
     """Show the settings in effect and where each comes from (the token masked)."""
-    from eventix_cli.cli.output import Output
-
     state = ctx.find_root().obj
     settings = state.settings(output=output)
     doc = settings.masked()
@@ -122,9 +126,6 @@ def set_cmd(
     profile: ProfileOption = None,
 ) -> None:
     """Set one setting in a profile (created if needed); the file is written with mode 0600."""
-    from eventix_cli.cli import output
-    from eventix_cli.config import _PARSERS, PROFILE_KEYS, config_path, read_config, validate_url
-
     if key not in PROFILE_KEYS:
         raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
     parsed = _PARSERS[key](key, value, "value")
@@ -147,9 +148,6 @@ def set_cmd(
 )
 def use(name: Annotated[str, typer.Argument(help="The profile to make active.")]) -> None:
     """Make a profile the active one (used when neither --profile nor EVENTIX_PROFILE is given)."""
-    from eventix_cli.cli import output
-    from eventix_cli.config import DEFAULT_PROFILE, config_path, read_config
-
     path = config_path()
     data = read_config(path)
     if name != DEFAULT_PROFILE and not isinstance(data.get(name), dict):

@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 
+from eventix_cli.cli import output
 from eventix_cli.cli.options import AllNamespacesOption, NamespaceOption, TimeoutOption, UrlOption
+from eventix_cli.cli.state import state_of
 from eventix_cli.core.errors import UsageError
+from eventix_cli.logging import setup_logging
+from eventix_cli.metrics.http import serve_registry
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -50,11 +54,8 @@ def exporter(
     eventix_exporter_last_success_timestamp_seconds, eventix_exporter_refresh_failures_total.
     Ctrl-C or SIGTERM stops it (exit 0).
     """
-    from eventix_cli.cli import output
-    from eventix_cli.cli.state import state_of
-    from eventix_cli.logging import setup_logging
+    # deferred: prometheus_client, kept off `exporter --help` (tests/test_startup.py)
     from eventix_cli.metrics.exporter import QueueCollector, make_registry
-    from eventix_cli.metrics.http import serve_registry
 
     state = state_of(ctx)
     settings = state.settings(url=url, timeout=timeout, namespace=namespace)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.state import connect
 
 app = typer.Typer(
     name="namespace",
@@ -36,9 +38,6 @@ def list_namespaces(
     output: OutputOption = None,
 ) -> None:
     """List the namespaces that hold tasks (-o json: a plain array of names)."""
-    from eventix_cli.cli.output import Column, Output
-    from eventix_cli.cli.state import connect
-
     settings, client = connect(ctx, url=url, timeout=timeout, output=output)
     with client:
         names = client.namespaces()

@@ -7,6 +7,7 @@ import time
 import typer
 
 from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.output import Output, refuse_ids
 from eventix_cli.core.errors import ApiError, ExitCode
 
 EPILOG = """\
@@ -34,8 +35,6 @@ def ping(
     Prints the server URL, its version and the round-trip time. Exits 0 when healthy,
     3 when unreachable or timed out, 5 when the server reports itself unhealthy.
     """
-    from eventix_cli.cli.output import Output, refuse_ids
-
     state = ctx.find_root().obj
     settings = state.settings(url=url, timeout=timeout, output=output)
     refuse_ids(settings.output, "ping reports a server, not tasks", "-o json or -o table")

@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from eventix_cli.cli.options import NamespaceOption, OutputOption
+from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.schedule_files import load_or_refuse
+from eventix_cli.core.times import utcnow
+from eventix_cli.schedules.model import slot_text
+from eventix_cli.schedules.slots import next_slots
 
 if TYPE_CHECKING:
     from eventix_cli.schedules import Schedule
@@ -61,11 +65,6 @@ def list_schedules(
 ) -> None:
     """List the schedules of FILE with their next run times (in each schedule's time zone;
     -o json gives them in UTC). Nothing is sent to a server."""
-    from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.times import utcnow
-    from eventix_cli.schedules.model import slot_text
-    from eventix_cli.schedules.slots import next_slots
-
     settings = ctx.find_root().obj.settings(output=output, namespace=namespace)
     schedules = load_or_refuse(file)
     now = utcnow()

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from eventix_cli.cli import output
 from eventix_cli.core.errors import UsageError
+from eventix_cli.logging import parse_level, setup_logging
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -88,9 +90,10 @@ def server(
 
     --triggers can also come from EVENTIX_TRIGGER_CONFIG_DIRECTORY, upstream's variable.
     """
-    from eventix_cli.cli import output
-    from eventix_cli.logging import parse_level, setup_logging
+    # deferred: the server package brings fastapi, uvicorn and sqlite3, kept off `server --help`
+    # (tests/test_startup.py)
     from eventix_cli.server import bind, default_db_path, serve
+    from eventix_cli.server.errors import StoreError
 
     try:
         level = parse_level(log_level)
@@ -101,6 +104,9 @@ def server(
         raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
+
+    # deferred: the trigger command module (and task add's, which it imports) only to run, kept
+    # off `server --help` (tests/test_startup.py)
     from eventix_cli.cli.commands.trigger import load_for_server
 
     triggers = load_for_server(triggers_dir)
@@ -124,8 +130,6 @@ def server(
         elif host not in _LOOPBACK:
             output.warn(f"listening on {host} without a token: anyone who can reach it can change tasks")
         output.message("press Ctrl-C to stop")
-
-    from eventix_cli.server.errors import StoreError
 
     try:
         serve(

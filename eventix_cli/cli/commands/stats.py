@@ -16,6 +16,11 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Column, Output, message, refuse_ids
+from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import select_columns
+from eventix_cli.core.errors import UsageError
+from eventix_cli.core.times import format_duration, utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -30,6 +35,7 @@ EPILOG = """\
 
 def task_counts(client: EventixClient, namespace: str) -> list[dict[str, Any]]:
     """Rows per task function, counted from one keyset walk over the namespace."""
+    # deferred: the monitor brings concurrent.futures, kept off `stats --help` (tests/test_startup.py)
     from eventix_cli.client.monitor import STATUS_ORDER
 
     counter: Counter[tuple[str, str]] = Counter()
@@ -59,12 +65,8 @@ def stats(
 
     --by task counts per task function too (it reads every task of the namespace).
     """
-    from eventix_cli.cli.output import Column, Output, message, refuse_ids
-    from eventix_cli.cli.state import connect
-    from eventix_cli.cli.tables import select_columns
+    # deferred: concurrent.futures, as in task_counts
     from eventix_cli.client.monitor import STATUS_ORDER, namespace_counts
-    from eventix_cli.core.errors import UsageError
-    from eventix_cli.core.times import format_duration, utcnow
 
     if by not in (None, "task"):
         raise UsageError(f"--by {by!r}: only 'task' is supported")

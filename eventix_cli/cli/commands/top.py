@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import select
 import sys
+import termios
+import tty
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +19,10 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Column, Output, is_terminal, make_console, stream_text
+from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.times import format_duration, relative
 
 if TYPE_CHECKING:
     from eventix_cli.client.monitor import Snapshot
@@ -33,9 +38,8 @@ EPILOG = """\
 def render(snapshot: Snapshot, where: str, interval: float | None, width: int | None = None) -> list[str]:
     """The whole screen as plain lines fitted to ``width``: counts per namespace, rates, the
     oldest due task, the latest errors (one line each; task data escaped)."""
-    from eventix_cli.cli.output import Column, Output
+    # deferred: the monitor brings concurrent.futures, kept off `top --help` (tests/test_startup.py)
     from eventix_cli.client.monitor import RATE_CAP, STATUS_ORDER
-    from eventix_cli.core.times import format_duration, relative
 
     def rate(value: int | None) -> str:
         if value is None:
@@ -85,9 +89,6 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
 @contextlib.contextmanager
 def _keys() -> Iterator[None]:
     """stdin in cbreak mode (single key presses, no echo) while the view runs."""
-    import termios
-    import tty
-
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
@@ -119,8 +120,7 @@ def top(
 
     q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
     """
-    from eventix_cli.cli.output import Output, is_terminal, make_console, stream_text
-    from eventix_cli.cli.state import connect
+    # deferred: concurrent.futures, as in render
     from eventix_cli.client.monitor import Monitor
 
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
@@ -140,6 +140,8 @@ def top(
             else:
                 out.document(snapshot.to_json())
             return
+        # deferred: rich only for the live view, kept off `top --once` (and rich.live off
+        # `top --help`; tests/test_startup.py)
         from rich.live import Live
         from rich.text import Text
 

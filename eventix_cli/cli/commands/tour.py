@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eventix_cli.cli import output
 from eventix_cli.core.errors import EventixCliError
 
 EPILOG = """\
@@ -41,14 +42,10 @@ class _Tour:
         self.color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
     def say(self, text: str) -> None:
-        from eventix_cli.cli import output
-
         output.line("")
         output.line(f"\033[1;36m# {text}\033[0m" if self.color else f"# {text}")
 
     def run(self, *args: str, expect: int = 0, show: bool = True) -> str:
-        from eventix_cli.cli import output
-
         shown = "eventix " + " ".join(_quote(a) for a in args)
         if show:
             output.line(f"\033[1m$ {shown}\033[0m" if self.color else f"$ {shown}")
@@ -110,8 +107,6 @@ def tour() -> None:
     Starts `eventix server` on a temporary database and a free port, runs real commands
     against it (each shown before its output) and stops everything at the end.
     """
-    from eventix_cli.cli import output
-
     workdir = Path(tempfile.mkdtemp(prefix="eventix-tour-"))
     server, url = _start_server(workdir / "tour.sqlite3", workdir / "server.log")
     started = time.perf_counter()

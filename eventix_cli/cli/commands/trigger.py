@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from eventix_cli.cli import output as out
+from eventix_cli.cli.commands.task.add import load_json_source
 from eventix_cli.cli.options import NamespaceOption, OutputOption, PayloadOption
+from eventix_cli.cli.output import Column, Output, dumps
 from eventix_cli.core.errors import EventixCliError, ExitCode, UsageError
+from eventix_cli.core.fields import stored_priority
 
 if TYPE_CHECKING:
     from eventix_cli.triggers import TriggerSet
@@ -57,6 +62,8 @@ class TriggerRunFailed(EventixCliError):
 
 
 def _load(directory: str) -> TriggerSet:
+    # deferred: the triggers package brings pydantic and yaml, kept off `trigger --help` and
+    # `server --help` (tests/test_startup.py)
     from eventix_cli.triggers import load_directory
 
     return load_directory(directory)
@@ -73,7 +80,7 @@ def _refuse(triggers: TriggerSet, directory: str) -> None:
 def load_for_server(flag: str | None) -> TriggerSet | None:
     """The triggers ``eventix server`` loads (``--triggers``, else upstream's environment
     variable); a broken file stops start-up with one line naming the file and trigger."""
-    from eventix_cli.cli import output
+    # deferred: pydantic and yaml, as in _load
     from eventix_cli.triggers import ENV_TRIGGER_DIR
 
     directory = flag or os.environ.get(ENV_TRIGGER_DIR) or None
@@ -82,8 +89,8 @@ def load_for_server(flag: str | None) -> TriggerSet | None:
     triggers = _load(directory)
     _refuse(triggers, directory)
     for note in triggers.notes:
-        output.warn(note)
-    output.message(f"triggers: {len(triggers)} loaded from {directory}")
+        out.warn(note)
+    out.message(f"triggers: {len(triggers)} loaded from {directory}")
     return triggers
 
 
@@ -91,9 +98,6 @@ def load_for_server(flag: str | None) -> TriggerSet | None:
 def check(ctx: typer.Context, directory: DirArgument, output: OutputOption = None) -> None:
     """Validate every trigger file in DIR: the YAML, the fields, the code compiles and defines
     execute. One line per problem, naming the file and trigger; exit 2 on any."""
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.output import Column, Output
-
     settings = ctx.find_root().obj.settings(output=output)
     triggers = _load(directory)
     rows = [{"file": p.file, "trigger": p.trigger, "message": p.message} for p in triggers.problems]
@@ -134,8 +138,6 @@ def _outcome_row(outcome: Any) -> dict[str, Any]:
 
 
 def _dumps(value: Any) -> str:
-    from eventix_cli.cli.output import dumps
-
     return dumps(value)
 
 
@@ -163,9 +165,7 @@ def try_event(
     The same code and rules as `eventix server --triggers DIR`; only unique-key merging with
     tasks already on a server is not simulated. For unit-testing event rules in CI.
     """
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.commands.task.add import load_json_source
-    from eventix_cli.cli.output import Column, Output
+    # deferred: pydantic and yaml, as in _load
     from eventix_cli.core.task import Event
     from eventix_cli.triggers import make_event, run_event
 
@@ -175,13 +175,10 @@ def try_event(
     state = ctx.find_root().obj
     settings = state.settings(output=output, namespace=namespace)
     if not state.debug:
-        import logging
-
         # a failure's reason is in the output; its traceback only with --debug
         logging.getLogger("eventix_cli.triggers").setLevel(logging.CRITICAL)
     triggers = _load(directory)
     _refuse(triggers, directory)
-    from eventix_cli.core.fields import stored_priority
 
     # logical, as `event post --priority`: the server stores (and sorts) the negated value
     event = Event(

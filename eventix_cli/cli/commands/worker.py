@@ -23,6 +23,10 @@ from eventix_cli.cli.options import (
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
 from eventix_cli.logging import setup_logging
+from eventix_cli.worker.config import WorkerConfig
+from eventix_cli.worker.context import point_upstream_client_at
+from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
+from eventix_cli.worker.registry import RegistrationError, TaskRegistry
 
 if TYPE_CHECKING:
     from eventix_cli.worker.metrics import WorkerMetrics
@@ -71,9 +75,6 @@ def load_env_local(path: str = ENV_LOCAL) -> None:
 def _start_metrics(host: str, port: int | None, task_names: Iterable[str]) -> WorkerMetrics:
     """The worker's metrics recorder: a no-op without --metrics-port (prometheus_client stays
     unloaded), else Prometheus counters served on host:port."""
-    # deferred with the rest of the worker package, which `worker --help` does not load
-    from eventix_cli.worker.metrics import NO_METRICS, PrometheusWorkerMetrics
-
     if port is None:
         return NO_METRICS
     metrics = PrometheusWorkerMetrics(task_names)
@@ -194,11 +195,8 @@ def worker(
     is written only while the claim is still this worker's. `.env.local` in the working
     directory is read first, as upstream's worker does.
     """
-    # deferred: the worker package brings pydantic, which `worker --help` does without
+    # deferred: the supervisor brings the pydantic task model, which `worker --help` does without
     # (tests/test_startup.py)
-    from eventix_cli.worker.config import WorkerConfig
-    from eventix_cli.worker.context import point_upstream_client_at
-    from eventix_cli.worker.registry import RegistrationError, TaskRegistry
     from eventix_cli.worker.supervisor import Supervisor, exit_despite_stray_threads
 
     load_env_local()

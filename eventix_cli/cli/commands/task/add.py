@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from eventix_cli.cli.output import Output
     from eventix_cli.core.view import TaskView
 
+from eventix_cli.cli import output
 from eventix_cli.cli.commands.task.common import require_writable
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.fields import new_task_document, stored_priority
+from eventix_cli.core.jsonrules import loads
+from eventix_cli.core.times import parse_eta
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -35,8 +39,6 @@ SCHEDULING = "Scheduling"
 
 def parse_value(text: str) -> Any:
     """A value that parses as JSON is JSON (``5``, ``true``, ``[1]``, ``"x"``); otherwise the string."""
-    from eventix_cli.core.jsonrules import loads
-
     try:
         return loads(text)
     except ValueError:
@@ -57,7 +59,6 @@ def load_json_source(text: str, what: str) -> Any:
         source = str(path)
     else:
         raw = text
-    from eventix_cli.core.jsonrules import loads
 
     try:
         return loads(raw, what)
@@ -240,10 +241,6 @@ def add(
     tasks are posted concurrently, their uids printed in input order and a summary written to
     stderr; -n is the namespace of lines without one.
     """
-    from eventix_cli.cli.output import Output
-    from eventix_cli.core.fields import new_task_document, stored_priority
-    from eventix_cli.core.times import parse_eta
-
     if from_ is not None:
         given = {
             "TASK": task_name is not None,
@@ -292,20 +289,21 @@ def add(
         if not wait:
             _print_added(printer, stored)
             return
-        from eventix_cli.cli.commands.task.wait import wait_for
+        # deferred: task.waiting only for --wait, kept off `task add TASK` (tests/test_startup.py)
+        from eventix_cli.cli.commands.task.waiting import wait_for
 
         wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
 
 
 def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
-    from eventix_cli.cli.commands.task.batch import enqueue, load
-
     settings, client = connect(ctx, **connection)
     require_writable(settings, "add tasks")
+    # deferred: the batch module (and cli.bulk) only for --from, kept off `task add TASK`
+    # (tests/test_startup.py)
+    from eventix_cli.cli.commands.task.batch import enqueue, load
+
     lines = load(source, namespace=settings.namespace, operator=f"eventix-cli:{_user()}")
     if not lines:
-        from eventix_cli.cli import output
-
         output.message("nothing to add: the input has no task lines")
         return
     with client:
@@ -313,8 +311,6 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
 
 
 def _print_added(printer: Output, stored: TaskView) -> None:
-    from eventix_cli.cli import output
-
     if printer.format in ("table", "ids"):
         output.line(stored.uid)
     else:

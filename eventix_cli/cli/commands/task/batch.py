@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eventix_cli.cli import output
+from eventix_cli.cli.bulk import run_bulk
+from eventix_cli.cli.commands.task.common import print_tasks, report_bulk
+from eventix_cli.cli.output import Output
+from eventix_cli.core import jsonrules as jsoninput
 from eventix_cli.core.errors import UsageError
-from eventix_cli.core.fields import LINE_FIELDS  # anything else on a line is a typo, refused
+from eventix_cli.core.fields import (
+    LINE_FIELDS,  # anything else on a line is a typo, refused
+    stored_priority,
+)
+from eventix_cli.core.times import parse_eta, utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -52,10 +61,8 @@ def _check(number: int, doc: Any, key: str, ok: bool, expected: str) -> None:
 
 def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt.datetime) -> Task:
     """One JSON line as a task to post; a UsageError names the line and the field."""
-    from eventix_cli.core import jsonrules as jsoninput
-    from eventix_cli.core.fields import stored_priority
+    # deferred: the task model brings pydantic, kept off `task add` (tests/test_startup.py)
     from eventix_cli.core.task import Task
-    from eventix_cli.core.times import parse_eta
 
     try:
         doc = jsoninput.loads(text, f"line {number}")
@@ -106,8 +113,6 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
 
 def load(source: str, *, namespace: str, operator: str) -> list[Line]:
     """Every line of the input checked and turned into a task; nothing is sent on an error."""
-    from eventix_cli.core.times import utcnow
-
     now = utcnow()
     lines = []
     for number, text in read_lines(source):
@@ -123,11 +128,6 @@ def load(source: str, *, namespace: str, operator: str) -> list[Line]:
 def enqueue(client: EventixClient, lines: list[Line], fmt: str | None, *, concurrency: int) -> None:
     """Post every task concurrently; print the stored uids (or tasks) in input order, and a
     summary on stderr. Exit 1 when any line failed (each is named with its reason)."""
-    from eventix_cli.cli import output
-    from eventix_cli.cli.bulk import run_bulk
-    from eventix_cli.cli.commands.task.common import report_bulk
-    from eventix_cli.cli.output import Output
-
     stored: dict[int, TaskView] = {}
     lock = threading.Lock()
 
@@ -153,7 +153,5 @@ def enqueue(client: EventixClient, lines: list[Line], fmt: str | None, *, concur
     elif out.format == "json":
         out.document([t.to_wire() for t in in_order])  # type: ignore[arg-type]
     else:
-        from eventix_cli.cli.commands.task.common import print_tasks
-
         print_tasks(fmt, in_order)
     report_bulk("table", result, verb="added")

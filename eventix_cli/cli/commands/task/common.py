@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from eventix_cli.cli import output
+
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
 from eventix_cli.cli.commands.task.rendering import csv_columns as csv_columns
@@ -17,9 +19,11 @@ from eventix_cli.cli.commands.task.rendering import retries_left as retries_left
 from eventix_cli.cli.commands.task.rendering import task_columns as task_columns
 from eventix_cli.cli.commands.task.rendering import task_row as task_row
 from eventix_cli.cli.options import FILTERS
+from eventix_cli.cli.output import Column, Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
 from eventix_cli.config import require_writable as require_writable
-from eventix_cli.core.errors import UsageError
+from eventix_cli.core.errors import TaskNotFound, UsageError, format_error
+from eventix_cli.core.times import parse_duration
 
 if TYPE_CHECKING:
     from eventix_cli.cli.bulk import BulkResult
@@ -94,8 +98,9 @@ def build_query(
     older_than: str | None = None,
     newer_than: str | None = None,
 ) -> TaskQuery:
+    # deferred: core.query stays off `task show`, `task add` and every task command's --help
+    # (tests/test_startup.py)
     from eventix_cli.core.query import TaskQuery, parse_statuses
-    from eventix_cli.core.times import parse_duration
 
     return TaskQuery(
         namespace=None if all_namespaces else settings.namespace,
@@ -115,6 +120,7 @@ def read_ids(ids: Sequence[str]) -> list[str]:
             out.extend(_ids_from_lines(sys.stdin))
         elif item.strip():
             out.append(item.strip())
+    # deferred: the wire module brings httpx, kept off the task commands' --help (tests/test_startup.py)
     from eventix_cli.client.wire import check_identifier
 
     for uid in out:
@@ -154,8 +160,6 @@ def tasks_by_unique_key(client: EventixClient, namespace: str, unique_key: str) 
 
 
 def no_task_for_unique_key(namespace: str, unique_key: str) -> Exception:
-    from eventix_cli.core.errors import TaskNotFound
-
     return TaskNotFound(
         f"no task with unique key {unique_key!r} in namespace {namespace}",
         status_code=404,
@@ -171,8 +175,6 @@ def interactive() -> bool:
 
 def confirm_or_refuse(question: str, *, yes: bool) -> None:
     """Ask on a terminal; off a terminal, refuse unless ``--yes`` was given."""
-    from eventix_cli.cli import output
-
     if yes:
         return
     if not interactive():
@@ -189,10 +191,6 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
     """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
     failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
     (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted."""
-    from eventix_cli.cli import output
-    from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.errors import format_error
-
     out = Output(fmt)
     if out.format == "json":
         out.document(result.to_json(expected))
@@ -252,9 +250,6 @@ def dry_run_report(
     fmt: str | None, *, verb: str, count: int, sample: Sequence[TaskView], query: TaskQuery
 ) -> None:
     """What a bulk command would do: the count, a sample of five and the exact filter."""
-    from eventix_cli.cli import output
-    from eventix_cli.cli.output import Output
-
     out = Output(fmt)
     described = query.describe()
     if out.format == "json":
@@ -297,7 +292,8 @@ def run_selected(
 ) -> None:
     """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
     said instead of a summary when there turned out to be nothing to do)."""
-    from eventix_cli.cli import output
+    # deferred: cli.bulk (~4 ms of dataclass set-up) only for bulk actions, kept off `task
+    # list/show/add` (tests/test_startup.py)
     from eventix_cli.cli.bulk import run_bulk
 
     with output.progress(f"{verb}", total) as advance:
@@ -338,8 +334,6 @@ def run_by_filter(
     ``items`` default to the uids of the matches; with ``count_first=False`` the count is
     skipped when nothing needs it (``--yes`` off a terminal: no question, no progress bar).
     """
-    from eventix_cli.cli import output
-
     nothing = f"nothing to {action_name}: no task matches"
     count: int | None = None
     if dry_run or count_first or not yes or interactive():

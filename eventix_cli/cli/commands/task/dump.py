@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from eventix_cli.cli import output
+from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
     DryRunOption,
@@ -23,7 +26,13 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
+    build_query,
+    confirm_or_refuse,
+    print_tasks,
+    require_writable,
+    run_selected,
 )
+from eventix_cli.cli.files import open_output, plan_output
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
@@ -31,9 +40,11 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import count_matches, iter_matches
-from eventix_cli.core.errors import UsageError
+from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.jsonrules import loads
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -77,12 +88,7 @@ def dump(
     a partial file behind; a symlink is followed to the file it names; a FIFO or a device
     (/dev/stdout, /dev/null) is written directly.
     """
-    import time
-
-    from eventix_cli.cli import output as out
-
     settings, client = connect(ctx, url=url, timeout=timeout, namespace=namespace)
-    from eventix_cli.cli.commands.task.common import build_query
 
     query = build_query(
         settings,
@@ -93,7 +99,6 @@ def dump(
         older_than=older_than,
         newer_than=newer_than,
     )
-    from eventix_cli.cli.files import open_output, plan_output
 
     if target != "-":
         plan_output(target)  # a destination that cannot be written stops here, before any request
@@ -107,14 +112,12 @@ def dump(
                 written = _write_lines(handle, iter_matches(client, query), total)
     seconds = time.perf_counter() - started
     where = "stdout" if target == "-" else target
-    out.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")
+    output.message(f"dumped {written:,} task(s) to {where} in {seconds:.2f}s")
 
 
 def _write_lines(handle: IO[str], tasks: Iterator[TaskView], total: int | None) -> int:
-    from eventix_cli.cli import output as out
-
     count = 0
-    with out.progress("dumping", total) as advance:
+    with output.progress("dumping", total) as advance:
         for task in tasks:
             handle.write(json.dumps(task.to_wire(), ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1
@@ -128,8 +131,6 @@ def _write_lines(handle: IO[str], tasks: Iterator[TaskView], total: int | None) 
 
 def _documents(source: Path | IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, document)`` from a JSONL file/stream or a directory of per-task JSON files."""
-    from eventix_cli.core.jsonrules import loads
-
     if isinstance(source, Path) and source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix == ".json" and p.is_file())
         if not files:
@@ -158,6 +159,7 @@ def _documents(source: Path | IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
+    # deferred: pydantic only to restore, kept off `task dump` and --help (tests/test_startup.py)
     from pydantic import ValidationError
 
     from eventix_cli.core.task import Task
@@ -184,9 +186,6 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
 
 def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
     """Put a task back under its uid; an existing one is skipped unless ``overwrite``."""
-    from eventix_cli.cli.bulk import Skip
-    from eventix_cli.core.errors import RevisionConflict, TaskNotFound
-
     doc = task.model_copy()
     if overwrite:
         try:
@@ -237,8 +236,6 @@ def restore(
     It says what it will do and asks first (--yes when not on a terminal); --dry-run shows
     the count, the namespaces and a sample, and changes nothing.
     """
-    from eventix_cli.cli.commands.task.common import confirm_or_refuse, require_writable, run_selected
-
     settings, client = connect(ctx, url=url, timeout=timeout, output=output)
     if not dry_run:
         require_writable(settings, "restore tasks")
@@ -289,10 +286,6 @@ def _namespaces_text(spaces: Counter[str]) -> str:
 def _restore_dry_run(
     fmt: str | None, total: int, spaces: Counter[str], sample: list[Task], mode: str
 ) -> None:
-    from eventix_cli.cli import output
-    from eventix_cli.cli.commands.task.common import print_tasks
-    from eventix_cli.cli.output import Output
-
     out = Output(fmt)
     if out.format == "json":
         out.document(

@@ -7,12 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from eventix_cli.cli import output as out
 from eventix_cli.cli.commands.task.common import (
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
+    build_query,
+    csv_columns,
+    print_tasks,
+    task_columns,
+    task_row,
 )
 from eventix_cli.cli.options import (
     AllNamespacesOption,
@@ -23,9 +29,12 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import select_columns
 from eventix_cli.client.selection import first_matches, iter_matches
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.times import utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -52,6 +61,7 @@ DEFAULT_SORT = "-created_time"
 
 def check_sort(sort: str) -> str:
     """The sort sent to the server, with every field checked (``uid`` is the stored ``_id``)."""
+    # deferred: core.fields only to check a --sort, kept off `task list --help` (tests/test_startup.py)
     from eventix_cli.core.fields import TASK_FIELDS
 
     fields = []
@@ -114,9 +124,6 @@ def list_tasks(
     retries left and, for failed tasks, the error class; -o json and -o jsonl give the full
     task documents. When fewer tasks are shown than match, stderr says so in every format.
     """
-    from eventix_cli.cli.commands.task.common import build_query, csv_columns, task_columns
-    from eventix_cli.cli.tables import select_columns
-
     if all_ and sort is not None and check_sort(sort) not in ("_id",):
         raise UsageError(
             "--all streams every match in uid order and cannot sort",
@@ -171,9 +178,6 @@ def _list_once(
     headers: bool,
     columns: str | None,
 ) -> None:
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.commands.task.common import print_tasks
-
     if all_:
         print_tasks(fmt, iter_matches(client, query), headers=headers, columns=columns)
         return
@@ -216,12 +220,6 @@ def _watch(
     interval: float,
 ) -> None:
     """Redraw the listing until Ctrl-C (exit 0), like ``kubectl get -w`` or ``watch``."""
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.commands.task.common import task_columns, task_row
-    from eventix_cli.cli.output import Output
-    from eventix_cli.cli.tables import select_columns
-    from eventix_cli.core.times import utcnow
-
     if fmt != "table" or not out.is_terminal():
         raise UsageError(
             "--watch redraws a table on a terminal",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
     DryRunOption,
@@ -15,6 +18,9 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
+    build_query,
+    require_writable,
+    run_by_filter,
 )
 from eventix_cli.cli.options import (
     AllNamespacesOption,
@@ -25,7 +31,9 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import iter_matching_documents
-from eventix_cli.core.errors import UsageError
+from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.times import utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -48,9 +56,6 @@ PURGE_HOLD_SECONDS = 60
 def purge_one(client: EventixClient, doc: dict[str, Any]) -> None:
     """Delete a listed task, never one that a worker is running: a pending one is first
     reserved (see :func:`_reserve`), so no worker can claim it between the check and the delete."""
-    from eventix_cli.cli.bulk import Skip
-    from eventix_cli.core.errors import TaskNotFound
-
     uid = doc["uid"]
     if doc.get("status") not in ("done", "error"):
         _reserve(client, doc)
@@ -65,14 +70,10 @@ def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
     without a worker id, so it gets :data:`PURGE_HOLD` (and a short lease: should the purge die
     before its delete, the server's cleanup puts the task back). A task claimed since it was
     listed fails the revision check; it is re-read and left alone when processing."""
-    import datetime as dt
-
+    # deferred: pydantic only for a real purge, kept off --dry-run and --help (tests/test_startup.py)
     from pydantic import ValidationError
 
-    from eventix_cli.cli.bulk import Skip
-    from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound
     from eventix_cli.core.task import Task
-    from eventix_cli.core.times import utcnow
 
     try:
         task = Task.model_validate(doc)
@@ -121,9 +122,6 @@ def purge(
     the count, a sample of 5 and the exact filter; otherwise it asks first (--yes when not
     on a terminal). Only matching tasks are touched, so running it again is harmless.
     """
-    from eventix_cli.cli.commands.task.common import build_query, require_writable, run_by_filter
-    from eventix_cli.core.statuses import TaskStatus
-
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     query = build_query(
         settings,
@@ -144,7 +142,6 @@ def purge(
         raise UsageError("processing tasks are never purged; cancel them with `eventix task cancel --force`")
     if not dry_run:
         require_writable(settings, "purge tasks")
-    from dataclasses import replace
 
     query = replace(query, exclude_statuses=(TaskStatus.processing,))
     with client:

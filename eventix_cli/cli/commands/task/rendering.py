@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.tables import select_columns
 from eventix_cli.core.times import format_wire_time, relative, utcnow
 
 if TYPE_CHECKING:
-    from eventix_cli.cli.output import Column
     from eventix_cli.core.task import Task
     from eventix_cli.core.view import TaskView
 
@@ -40,8 +41,6 @@ def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
 
 def task_columns() -> list[Column]:
     """The table of tasks; at 80 columns the low-ranked ones (highest ``drop``) go first."""
-    from eventix_cli.cli.output import Column
-
     return [
         Column("uid", "UID", min_width=32),
         Column("namespace", "NAMESPACE", drop=5),
@@ -69,8 +68,6 @@ CSV_COLUMNS = (
 
 
 def csv_columns() -> list[Column]:
-    from eventix_cli.cli.output import Column
-
     return [Column(c, c) for c in CSV_COLUMNS]
 
 
@@ -82,9 +79,6 @@ def print_tasks(
     ``columns`` (a comma list) picks the table or CSV columns; ``headers=False`` leaves out
     their header row.
     """
-    from eventix_cli.cli.output import Output
-    from eventix_cli.cli.tables import select_columns
-
     now = utcnow()
     out = Output(fmt, headers=headers)
     rows = (task_row(t, now) for t in tasks)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from eventix_cli.cli import output as out
+from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
     DryRunOption,
@@ -15,6 +17,11 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     YesOption,
+    build_query,
+    read_ids,
+    require_writable,
+    run_by_filter,
+    run_selected,
 )
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
@@ -25,7 +32,9 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
-from eventix_cli.core.errors import UsageError
+from eventix_cli.core.errors import UsageError, WrongTaskStatus
+from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.times import parse_eta, utcnow
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -44,11 +53,6 @@ EPILOG = """\
 
 def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: bool) -> None:
     """Reschedule one task; with ``force`` also requeue done or stuck processing ones."""
-    from eventix_cli.cli.bulk import Skip
-    from eventix_cli.core.errors import WrongTaskStatus
-    from eventix_cli.core.statuses import TaskStatus
-    from eventix_cli.core.times import utcnow
-
     try:
         client.reschedule(uid, eta)
         return
@@ -112,16 +116,8 @@ def retry(
     of `task list`; default --status error) it shows what it will do and asks first
     (--yes when not on a terminal). Exit 1 when any task could not be retried.
     """
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.commands.task.common import (
-        build_query,
-        read_ids,
-        require_writable,
-        run_by_filter,
-        run_selected,
-    )
+    # deferred: the task model brings pydantic, kept off `task retry --help` (tests/test_startup.py)
     from eventix_cli.core.task import TaskStatus
-    from eventix_cli.core.times import parse_eta
 
     when = parse_eta(eta) if eta else None
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)

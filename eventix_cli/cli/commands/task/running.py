@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from eventix_cli.cli import output as out
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
@@ -20,7 +21,9 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
+from eventix_cli.core.times import format_duration, format_wire_time, utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
@@ -39,8 +42,6 @@ LEASE = dt.timedelta(seconds=300)
 
 
 def running_row(task: TaskView, now: dt.datetime) -> dict[str, Any]:
-    from eventix_cli.core.times import format_duration, format_wire_time
-
     expires = task.worker_expires
     since = None if expires is None else (now - (expires - LEASE)).total_seconds()
     left = None if expires is None else (expires - now).total_seconds()
@@ -94,10 +95,6 @@ def running(
     renewal of a long task. Idle workers cannot be listed: the API has no worker registry,
     so a worker is only seen through the tasks it holds.
     """
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.output import Column, Output
-    from eventix_cli.core.times import utcnow
-
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     query: dict[str, Any] = {"status": "processing"}
     if not all_namespaces:

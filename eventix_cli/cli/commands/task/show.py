@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from eventix_cli.cli import output as out
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     NamespaceOption,
@@ -13,6 +14,7 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 
@@ -49,9 +51,6 @@ def show(
     -o json prints the raw document. By unique key, the pending task (scheduled or retry) is
     preferred; otherwise the most relevant one in any status.
     """
-    from eventix_cli.cli import output as out
-    from eventix_cli.cli.output import Output
-
     if (uid is None) == (unique_key is None):
         raise UsageError("give a task uid or --unique-key KEY (one of them)")
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
@@ -59,6 +58,8 @@ def show(
         if uid is not None:
             task = client.get_task(uid)
         else:
+            # deferred: task.common (its query, rendering and selection modules) only for
+            # --unique-key, kept off `task show UID` (tests/test_startup.py)
             from eventix_cli.cli.commands.task.common import no_task_for_unique_key, tasks_by_unique_key
 
             found = tasks_by_unique_key(client, settings.namespace, unique_key)
