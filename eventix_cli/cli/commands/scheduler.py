@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from eventix_cli.cli.options import (
     log_options,
 )
 from eventix_cli.cli.schedule_files import load_or_refuse
+from eventix_cli.cli.stop_signals import StopSignals
 from eventix_cli.config import require_writable
 from eventix_cli.logging import setup_logging
 from eventix_cli.schedules.runner import Scheduler
@@ -65,12 +65,5 @@ def scheduler(
         if once:
             runner.run_once(raise_errors=True)
             return
-        previous = {
-            sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
-            for sig in (signal.SIGTERM, signal.SIGINT)
-        }
-        try:
+        with StopSignals(runner.request_stop):
             runner.run()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
