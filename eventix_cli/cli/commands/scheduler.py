@@ -63,7 +63,7 @@ def scheduler(
     runner = Scheduler(client, schedules, settings.namespace)
     with client:
         if once:
-            runner.run_once(raise_errors=True)
+            runner.run_once(raise_errors=True, final=True)
             return
         with StopSignals(runner.request_stop):
             runner.run()
