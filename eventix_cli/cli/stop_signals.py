@@ -67,7 +67,10 @@ class StopSignals:
 
     def _run(self) -> None:
         while True:
-            for number in self._reader.recv(64):
+            received = self._reader.recv(64)
+            if not received:  # closed: nothing more can come
+                return
+            for number in received:
                 if number == _QUIT:
                     return
                 self.received += 1
