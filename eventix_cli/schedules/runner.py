@@ -6,7 +6,9 @@ any status; a second scheduler on the same file therefore skips a slot the first
 enqueued (and the server's unique-key rule merges the rare simultaneous post while the task
 waits). The latest enqueued slot of a schedule is read back from the server at start (the
 task with the greatest key of that schedule), so slots missed while no scheduler ran are
-found without local state; catch-up rules then decide which of them to enqueue.
+found without local state; catch-up rules then decide which of them to enqueue. A slot missed
+by only seconds may be on time for another scheduler whose clock is behind: it is caught up
+once no such scheduler has enqueued it (``slots.held_back``), never earlier.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from eventix_cli.core.fields import stored_priority
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.schedules.model import Schedule, slot_text
-from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, iter_slots
+from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, held_back, iter_slots
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -70,6 +72,9 @@ class Scheduler:
         self.clock = clock
         self.max_sleep = max_sleep
         self.last: dict[str, dt.datetime | None] = {}
+        #: missed slots to catch up, held back while a scheduler on a slower clock may still
+        #: enqueue them (ascending, per schedule; see ``slots.held_back``)
+        self.waiting: dict[str, list[dt.datetime]] = {}
         #: schedules that failed, and when they are tried again: each backs off on its own
         self.retry_at: dict[str, dt.datetime] = {}
         self.enqueued = 0
@@ -148,7 +153,7 @@ class Scheduler:
 
     # -- passes -----------------------------------------------------------------------------
 
-    def run_schedule(self, schedule: Schedule, now: dt.datetime) -> None:
+    def run_schedule(self, schedule: Schedule, now: dt.datetime, *, final: bool = False) -> None:
         if schedule.name not in self.last:
             self.last[schedule.name] = self.recorded_slot(schedule)  # None: a new schedule
         slots, skipped = due_slots(schedule, self.last[schedule.name], now)
@@ -168,19 +173,34 @@ class Scheduler:
                 skipped,
                 schedule.catch_up,
             )
+        waiting = self.waiting.setdefault(schedule.name, [])
+        while waiting and (final or not held_back(schedule, waiting[0], now)):
+            if self.stopping:
+                return
+            self.enqueue(schedule, waiting[0])  # a slower scheduler has had its chance
+            del waiting[0]
         for slot in slots:
             if self.stopping:
                 return
-            self.enqueue(schedule, slot)
+            if not final and held_back(schedule, slot, now):
+                log.debug(
+                    "%s: slot %s missed; held back in case a slower clock enqueues it",
+                    schedule.name,
+                    slot_text(slot),
+                )
+                waiting.append(slot)
+            else:
+                self.enqueue(schedule, slot)
             self.last[schedule.name] = slot
         if self.last[schedule.name] is None or (not slots and skipped != 0):
             # from now on, a slot this scheduler does not enqueue in time counts as missed;
             # the skipped ones are settled
             self.last[schedule.name] = now
 
-    def run_once(self, *, raise_errors: bool = False) -> int:
+    def run_once(self, *, raise_errors: bool = False, final: bool = False) -> int:
         """One pass over every schedule not backing off from a failure; returns how many failed
-        (server errors). ``raise_errors`` tries every schedule and raises the first error."""
+        (server errors). ``raise_errors`` tries every schedule and raises the first error.
+        ``final``: no pass follows (``--once``), so no missed slot is held back for later."""
         now = self.clock()
         failed = 0
         for schedule in self.schedules:
@@ -190,7 +210,7 @@ class Scheduler:
             if retry_at is not None and now < retry_at and not raise_errors:
                 continue  # backing off (a pass that raises, as --once runs, tries every schedule)
             try:
-                self.run_schedule(schedule, now)
+                self.run_schedule(schedule, now, final=final)
             except (TransportError, ApiError) as exc:
                 if raise_errors:
                     raise

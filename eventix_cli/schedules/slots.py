@@ -22,6 +22,9 @@ from eventix_cli.schedules.model import Schedule
 GRACE = dt.timedelta(seconds=60)
 #: catch_up = "all" enqueues at most this many missed slots of a schedule (the most recent)
 CATCH_UP_LIMIT = 100
+#: how far two schedulers' clocks may disagree: a slot missed by less than this may still be
+#: on time for a scheduler whose clock is behind, running now (see :func:`held_back`)
+CLOCK_SKEW = dt.timedelta(seconds=30)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _SECOND = dt.timedelta(seconds=1)
@@ -88,6 +91,18 @@ def grace(schedule: Schedule) -> dt.timedelta:
     if schedule.every is not None:
         return min(GRACE, dt.timedelta(seconds=schedule.every))
     return GRACE
+
+
+def held_back(schedule: Schedule, slot: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a missed ``slot`` waits before it is caught up: while it is less than
+    :data:`CLOCK_SKEW` old, a scheduler whose clock is behind this one's may be running and
+    see it on time (it enqueues it then); catch-up is for slots missed while no scheduler ran.
+
+    Only ``every`` schedules shorter than :data:`CLOCK_SKEW` are concerned: a slot counts as
+    missed only after :func:`grace`, no shorter than that for the others.
+    """
+    now = as_utc(now)
+    return now - CLOCK_SKEW < as_utc(slot) <= now - grace(schedule)
 
 
 def due_slots(

@@ -2,7 +2,7 @@
 
 Who does what, and where each guarantee is kept:
 
-- :mod:`.supervisor` (main thread): owns the task threads, lease renewal, signals (flags
+- :mod:`.supervisor` (main thread): owns the task threads, lease renewal, stop requests (flags
   only), the health file and the shutdown; releases what a dead thread held and replaces it.
 - :mod:`.lane` (one per ``--concurrency``): claims a task, runs one attempt, hands the outcome
   to the write-back, claims the next.

@@ -3,8 +3,8 @@
 Task code can do anything: raise any ``BaseException`` (``sys.exit()``, ``KeyboardInterrupt``,
 ``SystemExit``), raise exceptions whose ``__str__`` raises. All of it is a failed attempt, not
 the worker's business: tasks run in worker threads, where a real SIGINT/SIGTERM never arrives
-(signals only set flags in the main thread), so a ``KeyboardInterrupt`` seen here came from the
-task itself.
+(stop signals only set flags, relayed by a thread of their own), so a ``KeyboardInterrupt``
+seen here came from the task itself.
 """
 
 from __future__ import annotations

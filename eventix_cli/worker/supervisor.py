@@ -3,8 +3,9 @@
 It trusts nothing: a task thread that dies anyway has its claimed tasks released (revision-
 checked) and is replaced, up to ``max_thread_deaths`` within ``death_window`` seconds, after
 which the worker releases everything and exits 1. Leases are renewed only for attempts that
-run. The health file is touched only while every thread lives and the server answers. Signals
-only set flags:
+run. The health file is touched only while every thread lives and the server answers. Stop
+requests come from an ordinary thread (``eventix_cli.cli.stop_signals`` relays the signals: a
+handler taking the locks below could deadlock the main thread) and only set flags:
 
 - first SIGTERM/SIGINT: stop claiming, let running tasks finish and write back, exit 0;
 - second signal, or ``shutdown_timeout`` passing: release the tasks still running (a
@@ -92,10 +93,11 @@ class Supervisor:
         self._serial = 0
         self._deaths: list[float] = []
 
-    # -- control (signal handlers: only set flags) -------------------------------------------
+    # -- control (only set flags) ------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """First signal: graceful; a second one forces the stop."""
+        """First request (signal): graceful; a second one forces the stop. Takes locks: call it
+        from a thread, never from a signal handler."""
         if self._stopping.is_set():
             self._forced.set()
         self._stopping.set()

@@ -153,3 +153,86 @@ def test_a_refused_schedule_does_not_hold_up_the_others(client, namespace) -> No
     clock.set("2026-05-01T07:00:05.500+00:00")
     assert runner.run_once() == 1
     assert refusing.refused == 2
+
+
+def tick_keys(*times: str) -> list[str]:
+    return [f"schedule:tick:2026-05-01T{t}Z" for t in times]
+
+
+def seconds(start: str, count: int) -> list[str]:
+    first = dt.datetime.fromisoformat(f"2026-05-01T{start}")
+    return [(first + dt.timedelta(seconds=i)).strftime("%H:%M:%S") for i in range(count)]
+
+
+def test_a_scheduler_on_a_slower_clock_is_running_not_missing_slots(embedded_url, namespace) -> None:
+    # A's clock is 20 s behind B's. A sees the new schedule first and registers the slot that is
+    # on time by its clock; B starts a second later and finds that slot on the server. Catch-up
+    # is for slots missed while no scheduler ran: B does not enqueue the 19 slots before its
+    # start (older than either scheduler's start); A, running, enqueues them on its clock
+    every_second = sched("tick", every="1s", catch_up="all")
+    a_clock, b_clock = Clock("2026-05-01T06:59:40+00:00"), Clock("2026-05-01T07:00:01+00:00")
+    with EventixClient(embedded_url, retries=0) as client:
+        a = Scheduler(client, [every_second], namespace, clock=a_clock)
+        b = Scheduler(client, [every_second], namespace, clock=b_clock)
+        a.run_once()
+        b.run_once()
+        assert keys(client, namespace) == tick_keys("06:59:40", "07:00:01")
+        # both go on, a pass a second for 40 s: each slot once, from the first clock to reach it
+        for _ in range(40):
+            a_clock.now += dt.timedelta(seconds=1)
+            b_clock.now += dt.timedelta(seconds=1)
+            a.run_once()
+            b.run_once()
+        assert keys(client, namespace) == tick_keys(*seconds("06:59:40", 62))
+        assert (a.enqueued, b.enqueued) == (21, 41)  # A: 06:59:40 to 07:00:00, B: the rest
+
+
+def test_slots_missed_by_seconds_are_caught_up_once_no_slower_scheduler_took_them(
+    embedded_url, namespace
+) -> None:
+    # A registered 06:59:40 and stopped; B, starting at 07:00:01, waits as long as a scheduler
+    # whose clock lags by up to CLOCK_SKEW could still enqueue those slots, then catches them up
+    every_second = sched("tick", every="1s", catch_up="all")
+    a_clock, b_clock = Clock("2026-05-01T06:59:40+00:00"), Clock("2026-05-01T07:00:01+00:00")
+    with EventixClient(embedded_url, retries=0) as client:
+        Scheduler(client, [every_second], namespace, clock=a_clock).run_once()
+        b = Scheduler(client, [every_second], namespace, clock=b_clock)
+        b.run_once()
+        assert keys(client, namespace) == tick_keys("06:59:40", "07:00:01")
+        b_clock.set("2026-05-01T07:00:15+00:00")
+        b.run_once()  # 06:59:41 to 06:59:45: missed by 30 s or more now
+        assert keys(client, namespace) == tick_keys(*seconds("06:59:40", 6), "07:00:01", "07:00:15")
+        b_clock.set("2026-05-01T07:00:45+00:00")
+        b.run_once()
+        assert keys(client, namespace)[:23] == tick_keys(*seconds("06:59:40", 23))
+
+
+def test_catch_up_fills_a_gap_no_scheduler_ran_at_once_up_to_the_last_seconds(
+    embedded_url, namespace
+) -> None:
+    every_ten = sched("ten", every="10s", catch_up="all")
+    clock = Clock("2026-05-01T07:00:00+00:00")
+    ten = [f"schedule:ten:2026-05-01T07:{m:02d}:{s:02d}Z" for m in range(3) for s in range(0, 60, 10)]
+    with EventixClient(embedded_url, retries=0) as client:
+        Scheduler(client, [every_ten], namespace, clock=clock).run_once()
+        clock.set("2026-05-01T07:02:00+00:00")
+        b = Scheduler(client, [every_ten], namespace, clock=clock)
+        b.run_once()
+        # missed by 30 s or more: at once; 07:01:40 and 07:01:50 once a slower clock had its chance
+        assert keys(client, namespace) == [*ten[:10], ten[12]]
+        clock.set("2026-05-01T07:02:20+00:00")
+        b.run_once()
+        assert keys(client, namespace) == [*ten[:13], ten[14]]  # 07:02:10 missed by 10 s: held
+
+
+def test_a_final_pass_holds_nothing_back(embedded_url, namespace) -> None:
+    # `eventix scheduler --once` (from cron): no later pass would catch up a slot held back
+    every_ten = sched("ten", every="10s", catch_up="all")
+    clock = Clock("2026-05-01T07:00:00+00:00")
+    with EventixClient(embedded_url, retries=0) as client:
+        Scheduler(client, [every_ten], namespace, clock=clock).run_once(final=True)
+        clock.set("2026-05-01T07:01:00+00:00")
+        Scheduler(client, [every_ten], namespace, clock=clock).run_once(final=True)
+        assert keys(client, namespace) == [
+            f"schedule:ten:2026-05-01T07:00:{s:02d}Z" for s in range(0, 60, 10)
+        ] + ["schedule:ten:2026-05-01T07:01:00Z"]

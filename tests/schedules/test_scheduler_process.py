@@ -13,6 +13,7 @@ import pytest
 
 from eventix_cli.client.api import EventixClient
 from tests.support.servers import REPO_ROOT, child_env
+from tests.support.signal_bursts import send_burst
 from tests.support.workers import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.slow
@@ -99,3 +100,30 @@ def test_a_broken_schedules_file_stops_the_worker_before_it_starts(embedded_url,
     worker = WorkerProcess(embedded_url, namespace, tmp_path / "logs", args=["--schedules", str(file)])
     assert worker.wait(30) == 2
     assert "error: schedules.toml: schedule tick: cron '61 * * * *'" in worker.log()
+
+
+#: schedulers run side by side, each given one burst of stop signals: enough to catch the race
+BURST_SCHEDULERS = 8
+
+
+def test_a_burst_of_stop_signals_never_freezes_the_scheduler(embedded_url, namespace, tmp_path) -> None:
+    file = tmp_path / "hourly.toml"
+    file.write_text('[schedules.hourly]\nevery = "1h"\ntask = "add"\n')
+    logs = [tmp_path / f"scheduler-{i}.log" for i in range(BURST_SCHEDULERS)]
+    processes = [start_scheduler(embedded_url, namespace, file, log) for log in logs]
+    try:
+        for process, log in zip(processes, logs, strict=True):
+            wait_for(lambda log=log: "scheduler started" in log.read_text(), timeout=60, what=log.read_text)
+            send_burst(process.pid)
+        for process, log in zip(processes, logs, strict=True):
+            try:
+                code = process.wait(20)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"the scheduler froze:\n{log.read_text()}") from None
+            assert code == 0, log.read_text()
+            assert "scheduler stopped" in log.read_text()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)

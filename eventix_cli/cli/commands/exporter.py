@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from eventix_cli.cli import output
 from eventix_cli.cli.options import AllNamespacesOption, NamespaceOption, TimeoutOption, UrlOption
 from eventix_cli.cli.state import state_of
+from eventix_cli.cli.stop_signals import StopSignals
 from eventix_cli.core.errors import UsageError
 from eventix_cli.logging import setup_logging
 from eventix_cli.metrics.http import serve_registry
@@ -74,13 +74,10 @@ def exporter(
         output.warn(f"listening on {host}: anyone who can reach it can read the queue figures")
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with client:
+        with StopSignals(stop.set), client:
             collector.run(stop, interval)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         served.close()
         collector.close()
     output.message("eventix exporter stopped")

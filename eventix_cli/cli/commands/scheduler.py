@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from eventix_cli.cli.options import (
     log_options,
 )
 from eventix_cli.cli.schedule_files import load_or_refuse
+from eventix_cli.cli.stop_signals import StopSignals
 from eventix_cli.config import require_writable
 from eventix_cli.logging import setup_logging
 from eventix_cli.schedules.runner import Scheduler
@@ -63,14 +63,7 @@ def scheduler(
     runner = Scheduler(client, schedules, settings.namespace)
     with client:
         if once:
-            runner.run_once(raise_errors=True)
+            runner.run_once(raise_errors=True, final=True)
             return
-        previous = {
-            sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
-            for sig in (signal.SIGTERM, signal.SIGINT)
-        }
-        try:
+        with StopSignals(runner.request_stop):
             runner.run()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

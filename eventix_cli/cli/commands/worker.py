@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from eventix_cli.cli.options import (
     UrlOption,
     log_options,
 )
+from eventix_cli.cli.stop_signals import StopSignals
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
 from eventix_cli.logging import setup_logging
@@ -237,19 +237,14 @@ def worker(
         from eventix_cli.cli.schedule_files import start_in_worker
 
         embedded_scheduler = start_in_worker(state, settings, schedules_file)
-    previous = {
-        sig: signal.signal(sig, lambda _s, _f: runner.request_stop())
-        for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        with client:
-            code = runner.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if embedded_scheduler is not None:
-            embedded_scheduler.stop()
-        metrics.close()
+    with StopSignals(runner.request_stop):
+        try:
+            with client:
+                code = runner.run()
+        finally:
+            if embedded_scheduler is not None:
+                embedded_scheduler.stop()
+            metrics.close()
     exit_despite_stray_threads(code)
     if code:
         raise typer.Exit(code)

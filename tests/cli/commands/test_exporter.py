@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.metrics import scrape, value
 from tests.support.servers import REPO_ROOT, child_env, free_port, start_server
+from tests.support.signal_bursts import has_proc, other_threads, send_burst, signal_thread
 from tests.support.tasks import seed
 from tests.support.workers import wait_for
 
@@ -74,6 +77,61 @@ def test_exporter_survives_the_server_going_away_and_coming_back(tmp_path: Path)
     assert text.count("refresh failed") == 1  # logged once per outage, not on every refresh
     assert "refresh succeeded again" in text
     assert "Traceback" not in text
+
+
+def _serving(url: str) -> bool:
+    """The first refresh is done: the exporter waits for the next one, its stop signals handled."""
+    return value(_samples(url), "eventix_exporter_up") == 1
+
+
+def _exit_code(exporter: subprocess.Popen[bytes], log: Path, timeout: float) -> int:
+    try:
+        return exporter.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the exporter did not stop within {timeout}s:\n{log.read_text()}") from None
+
+
+#: exporters run side by side, each given one burst of stop signals: enough to catch the race
+BURST_EXPORTERS = 8
+
+
+@pytest.mark.slow
+def test_a_burst_of_stop_signals_never_freezes_the_exporter(tmp_path: Path, embedded_url: str) -> None:
+    ports = [free_port() for _ in range(BURST_EXPORTERS)]
+    logs = [tmp_path / f"exporter-{port}.log" for port in ports]
+    exporters = [_start_exporter(embedded_url, port, log) for port, log in zip(ports, logs, strict=True)]
+    try:
+        for exporter, port, log in zip(exporters, ports, logs, strict=True):
+            wait_for(
+                lambda port=port: _serving(f"http://127.0.0.1:{port}/metrics"), timeout=60, what=log.read_text
+            )
+            send_burst(exporter.pid)
+        for exporter, log in zip(exporters, logs, strict=True):
+            assert _exit_code(exporter, log, 20) == 0, log.read_text()
+    finally:
+        for exporter in exporters:
+            if exporter.poll() is None:
+                exporter.kill()
+                exporter.wait(5)
+
+
+@pytest.mark.skipif(not has_proc(), reason="needs /proc and tgkill (Linux)")
+def test_the_exporter_stops_promptly_whichever_thread_the_signal_reaches(
+    tmp_path: Path, embedded_url: str
+) -> None:
+    port = free_port()
+    log = tmp_path / "exporter.log"
+    # the next refresh is a minute away: the main thread waits for it all that time
+    exporter = _start_exporter(embedded_url, port, log, "--interval", "60")
+    try:
+        wait_for(lambda: _serving(f"http://127.0.0.1:{port}/metrics"), timeout=60, what=log.read_text)
+        signal_thread(exporter.pid, other_threads(exporter.pid)[0], signal.SIGTERM)
+        assert _exit_code(exporter, log, 10) == 0, log.read_text()
+    finally:
+        if exporter.poll() is None:
+            exporter.kill()
+            exporter.wait(5)
+    assert "eventix exporter stopped" in log.read_text()
 
 
 def test_port_in_use_is_one_line_and_exit_2(tmp_path: Path, embedded_url: str) -> None:
