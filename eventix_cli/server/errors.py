@@ -108,6 +108,13 @@ class TriggersTooSlow(DomainError):
         )
 
 
+class UnstorableDocument(DomainError):
+    """A task document, made other than from a request body (a trigger's task), that breaks the
+    strict-JSON rules: stored, no worker could write it back."""
+
+    status_code = 422
+
+
 class Unauthorized(DomainError):
     status_code = 401
 
