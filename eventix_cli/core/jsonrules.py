@@ -5,8 +5,8 @@ parser takes them and turns ``1e999`` into infinity; they would become ``null`` 
 integers within 64 bits, text that is valid Unicode (no lone surrogate, as undecodable input
 bytes become), at most :data:`MAX_JSON_DEPTH` levels of nesting: what a server stores it must
 take back on the next write, or a worker could never write back the task it was handed.
-The client refuses such a value before sending it (:func:`encode_json`), the command line when a user types it
-(:func:`loads`), the server when a request carries it (:func:`unstorable_reason` and the
+The client refuses such a value before sending it (:func:`encode_json`), the command line
+when a user types it (:func:`loads`), the server when a request carries it (:func:`unstorable_reason` and the
 :func:`reject_constant`/:func:`finite_float` hooks of its parser).
 """
 
