@@ -115,6 +115,13 @@ class UnstorableDocument(DomainError):
     status_code = 422
 
 
+class DatabaseUnavailable(DomainError):
+    """The database cannot be written now (its file deleted or replaced): the server, not the
+    request, is at fault, and a retry later may succeed."""
+
+    status_code = 503
+
+
 class Unauthorized(DomainError):
     status_code = 401
 

@@ -175,8 +175,8 @@ def test_read_only_database_is_refused_at_start(tmp_path: Path, monkeypatch: pyt
     TaskStore(db).close()
     real_connect = sqlite3.connect
 
-    def read_only(path, *args, **kwargs):  # what a file without write permission gives
-        return real_connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+    def read_only(database, *args, **kwargs):  # what a file without write permission gives
+        return real_connect(database.partition("?")[0] + "?mode=ro", *args, **kwargs)
 
     monkeypatch.setattr("eventix_cli.server.store.sqlite3.connect", read_only)
     with pytest.raises(StoreError, match=r"readonly|read-only|unable to open"):
