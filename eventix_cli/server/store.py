@@ -70,6 +70,8 @@ LEASE_SECONDS = 300
 QUERY_TIME_LIMIT = 30.0
 #: connections for listings, each used by one listing at a time
 MAX_READERS = 4
+#: bytes of write-ahead log kept when SQLite restarts it (the scheduled checkpoint truncates it)
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
 #: seconds ``/healthz`` waits for the write lock before it reports the database locked
 HEALTH_LOCK_LIMIT = 2.0
 #: free bytes on the database's filesystem below which ``/healthz`` reports it full
@@ -127,8 +129,9 @@ class TaskStore:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
         self._readers = ReaderPool(self._connect, MAX_READERS)
-        self._probe: sqlite3.Connection | None = None  # the health check's own connection
-        self._probe_lock = threading.Lock()
+        # a connection of its own for the health probe and the checkpoints, one at a time
+        self._side: sqlite3.Connection | None = None
+        self._side_lock = threading.Lock()
         try:
             self._file = self._database_file()
             self.db = self._connect(create=True)
@@ -165,6 +168,7 @@ class TaskStore:
         try:
             db.execute("PRAGMA busy_timeout = 5000")
             db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")  # kept after a restart
             db.execute(f"PRAGMA synchronous = {'OFF' if self._tempdir else 'NORMAL'}")
             for name, nargs, func in SQL_FUNCTIONS:
                 db.create_function(name, nargs, func, deterministic=True)
@@ -199,7 +203,7 @@ class TaskStore:
         """Why the database cannot be written now, or ``None`` when it can: its file deleted
         or replaced, its filesystem full, its write lock held elsewhere for more than
         :data:`HEALTH_LOCK_LIMIT` seconds, or a real write (on a connection of its own) failing."""
-        with self._probe_lock:
+        with self._side_lock:
             try:
                 self._check_file()
             except DatabaseUnavailable as exc:
@@ -209,21 +213,47 @@ class TaskStore:
             if free < MIN_FREE_BYTES:
                 return f"no space left for the database {self.path} ({free:,} bytes free)"
             try:
-                if self._probe is None:
-                    self._probe = self._connect()
-                    self._probe.execute(f"PRAGMA busy_timeout = {int(HEALTH_LOCK_LIMIT * 1000)}")
-                self._probe.execute("BEGIN IMMEDIATE")
+                side = self._side_connection()
+                side.execute("BEGIN IMMEDIATE")
                 try:
-                    self._probe.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # a write, unchanged
-                    self._probe.execute("COMMIT")
+                    side.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # a write, unchanged
+                    side.execute("COMMIT")
                 finally:
-                    if self._probe.in_transaction:
-                        self._probe.execute("ROLLBACK")
+                    if side.in_transaction:
+                        side.execute("ROLLBACK")
             except sqlite3.Error as exc:
                 if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     return f"the database {self.path} stayed locked for more than {HEALTH_LOCK_LIMIT:g} s"
                 return f"the database {self.path} cannot be written: {exc}"
         return None
+
+    def checkpoint(self) -> tuple[int, int] | None:
+        """Copy the write-ahead log into the database and truncate it; ``(frames in the log,
+        frames copied)`` before the truncation, or ``None`` when the file is gone.
+
+        New listings are held back until the running ones have ended (at most
+        :data:`QUERY_TIME_LIMIT` seconds): a reader on an older snapshot keeps SQLite from
+        restarting the log, and listings that always overlap would let it grow without end.
+        The copy runs first without blocking writers (``PASSIVE``); the truncation, which
+        waits for the write lock, then has little left to copy."""
+        try:
+            self._check_file()
+        except DatabaseUnavailable:
+            return None
+        with self._readers.paused(QUERY_TIME_LIMIT) as quiet, self._side_lock:
+            side = self._side_connection()
+            _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if quiet:
+                _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return frames, copied
+
+    def _side_connection(self) -> sqlite3.Connection:
+        """The connection of the health probe and the checkpoints (under ``_side_lock``); it
+        waits for the write lock at most :data:`HEALTH_LOCK_LIMIT` seconds."""
+        if self._side is None:
+            self._side = self._connect()
+            self._side.execute(f"PRAGMA busy_timeout = {int(HEALTH_LOCK_LIMIT * 1000)}")
+        return self._side
 
     def _discard(self) -> None:
         db = getattr(self, "db", None)
@@ -258,10 +288,10 @@ class TaskStore:
         return _Transaction(self._lock, self.db, self._check_file)
 
     def close(self) -> None:
-        with self._lock, self._probe_lock:
+        with self._lock, self._side_lock:
             self._readers.close()
-            if self._probe is not None:
-                self._probe.close()
+            if self._side is not None:
+                self._side.close()
             if self._tempdir is None:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
