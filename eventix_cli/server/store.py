@@ -87,6 +87,14 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _private(file: str) -> str:
+    """``file``, created empty and readable by its owner only (0600) when it does not exist:
+    SQLite gives the -wal and -shm files it makes the database file's permissions."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return file
+
+
 def _identity(file: str) -> tuple[int, int]:
     """What tells a file from another one later put at its path: device and inode."""
     found = os.stat(file)
@@ -133,7 +141,7 @@ class TaskStore:
         self._side: sqlite3.Connection | None = None
         self._side_lock = threading.Lock()
         try:
-            self._file = self._database_file()
+            self._file = _private(self._database_file())
             self.db = self._connect(create=True)
             self._identity = _identity(self._file)
             self._migrate()
