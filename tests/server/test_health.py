@@ -117,3 +117,21 @@ def test_a_full_disk_fails_healthz(tiny_filesystem: Path) -> None:
         filler.unlink()
         assert http.get("/healthz").status_code == 200
         assert _post(http).status_code == 200
+
+
+def test_a_full_disk_fails_healthz_fault_injected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same, anywhere (no root needed): the filesystem says it has no space left."""
+    real_statvfs = os.statvfs
+
+    def full(path: str | Path) -> os.statvfs_result:
+        found = real_statvfs(path)
+        return os.statvfs_result((*found[:4], 0, *found[5:]))  # f_bavail = 0
+
+    with serving(tmp_path / "eventix.sqlite3") as (http, _store):
+        assert http.get("/healthz").status_code == 200
+        monkeypatch.setattr(os, "statvfs", full)
+        health = http.get("/healthz")
+        assert health.status_code == 503, health.text
+        assert "no space left" in health.json()["reason"]
+        monkeypatch.undo()
+        assert http.get("/healthz").status_code == 200
