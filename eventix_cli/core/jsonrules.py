@@ -3,9 +3,10 @@
 RFC 8259 only, as every server stores it: no ``NaN``, ``Infinity`` or ``-Infinity`` (Python's
 parser takes them and turns ``1e999`` into infinity; they would become ``null`` on the way),
 integers within 64 bits, text that is valid Unicode (no lone surrogate, as undecodable input
-bytes become), at most :data:`MAX_JSON_DEPTH` levels of nesting. The client refuses such a
-value before sending it (:func:`encode_json`), the command line when a user types it
-(:func:`loads`), the server when a request carries it (:func:`unstorable_reason` and the
+bytes become), at most :data:`MAX_JSON_DEPTH` levels of nesting: what a server stores it must
+take back on the next write, or a worker could never write back the task it was handed.
+The client refuses such a value before sending it (:func:`encode_json`), the command line
+when a user types it (:func:`loads`), the server when a request carries it (:func:`unstorable_reason` and the
 :func:`reject_constant`/:func:`finite_float` hooks of its parser).
 """
 
@@ -84,7 +85,8 @@ def loads(text: str | bytes, what: str = "JSON value") -> Any:
 
 
 def unstorable_reason(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
-    """Why ``value`` (parsed JSON) is refused: deeper than ``limit``, or text that is not
+    """Why ``value`` (parsed JSON, or a document built in code) is refused: deeper than
+    ``limit``, an integer beyond 64 bits, a number that is not finite, or text that is not
     valid Unicode (a lone surrogate). ``None`` when it is fine. Iterative: no recursion."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -95,14 +97,19 @@ def unstorable_reason(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
             for key, sub in item.items():
                 if has_lone_surrogate(key):
                     return "text with a lone surrogate (not valid Unicode)"
-                if isinstance(sub, dict | list | str):
-                    stack.append((sub, depth + 1))
+                stack.append((sub, depth + 1))
         elif isinstance(item, list):
             if depth > limit:
                 return f"JSON nested deeper than {limit} levels (MAX_JSON_DEPTH)"
-            stack.extend((sub, depth + 1) for sub in item if isinstance(sub, dict | list | str))
-        elif isinstance(item, str) and has_lone_surrogate(item):
-            return "text with a lone surrogate (not valid Unicode)"
+            stack.extend((sub, depth + 1) for sub in item)
+        elif isinstance(item, str):
+            if has_lone_surrogate(item):
+                return "text with a lone surrogate (not valid Unicode)"
+        elif isinstance(item, int):
+            if not fits_int64(item):
+                return f"an integer beyond 64 bits (integers must be within {INT64_MIN} to {INT64_MAX})"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "a number that is not finite (NaN and Infinity are not JSON numbers)"
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from eventix_cli.server.store import TaskStore
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "eventix.sqlite3"
+#: seconds between two checkpoints of the database's write-ahead log
+CHECKPOINT_INTERVAL = 10.0
 
 
 def default_db_path() -> Path:
@@ -38,6 +41,16 @@ def bind(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def keep_checkpointing(store: TaskStore, interval: float, stop: threading.Event) -> None:
+    """Checkpoint ``store`` every ``interval`` seconds until ``stop`` is set (a thread's
+    target: a checkpoint may wait for listings, never on the event loop)."""
+    while not stop.wait(interval):
+        try:
+            store.checkpoint()
+        except Exception:
+            log.exception("checkpoint of the write-ahead log failed; retrying in %.0fs", interval)
 
 
 class Server(uvicorn.Server):
@@ -61,10 +74,20 @@ def serve(
     on_ready: Callable[[], None] | None = None,
     triggers: object = None,
     trigger_time_limit: float = 30.0,
+    checkpoint_interval: float = CHECKPOINT_INTERVAL,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
-    is checkpointed and closed."""
+    is checkpointed and closed. Meanwhile the write-ahead log is checkpointed and truncated
+    every ``checkpoint_interval`` seconds, so it stays bounded whatever the listings."""
     store = TaskStore(db)
+    stop_checkpoints = threading.Event()
+    checkpoints = threading.Thread(
+        target=keep_checkpointing,
+        args=(store, checkpoint_interval, stop_checkpoints),
+        name="checkpoints",
+        daemon=True,
+    )
+    checkpoints.start()
     try:
         app = create_app(
             store,
@@ -87,5 +110,7 @@ def serve(
             on_ready()
         server.run(sockets=[sock])
     finally:
+        stop_checkpoints.set()
+        checkpoints.join()
         store.close()
         log.info("database %s closed", db)

@@ -210,10 +210,10 @@ def _add_server_routes(app: FastAPI, store: TaskStore) -> None:
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        try:
-            store.db.execute("SELECT 1").fetchone()
-        except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
-            return JSONResponse({"status": "unhealthy", "reason": str(exc)}, status_code=503)
+        # healthy means writable: a real write, off the event loop (it may wait for a lock)
+        reason = await run_in_threadpool(store.health)
+        if reason is not None:
+            return JSONResponse({"status": "unhealthy", "reason": reason}, status_code=503)
         return JSONResponse({"status": "healthy"})
 
     @app.get("/version")

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-import traceback
+import re
+import sys
+from pathlib import Path
 from typing import Any
+
+#: paths under where Python and eventix-cli are installed (longest root first): named in no
+#: answer, as a traceback would name them
+_INSTALL_PATH = re.compile(
+    "|".join(
+        re.escape(root) + r"[^\s'\"]*"
+        for root in sorted(
+            {str(Path(__file__).resolve().parents[2]), sys.prefix, sys.base_prefix, sys.exec_prefix},
+            key=len,
+            reverse=True,
+        )
+    )
+)
 
 
 class DomainError(Exception):
@@ -108,6 +123,20 @@ class TriggersTooSlow(DomainError):
         )
 
 
+class UnstorableDocument(DomainError):
+    """A task document, made other than from a request body (a trigger's task), that breaks the
+    strict-JSON rules: stored, no worker could write it back."""
+
+    status_code = 422
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be written now (its file deleted or replaced): the server, not the
+    request, is at fault, and a retry later may succeed."""
+
+    status_code = 503
+
+
 class Unauthorized(DomainError):
     status_code = 401
 
@@ -126,11 +155,12 @@ class StoreError(Exception):
 
 
 def error_detail(exc: BaseException) -> dict[str, Any]:
-    """The 500 body of an unexpected error, as upstream answers it."""
+    """The 500 body of an unexpected error, in upstream's shape: its class and message, but no
+    traceback and no path of the installation (the server's log has them)."""
     return {
         "detail": {
             "error_class": type(exc).__name__,
-            "error_message": str(exc),
-            "error_traceback": "".join(traceback.format_exception(exc)),
+            "error_message": _INSTALL_PATH.sub("<installation>", str(exc)),
+            "error_traceback": None,
         }
     }

@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from eventix_cli.server.errors import TriggersTooSlow
+from eventix_cli.server.validation import storable
 from eventix_cli.triggers.loader import Trigger, TriggerSet
 from eventix_cli.triggers.runner import make_event, run_event
 
@@ -50,7 +51,10 @@ def answer_event(
         if running is not None:
             running[:] = [trigger.name]
 
-    outcomes = run_event(triggers, make_event(event), store.post, interrupts=(), started=started)
+    def post(doc: dict[str, Any]) -> Any:  # held to the rules of every way in
+        return store.post(storable(doc))
+
+    outcomes = run_event(triggers, make_event(event), post, interrupts=(), started=started)
     texts = [
         o.task.text if hasattr(o.task, "text") else json.dumps(o.task)
         for o in outcomes

@@ -67,6 +67,9 @@ class FastPath:
             return
         try:
             doc = self.store.claim(query["worker_id"], query["namespace"])
+        except DomainError as exc:
+            await send_error(send, exc)
+            return
         except Exception as exc:  # noqa: BLE001 - answered as the routes answer it: 500, logged
             await _unexpected(send, exc)
             return

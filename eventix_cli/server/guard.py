@@ -2,7 +2,7 @@
 
 Every request passes here first. A request with a body is read whole (up to the size
 limit), its JSON checked once (:func:`~eventix_cli.server.validation.check_body`: nesting
-depth, valid Unicode) and then handed on, so each write route, the fast path included,
+depth, 64-bit integers, valid Unicode) and then handed on, so each write route, the fast path included,
 gets the same refusals.
 """
 
@@ -39,7 +39,7 @@ DRAIN_IDLE_SECONDS = 1.0
 class GuardMiddleware:
     def __init__(self, app: ASGIApp, token: str | None, max_body: int) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.token = token.encode() if token else None
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,15 +47,10 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        if self.expected is not None:
-            given = headers.get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                error = Unauthorized(
-                    "missing or wrong bearer token"
-                    if given
-                    else "this server needs Authorization: Bearer <token>"
-                )
-                await send_error(send, error, [(b"www-authenticate", b"Bearer")])
+        if self.token is not None:
+            refusal = self._refusal([value for name, value in scope["headers"] if name == b"authorization"])
+            if refusal is not None:
+                await send_error(send, Unauthorized(refusal), [(b"www-authenticate", b"Bearer")])
                 return
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -106,6 +101,19 @@ class GuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _refusal(self, given: list[bytes]) -> str | None:
+        """Why the ``Authorization`` headers ``given`` do not let a request in, or ``None``:
+        exactly one, scheme ``Bearer`` in any case (RFC 7235), then the token, compared in
+        constant time."""
+        if not given:
+            return "this server needs Authorization: Bearer <token>"
+        if len(given) > 1:
+            return "more than one Authorization header"
+        scheme, _, token = given[0].partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(token.lstrip(b" "), self.token or b""):
+            return "missing or wrong bearer token"
+        return None
 
     async def _drain(self, receive: Receive, received: int) -> bool:
         """Read and drop the rest of a refused body, up to DRAIN_FACTOR times the limit: True when

@@ -2,14 +2,14 @@
 
 In WAL mode a reader does not wait for writers nor they for it, so a long listing (a scan,
 a $regex on every row), run in a thread on one of these, never holds up claims, writes or
-``/healthz`` on the event loop. Every listing has a deadline: SQLite's progress handler and
-the $regex function stop it there.
+``/healthz`` on the event loop; only the scheduled checkpoint holds new listings back a
+moment. Every listing has a deadline: SQLite's progress handler and the $regex function
+stop it there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
 import sqlite3
 import threading
 import time
@@ -24,12 +24,19 @@ def stopped_at(exc: BaseException) -> float:
 
 
 class ReaderPool:
+    """At most ``size`` reader connections, made as needed and kept. A checkpoint can hold new
+    listings back until those running have ended (:meth:`paused`): a reader on an older
+    snapshot keeps SQLite from restarting the write-ahead log, and readers that always overlap
+    would let it grow without end."""
+
     def __init__(self, connect: Callable[[], sqlite3.Connection], size: int) -> None:
         self._connect = connect
         self._size = size
-        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._count = 0
-        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._count = 0  # connections made
+        self._busy = 0  # connections in use
+        self._paused = False
+        self._changed = threading.Condition()
 
     @contextlib.contextmanager
     def connection(self, time_limit: float) -> Iterator[sqlite3.Connection]:
@@ -48,26 +55,45 @@ class ReaderPool:
             db.set_progress_handler(None, 0)
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            self._idle.put(db)
+            with self._changed:
+                self._idle.append(db)
+                self._busy -= 1
+                self._changed.notify_all()
 
     def _take(self) -> sqlite3.Connection:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            grow = self._count < self._size
-            if grow:
-                self._count += 1
-        if not grow:
-            return self._idle.get()  # all busy: wait for one (in a worker thread)
+        """An idle connection, or a new one while fewer than ``size`` exist; otherwise (or while
+        paused) wait for one (in a worker thread)."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._paused and (self._idle or self._count < self._size))
+            self._busy += 1
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
         try:
             return self._connect()
         except BaseException:
-            with self._lock:
+            with self._changed:
                 self._count -= 1
+                self._busy -= 1
+                self._changed.notify_all()
             raise
 
+    @contextlib.contextmanager
+    def paused(self, wait: float) -> Iterator[bool]:
+        """No listing starts meanwhile; yields True once none runs, False when one still runs
+        after ``wait`` seconds. One pause at a time (the checkpoint's)."""
+        with self._changed:
+            self._paused = True
+            quiet = self._changed.wait_for(lambda: self._busy == 0, wait)
+        try:
+            yield quiet
+        finally:
+            with self._changed:
+                self._paused = False
+                self._changed.notify_all()
+
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
+        with self._changed:
+            for db in self._idle:
+                db.close()
+            self._idle.clear()

@@ -16,17 +16,20 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from eventix_cli.core.times import format_stored_time, utcnow
 from eventix_cli.server.errors import (
     AlreadyExists,
+    DatabaseUnavailable,
     NoTaskFoundForUniqueKey,
     NotFound,
     QueryTooSlow,
@@ -67,6 +70,12 @@ LEASE_SECONDS = 300
 QUERY_TIME_LIMIT = 30.0
 #: connections for listings, each used by one listing at a time
 MAX_READERS = 4
+#: bytes of write-ahead log kept when SQLite restarts it (the scheduled checkpoint truncates it)
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
+#: seconds ``/healthz`` waits for the write lock before it reports the database locked
+HEALTH_LOCK_LIMIT = 2.0
+#: free bytes on the database's filesystem below which ``/healthz`` reports it full
+MIN_FREE_BYTES = 64 * 1024
 PENDING = ("scheduled", "retry")
 BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
 _CLAIMED = positions(CLAIM_COLUMNS)
@@ -78,19 +87,35 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _private(file: str) -> str:
+    """``file``, created empty and readable by its owner only (0600) when it does not exist:
+    SQLite gives the -wal and -shm files it makes the database file's permissions."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return file
+
+
+def _identity(file: str) -> tuple[int, int]:
+    """What tells a file from another one later put at its path: device and inode."""
+    found = os.stat(file)
+    return found.st_dev, found.st_ino
+
+
 class _Transaction:
     """The context manager of :meth:`TaskStore.transaction` (a class: cheaper than a generator
     on the hot path, where every claim and write-back opens one)."""
 
-    __slots__ = ("db", "lock")
+    __slots__ = ("check", "db", "lock")
 
-    def __init__(self, lock: threading.RLock, db: sqlite3.Connection) -> None:
+    def __init__(self, lock: threading.RLock, db: sqlite3.Connection, check: Callable[[], None]) -> None:
         self.lock = lock
         self.db = db
+        self.check = check
 
     def __enter__(self) -> sqlite3.Connection:
         self.lock.acquire()
         try:
+            self.check()
             self.db.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.lock.release()
@@ -112,9 +137,13 @@ class TaskStore:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
         self._readers = ReaderPool(self._connect, MAX_READERS)
+        # a connection of its own for the health probe and the checkpoints, one at a time
+        self._side: sqlite3.Connection | None = None
+        self._side_lock = threading.Lock()
         try:
-            self._file = self._database_file()
-            self.db = self._connect()
+            self._file = _private(self._database_file())
+            self.db = self._connect(create=True)
+            self._identity = _identity(self._file)
             self._migrate()
             self._check_writable()
         except StoreError:
@@ -139,11 +168,15 @@ class TaskStore:
         file.parent.mkdir(parents=True, exist_ok=True)
         return str(file)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False)
+    def _connect(self, *, create: bool = False) -> sqlite3.Connection:
+        """A connection to the database file; only the first (``create``) may create it, so a
+        file deleted under the server is never silently replaced by an empty one."""
+        uri = f"file:{quote(self._file)}?mode={'rwc' if create else 'rw'}"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA busy_timeout = 5000")
             db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")  # kept after a restart
             db.execute(f"PRAGMA synchronous = {'OFF' if self._tempdir else 'NORMAL'}")
             for name, nargs, func in SQL_FUNCTIONS:
                 db.create_function(name, nargs, func, deterministic=True)
@@ -157,6 +190,78 @@ class TaskStore:
         rather than on every write."""
         with self.transaction():
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_file(self) -> None:
+        """Raises :class:`DatabaseUnavailable` when the file behind the store was deleted or
+        replaced: SQLite would go on writing into the deleted file, lost when it is closed."""
+        try:
+            same = _identity(self._file) == self._identity
+        except FileNotFoundError:
+            raise DatabaseUnavailable(
+                f"the database file {self.path} was deleted while the server ran"
+            ) from None
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"the database file {self.path} cannot be reached: {_reason(exc)}"
+            ) from None
+        if not same:
+            raise DatabaseUnavailable(f"the database file {self.path} was replaced while the server ran")
+
+    def health(self) -> str | None:
+        """Why the database cannot be written now, or ``None`` when it can: its file deleted
+        or replaced, its filesystem full, its write lock held elsewhere for more than
+        :data:`HEALTH_LOCK_LIMIT` seconds, or a real write (on a connection of its own) failing."""
+        with self._side_lock:
+            try:
+                self._check_file()
+            except DatabaseUnavailable as exc:
+                return exc.message
+            space = os.statvfs(self._file)
+            free = space.f_bavail * space.f_frsize
+            if free < MIN_FREE_BYTES:
+                return f"no space left for the database {self.path} ({free:,} bytes free)"
+            try:
+                side = self._side_connection()
+                side.execute("BEGIN IMMEDIATE")
+                try:
+                    side.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # a write, unchanged
+                    side.execute("COMMIT")
+                finally:
+                    if side.in_transaction:
+                        side.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    return f"the database {self.path} stayed locked for more than {HEALTH_LOCK_LIMIT:g} s"
+                return f"the database {self.path} cannot be written: {exc}"
+        return None
+
+    def checkpoint(self) -> tuple[int, int] | None:
+        """Copy the write-ahead log into the database and truncate it; ``(frames in the log,
+        frames copied)`` before the truncation, or ``None`` when the file is gone.
+
+        New listings are held back until the running ones have ended (at most
+        :data:`QUERY_TIME_LIMIT` seconds): a reader on an older snapshot keeps SQLite from
+        restarting the log, and listings that always overlap would let it grow without end.
+        The copy runs first without blocking writers (``PASSIVE``); the truncation, which
+        waits for the write lock, then has little left to copy."""
+        try:
+            self._check_file()
+        except DatabaseUnavailable:
+            return None
+        with self._readers.paused(QUERY_TIME_LIMIT) as quiet, self._side_lock:
+            side = self._side_connection()
+            _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if quiet:
+                _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return frames, copied
+
+    def _side_connection(self) -> sqlite3.Connection:
+        """The connection of the health probe and the checkpoints (under ``_side_lock``); it
+        waits for the write lock at most :data:`HEALTH_LOCK_LIMIT` seconds."""
+        if self._side is None:
+            self._side = self._connect()
+            self._side.execute(f"PRAGMA busy_timeout = {int(HEALTH_LOCK_LIMIT * 1000)}")
+        return self._side
 
     def _discard(self) -> None:
         db = getattr(self, "db", None)
@@ -188,11 +293,13 @@ class TaskStore:
     def transaction(self) -> _Transaction:
         """``with store.transaction() as db:`` a ``BEGIN IMMEDIATE`` transaction, committed at
         the end, rolled back on an exception."""
-        return _Transaction(self._lock, self.db)
+        return _Transaction(self._lock, self.db, self._check_file)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._side_lock:
             self._readers.close()
+            if self._side is not None:
+                self._side.close()
             if self._tempdir is None:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -387,6 +494,7 @@ class TaskStore:
         by_task_order: bool = False,
     ) -> tuple[list[tuple[str, str]], int]:
         """``([(uid, doc_text), ...], max_results)`` for a MongoDB filter, sort and page."""
+        self._check_file()  # a reader connection opened now could not find a deleted file
         try:
             where, params = compile_filter(filter)
             extra = (

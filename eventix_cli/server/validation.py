@@ -1,9 +1,9 @@
 """Request parsing and validation shared by the FastAPI routes and the fast path.
 
-One place decides what a request may contain, so the two ways in cannot drift: the body
+One place decides what a request may contain, so the ways in cannot drift: the body
 models, the strict-JSON rules of :mod:`eventix_cli.core.jsonrules` applied to a body (nesting
-depth, 64-bit integers, text that is valid Unicode), how a task path names its uid, how a
-query string is read, and the shape of the error answers.
+depth, 64-bit integers, text that is valid Unicode) and to a task a trigger makes, how a
+task path names its uid, how a query string is read, and the shape of the error answers.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from eventix_cli.core.jsonrules import (
     unstorable_reason,
 )
 from eventix_cli.core.task import Event, Task
-from eventix_cli.server.errors import DomainError
+from eventix_cli.server.errors import DomainError, UnstorableDocument
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,6 +40,8 @@ PARSED_BODY = "eventix.json"
 _TASK_PATH = re.compile(r"^/task/(?P<uid>[^/]+)$")  # as the router matches /task/{uid}
 # a \uD800-\uDFFF escape, or UTF-8-style bytes of a surrogate (json.loads lets them through)
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# 19 digits in a row: every integer beyond 64 bits has them
+_MAYBE_LONG_INT = re.compile(rb"\d{19}")
 
 
 class TaskBody(Task):
@@ -157,12 +159,23 @@ def check_body(raw: bytes) -> Any:
 
 def _plainly_fine(raw: bytes) -> bool:
     """Whether the text alone shows the walk of :func:`unstorable_reason` is not needed (most
-    bodies): too few brackets to be too deep, no escape or byte that can make a surrogate."""
+    bodies): too few brackets to be too deep, no escape or byte that can make a surrogate, no
+    run of digits long enough for an integer beyond 64 bits."""
     if b"\x00" in raw:  # UTF-16/32: the byte tests below do not apply
         return False
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
         return False
-    return _MAYBE_SURROGATE.search(raw) is None
+    return _MAYBE_SURROGATE.search(raw) is None and _MAYBE_LONG_INT.search(raw) is None
+
+
+def storable(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc``, a task document that comes in other than as a request body (a trigger's task),
+    held to the rules every body is (:func:`check_body`): the store takes nothing it could not
+    take back on the next write. Raises :class:`UnstorableDocument`."""
+    reason = unstorable_reason(doc)
+    if reason is not None:
+        raise UnstorableDocument(f"the task cannot be stored: it holds {reason}")
+    return doc
 
 
 def validation_body(errors: list[dict[str, Any]]) -> bytes:

@@ -111,3 +111,32 @@ def test_with_the_token_the_same_claim_takes_the_task(tmp_path: Path) -> None:
         assert answer.json()["uid"] == task.uid
         assert answer.json()["status"] == "processing"
         assert store_content(db) != before
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_scheme_is_compared_case_insensitively(guarded, scheme) -> None:
+    server, _db, _task = guarded
+    answer = httpx.get(server.url + "/namespaces", headers={"Authorization": f"{scheme} {TOKEN}"})
+    assert answer.status_code == 200, answer.text  # RFC 7235: the auth-scheme is case-insensitive
+    wrong = httpx.get(server.url + "/namespaces", headers={"Authorization": f"{scheme} {TOKEN.upper()}"})
+    assert wrong.status_code == 401  # the token itself is compared exactly
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"Bearer {TOKEN}", f"Bearer {TOKEN}"],
+        ["Bearer wrong", f"Bearer {TOKEN}"],
+        [f"Bearer {TOKEN}", "Bearer x"],
+    ],
+    ids=["twice the token", "the token last", "the token first"],
+)
+def test_two_authorization_headers_are_refused(guarded, values) -> None:
+    server, db, task = guarded
+    before = store_content(db)
+    path, params, _ = request_for("GET", "/tasks/next_scheduled", task)
+    headers = [("Authorization", value) for value in values]
+    answer = httpx.get(server.url + path, params=params, headers=headers)
+    assert answer.status_code in (400, 401), answer.text
+    assert "Authorization" in answer.json()["error_message"]
+    assert store_content(db) == before

@@ -162,12 +162,16 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
     # deferred: pydantic only to restore, kept off `task dump` and --help (tests/test_startup.py)
     from pydantic import ValidationError
 
+    from eventix_cli.core.jsonrules import unstorable_reason
     from eventix_cli.core.task import Task
 
     seen: dict[str, str] = {}  # uid -> where: two documents for one uid would race
     for where, doc in _documents(source):
         if not isinstance(doc, dict):
             raise UsageError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+        reason = unstorable_reason(doc)
+        if reason is not None:  # no server stores it: refused here, before anything is sent
+            raise UsageError(f"{where}: not a storable task document: it holds {reason}")
         try:
             task = Task.model_validate(doc)
         except ValidationError as exc:
