@@ -4,6 +4,7 @@ answering meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -11,8 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from eventix_cli.core.task import Task
+from eventix_cli.server.store import StoreBusy, TaskStore
 from tests.support.servers import running_server
 
 #: generous for a loaded machine; today's server takes 5 s (an external lock) before it
@@ -113,3 +116,43 @@ def test_an_external_write_lock_leaves_healthz_answering_and_claims_waiting_asid
         claimer.join(30)
         assert claimed[0].status_code == 200, claimed[0].text
         assert claimed[0].json()["status"] == "processing"
+
+
+def test_the_store_never_waits_on_an_event_loop_and_a_thread_waits_beside_readers(tmp_path: Path) -> None:
+    db = tmp_path / "locked.sqlite3"
+    store = TaskStore(db)
+    try:
+        store.post(Task(task="t", namespace="locked").to_wire())
+        other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+
+        async def on_a_loop() -> float:
+            started = time.monotonic()
+            with pytest.raises(StoreBusy):
+                store.claim("w", "locked")
+            return time.monotonic() - started
+
+        assert asyncio.run(on_a_loop()) < 0.5  # today: "database is locked" after 5 s
+        # a thread waits for the lock while another thread reads on the store meanwhile (as
+        # the event loop answers /healthz): the waiting write is not disturbed
+        reading = threading.Event()
+
+        def read() -> None:
+            while not reading.is_set():
+                store.db.execute("SELECT 1").fetchone()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        releaser = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+        releaser.start()
+        try:
+            claimed = store.claim("w", "locked")
+        finally:
+            reading.set()
+            reader.join(10)
+            releaser.join(10)
+            other.close()
+        assert claimed is not None
+        assert claimed["status"] == "processing"
+    finally:
+        store.close()
