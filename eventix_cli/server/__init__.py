@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import socket
@@ -13,7 +14,7 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from eventix_cli.server.app import create_app
-from eventix_cli.server.protocol import HttpProtocol
+from eventix_cli.server.protocol import REQUEST_TIMEOUT, HttpProtocol
 from eventix_cli.server.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 DB_FILENAME = "eventix.sqlite3"
 #: seconds between two checkpoints of the database's write-ahead log
 CHECKPOINT_INTERVAL = 10.0
+#: seconds a connection may stay idle (before a request, or between two)
+KEEP_ALIVE_TIMEOUT = 5.0
+#: open connections at most; a request on one more is answered 503 and the connection closed
+MAX_CONNECTIONS = 512
 
 
 def default_db_path() -> Path:
@@ -74,11 +79,17 @@ def serve(
     on_ready: Callable[[], None] | None = None,
     triggers: object = None,
     trigger_time_limit: float = 30.0,
+    request_timeout: float = REQUEST_TIMEOUT,
+    keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
     checkpoint_interval: float = CHECKPOINT_INTERVAL,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
-    is checkpointed and closed. Meanwhile the write-ahead log is checkpointed and truncated
-    every ``checkpoint_interval`` seconds, so it stays bounded whatever the listings."""
+    is checkpointed and closed. A client has ``request_timeout`` seconds to send a whole
+    request, a connection may stay idle ``keep_alive_timeout`` seconds, and at most
+    ``max_connections`` are open at once (see :mod:`eventix_cli.server.protocol`). Meanwhile the
+    write-ahead log is checkpointed and truncated every ``checkpoint_interval`` seconds, so it
+    stays bounded whatever the listings."""
     store = TaskStore(db)
     stop_checkpoints = threading.Event()
     checkpoints = threading.Thread(
@@ -98,7 +109,10 @@ def serve(
         )
         config = uvicorn.Config(
             app,
-            http=HttpProtocol,  # httptools, each answer in one write
+            # httptools, each answer in one write, the request bounded
+            http=functools.partial(HttpProtocol, request_timeout=request_timeout),  # type: ignore[arg-type]
+            timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
+            limit_concurrency=max_connections,
             log_level=log_level.lower(),
             access_log=log_level.lower() == "debug",
             log_config=None,  # logging is configured by setup_logging, not by uvicorn

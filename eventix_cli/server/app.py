@@ -3,8 +3,10 @@
 Paths, status codes, page shape and error bodies are those of the upstream server, so a
 script written against one runs unchanged on the other. Handlers are ``async`` and call
 SQLite directly for single tasks and claims (short, and with ``BEGIN IMMEDIATE``
-transactions atomic); listings, which can be long, run in a thread on a reader connection
-of their own, so the event loop keeps answering. Every request passes the door first
+transactions atomic; a write that would wait for a lock waits in a thread, and a request
+with a large body runs off the loop: :mod:`eventix_cli.server.offloop`); listings, which
+can be long, run in a thread on a reader connection of their own, so the event loop keeps
+answering. Every request passes the door first
 (:mod:`eventix_cli.server.guard`), and the routes and the fast path parse and validate with
 the same layer (:mod:`eventix_cli.server.validation`). Stored documents are returned as
 stored, without re-serialising them.
@@ -31,6 +33,7 @@ from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.events import answer_event_bounded
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware
+from eventix_cli.server.offloop import OffLoop, write
 from eventix_cli.server.store import PENDING, TaskStore
 from eventix_cli.server.validation import (
     ASGIApp,
@@ -100,7 +103,7 @@ async def cleanup_loop(
     while True:
         await sleep(interval)
         try:
-            store.cleanup()
+            await write(store.cleanup)
         except Exception:
             log.exception("cleanup failed; retrying in %.0fs", interval)
 
@@ -163,9 +166,10 @@ def create_app(
         title="eventix-cli embedded server", version=__version__, lifespan=_lifespan(store, cleanup_interval)
     )
     app.state.store = store
-    # the door first, then the fast path for claims and write-backs, then the routes
+    # large bodies off the loop, the door first, then the fast path for claims and
+    # write-backs, then the routes
     inner: ASGIApp = FastPath(app.via_routes, store) if fast_path else app.via_routes
-    app.door = GuardMiddleware(inner, token=token, max_body=max_body)
+    app.door = OffLoop(GuardMiddleware(inner, token=token, max_body=max_body))
     _add_error_handlers(app)
     _add_server_routes(app, store)
     _add_task_routes(app, store)
@@ -234,7 +238,7 @@ def _add_task_routes(app: FastAPI, store: TaskStore) -> None:
 
     @app.post("/task")
     async def post_task(body: TaskBody) -> Response:
-        return _json(store.post(body.to_wire()).text)
+        return _json((await write(store.post, body.to_wire())).text)
 
     @app.get("/task/by_unique_key/{unique_key}")
     async def get_by_unique_key_any_namespace(unique_key: str) -> Response:
@@ -250,7 +254,7 @@ def _add_task_routes(app: FastAPI, store: TaskStore) -> None:
 
     @app.delete("/task/by_unique_key/{unique_key}")
     async def delete_by_unique_key(unique_key: str) -> None:
-        store.delete_by_unique_key(unique_key)
+        await write(store.delete_by_unique_key, unique_key)
 
     @app.get("/task/{uid}")
     async def get_task(uid: str) -> Response:
@@ -260,22 +264,22 @@ def _add_task_routes(app: FastAPI, store: TaskStore) -> None:
     # document and as the reference of the contract.
     @app.put("/task/{uid}")
     async def put_task(uid: str, body: TaskBody) -> Response:
-        return _json(store.put(uid, body.to_wire()).text)
+        return _json((await write(store.put, uid, body.to_wire())).text)
 
     @app.delete("/task/{uid}")
     async def delete_task(uid: str) -> None:
-        store.delete(uid)
+        await write(store.delete, uid)
 
     @app.get("/task/{uid}/reschedule")
     async def reschedule(uid: str, eta: dt.datetime | None = None) -> Response:
-        return _json(store.reschedule(uid, eta).text)
+        return _json((await write(store.reschedule, uid, eta)).text)
 
 
 def _add_worker_routes(app: FastAPI, store: TaskStore) -> None:
     # Served by FastPath too; see the note on PUT /task/{uid}.
     @app.get("/tasks/next_scheduled")
     async def next_scheduled(worker_id: str, namespace: str) -> Response:
-        doc = store.claim(worker_id, namespace)
+        doc = await write(store.claim, worker_id, namespace)
         if doc is None:
             return Response(status_code=204)
         return _json(doc.text)

@@ -3,11 +3,13 @@
 The server adapts triggers to HTTP; triggers know nothing of the server.
 
 Trigger code is the operator's own Python and may take any time, or never end. It therefore
-never runs on the server's event loop: each event's triggers run in a thread of their own,
-and the request waits for them at most ``time_limit`` seconds. A trigger still running then
-is answered with ``TriggersTooSlow`` (its name in the payload) while every other request goes
-on being served; the thread cannot be stopped from outside and finishes in its own time (a
-task it returns then is still stored).
+never runs on the server's event loop: events' triggers run in a pool of at most
+:data:`TRIGGER_THREADS` threads (one thread each would let a burst of events start thousands),
+and the request waits for them at most ``time_limit`` seconds, its wait for a free thread
+included. A trigger still running then is answered with ``TriggersTooSlow`` (its name in the
+payload) while every other request goes on being served; the thread cannot be stopped from
+outside and finishes in its own time (a task it returns then is still stored). An event
+still waiting for a thread then is dropped: its triggers never run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eventix_cli.server.errors import TriggersTooSlow
@@ -28,6 +32,44 @@ log = logging.getLogger(__name__)
 
 #: seconds ``POST /event`` waits for the triggers of one event
 TRIGGER_TIME_LIMIT = 30.0
+#: events whose triggers run at once
+TRIGGER_THREADS = 8
+
+
+class _TriggerThreads:
+    """A pool of at most ``size`` daemon threads, started as needed. Daemon, unlike
+    ``concurrent.futures.ThreadPoolExecutor``'s: a trigger that never ends must not keep the
+    server from exiting."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._started = 0
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]] = (
+            queue.SimpleQueue()
+        )
+
+    def submit(self, work: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._jobs.put((done, work))
+        with self._lock:
+            if self._started < self._size:
+                self._started += 1
+                threading.Thread(target=self._serve, name=f"triggers-{self._started}", daemon=True).start()
+        return done
+
+    def _serve(self) -> None:
+        while True:
+            done, work = self._jobs.get()
+            if not done.set_running_or_notify_cancel():
+                continue  # given up while waiting for a thread
+            try:
+                done.set_result(work())
+            except BaseException as exc:  # noqa: BLE001 - handed to the request that waits
+                done.set_exception(exc)
+
+
+_THREADS = _TriggerThreads(TRIGGER_THREADS)
 
 
 def answer_event(
@@ -73,23 +115,14 @@ async def answer_event_bounded(
     if triggers is None:
         return answer_event(None, store, event)
     running: list[str] = []
-    done: concurrent.futures.Future[str] = concurrent.futures.Future()
-
-    # running from the start, so the request giving up (time limit, client gone) cannot cancel
-    # it: the thread goes on, and its result is set without error when it ends
-    done.set_running_or_notify_cancel()
-
-    def work() -> None:
-        try:
-            done.set_result(answer_event(triggers, store, event, running=running))
-        except BaseException as exc:  # noqa: BLE001 - handed to the request that waits
-            done.set_exception(exc)
-
+    done = _THREADS.submit(lambda: answer_event(triggers, store, event, running=running))
     name = str(event.get("name"))
-    threading.Thread(target=work, name=f"triggers-{name}"[:60], daemon=True).start()
     try:
-        return await asyncio.wait_for(asyncio.wrap_future(done), time_limit)
+        # shielded: the request giving up (time limit, client gone) does not cancel the
+        # triggers once they run; the thread goes on and its tasks are stored
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)), time_limit)
     except TimeoutError:
+        done.cancel()  # still waiting for a thread: never run
         trigger = running[0] if running else None
         log.error(
             "[%s][%s] triggers still running after %g s: answered TriggersTooSlow; "

@@ -18,6 +18,7 @@ import logging
 from pydantic import ValidationError
 
 from eventix_cli.server.errors import DomainError, error_detail
+from eventix_cli.server.offloop import write
 from eventix_cli.server.store import TaskStore
 from eventix_cli.server.validation import (
     PARSED_BODY,
@@ -66,7 +67,7 @@ class FastPath:
             await respond(send, 422, validation_body([missing_query(n) for n in missing]))
             return
         try:
-            doc = self.store.claim(query["worker_id"], query["namespace"])
+            doc = await write(self.store.claim, query["worker_id"], query["namespace"])
         except DomainError as exc:
             await send_error(send, exc)
             return
@@ -87,7 +88,7 @@ class FastPath:
             await self.app(scope, receive, send)
             return
         try:
-            stored = self.store.put(uid, body.to_wire())
+            stored = await write(self.store.put, uid, body.to_wire())
         except DomainError as exc:
             await send_error(send, exc)
             return

@@ -12,6 +12,7 @@ The schema is versioned with ``PRAGMA user_version``; the migrations in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -21,6 +22,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,12 @@ WAL_SIZE_LIMIT = 16 * 1024 * 1024
 HEALTH_LOCK_LIMIT = 2.0
 #: free bytes on the database's filesystem below which ``/healthz`` reports it full
 MIN_FREE_BYTES = 64 * 1024
+#: seconds a write waits for the write lock that another process (or thread) holds
+BUSY_TIMEOUT = 5.0
+#: the main connection's own wait for the lock, in milliseconds: short, because SQLite waits
+#: holding the connection, which the event loop reads on; longer waits are pauses between tries
+_BUSY_STEP_MS = 10
+_BUSY_PAUSE = 0.02
 PENDING = ("scheduled", "retry")
 BY_TASK_STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
 _CLAIMED = positions(CLAIM_COLUMNS)
@@ -101,9 +109,27 @@ def _identity(file: str) -> tuple[int, int]:
     return found.st_dev, found.st_ino
 
 
+class StoreBusy(sqlite3.OperationalError):
+    """A write asked on an event loop found the store busy (its lock held by a thread, or the
+    database's write lock by another process): an event loop never waits, so the caller
+    retries in a thread (:func:`eventix_cli.server.offloop.write`). Nothing was done."""
+
+
+def _may_wait() -> bool:
+    """Whether this thread may wait for a lock: not when it runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return True
+    return False
+
+
 class _Transaction:
     """The context manager of :meth:`TaskStore.transaction` (a class: cheaper than a generator
-    on the hot path, where every claim and write-back opens one)."""
+    on the hot path, where every claim and write-back opens one).
+
+    A thread waits for the locks up to :data:`BUSY_TIMEOUT`, pausing between tries with the
+    connection free; on an event loop the transaction does not wait: :class:`StoreBusy`."""
 
     __slots__ = ("check", "db", "lock")
 
@@ -113,20 +139,43 @@ class _Transaction:
         self.check = check
 
     def __enter__(self) -> sqlite3.Connection:
-        self.lock.acquire()
-        try:
-            self.check()
-            self.db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.lock.release()
-            raise
-        return self.db
+        waits = _may_wait()
+        deadline = None
+        while True:
+            if not self.lock.acquire(blocking=waits):
+                raise StoreBusy("the store is busy with another write")
+            try:
+                self.check()
+                self.db.execute("BEGIN IMMEDIATE")
+                return self.db
+            except sqlite3.OperationalError as exc:
+                self.lock.release()
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                if not waits:
+                    raise StoreBusy(str(exc)) from None
+                deadline = deadline or time.monotonic() + BUSY_TIMEOUT
+                if time.monotonic() >= deadline:
+                    raise
+            except BaseException:
+                self.lock.release()
+                raise
+            time.sleep(_BUSY_PAUSE)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
             self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
         finally:
             self.lock.release()
+
+
+class _Own:
+    """A thread's connection (an object the thread-local holds, so its end can be seen)."""
+
+    __slots__ = ("__weakref__", "db")
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
 
 class TaskStore:
@@ -140,9 +189,11 @@ class TaskStore:
         # a connection of its own for the health probe and the checkpoints, one at a time
         self._side: sqlite3.Connection | None = None
         self._side_lock = threading.Lock()
+        self._own = threading.local()  # each thread's connection, in an _Own
+        self._connections: dict[int, sqlite3.Connection] = {}
+        self._closed = False
         try:
             self._file = _private(self._database_file())
-            self.db = self._connect(create=True)
             self._identity = _identity(self._file)
             self._migrate()
             self._check_writable()
@@ -168,13 +219,13 @@ class TaskStore:
         file.parent.mkdir(parents=True, exist_ok=True)
         return str(file)
 
-    def _connect(self, *, create: bool = False) -> sqlite3.Connection:
-        """A connection to the database file; only the first (``create``) may create it, so a
+    def _connect(self, busy_ms: int = int(BUSY_TIMEOUT * 1000)) -> sqlite3.Connection:
+        """A connection to the database file, which :func:`_private` created: ``mode=rw``, so a
         file deleted under the server is never silently replaced by an empty one."""
-        uri = f"file:{quote(self._file)}?mode={'rwc' if create else 'rw'}"
+        uri = f"file:{quote(self._file)}?mode=rw"
         db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA busy_timeout = 5000")
+            db.execute(f"PRAGMA busy_timeout = {busy_ms}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")  # kept after a restart
             db.execute(f"PRAGMA synchronous = {'OFF' if self._tempdir else 'NORMAL'}")
@@ -264,8 +315,7 @@ class TaskStore:
         return self._side
 
     def _discard(self) -> None:
-        db = getattr(self, "db", None)
-        if db is not None:
+        for db in self._connections.values():
             db.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()
@@ -287,6 +337,31 @@ class TaskStore:
             log.info("database %s migrated to schema version %d", self.path, version)
 
     @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection to the database. A connection is never shared by threads:
+        one thread's statements on it would disturb another's transaction (seen: a write in a
+        ``BEGIN IMMEDIATE`` transaction failing "database is locked" while the event loop read
+        on the same connection)."""
+        try:
+            return self._own.it.db
+        except AttributeError:
+            pass
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            own = self._own.it = _Own(self._connect(_BUSY_STEP_MS))
+            self._connections[id(own)] = own.db
+            # closed when its thread ends (and the thread's _Own with it)
+            weakref.finalize(own, self._forget, id(own))
+        return own.db
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            db = self._connections.pop(key, None)
+        if db is not None:
+            db.close()
+
+    @property
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -303,7 +378,10 @@ class TaskStore:
             if self._tempdir is None:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.db.close()
+            for db in self._connections.values():
+                db.close()
+            self._connections.clear()
+            self._closed = True  # no thread opens another connection
             if self._tempdir is not None:
                 self._tempdir.cleanup()
 

@@ -82,6 +82,33 @@ def server(
             "then is answered with 500 TriggersTooSlow, and the server goes on serving.",
         ),
     ] = 30.0,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            "--request-timeout",
+            min=0.01,
+            metavar="SECONDS",
+            help="How long a client has to send a whole request (head and body); a request "
+            "still incomplete then is answered 408 and its connection closed.",
+        ),
+    ] = 60.0,
+    keep_alive_timeout: Annotated[
+        float,
+        typer.Option(
+            "--keep-alive-timeout",
+            min=0.01,
+            metavar="SECONDS",
+            help="How long a connection may stay idle, before its first request or between two.",
+        ),
+    ] = 5.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            help="Open connections at most; a request on one more is answered 503.",
+        ),
+    ] = 512,
 ) -> None:
     """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
 
@@ -100,8 +127,13 @@ def server(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     setup_logging(level)
-    if math.isnan(trigger_time_limit):
-        raise UsageError("--trigger-time-limit must be a number of seconds, got nan")
+    for name, seconds in (
+        ("--trigger-time-limit", trigger_time_limit),
+        ("--request-timeout", request_timeout),
+        ("--keep-alive-timeout", keep_alive_timeout),
+    ):
+        if math.isnan(seconds):
+            raise UsageError(f"{name} must be a number of seconds, got nan")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
 
@@ -141,6 +173,9 @@ def server(
             on_ready=ready,
             triggers=triggers,
             trigger_time_limit=trigger_time_limit,
+            request_timeout=request_timeout,
+            keep_alive_timeout=keep_alive_timeout,
+            max_connections=max_connections,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None
