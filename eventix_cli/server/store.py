@@ -74,8 +74,9 @@ QUERY_TIME_LIMIT = 30.0
 MAX_READERS = 4
 #: bytes of write-ahead log kept when SQLite restarts it (the scheduled checkpoint truncates it)
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
-#: seconds ``/healthz`` waits for the write lock before it reports the database locked
-HEALTH_LOCK_LIMIT = 2.0
+#: seconds ``/healthz`` waits for the write lock before it reports the database locked: short,
+#: so a probe gets its answer within a second (a write holds the lock for milliseconds)
+HEALTH_LOCK_LIMIT = 0.5
 #: free bytes on the database's filesystem below which ``/healthz`` reports it full
 MIN_FREE_BYTES = 64 * 1024
 #: seconds a write waits for the write lock that another process (or thread) holds

@@ -18,9 +18,7 @@ from fastapi.testclient import TestClient
 
 from eventix_cli.core.task import Task
 from eventix_cli.server.app import create_app
-from eventix_cli.server.store import TaskStore
-
-HEALTH_LOCK_LIMIT = 2.0
+from eventix_cli.server.store import HEALTH_LOCK_LIMIT, TaskStore
 
 
 @contextlib.contextmanager
