@@ -14,8 +14,8 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -31,11 +31,12 @@ from eventix_cli.core.errors import (
     ValidationFailed,
 )
 from eventix_cli.core.fields import OUTCOME_FIELDS
-from eventix_cli.core.outcome import apply_failure, apply_release, describe, not_storable
+from eventix_cli.core.outcome import TASK_NOT_STORABLE, apply_failure, apply_release, describe, not_storable
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.unstorable import KEPT_FIELDS, ended_unstorable, unsendable_fields
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -53,7 +54,8 @@ MAX_CONFLICTS = 10
 #: failures in a row (5xx, or the connection dropped) of one write-back, while the server
 #: answers other requests, before its result is taken for the cause
 SERVER_FAILURES_BEFORE_FALLBACK = 3
-#: how often an outcome is replaced by a smaller one before the worker gives up on the task
+#: how often an outcome is replaced by a smaller one before the worker gives up on the task:
+#: the result left out, then the task ended without the fields the server cannot take back
 MAX_FALLBACKS = 2
 
 
@@ -73,6 +75,8 @@ class _Tries:
 
     outcome: Task  #: what is written: the task's outcome, or the error that replaced its result
     base: Task  #: the freshest stored copy the outcome is put onto
+    #: fields of the task itself written as these values (those the server cannot take back)
+    replaced: dict[str, Any] = field(default_factory=dict)
     pauses: int = 0  #: back-offs so far (the next one waits longer)
     fallbacks: int = 0  #: outcomes replaced by a smaller one
     conflicts: int = 0
@@ -102,7 +106,7 @@ class Writer:
             ended = self._no_longer_ours(claimed, tries)
             if ended is not None:
                 return ended
-            doc = merged(tries.base, tries.outcome)
+            doc = merged(tries.base, tries.outcome).model_copy(update=tries.replaced)
             try:
                 sent = time.monotonic()
                 stored = self.client.put_task(doc.to_wire()).to_task()
@@ -213,8 +217,9 @@ class Writer:
         return self._pause(claimed.uid, tries)
 
     def _on_refusal(self, claimed: Claimed, tries: _Tries, exc: ApiError) -> str | None:
-        """A 4xx: a result the server cannot store is replaced by an error; the rest gives up."""
-        if exc.status_code not in NOT_STORABLE_STATUS or tries.fallbacks >= MAX_FALLBACKS:
+        """A 4xx: a document the server cannot store is replaced by a smaller one; the rest
+        gives up."""
+        if exc.status_code not in NOT_STORABLE_STATUS:
             log.error(
                 "write-back of task %s refused: %s (%s); its lease will expire on the server",
                 claimed.uid,
@@ -222,9 +227,7 @@ class Writer:
                 exc.error_class,
             )
             return "abandoned"
-        tries.fallbacks += 1
-        tries.outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
-        return None
+        return self._fall_back(claimed, tries, f"the server refused it: {exc.message}")
 
     def _on_unreadable_answer(self, claimed: Claimed, tries: _Tries) -> str:
         # written (the server said 200) but its answer is unreadable: nothing more to do
@@ -234,12 +237,32 @@ class Writer:
         return tries.outcome.status.value
 
     def _on_unencodable(self, claimed: Claimed, tries: _Tries, exc: BaseException) -> str | None:
-        """The outcome cannot be encoded for the wire: an error without the result instead."""
+        """The document cannot be encoded for the wire: a smaller one instead."""
+        return self._fall_back(claimed, tries, f"{type(exc).__name__}: {describe(exc)}")
+
+    def _fall_back(self, claimed: Claimed, tries: _Tries, reason: str) -> str | None:
+        """The next smaller document after a refusal: when the task's own fields break the
+        rules, the task ended without them (no retry would be stored either); else the
+        failed attempt without its result. "abandoned" when both were refused already."""
         if tries.fallbacks >= MAX_FALLBACKS:
-            log.error("write-back of task %s failed: %s", claimed.uid, describe(exc))
+            log.error("write-back of task %s failed: %s; its lease will expire", claimed.uid, reason)
             return "abandoned"
         tries.fallbacks += 1
-        tries.outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
+        with claimed.lock:
+            task = claimed.task
+        dropped = unsendable_fields(task)
+        if not dropped:
+            tries.outcome = self._not_storable(claimed, reason)
+            return None
+        log.error(
+            "task %s cannot be stored back (%s): ended as error (%s) without its fields %s",
+            claimed.uid,
+            reason,
+            TASK_NOT_STORABLE,
+            ", ".join(dropped),
+        )
+        tries.fallbacks = MAX_FALLBACKS  # nothing smaller is left to try
+        tries.outcome, tries.replaced = ended_unstorable(task, dropped, reason)
         return None
 
     def _not_storable(self, claimed: Claimed, reason: str) -> Task:
@@ -348,7 +371,7 @@ class Writer:
             except ValidationFailed as refused:
                 # the server stores it but will not take it back as it is: the fields it names
                 # are dropped (their defaults apply) and listed with the error
-                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - _KEPT)
+                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - KEPT_FIELDS)
                 if not dropped:
                     raise
                 values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
@@ -387,5 +410,4 @@ def _body_field(error: object) -> bool:
 
 
 UNREADABLE_TASK = "TaskNotReadable"
-_KEPT = frozenset({"uid", "_id", "revision", "status", "result", "worker_id", "worker_expires", "task"})
 _UNREACHABLE = object()

@@ -28,6 +28,10 @@ def ok(n: int) -> int:
     return n * 2
 
 
+def takes_anything(*args: object, **kwargs: object) -> str:
+    return "ran"
+
+
 def calls_sys_exit() -> None:
     sys.exit(3)
 

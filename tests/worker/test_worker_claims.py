@@ -117,6 +117,43 @@ def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -
         server.stop()
 
 
+DEEP = "[" * 120 + "]" * 120
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        pytest.param('{"big": 123456789012345678901234567890}', id="int-beyond-64-bits"),
+        pytest.param(f'{{"deep": {DEEP}}}', id="nested-too-deep"),
+    ],
+)
+def test_a_task_the_server_cannot_take_back_is_ended_once(namespace, tmp_path, poison) -> None:
+    """Run once, then stored as error without what the server refuses: never claimed again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    try:
+        bad = post_once(server.url, namespace, "takes_anything", retry=True)
+        good = post_once(server.url, namespace, "ok", 2)
+        with sqlite3.connect(db) as conn:  # stored by a way in that did not check it
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?", (poison, bad.uid)
+            )
+        worker = WorkerProcess(
+            server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--lease", "2"]
+        )
+        assert worker.wait(60) == 0, worker.log()
+        log = worker.log()
+        assert log.count(f"start {bad.uid} ") == 1, log
+        with EventixClient(server.url) as client:
+            raw = json.loads(client.request("GET", f"/task/{bad.uid}", idempotent=True).content)
+        assert (raw["status"], raw["result"]["error_class"]) == ("error", "TaskNotStorable"), raw
+        assert raw["result"]["error_payload"] == {"dropped_fields": ["kwargs"]}
+        assert raw["kwargs"] == {}
+        assert stored(server.url, namespace)[good.uid].result == 4
+    finally:
+        server.stop()
+
+
 def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, tmp_path) -> None:
     db = tmp_path / "db.sqlite3"
     server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
