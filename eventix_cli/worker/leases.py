@@ -1,4 +1,5 @@
-"""Lease renewal of the tasks whose attempt is running, and only those.
+"""Lease renewal of the claims this worker holds: attempts running, and outcomes waiting for
+a server that cannot write yet (the claim is kept while the write-back retries).
 
 A renewal reads the task first: upstream's ``PUT /task/{uid}`` inserts a missing document,
 so a blind renewal would bring back a task deleted while it ran. Renewals are rare (at half
@@ -38,7 +39,7 @@ class LeaseKeeper:
 
     def due(self, claimed: Claimed, now: float) -> bool:
         return (
-            claimed.stage is Stage.RUNNING
+            claimed.stage in (Stage.RUNNING, Stage.FINISHED)  # FINISHED: the outcome waits to be written
             and now >= claimed.next_renewal
             and now - claimed.renewed_at > min(self.lease_of(claimed), claimed.lease) / 2
         )

@@ -51,9 +51,12 @@ NOT_STORABLE_STATUS = frozenset({413, 422})
 ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError, UnsendableValue)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
-#: failures in a row (5xx, or the connection dropped) of one write-back, while the server
-#: answers other requests, before its result is taken for the cause
+#: failures in a row (a 500, or the connection dropped) of one write-back before the server is
+#: asked to write the task without its outcome: when it can, the outcome is taken for the cause
 SERVER_FAILURES_BEFORE_FALLBACK = 3
+#: answers that say the server (or a gateway before it) cannot write now, whatever is sent:
+#: never the document's fault, so the outcome is kept and sent again after a pause
+SERVER_CANNOT_WRITE_STATUS = frozenset({502, 503, 504, 507})
 #: how often an outcome is replaced by a smaller one before the worker gives up on the task:
 #: the result left out, then the task ended without the fields the server cannot take back
 MAX_FALLBACKS = 2
@@ -195,8 +198,12 @@ class Writer:
         return "discarded"
 
     def _on_failure(self, claimed: Claimed, tries: _Tries, exc: TransportError | ServerError) -> str | None:
-        """The server failed or could not be reached: back off and try again, or, when the
-        server answers everything else, store the error without the result."""
+        """The server failed or could not be reached. While it cannot write (it says so, or it
+        fails writing this task without the outcome too: its disk full, its database locked)
+        the outcome is kept and sent again after a pause, for as long as the claim is ours;
+        when it writes the task but keeps failing on the outcome (a database that refuses
+        its depth or size, a connection dropped while a huge body was sent, say), the error
+        without the result is stored instead."""
         if self.forced.is_set():
             log.error("write-back of task %s abandoned (forced stop): %s", claimed.uid, exc.message)
             return "abandoned"
@@ -205,14 +212,13 @@ class Writer:
             tries.server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
             and tries.fallbacks == 0
             and tries.outcome.result is not None
-            and self._server_answers()
+            and not _server_cannot_write(exc)
         ):
-            # the server answers, but fails on this document (a database that refuses its
-            # depth or size, a connection dropped while a huge body was sent, say): what
-            # is stored instead is the error without the result
-            tries.fallbacks += 1
-            tries.outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
-            return None
+            tries.server_failures = 0  # asked again after as many failures more
+            if self._writes_without_outcome(claimed, tries):
+                tries.fallbacks += 1
+                tries.outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
+                return None
         self.outage.started(exc)
         return self._pause(claimed.uid, tries)
 
@@ -273,13 +279,16 @@ class Writer:
         apply_failure(failed, not_storable(claimed.uid, reason[:500]))
         return failed
 
-    def _server_answers(self) -> bool:
-        """Whether the server answers a plain request: a write-back that keeps failing while it
-        does fails because of its own document, not because of an outage."""
+    def _writes_without_outcome(self, claimed: Claimed, tries: _Tries) -> bool:
+        """Whether the server writes this task as stored (claim-checked, the outcome left
+        out): when it does, a write-back that keeps failing fails on its own outcome; when it
+        does not, the server cannot write at all (or someone else wrote: the next try sees)."""
         try:
-            self.client.health()
-        except (TransportError, ApiError):
+            stored = self.client.put_task(tries.base.to_wire()).to_task()
+        except (TransportError, ApiError, ValidationError, *ENCODING_ERRORS):
             return False
+        with claimed.lock:
+            claimed.task = tries.base = stored
         return True
 
     def _reread(self, uid: str) -> Task | object | None:
@@ -396,6 +405,10 @@ class Writer:
         document, which this worker cannot read either, so a 2xx answer is all that counts."""
         with contextlib.suppress(InvalidResponse):
             self.client.put_task(doc)
+
+
+def _server_cannot_write(exc: TransportError | ServerError) -> bool:
+    return isinstance(exc, ServerError) and exc.status_code in SERVER_CANNOT_WRITE_STATUS
 
 
 def _already_written(current: Task, outcome: Task) -> bool:
