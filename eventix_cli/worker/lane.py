@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from eventix_cli.core.errors import ApiError, ServerError, TransportError, UnreadableTask
+from eventix_cli.core.errors import ApiError, ServerError, ServerUnreachable, TransportError, UnreadableTask
 from eventix_cli.worker.attempt import run_attempt
 from eventix_cli.worker.claimed import Stage
 from eventix_cli.worker.lanesupport import LaneSupport
@@ -60,6 +60,8 @@ class Lane:
                 continue
             except (TransportError, ServerError) as exc:
                 support.unreserve()
+                if not isinstance(exc, ServerUnreachable):  # it reached the server: claimed, maybe
+                    support.claim_unanswered()
                 support.outage.started(exc)
                 support.wait_stop(support.outage.next_delay())
                 continue
