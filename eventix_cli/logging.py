@@ -1,7 +1,8 @@
 """The one place logging is configured: :func:`setup_logging`.
 
 Commands call it once at start; nothing configures logging at import time. Logs go to
-stderr (stdout carries data only). Bearer tokens are redacted from every record.
+stderr (stdout carries data only). Bearer tokens are redacted from every record; control
+characters in a text record's message are escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import sys
 import time
 from typing import IO, Literal
+
+from eventix_cli.core.text import escape
 
 LogFormat = Literal["text", "json"]
 
@@ -61,7 +64,16 @@ class JsonFormatter(logging.Formatter):
 
 
 class _UtcTextFormatter(logging.Formatter):
+    """Times in UTC; each message one line: its control characters (a newline in an event
+    name, a terminal escape in a task name, from whichever client) become visible escapes,
+    so no logged text forges a line or restyles the operator's screen. A traceback, which
+    follows the message, keeps its lines."""
+
     converter = time.gmtime
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape(record.message)
+        return super().formatMessage(record)
 
 
 def parse_level(level: str | int) -> int:

@@ -61,3 +61,17 @@ def test_parse_level() -> None:
     assert parse_level("warn") == logging.WARNING
     with pytest.raises(ValueError, match="unknown log level"):
         parse_level("loud")
+
+
+def test_a_text_record_is_one_line_whatever_its_arguments(stream: io.StringIO) -> None:
+    setup_logging("INFO", stream=stream)
+    log = logging.getLogger("eventix_cli.test")
+    log.info("event %s posted", "e\n2026-01-01 00:00:00,000 [    INFO] forged\r\x1b[2J\u202e")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed on %s", "a\nb")
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("event e\\n2026-01-01 00:00:00,000 [    INFO] forged\\r\\e[2J\\u202e posted")
+    assert lines[1].endswith("failed on a\\nb")
+    assert lines[2] == "Traceback (most recent call last):"  # a traceback keeps its lines

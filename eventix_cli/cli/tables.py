@@ -1,41 +1,17 @@
-"""Plain-text tables for people: escaping task data, choosing columns, fitting a width.
+"""Plain-text tables for people: choosing columns, fitting a width; task data escaped
+(:func:`eventix_cli.core.text.escape`).
 
 No I/O here: :mod:`eventix_cli.cli.output` draws what these functions compute.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from eventix_cli.core.errors import UsageError
-
-# -- escaping task data -------------------------------------------------------------------
-
-# C0 and C1 control characters, DEL, and the Unicode bidi controls that reorder what follows
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_KEEP_LINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def escape(text: str, *, keep_newlines: bool = False) -> str:
-    """Text from task data made safe for a terminal: control characters (escape sequences,
-    carriage returns, backspaces, bidi overrides) become visible escapes such as ``\\e``
-    and ``\\x08``, so a task name can neither forge a line nor restyle the screen.
-    JSON output is never escaped this way: it stays exact."""
-    pattern = _UNSAFE_KEEP_LINES if keep_newlines else _UNSAFE
-    return pattern.sub(_escape_char, text) if pattern.search(text) else text
-
+from eventix_cli.core.text import escape
 
 # -- columns -------------------------------------------------------------------------------
 
