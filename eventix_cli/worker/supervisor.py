@@ -71,7 +71,9 @@ class Supervisor:
         self.outage = Outage(config.backoff_base, config.backoff_max, on_start=metrics.outage)
         self.writer = Writer(client, config.worker_id, self.outage, self._forced)
         self.leases = LeaseKeeper(client, config.worker_id, self.outage, config.lease)
-        self.unanswered = UnansweredClaims(client, self.writer, config.namespace, config.worker_id)
+        self.unanswered = UnansweredClaims(
+            client, self.writer, self.outage, config.namespace, config.worker_id
+        )
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="write-back")
         self._closed = False  # run() has returned: outcomes that finish now are dropped
         #: one lane writes back itself (see write_now); more hand write-backs to the pool

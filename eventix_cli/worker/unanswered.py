@@ -18,13 +18,14 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eventix_cli.core.errors import ApiError, TransportError
+from eventix_cli.core.errors import ApiError, ServerError, TransportError
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.worker.claimed import Claimed
 from eventix_cli.worker.writeback import still_ours
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
+    from eventix_cli.worker.outage import Outage
     from eventix_cli.worker.writeback import Writer
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,12 @@ Books = tuple[int, frozenset[str]] | None
 
 
 class UnansweredClaims:
-    def __init__(self, client: EventixClient, writer: Writer, namespace: str, worker_id: str) -> None:
+    def __init__(
+        self, client: EventixClient, writer: Writer, outage: Outage, namespace: str, worker_id: str
+    ) -> None:
         self.client = client
         self.writer = writer
+        self.outage = outage
         self.namespace = namespace
         self.worker_id = worker_id
         self._noted = threading.Event()
@@ -52,7 +56,8 @@ class UnansweredClaims:
 
     def release(self, books: Callable[[], Books]) -> None:
         """Release the tasks the server holds for this worker that it does not hold; a later
-        round tries again when the server fails or a claim request overlaps the listing."""
+        round tries again when a claim request overlaps the listing, or once a server that
+        failed answers again. A server that refuses the listing (4xx) is not asked again."""
         before = books()
         if before is None:
             return
@@ -66,9 +71,16 @@ class UnansweredClaims:
                     filter={"worker_id": self.worker_id},
                 )
             ]
-        except (TransportError, ApiError, ValueError) as exc:
-            log.debug("tasks claimed by this worker could not be listed: %s", exc)
+        except (TransportError, ServerError) as exc:
+            self.outage.started(exc)  # asked again once the server answers
             self._noted.set()
+            return
+        except (ApiError, ValueError) as exc:
+            log.warning(
+                "tasks claimed by this worker could not be listed (%s): a claim whose answer "
+                "was lost waits out its lease",
+                type(exc).__name__,
+            )
             return
         after = books()
         if after is None or after[0] != before[0]:
