@@ -5,12 +5,15 @@ else wrote: the task is re-read, and the write is re-applied only while the task
 ``processing`` under this worker's id. Otherwise (cancelled, released by the server's lease
 cleanup, taken by another worker, deleted) the outcome is discarded with a warning naming
 the task: a write-back never undoes someone else's write. The hot path is one PUT.
+
+A document the server refuses, or the wire cannot carry, is replaced by a smaller one: the
+attempt without its result, or, when the task's own fields are the cause, the task ended
+(:mod:`eventix_cli.worker.poison`). A server that cannot write at all is waited for.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -21,14 +24,10 @@ from pydantic import ValidationError
 
 from eventix_cli.core.errors import (
     ApiError,
-    InvalidResponse,
     RevisionConflict,
     ServerError,
     TaskNotFound,
     TransportError,
-    UnreadableTask,
-    UnsendableValue,
-    ValidationFailed,
 )
 from eventix_cli.core.fields import OUTCOME_FIELDS
 from eventix_cli.core.outcome import TASK_NOT_STORABLE, apply_failure, apply_release, describe, not_storable
@@ -36,7 +35,7 @@ from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
-from eventix_cli.worker.unstorable import KEPT_FIELDS, ended_unstorable, unsendable_fields
+from eventix_cli.worker.poison import ENCODING_ERRORS, ended_unstorable, unsendable_fields
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -46,9 +45,6 @@ log = logging.getLogger(__name__)
 
 #: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
 NOT_STORABLE_STATUS = frozenset({413, 422})
-#: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
-#: nesting deeper than the encoder goes, values no server stores: integers beyond 64 bits, NaN)
-ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError, UnsendableValue)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
 #: failures in a row (a 500, or the connection dropped) of one write-back before the server is
@@ -347,65 +343,6 @@ class Writer:
         log.error("could not release task %s: it keeps changing; its lease will expire", uid)
         return False
 
-    # -- a claim the client cannot read -----------------------------------------------------
-
-    def end_unreadable(self, exc: UnreadableTask) -> bool:
-        """A claimed document this worker cannot read: end it as ``error`` (no retry would read
-        it better), raw and revision-checked; when even its uid is unknown, log and go on.
-        True when the task was ended."""
-        try:
-            doc = json.loads(exc.content)
-        except ValueError:
-            doc = None
-        uid = (doc.get("uid") or doc.get("_id")) if isinstance(doc, dict) else None
-        if not isinstance(uid, str) or not isinstance(doc, dict):
-            log.error("the server's claim answer is not a task document (%s); skipped", exc.message[:300])
-            return False
-        doc.update(
-            status=TaskStatus.error.value,
-            worker_id=None,
-            worker_expires=None,
-            result={
-                "error_class": UNREADABLE_TASK,
-                "error_message": f"worker {self.worker_id} cannot read this task: {exc.message[:500]}",
-                "error_status_code": 500,
-                "error_traceback": [],
-                "error_payload": {},
-            },
-        )
-        doc["uid"] = uid  # put_task writes to the document's uid; one known by its _id gets it
-        try:
-            try:
-                self._write_unreadable(doc)
-            except ValidationFailed as refused:
-                # the server stores it but will not take it back as it is: the fields it names
-                # are dropped (their defaults apply) and listed with the error
-                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - KEPT_FIELDS)
-                if not dropped:
-                    raise
-                values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
-                doc["result"]["error_message"] += f"; dropped fields the server refused: {values}"
-                doc["result"]["error_payload"] = {"dropped_fields": dropped}
-                self._write_unreadable(doc)
-        except (TransportError, ApiError) as failure:
-            log.error(
-                "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
-            )
-            return False
-        except ENCODING_ERRORS as failure:
-            log.error(
-                "task %s cannot be read and not be ended: %s; its lease will expire", uid, describe(failure)
-            )
-            return False
-        log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
-        return True
-
-    def _write_unreadable(self, doc: dict[str, object]) -> None:
-        """Write an unreadable task back (revision-checked): the server's answer holds the same
-        document, which this worker cannot read either, so a 2xx answer is all that counts."""
-        with contextlib.suppress(InvalidResponse):
-            self.client.put_task(doc)
-
 
 def _server_cannot_write(exc: TransportError | ServerError) -> bool:
     return isinstance(exc, ServerError) and exc.status_code in SERVER_CANNOT_WRITE_STATUS
@@ -417,10 +354,4 @@ def _already_written(current: Task, outcome: Task) -> bool:
     )
 
 
-def _body_field(error: object) -> bool:
-    loc = error.get("loc") if isinstance(error, dict) else None
-    return isinstance(loc, list | tuple) and len(loc) >= 2 and loc[0] == "body"
-
-
-UNREADABLE_TASK = "TaskNotReadable"
 _UNREACHABLE = object()
