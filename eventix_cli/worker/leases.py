@@ -16,8 +16,11 @@ import time
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
+from eventix_cli.core.outcome import describe
+from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.poison import ENCODING_ERRORS, ended_unstorable, unsendable_fields
 from eventix_cli.worker.writeback import still_ours
 
 if TYPE_CHECKING:
@@ -48,6 +51,7 @@ class LeaseKeeper:
         """Extend the lease of one running task (a failure is retried later, with backoff)."""
         uid = claimed.uid
         now = time.monotonic()
+        current = None
         try:
             current = self.client.get_task(uid).to_task()
             if not still_ours(current, self.worker_id):
@@ -68,12 +72,14 @@ class LeaseKeeper:
             claimed.renew_failures += 1
             return
         except ApiError as exc:
-            log.error("lease renewal of task %s refused: %s (%s)", uid, exc.message, exc.error_class)
-            claimed.next_renewal = now + self.lease_of(claimed) / 4
+            if current is None or not self._end_unstorable(claimed, current, exc.message):
+                log.error("lease renewal of task %s refused: %s (%s)", uid, exc.message, exc.error_class)
+                claimed.next_renewal = now + self.lease_of(claimed) / 4
             return
-        except ValueError as exc:  # an answer the client cannot read (or a document it cannot send)
-            log.error("lease renewal of task %s failed: %s", uid, type(exc).__name__)
-            claimed.next_renewal = now + self.lease_of(claimed) / 4
+        except ENCODING_ERRORS as exc:  # an answer the client cannot read, or a document it cannot send
+            if current is None or not self._end_unstorable(claimed, current, describe(exc)):
+                log.error("lease renewal of task %s failed: %s", uid, type(exc).__name__)
+                claimed.next_renewal = now + self.lease_of(claimed) / 4
             return
         self.outage.recovered(now)
         with claimed.lock:
@@ -82,6 +88,22 @@ class LeaseKeeper:
             claimed.renewed_at = now
             claimed.renew_failures = 0
         log.info("renewed the lease of task %s until %s", uid, stored.worker_expires)
+
+    def _end_unstorable(self, claimed: Claimed, current: Task, reason: str) -> bool:
+        """A task whose own fields the server cannot take back cannot keep its lease either:
+        ended now (its outcome will be discarded), not left to expire and run again. True
+        when it was such a task and is ended."""
+        dropped = unsendable_fields(current)
+        if not dropped:
+            return False
+        ended, defaults = ended_unstorable(current, dropped, reason)
+        try:
+            self.client.put_task(ended.model_copy(update=defaults).to_wire())
+        except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
+            log.error("task %s could not be ended: %s; its lease will expire", claimed.uid, describe(exc))
+            return False
+        self._lost(claimed, "ended: its document cannot be stored back")
+        return True
 
     def _lost(self, claimed: Claimed, reason: str) -> None:
         if claimed.lose(reason):

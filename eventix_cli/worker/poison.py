@@ -27,7 +27,7 @@ from eventix_cli.core.errors import (
     ValidationFailed,
 )
 from eventix_cli.core.jsonrules import MAX_JSON_DEPTH, encode_json, unstorable_reason
-from eventix_cli.core.outcome import apply_error, describe, task_not_storable
+from eventix_cli.core.outcome import TASK_NOT_STORABLE, apply_error, describe, task_not_storable
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 
@@ -66,6 +66,13 @@ def _sendable(value: Any) -> bool:
 def ended_unstorable(task: Task, dropped: list[str], reason: str) -> tuple[Task, dict[str, Any]]:
     """``task`` ended as ``error`` because ``dropped`` cannot be stored, and the values those
     fields are written back as (their defaults; ``null`` for fields the model does not know)."""
+    log.error(
+        "task %s cannot be stored back (%s): ended as error (%s) without its fields %s",
+        task.uid,
+        reason,
+        TASK_NOT_STORABLE,
+        ", ".join(dropped),
+    )
     ended = task.model_copy()
     apply_error(ended, task_not_storable(task.uid, dropped, reason[:300]))
     fields = Task.model_fields

@@ -30,7 +30,7 @@ from eventix_cli.core.errors import (
     TransportError,
 )
 from eventix_cli.core.fields import OUTCOME_FIELDS
-from eventix_cli.core.outcome import TASK_NOT_STORABLE, apply_failure, apply_release, describe, not_storable
+from eventix_cli.core.outcome import apply_failure, apply_release, describe, not_storable
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
@@ -256,13 +256,6 @@ class Writer:
         if not dropped:
             tries.outcome = self._not_storable(claimed, reason)
             return None
-        log.error(
-            "task %s cannot be stored back (%s): ended as error (%s) without its fields %s",
-            claimed.uid,
-            reason,
-            TASK_NOT_STORABLE,
-            ", ".join(dropped),
-        )
         tries.fallbacks = MAX_FALLBACKS  # nothing smaller is left to try
         tries.outcome, tries.replaced = ended_unstorable(task, dropped, reason)
         return None

@@ -114,6 +114,10 @@ def sleep_with_marker(seconds: float, marker: str) -> str:
     return "finished"
 
 
+def sleep_with_marker_taking_anything(seconds: float, marker: str, **kwargs: object) -> str:
+    return sleep_with_marker(seconds, marker)
+
+
 # -- tasks that sabotage the worker itself (task code can do anything) ----------------------
 
 

@@ -154,6 +154,38 @@ def test_a_task_the_server_cannot_take_back_is_ended_once(namespace, tmp_path, p
         server.stop()
 
 
+def test_a_running_task_the_server_cannot_take_back_is_ended_at_its_first_renewal(
+    namespace, tmp_path
+) -> None:
+    """Its lease cannot be renewed either: ended at once, not left to expire and run again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    marker = tmp_path / "started"
+    try:
+        bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
+                ('{"big": 123456789012345678901234567890}', bad.uid),
+            )
+        worker = WorkerProcess(
+            server.url,
+            namespace,
+            tmp_path,
+            [*misbehaving_tasks_args(), "--lease", "1", "--shutdown-timeout", "0"],
+        )
+        wait_for(marker.exists, what=worker.log)
+        wait_for(lambda: get(server.url, bad.uid).status == TaskStatus.error, timeout=20, what=worker.log)
+        ended = get(server.url, bad.uid)
+        assert (ended.error.error_class, ended.kwargs) == ("TaskNotStorable", {})
+        assert f"task {bad.uid} is no longer claimed by this worker (ended: its document" in worker.log()
+        worker.signal(signal.SIGTERM)
+        worker.wait(30)
+        assert get(server.url, bad.uid).status == TaskStatus.error  # a forced stop released nothing
+    finally:
+        server.stop()
+
+
 def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, tmp_path) -> None:
     db = tmp_path / "db.sqlite3"
     server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
