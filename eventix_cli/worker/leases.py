@@ -20,7 +20,7 @@ from eventix_cli.core.outcome import describe
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
-from eventix_cli.worker.poison import ENCODING_ERRORS, ended_unstorable, unsendable_fields
+from eventix_cli.worker.poison import ENCODING_ERRORS, end_unstorable
 from eventix_cli.worker.writeback import still_ours
 
 if TYPE_CHECKING:
@@ -93,14 +93,7 @@ class LeaseKeeper:
         """A task whose own fields the server cannot take back cannot keep its lease either:
         ended now (its outcome will be discarded), not left to expire and run again. True
         when it was such a task and is ended."""
-        dropped = unsendable_fields(current)
-        if not dropped:
-            return False
-        ended, defaults = ended_unstorable(current, dropped, reason)
-        try:
-            self.client.put_task(ended.model_copy(update=defaults).to_wire())
-        except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
-            log.error("task %s could not be ended: %s; its lease will expire", claimed.uid, describe(exc))
+        if not end_unstorable(self.client, current, reason):
             return False
         self._lost(claimed, "ended: its document cannot be stored back")
         return True

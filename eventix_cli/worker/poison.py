@@ -83,6 +83,21 @@ def ended_unstorable(task: Task, dropped: list[str], reason: str) -> tuple[Task,
     return ended, defaults
 
 
+def end_unstorable(client: EventixClient, task: Task, reason: str) -> bool:
+    """End ``task`` (as last read, so the write is revision-checked) when its own fields are
+    what the server cannot take back; True when it was such a task and is ended."""
+    dropped = unsendable_fields(task)
+    if not dropped:
+        return False
+    ended, defaults = ended_unstorable(task, dropped, reason)
+    try:
+        client.put_task(ended.model_copy(update=defaults).to_wire())
+    except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
+        log.error("task %s could not be ended: %s; its lease will expire", task.uid, describe(exc))
+        return False
+    return True
+
+
 # -- a claim this worker cannot read ------------------------------------------------------------
 
 

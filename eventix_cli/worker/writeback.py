@@ -35,7 +35,7 @@ from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
-from eventix_cli.worker.poison import ENCODING_ERRORS, ended_unstorable, unsendable_fields
+from eventix_cli.worker.poison import ENCODING_ERRORS, end_unstorable, ended_unstorable, unsendable_fields
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -303,7 +303,8 @@ class Writer:
     # -- release ----------------------------------------------------------------------------
 
     def release(self, claimed: Claimed, reason: str) -> bool:
-        """Back to ``scheduled``, unclaimed, while still ours; True when released."""
+        """Back to ``scheduled``, unclaimed, while still ours; True when released. A task whose
+        own fields the server cannot take back is ended instead (:mod:`eventix_cli.worker.poison`)."""
         with claimed.lock:
             if claimed.stage in (Stage.LOST, Stage.WRITTEN, Stage.RELEASED):
                 return False  # not ours any more, or its outcome is stored, or already released
@@ -329,8 +330,13 @@ class Writer:
                 return False
             except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
                 message = exc.message if isinstance(exc, TransportError | ApiError) else describe(exc)
-                log.error("could not release task %s: %s; its lease will expire on the server", uid, message)
-                return False
+                if isinstance(exc, TransportError | ServerError) or not end_unstorable(
+                    self.client, doc, message
+                ):
+                    log.error(
+                        "could not release task %s: %s; its lease will expire on the server", uid, message
+                    )
+                return False  # a task that can never be released is ended instead
             log.warning("released task %s (%s) back to the queue: %s", uid, doc.task, reason)
             return True
         log.error("could not release task %s: it keeps changing; its lease will expire", uid)

@@ -186,6 +186,34 @@ def test_a_running_task_the_server_cannot_take_back_is_ended_at_its_first_renewa
         server.stop()
 
 
+def test_a_running_task_the_server_cannot_take_back_is_ended_by_a_forced_stop(namespace, tmp_path) -> None:
+    """It cannot be released either: ended, not left to its lease and run again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    marker = tmp_path / "started"
+    try:
+        bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
+                (f'{{"deep": {DEEP}}}', bad.uid),
+            )
+        worker = WorkerProcess(
+            server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--shutdown-timeout", "0"]
+        )
+        wait_for(marker.exists, what=worker.log)
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(30) == 1, worker.log()
+        ended = get(server.url, bad.uid)
+        assert (ended.status, ended.error.error_class, ended.kwargs) == (
+            TaskStatus.error,
+            "TaskNotStorable",
+            {},
+        )
+    finally:
+        server.stop()
+
+
 def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, tmp_path) -> None:
     db = tmp_path / "db.sqlite3"
     server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
