@@ -14,6 +14,15 @@ from collections.abc import Mapping
 
 from eventix_cli.client.httpx_loader import httpx
 
+#: the most bytes of one answer (its head included) either way of sending reads: a task document
+#: is at most the server's body limit (16 MiB). A larger answer (or one whose ``Content-Length``
+#: says so) is refused with :data:`ANSWER_TOO_LARGE` as the reason, not held in memory
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+ANSWER_TOO_LARGE = (
+    f"the answer is larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB (MAX_ANSWER_BYTES), "
+    "the most this client reads"
+)
+
 
 class Answer:
     """One answer to one request: status, headers (read case-insensitively by their lower-case

@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 
 import httptools
 
-from eventix_cli.client.answer import Answer, TlsVerificationError
+from eventix_cli.client.answer import ANSWER_TOO_LARGE, MAX_ANSWER_BYTES, Answer, TlsVerificationError
 from eventix_cli.client.httpx_loader import httpx
 
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
@@ -159,6 +159,7 @@ class _Connection:
         answer = _Answer()
         keep = True
         head = 0  # bytes read while the head (status line and headers) was not complete
+        received = 0  # bytes read in all
         while not answer.complete:
             _bound(sock, deadline)
             chunk = sock.recv(READ_SIZE)
@@ -181,9 +182,22 @@ class _Connection:
                 head += len(chunk)
                 if head > MAX_HEAD:
                     raise httpx.RemoteProtocolError(f"the answer's headers exceed {MAX_HEAD:,} bytes")
+            elif not answer.complete and _announced(answer.headers) > MAX_ANSWER_BYTES:
+                raise httpx.RemoteProtocolError(ANSWER_TOO_LARGE)
+            received += len(chunk)
+            if received > MAX_ANSWER_BYTES:
+                raise httpx.RemoteProtocolError(ANSWER_TOO_LARGE)
         parser, answer.parser = answer.parser, None  # no reference cycle left for the collector
         keep = keep and answer.keep_alive
         return parser.get_status_code(), answer.headers, b"".join(answer.body), keep
+
+
+def _announced(headers: dict[str, str]) -> int:
+    """The body's length as its ``Content-Length`` announces it (0 without a readable one)."""
+    try:
+        return int(headers.get("content-length", "0").strip())
+    except ValueError:
+        return 0
 
 
 def _bound(sock: socket.socket, deadline: float | None) -> None:

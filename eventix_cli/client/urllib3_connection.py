@@ -30,6 +30,8 @@ from typing import Any
 
 from urllib3 import connection
 
+from eventix_cli.client.answer import ANSWER_TOO_LARGE, MAX_ANSWER_BYTES
+
 #: a connection idle longer than this is replaced before use: servers close idle keep-alive
 #: connections (uvicorn after 5 s), and a request on a closed one fails ambiguously
 IDLE_REUSE_LIMIT = 2.0
@@ -67,6 +69,7 @@ class _AnswerReader(io.RawIOBase):
         self._method = method
         self._pending = bytearray()  # read ahead while the head was checked, not yet handed on
         self._checked = False
+        self._received = 0  # bytes of this answer read so far, its head included
         self.eof = False  # the server closed its end
         self.probing = False  # reads return "nothing yet" without touching the socket
 
@@ -101,6 +104,10 @@ class _AnswerReader(io.RawIOBase):
         read = self._file.readinto(buffer)
         if read == 0:
             self.eof = True
+        elif read:
+            self._received += read
+            if self._received > MAX_ANSWER_BYTES:
+                raise BadAnswer(ANSWER_TOO_LARGE)
         return read
 
     def _read_more(self) -> bool:
@@ -184,6 +191,8 @@ class _AnswerReader(io.RawIOBase):
             return
         if length > MAX_LENGTH:
             raise BadAnswer(f"the answer's Content-Length {length} is beyond any body")
+        if length > MAX_ANSWER_BYTES:
+            raise BadAnswer(ANSWER_TOO_LARGE)
 
 
 def _status_of(line: bytes) -> tuple[str, int | None]:

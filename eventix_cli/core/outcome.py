@@ -12,6 +12,8 @@ from eventix_cli.core.times import utcnow
 
 #: error classes the worker itself writes (besides the class of what a task raised)
 RESULT_NOT_STORABLE = "ResultNotStorable"
+#: a task whose own document (its arguments, say) the server cannot take back: ended, not retried
+TASK_NOT_STORABLE = "TaskNotStorable"
 TASK_CANCELLED = "TaskCancelled"
 
 
@@ -72,6 +74,21 @@ def not_storable(uid: str, reason: str) -> dict[str, Any]:
     }
 
 
+def task_not_storable(uid: str, dropped: list[str], reason: str) -> dict[str, Any]:
+    """The error object of a task ended because the server cannot take its document back;
+    ``dropped`` names the fields written back as their defaults."""
+    return {
+        "error_class": TASK_NOT_STORABLE,
+        "error_message": (
+            f"task {uid} cannot be stored back as it is ({reason}); ended without running again, "
+            f"its fields {', '.join(dropped)} reset to their defaults"
+        ),
+        "error_status_code": 500,
+        "error_traceback": [],
+        "error_payload": {"dropped_fields": dropped},
+    }
+
+
 def not_registered(name: str) -> dict[str, Any]:
     return {
         "error_class": "TaskNotRegistered",
@@ -105,10 +122,18 @@ def apply_failure(task: Task, error: dict[str, Any], now: dt.datetime | None = N
         task.eta = now + dt.timedelta(seconds=task.error_eta_inc)
         task.error_eta_inc = min(task.error_eta_inc * 2, task.error_eta_max)
         task.worker_id = None
+        task.worker_expires = None
     else:
-        task.status = TaskStatus.error
-        if task.error_expires is not None:
-            task.expires = now + dt.timedelta(seconds=task.error_expires)
+        apply_error(task, error, now)
+
+
+def apply_error(task: Task, error: dict[str, Any], now: dt.datetime | None = None) -> None:
+    """``error`` for good, whatever the retry fields say (a failure no retry would mend)."""
+    now = now or utcnow()
+    task.result = error
+    task.status = TaskStatus.error
+    if task.error_expires is not None:
+        task.expires = now + dt.timedelta(seconds=task.error_expires)
     task.worker_expires = None
 
 

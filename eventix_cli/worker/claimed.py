@@ -11,7 +11,7 @@ from eventix_cli.core.task import Task
 
 
 class Stage(enum.Enum):
-    RUNNING = "running"  # the attempt runs: its lease is renewed
+    RUNNING = "running"  # the attempt runs: its lease is renewed (and while FINISHED)
     FINISHED = "finished"  # ran; the outcome waits for (or is in) the write-back
     RELEASED = "released"  # handed back to the queue by this worker: any outcome is dropped
     LOST = "lost"  # the claim is no longer ours (cancelled, taken over, deleted): outcome dropped

@@ -13,10 +13,11 @@ import threading
 import time
 from concurrent.futures import Future
 
-from eventix_cli.core.errors import ApiError, ServerError, TransportError, UnreadableTask
+from eventix_cli.core.errors import ApiError, ServerError, ServerUnreachable, TransportError, UnreadableTask
 from eventix_cli.worker.attempt import run_attempt
 from eventix_cli.worker.claimed import Stage
 from eventix_cli.worker.lanesupport import LaneSupport
+from eventix_cli.worker.poison import end_unreadable
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,13 @@ class Lane:
                 claim = client.next_scheduled(cfg.worker_id, cfg.namespace)
             except UnreadableTask as exc:
                 support.unreserve()
-                if not support.writer.end_unreadable(exc):
+                if not end_unreadable(client, cfg.worker_id, exc):
                     support.wait_stop(cfg.poll_interval)  # e.g. a proxy's page: no hot loop
                 continue
             except (TransportError, ServerError) as exc:
                 support.unreserve()
+                if not isinstance(exc, ServerUnreachable):  # it reached the server: claimed, maybe
+                    support.claim_unanswered()
                 support.outage.started(exc)
                 support.wait_stop(support.outage.next_delay())
                 continue

@@ -48,3 +48,5 @@ class LaneSupport:
     hand_off: Callable[[Claimed, Task], Future[None] | None]
     #: a lane ended (returned or died): the supervisor looks at once
     lane_ended: Callable[[], None]
+    #: a claim request failed after it may have reached the server (its task may be claimed)
+    claim_unanswered: Callable[[], None]

@@ -1,4 +1,5 @@
-"""Lease renewal of the tasks whose attempt is running, and only those.
+"""Lease renewal of the claims this worker holds: attempts running, and outcomes waiting for
+a server that cannot write yet (the claim is kept while the write-back retries).
 
 A renewal reads the task first: upstream's ``PUT /task/{uid}`` inserts a missing document,
 so a blind renewal would bring back a task deleted while it ran. Renewals are rare (at half
@@ -15,8 +16,11 @@ import time
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.errors import ApiError, RevisionConflict, ServerError, TaskNotFound, TransportError
+from eventix_cli.core.outcome import describe
+from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.poison import ENCODING_ERRORS, end_unstorable
 from eventix_cli.worker.writeback import still_ours
 
 if TYPE_CHECKING:
@@ -38,7 +42,7 @@ class LeaseKeeper:
 
     def due(self, claimed: Claimed, now: float) -> bool:
         return (
-            claimed.stage is Stage.RUNNING
+            claimed.stage in (Stage.RUNNING, Stage.FINISHED)  # FINISHED: the outcome waits to be written
             and now >= claimed.next_renewal
             and now - claimed.renewed_at > min(self.lease_of(claimed), claimed.lease) / 2
         )
@@ -47,6 +51,7 @@ class LeaseKeeper:
         """Extend the lease of one running task (a failure is retried later, with backoff)."""
         uid = claimed.uid
         now = time.monotonic()
+        current = None
         try:
             current = self.client.get_task(uid).to_task()
             if not still_ours(current, self.worker_id):
@@ -67,12 +72,14 @@ class LeaseKeeper:
             claimed.renew_failures += 1
             return
         except ApiError as exc:
-            log.error("lease renewal of task %s refused: %s (%s)", uid, exc.message, exc.error_class)
-            claimed.next_renewal = now + self.lease_of(claimed) / 4
+            if current is None or not self._end_unstorable(claimed, current, exc.message):
+                log.error("lease renewal of task %s refused: %s (%s)", uid, exc.message, exc.error_class)
+                claimed.next_renewal = now + self.lease_of(claimed) / 4
             return
-        except ValueError as exc:  # an answer the client cannot read (or a document it cannot send)
-            log.error("lease renewal of task %s failed: %s", uid, type(exc).__name__)
-            claimed.next_renewal = now + self.lease_of(claimed) / 4
+        except ENCODING_ERRORS as exc:  # an answer the client cannot read, or a document it cannot send
+            if current is None or not self._end_unstorable(claimed, current, describe(exc)):
+                log.error("lease renewal of task %s failed: %s", uid, type(exc).__name__)
+                claimed.next_renewal = now + self.lease_of(claimed) / 4
             return
         self.outage.recovered(now)
         with claimed.lock:
@@ -81,6 +88,15 @@ class LeaseKeeper:
             claimed.renewed_at = now
             claimed.renew_failures = 0
         log.info("renewed the lease of task %s until %s", uid, stored.worker_expires)
+
+    def _end_unstorable(self, claimed: Claimed, current: Task, reason: str) -> bool:
+        """A task whose own fields the server cannot take back cannot keep its lease either:
+        ended now (its outcome will be discarded), not left to expire and run again. True
+        when it was such a task and is ended."""
+        if not end_unstorable(self.client, current, reason):
+            return False
+        self._lost(claimed, "ended: its document cannot be stored back")
+        return True
 
     def _lost(self, claimed: Claimed, reason: str) -> None:
         if claimed.lose(reason):

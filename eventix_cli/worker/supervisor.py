@@ -2,10 +2,12 @@
 
 It trusts nothing: a task thread that dies anyway has its claimed tasks released (revision-
 checked) and is replaced, up to ``max_thread_deaths`` within ``death_window`` seconds, after
-which the worker releases everything and exits 1. Leases are renewed only for attempts that
-run. The health file is touched only while every thread lives and the server answers. Stop
-requests come from an ordinary thread (``eventix_cli.cli.stop_signals`` relays the signals: a
-handler taking the locks below could deadlock the main thread) and only set flags:
+which the worker releases everything and exits 1. Leases are renewed while a claim is held (its
+attempt runs, or its outcome waits for a server that cannot write); a claim whose answer was
+lost is released once the server answers again (see ``unanswered``). The health file is
+touched only while every thread lives and the server answers. Stop requests come from an
+ordinary thread (``eventix_cli.cli.stop_signals`` relays the signals: a handler taking the
+locks below could deadlock the main thread) and only set flags:
 
 - first SIGTERM/SIGINT: stop claiming, let running tasks finish and write back, exit 0;
 - second signal, or ``shutdown_timeout`` passing: release the tasks still running (a
@@ -33,6 +35,7 @@ from eventix_cli.worker.lanesupport import LaneSupport
 from eventix_cli.worker.leases import LeaseKeeper
 from eventix_cli.worker.metrics import NO_METRICS, WorkerMetrics
 from eventix_cli.worker.outage import Outage
+from eventix_cli.worker.unanswered import Books, UnansweredClaims
 from eventix_cli.worker.writeback import Writer
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ class Supervisor:
         self.started_count = 0
         self.completed = 0
         self._inflight = 0  # claim requests under way
+        self._claims_sent = 0  # claim requests sent, ever
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # a signal: stop claiming
         self._forced = threading.Event()  # a second signal: release what runs
@@ -69,6 +73,9 @@ class Supervisor:
         self.outage = Outage(config.backoff_base, config.backoff_max, on_start=metrics.outage)
         self.writer = Writer(client, config.worker_id, self.outage, self._forced)
         self.leases = LeaseKeeper(client, config.worker_id, self.outage, config.lease)
+        self.unanswered = UnansweredClaims(
+            client, self.writer, self.outage, config.namespace, config.worker_id
+        )
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="write-back")
         self._closed = False  # run() has returned: outcomes that finish now are dropped
         #: one lane writes back itself (see write_now); more hand write-backs to the pool
@@ -89,6 +96,7 @@ class Supervisor:
             burst_done=self.burst_done,
             hand_off=self.write_now if self.inline_writes else self.submit_write,
             lane_ended=self.wake,
+            claim_unanswered=self.unanswered.note,
         )
         self._serial = 0
         self._deaths: list[float] = []
@@ -134,6 +142,7 @@ class Supervisor:
                 return False
             self.started_count += 1
             self._inflight += 1
+            self._claims_sent += 1
             return True
 
     def unreserve(self) -> bool:
@@ -142,6 +151,11 @@ class Supervisor:
             self.started_count -= 1
             self._inflight -= 1
             return self._inflight == 0 and not self.claims
+
+    def books(self) -> Books:
+        """Claim requests sent so far and the uids held; None while a claim is under way."""
+        with self._lock:
+            return None if self._inflight else (self._claims_sent, frozenset(self.claims))
 
     def burst_done(self) -> None:
         if not self._drained.is_set():
@@ -257,6 +271,8 @@ class Supervisor:
             if not self._bury_dead_lanes():
                 return self._give_up()
             if all(lane.ended for lane in self.lanes) and not self.claims:
+                if self.unanswered.pending:
+                    self.unanswered.release(self.books)
                 self._touch_health()
                 log.info("worker stopped: %d task(s) run", self.completed)
                 return 0
@@ -312,6 +328,8 @@ class Supervisor:
             due = [c for c in self.claims.values() if self.leases.due(c, now)]
         for claimed in due:
             self.leases.renew(claimed)
+        if self.unanswered.pending and not self.outage.ongoing:
+            self.unanswered.release(self.books)
 
     def _shutdown(self) -> int:
         cfg = self.config

@@ -5,30 +5,29 @@ else wrote: the task is re-read, and the write is re-applied only while the task
 ``processing`` under this worker's id. Otherwise (cancelled, released by the server's lease
 cleanup, taken by another worker, deleted) the outcome is discarded with a warning naming
 the task: a write-back never undoes someone else's write. The hot path is one PUT.
+
+A document the server refuses, or the wire cannot carry, is replaced by a smaller one: the
+attempt without its result, or, when the task's own fields are the cause, the task ended
+(:mod:`eventix_cli.worker.poison`). A server that cannot write at all is waited for.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from eventix_cli.core.errors import (
     ApiError,
-    InvalidResponse,
     RevisionConflict,
     ServerError,
     TaskNotFound,
     TransportError,
-    UnreadableTask,
-    UnsendableValue,
-    ValidationFailed,
 )
 from eventix_cli.core.fields import OUTCOME_FIELDS
 from eventix_cli.core.outcome import apply_failure, apply_release, describe, not_storable
@@ -36,6 +35,7 @@ from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
+from eventix_cli.worker.poison import ENCODING_ERRORS, end_unstorable, ended_unstorable, unsendable_fields
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -45,15 +45,16 @@ log = logging.getLogger(__name__)
 
 #: a result the server refuses (422: too deeply nested, invalid; 413: too large) is not stored
 NOT_STORABLE_STATUS = frozenset({413, 422})
-#: errors raised while the outcome is encoded for the wire (arbitrary objects, non-UTF-8 bytes,
-#: nesting deeper than the encoder goes, values no server stores: integers beyond 64 bits, NaN)
-ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError, UnsendableValue)
 #: re-reads after conflicts before a write-back gives up (someone keeps writing the task)
 MAX_CONFLICTS = 10
-#: failures in a row (5xx, or the connection dropped) of one write-back, while the server
-#: answers other requests, before its result is taken for the cause
+#: failures in a row (a 500, or the connection dropped) of one write-back before the server is
+#: asked to write the task without its outcome: when it can, the outcome is taken for the cause
 SERVER_FAILURES_BEFORE_FALLBACK = 3
-#: how often an outcome is replaced by a smaller one before the worker gives up on the task
+#: answers that say the server (or a gateway before it) cannot write now, whatever is sent:
+#: never the document's fault, so the outcome is kept and sent again after a pause
+SERVER_CANNOT_WRITE_STATUS = frozenset({502, 503, 504, 507})
+#: how often an outcome is replaced by a smaller one before the worker gives up on the task:
+#: the result left out, then the task ended without the fields the server cannot take back
 MAX_FALLBACKS = 2
 
 
@@ -73,6 +74,8 @@ class _Tries:
 
     outcome: Task  #: what is written: the task's outcome, or the error that replaced its result
     base: Task  #: the freshest stored copy the outcome is put onto
+    #: fields of the task itself written as these values (those the server cannot take back)
+    replaced: dict[str, Any] = field(default_factory=dict)
     pauses: int = 0  #: back-offs so far (the next one waits longer)
     fallbacks: int = 0  #: outcomes replaced by a smaller one
     conflicts: int = 0
@@ -102,7 +105,7 @@ class Writer:
             ended = self._no_longer_ours(claimed, tries)
             if ended is not None:
                 return ended
-            doc = merged(tries.base, tries.outcome)
+            doc = merged(tries.base, tries.outcome).model_copy(update=tries.replaced)
             try:
                 sent = time.monotonic()
                 stored = self.client.put_task(doc.to_wire()).to_task()
@@ -191,8 +194,12 @@ class Writer:
         return "discarded"
 
     def _on_failure(self, claimed: Claimed, tries: _Tries, exc: TransportError | ServerError) -> str | None:
-        """The server failed or could not be reached: back off and try again, or, when the
-        server answers everything else, store the error without the result."""
+        """The server failed or could not be reached. While it cannot write (it says so, or it
+        fails writing this task without the outcome too: its disk full, its database locked)
+        the outcome is kept and sent again after a pause, for as long as the claim is ours;
+        when it writes the task but keeps failing on the outcome (a database that refuses
+        its depth or size, a connection dropped while a huge body was sent, say), the error
+        without the result is stored instead."""
         if self.forced.is_set():
             log.error("write-back of task %s abandoned (forced stop): %s", claimed.uid, exc.message)
             return "abandoned"
@@ -201,20 +208,20 @@ class Writer:
             tries.server_failures >= SERVER_FAILURES_BEFORE_FALLBACK
             and tries.fallbacks == 0
             and tries.outcome.result is not None
-            and self._server_answers()
+            and not _server_cannot_write(exc)
         ):
-            # the server answers, but fails on this document (a database that refuses its
-            # depth or size, a connection dropped while a huge body was sent, say): what
-            # is stored instead is the error without the result
-            tries.fallbacks += 1
-            tries.outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
-            return None
+            tries.server_failures = 0  # asked again after as many failures more
+            if self._writes_without_outcome(claimed, tries):
+                tries.fallbacks += 1
+                tries.outcome = self._not_storable(claimed, f"the server failed storing it: {exc.message}")
+                return None
         self.outage.started(exc)
         return self._pause(claimed.uid, tries)
 
     def _on_refusal(self, claimed: Claimed, tries: _Tries, exc: ApiError) -> str | None:
-        """A 4xx: a result the server cannot store is replaced by an error; the rest gives up."""
-        if exc.status_code not in NOT_STORABLE_STATUS or tries.fallbacks >= MAX_FALLBACKS:
+        """A 4xx: a document the server cannot store is replaced by a smaller one; the rest
+        gives up."""
+        if exc.status_code not in NOT_STORABLE_STATUS:
             log.error(
                 "write-back of task %s refused: %s (%s); its lease will expire on the server",
                 claimed.uid,
@@ -222,9 +229,7 @@ class Writer:
                 exc.error_class,
             )
             return "abandoned"
-        tries.fallbacks += 1
-        tries.outcome = self._not_storable(claimed, f"the server refused it: {exc.message}")
-        return None
+        return self._fall_back(claimed, tries, f"the server refused it: {exc.message}")
 
     def _on_unreadable_answer(self, claimed: Claimed, tries: _Tries) -> str:
         # written (the server said 200) but its answer is unreadable: nothing more to do
@@ -234,12 +239,25 @@ class Writer:
         return tries.outcome.status.value
 
     def _on_unencodable(self, claimed: Claimed, tries: _Tries, exc: BaseException) -> str | None:
-        """The outcome cannot be encoded for the wire: an error without the result instead."""
+        """The document cannot be encoded for the wire: a smaller one instead."""
+        return self._fall_back(claimed, tries, f"{type(exc).__name__}: {describe(exc)}")
+
+    def _fall_back(self, claimed: Claimed, tries: _Tries, reason: str) -> str | None:
+        """The next smaller document after a refusal: when the task's own fields break the
+        rules, the task ended without them (no retry would be stored either); else the
+        failed attempt without its result. "abandoned" when both were refused already."""
         if tries.fallbacks >= MAX_FALLBACKS:
-            log.error("write-back of task %s failed: %s", claimed.uid, describe(exc))
+            log.error("write-back of task %s failed: %s; its lease will expire", claimed.uid, reason)
             return "abandoned"
         tries.fallbacks += 1
-        tries.outcome = self._not_storable(claimed, f"{type(exc).__name__}: {describe(exc)}")
+        with claimed.lock:
+            task = claimed.task
+        dropped = unsendable_fields(task)
+        if not dropped:
+            tries.outcome = self._not_storable(claimed, reason)
+            return None
+        tries.fallbacks = MAX_FALLBACKS  # nothing smaller is left to try
+        tries.outcome, tries.replaced = ended_unstorable(task, dropped, reason)
         return None
 
     def _not_storable(self, claimed: Claimed, reason: str) -> Task:
@@ -250,13 +268,16 @@ class Writer:
         apply_failure(failed, not_storable(claimed.uid, reason[:500]))
         return failed
 
-    def _server_answers(self) -> bool:
-        """Whether the server answers a plain request: a write-back that keeps failing while it
-        does fails because of its own document, not because of an outage."""
+    def _writes_without_outcome(self, claimed: Claimed, tries: _Tries) -> bool:
+        """Whether the server writes this task as stored (claim-checked, the outcome left
+        out): when it does, a write-back that keeps failing fails on its own outcome; when it
+        does not, the server cannot write at all (or someone else wrote: the next try sees)."""
         try:
-            self.client.health()
-        except (TransportError, ApiError):
+            stored = self.client.put_task(tries.base.to_wire()).to_task()
+        except (TransportError, ApiError, ValidationError, *ENCODING_ERRORS):
             return False
+        with claimed.lock:
+            claimed.task = tries.base = stored
         return True
 
     def _reread(self, uid: str) -> Task | object | None:
@@ -282,7 +303,8 @@ class Writer:
     # -- release ----------------------------------------------------------------------------
 
     def release(self, claimed: Claimed, reason: str) -> bool:
-        """Back to ``scheduled``, unclaimed, while still ours; True when released."""
+        """Back to ``scheduled``, unclaimed, while still ours; True when released. A task whose
+        own fields the server cannot take back is ended instead (:mod:`eventix_cli.worker.poison`)."""
         with claimed.lock:
             if claimed.stage in (Stage.LOST, Stage.WRITTEN, Stage.RELEASED):
                 return False  # not ours any more, or its outcome is stored, or already released
@@ -308,71 +330,21 @@ class Writer:
                 return False
             except (TransportError, ApiError, *ENCODING_ERRORS) as exc:
                 message = exc.message if isinstance(exc, TransportError | ApiError) else describe(exc)
-                log.error("could not release task %s: %s; its lease will expire on the server", uid, message)
-                return False
+                if isinstance(exc, TransportError | ServerError) or not end_unstorable(
+                    self.client, doc, message
+                ):
+                    log.error(
+                        "could not release task %s: %s; its lease will expire on the server", uid, message
+                    )
+                return False  # a task that can never be released is ended instead
             log.warning("released task %s (%s) back to the queue: %s", uid, doc.task, reason)
             return True
         log.error("could not release task %s: it keeps changing; its lease will expire", uid)
         return False
 
-    # -- a claim the client cannot read -----------------------------------------------------
 
-    def end_unreadable(self, exc: UnreadableTask) -> bool:
-        """A claimed document this worker cannot read: end it as ``error`` (no retry would read
-        it better), raw and revision-checked; when even its uid is unknown, log and go on.
-        True when the task was ended."""
-        try:
-            doc = json.loads(exc.content)
-        except ValueError:
-            doc = None
-        uid = (doc.get("uid") or doc.get("_id")) if isinstance(doc, dict) else None
-        if not isinstance(uid, str) or not isinstance(doc, dict):
-            log.error("the server's claim answer is not a task document (%s); skipped", exc.message[:300])
-            return False
-        doc.update(
-            status=TaskStatus.error.value,
-            worker_id=None,
-            worker_expires=None,
-            result={
-                "error_class": UNREADABLE_TASK,
-                "error_message": f"worker {self.worker_id} cannot read this task: {exc.message[:500]}",
-                "error_status_code": 500,
-                "error_traceback": [],
-                "error_payload": {},
-            },
-        )
-        doc["uid"] = uid  # put_task writes to the document's uid; one known by its _id gets it
-        try:
-            try:
-                self._write_unreadable(doc)
-            except ValidationFailed as refused:
-                # the server stores it but will not take it back as it is: the fields it names
-                # are dropped (their defaults apply) and listed with the error
-                dropped = sorted({str(e["loc"][1]) for e in refused.errors if _body_field(e)} - _KEPT)
-                if not dropped:
-                    raise
-                values = json.dumps({name: doc.pop(name, None) for name in dropped}, default=repr)[:300]
-                doc["result"]["error_message"] += f"; dropped fields the server refused: {values}"
-                doc["result"]["error_payload"] = {"dropped_fields": dropped}
-                self._write_unreadable(doc)
-        except (TransportError, ApiError) as failure:
-            log.error(
-                "task %s cannot be read and not be ended: %s; its lease will expire", uid, failure.message
-            )
-            return False
-        except ENCODING_ERRORS as failure:
-            log.error(
-                "task %s cannot be read and not be ended: %s; its lease will expire", uid, describe(failure)
-            )
-            return False
-        log.error("task %s cannot be read by this worker; ended as error (%s)", uid, UNREADABLE_TASK)
-        return True
-
-    def _write_unreadable(self, doc: dict[str, object]) -> None:
-        """Write an unreadable task back (revision-checked): the server's answer holds the same
-        document, which this worker cannot read either, so a 2xx answer is all that counts."""
-        with contextlib.suppress(InvalidResponse):
-            self.client.put_task(doc)
+def _server_cannot_write(exc: TransportError | ServerError) -> bool:
+    return isinstance(exc, ServerError) and exc.status_code in SERVER_CANNOT_WRITE_STATUS
 
 
 def _already_written(current: Task, outcome: Task) -> bool:
@@ -381,11 +353,4 @@ def _already_written(current: Task, outcome: Task) -> bool:
     )
 
 
-def _body_field(error: object) -> bool:
-    loc = error.get("loc") if isinstance(error, dict) else None
-    return isinstance(loc, list | tuple) and len(loc) >= 2 and loc[0] == "body"
-
-
-UNREADABLE_TASK = "TaskNotReadable"
-_KEPT = frozenset({"uid", "_id", "revision", "status", "result", "worker_id", "worker_expires", "task"})
 _UNREACHABLE = object()

@@ -1045,3 +1045,42 @@ def test_bytes_after_any_kind_of_answer_drop_the_connection(kept: bool, first: b
         assert claim(c).content == (b"" if b" 204 " in first else b"{}")
         assert json.loads(claim(c).content) == {"n": 1}
         assert server.connections == 2
+
+
+# -- answers larger than the client reads ------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+@BOTH
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "close"])
+def test_an_answer_beyond_the_size_limit_is_refused_naming_it(kept: bool, framing: str) -> None:
+    """A server that sends 80 MiB: the client stops at the limit (64 MiB) with an error that
+    names it, whatever the framing, instead of reading (and holding) all of it."""
+    total = 80 * MIB
+    block = b"x" * MIB
+
+    def script(peer: Peer) -> None:
+        peer.request()
+        framings = {
+            "content-length": f"Content-Length: {total}\r\n",
+            "chunked": "Transfer-Encoding: chunked\r\n",
+            "close": "Connection: close\r\n",
+        }
+        with contextlib.suppress(OSError):  # the client hangs up once it has had enough
+            peer.send(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{framings[framing]}\r\n".encode()
+            )
+            for _ in range(total // MIB):
+                peer.send(b"%x\r\n%s\r\n" % (MIB, block) if framing == "chunked" else block)
+            peer.send(b"0\r\n\r\n" if framing == "chunked" else b"")
+            peer.sock.close()
+
+    with (
+        raw_server(script) as server,
+        client(server.url, kept, retries=0, timeout=60) as c,
+        pytest.raises(TransportError) as caught,
+    ):
+        claim(c)
+    assert "64 MiB" in caught.value.message, caught.value.message
+    assert "MAX_ANSWER_BYTES" in caught.value.message

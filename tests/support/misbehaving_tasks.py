@@ -28,6 +28,10 @@ def ok(n: int) -> int:
     return n * 2
 
 
+def takes_anything(*args: object, **kwargs: object) -> str:
+    return "ran"
+
+
 def calls_sys_exit() -> None:
     sys.exit(3)
 
@@ -108,6 +112,10 @@ def sleep_with_marker(seconds: float, marker: str) -> str:
     Path(marker).write_text(str(os.getpid()))
     time.sleep(seconds)
     return "finished"
+
+
+def sleep_with_marker_taking_anything(seconds: float, marker: str, **kwargs: object) -> str:
+    return sleep_with_marker(seconds, marker)
 
 
 # -- tasks that sabotage the worker itself (task code can do anything) ----------------------

@@ -15,6 +15,7 @@ MISBEHAVING = "tests.support.misbehaving_tasks"
 #: the functions of MISBEHAVING a worker registers (every task a test posts must be among them)
 MISBEHAVING_FUNCTIONS = (
     "ok",
+    "takes_anything",
     "calls_sys_exit",
     "raises_keyboard_interrupt",
     "raises_system_exit",
@@ -27,6 +28,7 @@ MISBEHAVING_FUNCTIONS = (
     "touch_self_then_sleep",
     "delete_self_then_sleep",
     "sleep_with_marker",
+    "sleep_with_marker_taking_anything",
     "kill_next_thread",
     "kill_every_thread",
     "leaves_a_thread_running",

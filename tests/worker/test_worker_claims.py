@@ -117,6 +117,103 @@ def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -
         server.stop()
 
 
+DEEP = "[" * 120 + "]" * 120
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        pytest.param('{"big": 123456789012345678901234567890}', id="int-beyond-64-bits"),
+        pytest.param(f'{{"deep": {DEEP}}}', id="nested-too-deep"),
+    ],
+)
+def test_a_task_the_server_cannot_take_back_is_ended_once(namespace, tmp_path, poison) -> None:
+    """Run once, then stored as error without what the server refuses: never claimed again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    try:
+        bad = post_once(server.url, namespace, "takes_anything", retry=True)
+        good = post_once(server.url, namespace, "ok", 2)
+        with sqlite3.connect(db) as conn:  # stored by a way in that did not check it
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?", (poison, bad.uid)
+            )
+        worker = WorkerProcess(
+            server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--lease", "2"]
+        )
+        assert worker.wait(60) == 0, worker.log()
+        log = worker.log()
+        assert log.count(f"start {bad.uid} ") == 1, log
+        with EventixClient(server.url) as client:
+            raw = json.loads(client.request("GET", f"/task/{bad.uid}", idempotent=True).content)
+        assert (raw["status"], raw["result"]["error_class"]) == ("error", "TaskNotStorable"), raw
+        assert raw["result"]["error_payload"] == {"dropped_fields": ["kwargs"]}
+        assert raw["kwargs"] == {}
+        assert stored(server.url, namespace)[good.uid].result == 4
+    finally:
+        server.stop()
+
+
+def test_a_running_task_the_server_cannot_take_back_is_ended_at_its_first_renewal(
+    namespace, tmp_path
+) -> None:
+    """Its lease cannot be renewed either: ended at once, not left to expire and run again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    marker = tmp_path / "started"
+    try:
+        bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
+                ('{"big": 123456789012345678901234567890}', bad.uid),
+            )
+        worker = WorkerProcess(
+            server.url,
+            namespace,
+            tmp_path,
+            [*misbehaving_tasks_args(), "--lease", "1", "--shutdown-timeout", "0"],
+        )
+        wait_for(marker.exists, what=worker.log)
+        wait_for(lambda: get(server.url, bad.uid).status == TaskStatus.error, timeout=20, what=worker.log)
+        ended = get(server.url, bad.uid)
+        assert (ended.error.error_class, ended.kwargs) == ("TaskNotStorable", {})
+        assert f"task {bad.uid} is no longer claimed by this worker (ended: its document" in worker.log()
+        worker.signal(signal.SIGTERM)
+        worker.wait(30)
+        assert get(server.url, bad.uid).status == TaskStatus.error  # a forced stop released nothing
+    finally:
+        server.stop()
+
+
+def test_a_running_task_the_server_cannot_take_back_is_ended_by_a_forced_stop(namespace, tmp_path) -> None:
+    """It cannot be released either: ended, not left to its lease and run again."""
+    db = tmp_path / "db.sqlite3"
+    server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])
+    marker = tmp_path / "started"
+    try:
+        bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
+                (f'{{"deep": {DEEP}}}', bad.uid),
+            )
+        worker = WorkerProcess(
+            server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--shutdown-timeout", "0"]
+        )
+        wait_for(marker.exists, what=worker.log)
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(30) == 1, worker.log()
+        ended = get(server.url, bad.uid)
+        assert (ended.status, ended.error.error_class, ended.kwargs) == (
+            TaskStatus.error,
+            "TaskNotStorable",
+            {},
+        )
+    finally:
+        server.stop()
+
+
 def test_outage_backoff_is_capped_renewal_resumes_and_health_pauses(namespace, tmp_path) -> None:
     db = tmp_path / "db.sqlite3"
     server = start_server("embedded", tmp_path, extra_args=["--db", str(db)])

@@ -282,3 +282,16 @@ def test_env_local_and_k8s_worker_id(embedded_url, namespace, tmp_path) -> None:
     result = get(embedded_url, task.uid).result
     assert result["worker_id"] == "abc12"
     assert result["namespace"] == namespace
+
+
+def test_server_supplied_text_is_escaped_in_the_worker_log(embedded_url, namespace, tmp_path) -> None:
+    """A task name with a terminal escape and a newline neither restyles the operator's
+    screen nor forges a log line of its own."""
+    name = "evil\x1b[31mred\rback\nFORGED line \u202egnp.exe"
+    task = post(embedded_url, namespace, name, retry=False)
+    worker = WorkerProcess(embedded_url, namespace, tmp_path, ["--tasks", SAMPLE, "--burst"])
+    assert worker.wait() == 0, worker.log()
+    log = worker.log()
+    assert f"start {task.uid} evil\\e[31mred\\rback\\nFORGED line \\u202egnp.exe" in log, log
+    assert not any(char in log for char in "\x1b\r\u202e"), log
+    assert not any(line.startswith("FORGED") for line in log.splitlines()), log

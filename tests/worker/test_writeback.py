@@ -119,13 +119,22 @@ def test_renewal_of_a_deleted_task_does_not_bring_it_back(parts, namespace) -> N
     assert claimed.uid not in {t.uid for t in client.iter_tasks(namespace=namespace)}
 
 
-def test_renewal_only_while_the_attempt_runs(parts, namespace) -> None:
+def test_renewal_only_while_the_claim_is_held(parts, namespace) -> None:
     client, _, leases = parts
     claimed = claim(client, namespace)
     claimed.renewed_at = time.monotonic() - 100
-    for stage in (Stage.FINISHED, Stage.RELEASED, Stage.LOST, Stage.WRITTEN):
+    for stage in (Stage.RELEASED, Stage.LOST, Stage.WRITTEN):
         claimed.stage = stage
         assert not leases.due(claimed, time.monotonic())
+
+
+def test_renewal_goes_on_while_the_outcome_waits_for_the_server(parts, namespace) -> None:
+    """A write-back that waits out a server that cannot write keeps its claim."""
+    client, _, leases = parts
+    claimed = claim(client, namespace)
+    claimed.renewed_at = time.monotonic() - 100
+    claimed.stage = Stage.FINISHED
+    assert leases.due(claimed, time.monotonic())
 
 
 def test_renewal_during_an_outage_backs_off(namespace) -> None:
@@ -192,6 +201,40 @@ def test_result_the_server_keeps_failing_on_is_stored_as_an_error(server, namesp
         stored = client.get_task(claimed.uid)
     assert stored.error.error_class == "ResultNotStorable"
     assert "the server failed storing it: HTTP 500: document too deep" in stored.error.error_message
+
+
+class _CannotWrite(EventixClient):
+    """A server that answers, but fails every write ``failures`` times (its disk full, its
+    database locked) with ``status``; reads and /healthz keep working."""
+
+    def __init__(self, url: str, status: int, message: str, failures: int) -> None:
+        super().__init__(url, retries=0)
+        self.status, self.message, self.failures = status, message, failures
+        self.written: list[object] = []
+
+    def put_task(self, document: dict) -> TaskView:
+        from eventix_cli.core.errors import ServerError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise ServerError(f"HTTP {self.status}: {self.message}", status_code=self.status)
+        self.written.append(document["result"])
+        return super().put_task(document)
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(500, "database or disk is full"), (500, "database is locked"), (503, "Service Unavailable")],
+)
+def test_a_server_that_cannot_write_keeps_the_result_until_it_can(server, namespace, status, message) -> None:
+    with _CannotWrite(server.url, status, message, failures=8) as client:
+        writer = Writer(client, WID, Outage(0.001, 0.002), threading.Event())
+        claimed = claim(client, namespace)
+        assert writer.write_outcome(claimed, succeeded(claimed, {"rows": 3})) == "done"
+        stored = client.get_task(claimed.uid)
+        assert client.failures == 0
+    assert (stored.status, stored.result) == (TaskStatus.done, {"rows": 3})
+    assert {"rows": 3} in client.written  # the result was never replaced by an error
 
 
 class _RefusesDeepResults(EventixClient):
