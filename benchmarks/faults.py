@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -78,6 +79,9 @@ def record(job: int) -> int:
 '''
 #: how often the store and the ledger are looked at while the run waits
 POLL = 0.5
+#: the workers are named by their index: the server's log names the worker of a lapsed lease
+WORKER_ID_PREFIX = "faults-worker-"
+LEASE_RELEASED = re.compile(r"lease of worker (\S+) ran out")
 
 
 @dataclass
@@ -135,6 +139,7 @@ class Run:
         self.workers: list[WorkerProcess] = []
         self.worker_logs: dict[int, Path] = {}
         self.killed_pids: set[int] = set()
+        self.killed_ids: set[str] = set()
         self.downtimes: list[float] = []
 
     def _start_server(self, port: int | None) -> RunningServer:
@@ -158,7 +163,15 @@ class Run:
             self.url,
             NAMESPACE,
             self.tmp / "workers",
-            args=["--tasks", f"{TASK_MODULE}:record", "--log-format", "json", "--log-level", "INFO"],
+            args=[
+                *(
+                    "--tasks",
+                    f"{TASK_MODULE}:record",
+                    "--worker-id",
+                    f"{WORKER_ID_PREFIX}{len(self.workers)}",
+                ),
+                *("--log-format", "json", "--log-level", "INFO"),
+            ],
             env=env,
         )
         self.workers.append(worker)
@@ -177,6 +190,7 @@ class Run:
         victim.process.kill()
         victim.process.wait(10)
         self.killed_pids.add(victim.process.pid)
+        self.killed_ids.add(f"{WORKER_ID_PREFIX}{self.workers.index(victim)}")
         self.start_worker()
 
     def stop_workers(self) -> None:
@@ -240,8 +254,15 @@ def time_to(progress: list[tuple[float, int]], count: int) -> float | None:
     return next((seconds for seconds, done in progress if done >= count), None)
 
 
-def lease_releases(log_paths: list[Path]) -> int:
-    return sum(path.read_text(errors="replace").count("lease of worker") for path in log_paths)
+def lease_releases(log_paths: list[Path], killed_ids: set[str]) -> Counter[str]:
+    """Claims the server released when their lease ran out, by whose they were."""
+    released: Counter[str] = Counter()
+    for path in log_paths:
+        for worker_id in LEASE_RELEASED.findall(path.read_text(errors="replace")):
+            released[
+                "held by a killed worker" if worker_id in killed_ids else "claim answer lost with the server"
+            ] += 1
+    return released
 
 
 def main() -> int:
@@ -307,7 +328,7 @@ def main() -> int:
             run.stop_workers()
             run.server.stop()
     in_time = done >= n
-    unheld = n - report["lease_releases"]  # the tasks no dead lease held
+    unheld = n - report["lease_releases"].total()  # the tasks no dead lease held
     unheld_time = time_to(progress, unheld)
     rows = [
         ["tasks", f"{n:,}"],
@@ -319,12 +340,13 @@ def main() -> int:
         ["worker kills (SIGKILL)", f"{args.worker_kills}"],
         ["done", f"{report['done']:,}"],
         ["lost (never done)", f"{report['lost']:,}"],
-        ["duplicated (done twice in the store)", f"{report['duplicated']:,}"],
+        ["duplicated (done twice: in the store, or written twice)", f"{report['duplicated']:,}"],
         ["done write-backs the workers logged as stored", f"{report['done_writes']:,}"],
         ["executions (ledger)", f"{report['executions']:,}"],
         ["re-executions", f"{report['re_executions']:,}"],
         *([f"  - {reason}", f"{count:,}"] for reason, count in sorted(report["reasons"].items())),
-        ["claims released by lease expiry", f"{report['lease_releases']:,}"],
+        ["claims released by lease expiry", f"{report['lease_releases'].total():,}"],
+        *([f"  - {why}", f"{count:,}"] for why, count in sorted(report["lease_releases"].items())),
         [
             "time until all but the tasks held by a dead lease were done",
             "not reached" if unheld_time is None else f"{unheld_time:.1f}s",
@@ -382,7 +404,7 @@ def analyse(run: Run, n: int) -> dict:
         "executions": len(run.ledger.starts),
         "re_executions": sum(reasons.values()),
         "reasons": reasons,
-        "lease_releases": lease_releases(run.server_logs),
+        "lease_releases": lease_releases(run.server_logs, run.killed_ids),
     }
 
 
