@@ -159,21 +159,10 @@ class Run:
             LEDGER_VARIABLE: str(self.ledger.path),
             WORK_VARIABLE: str(self.args.task_ms / 1000),
         }
-        worker = WorkerProcess(
-            self.url,
-            NAMESPACE,
-            self.tmp / "workers",
-            args=[
-                *(
-                    "--tasks",
-                    f"{TASK_MODULE}:record",
-                    "--worker-id",
-                    f"{WORKER_ID_PREFIX}{len(self.workers)}",
-                ),
-                *("--log-format", "json", "--log-level", "INFO"),
-            ],
-            env=env,
-        )
+        worker_id = f"{WORKER_ID_PREFIX}{len(self.workers)}"
+        args = ["--tasks", f"{TASK_MODULE}:record", "--worker-id", worker_id]
+        args += ["--log-format", "json", "--log-level", "INFO"]  # the end line of each task
+        worker = WorkerProcess(self.url, NAMESPACE, self.tmp / "workers", args, env)
         self.workers.append(worker)
         self.worker_logs[worker.process.pid] = worker.log_path
 
