@@ -69,7 +69,9 @@ def claim_path(namespace: str) -> str:
 
 
 def eventix_client(url: str, namespace: str, n: int, *, keepalive: bool = False) -> None:
-    with EventixClient(url, keepalive=keepalive) as client:
+    # the worker's client reads its answers through the model (``models=True``), as it edits
+    # every task it claims; the commands' client reads views
+    with EventixClient(url, keepalive=keepalive, models=keepalive) as client:
         for _ in range(n):
             task = client.next_scheduled("bench", namespace).to_task()
             assert task is not None

@@ -93,7 +93,7 @@ WORKERS = {"eventix": ours, "upstream": upstream}
 def ceiling(url: str, namespace: str, count: int) -> float:
     """Tasks per second of a tight in-process loop doing only claim + write-back, over the
     kept-alive connections a worker uses."""
-    with EventixClient(url, keepalive=True) as client:
+    with EventixClient(url, keepalive=True, models=True) as client:  # as the worker's client
         started = time.perf_counter()
         for _ in range(count):
             task = client.next_scheduled("ceiling", namespace).to_task()
