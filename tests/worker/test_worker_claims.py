@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import sqlite3
+import time
 
 import pytest
 
