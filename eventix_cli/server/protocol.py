@@ -93,6 +93,8 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_head = False  # between a request's first byte and the end of its head
         self._head_bytes = 0
         self._headers_seen = 0
+        self._header_bytes = 0  # of the header lines parsed so far in this head
+        self._head_refused = False  # a head over the bounds: nothing more of this connection is parsed
         self._request_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -107,40 +109,76 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._head_refused:
+            return
         in_head = self._in_head
         super().data_received(data)
-        if not self._in_head or self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self._head_refused:  # a whole head over the bounds, parsed within this read
+            self._refuse_head()
+            return
+        if not self._in_head:
             return
         # still reading a head: count what it has taken (the read it began in is not
         # counted: it may hold the end of the request before)
         if in_head:
             self._head_bytes += len(data)
         if self._head_bytes > MAX_HEAD_BYTES or self._headers_seen > MAX_HEADERS:
-            log.warning(
-                "request head from %s over %d bytes or %d lines: refused",
-                self.client,
-                MAX_HEAD_BYTES,
-                MAX_HEADERS,
-            )
-            self._refuse(b"431 Request Header Fields Too Large")
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        log.warning(
+            "request head from %s over %d bytes or %d lines: refused",
+            self.client,
+            MAX_HEAD_BYTES,
+            MAX_HEADERS,
+        )
+        self._head_refused = True
+        self._refuse(b"431 Request Header Fields Too Large")
+
+    # The parser's callbacks. Once a head is over the bounds, the rest of what it parses
+    # (that request's end, pipelined requests after it) is ignored: uvicorn never builds a
+    # request from it, and data_received answers 431 and closes after the parser returns.
 
     def on_message_begin(self) -> None:
+        if self._head_refused:
+            return
         super().on_message_begin()
         self._in_head = True
         self._head_bytes = 0
         self._headers_seen = 0
+        self._header_bytes = 0
         self._stop_request_timer()
         self._request_timer = self.loop.call_later(self.request_timeout, self._request_too_slow)
 
+    def on_url(self, url: bytes) -> None:
+        if not self._head_refused:
+            super().on_url(url)
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._head_refused:
+            return
         self._headers_seen += 1
+        self._header_bytes += len(name) + len(value) + 4  # "name: value\r\n"
+        if self._headers_seen > MAX_HEADERS or self._header_bytes > MAX_HEAD_BYTES:
+            self._head_refused = True
+            return
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._head_refused:
+            return
         self._in_head = False
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._head_refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._head_refused:
+            return
         self._stop_request_timer()
         super().on_message_complete()
 

@@ -92,6 +92,33 @@ def test_endless_headers_are_refused_and_memory_stays_bounded(
 
 
 @pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(b"X-H%d: 1\r\n" % i for i in range(200)),
+        b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n",
+    ],
+    ids=["200-lines", "70-kb-line"],
+)
+@pytest.mark.parametrize("token", [None, "s3cret"], ids=["open", "with-token"])
+def test_a_whole_head_over_the_bounds_is_refused_even_in_one_read(
+    tmp_path: Path, head: bytes, token: str | None
+) -> None:
+    """The bounds hold for a head that arrives whole (one send, likely one read), whether or
+    not the request carries the server's token: refused with 431 before the app sees it."""
+    with running_server("embedded", tmp_path, token=token) as srv:
+        auth = b"Authorization: Bearer s3cret\r\n" if token else b""
+        with _connect(srv) as sock:
+            sock.sendall(head + auth + b"\r\n")
+            answer = _answer_or_close(sock, 10)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        # a head within the bounds still gets its answer on the same server
+        headers = {f"X-H{i}": "1" for i in range(50)} | (
+            {"Authorization": f"Bearer {token}"} if token else {}
+        )
+        assert httpx.get(srv.url + "/version", headers=headers, trust_env=False).status_code == 200
+
+
+@pytest.mark.parametrize(
     "sent",
     [
         b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # the head never ends
