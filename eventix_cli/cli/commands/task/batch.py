@@ -76,6 +76,9 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
         raise UsageError(f"line {number}: unknown field {unknown[0]!r}; a line may have {allowed}")
     if "task" not in doc:
         raise UsageError(f"line {number}: 'task' is required")
+    reason = jsoninput.unstorable_reason(doc)  # the line nests as deep as the task it makes
+    if reason is not None:  # no server stores it: refused here, before anything is sent
+        raise UsageError(f"line {number}: not a storable task: it holds {reason}")
     _check(number, doc, "task", isinstance(doc["task"], str) and doc["task"].strip() != "", "a task name")
     fields: dict[str, Any] = {"task": doc["task"], "namespace": namespace, "operator": operator}
     if "args" in doc:

@@ -69,6 +69,15 @@ def test_batch_from_stdin_as_json(cli, embedded_url, namespace) -> None:
         ('{"task": "a", "kwargs": {"x": NaN}}', "line 2: NaN is not a JSON number"),
         ('{"task": "a", "args": [-Infinity]}', "line 2: -Infinity is not a JSON number"),
         ('{"task": "a", "args": [1e999]}', "line 2: 1e999 is too large for a JSON number"),
+        # no server could store these (nor a worker write them back): refused before sending
+        (
+            '{"task": "a", "kwargs": {"n": 1180591620717411303424}}',
+            "line 2: not a storable task: it holds an integer beyond 64 bits",
+        ),
+        (
+            '{"task": "a", "kwargs": {"deep": ' + "[" * 120 + "]" * 120 + "}}",
+            "line 2: not a storable task: it holds JSON nested deeper than",
+        ),
     ],
 )
 def test_bad_line_is_named_and_nothing_is_sent(cli, embedded_url, namespace, line, message) -> None:
