@@ -244,11 +244,31 @@ def _readable_by_others(path: Path) -> bool:
 
 
 def validate_url(url: str, source: str = "--url") -> str:
-    parts = urlsplit(url)
+    """``url`` without its trailing slash when a request can go to it; a UsageError (exit 2,
+    nothing sent) naming the fault otherwise. A password in it is never repeated."""
+    expected = "expected http://HOST[:PORT] or https://..."
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed [IPv6 address
+        raise UsageError(f"invalid server URL {url!r} (from {source}): {exc}; {expected}") from None
+    try:
+        port = parts.port
+    except ValueError:
+        text = parts.netloc.rpartition(":")[2]
+        shown = url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
+        fault = f"port {text} is out of range" if text.isdigit() else f"port {text!r} is not a number"
+        raise UsageError(f"invalid server URL {shown!r} (from {source}): {fault}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"invalid server URL {url!r} (from {source}): {expected}")
+    if parts.username is not None or parts.password is not None:
         raise UsageError(
-            f"invalid server URL {url!r} (from {source}): expected http://HOST[:PORT] or https://...",
+            f"a user name or password in the URL is not used (from {source}): give the token with "
+            "EVENTIX_TOKEN or the profile's token, and the URL as http://HOST[:PORT]"
         )
+    if not parts.hostname:
+        raise UsageError(f"invalid server URL {url!r} (from {source}): no host; {expected}")
+    if port == 0:
+        raise UsageError(f"invalid server URL {url!r} (from {source}): port 0 is out of range")
     return url.rstrip("/")
 
 

@@ -108,3 +108,24 @@ def test_invalid_url(tmp_path: Path) -> None:
 def test_mask_token() -> None:
     assert mask_token("short") == "****"
     assert "abcdefghijklmnop" not in mask_token("abcdefghijklmnop")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "invalid server URL"),
+        ("http://127.0.0.1:99999", "port 99999 is out of range"),
+        ("http://127.0.0.1:http", "port 'http' is not a number"),
+        ("http://:8000", "no host"),
+        ("http://user:s3cret@127.0.0.1:8000", "a user name or password in the URL"),
+    ],
+    ids=["ipv6-unclosed", "port-range", "port-name", "no-host", "userinfo"],
+)
+def test_a_url_no_request_could_go_to_is_refused_as_bad_input(cli, url: str, message: str) -> None:
+    result = cli("task", "list", "--url", url)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "(UsageError)" in result.stderr
+    assert "s3cret" not in result.stderr  # a password is never printed
+    assert "Traceback" not in result.stderr
