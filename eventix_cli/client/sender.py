@@ -33,6 +33,7 @@ from eventix_cli.core.errors import (
     UsageError,
 )
 from eventix_cli.core.jsonrules import encode_json
+from eventix_cli.core.text import sendable_token
 
 if TYPE_CHECKING:
     from eventix_cli.client.transport import Urllib3Transport
@@ -82,11 +83,11 @@ class HttpSender:
         self.timeout = timeout
         self._verify = verify
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if token and not (token.isascii() and token.isprintable()):
+        if token and not sendable_token(token):
             raise UsageError(
                 "the token holds a line break, a control character or non-ASCII text, "
                 "so it cannot be sent in a header",
-                hint="check --token, EVENTIX_TOKEN and the profile's token",
+                hint="check EVENTIX_TOKEN and the profile's token",
             )
         if token:
             headers["Authorization"] = f"Bearer {token}"

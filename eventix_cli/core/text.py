@@ -27,3 +27,10 @@ def escape(text: str, *, keep_newlines: bool = False) -> str:
     it stays exact."""
     pattern = _UNSAFE_KEEP_LINES if keep_newlines else _UNSAFE
     return pattern.sub(_escape_char, text) if pattern.search(text) else text
+
+
+def sendable_token(token: str) -> bool:
+    """Whether ``token`` can travel in an ``Authorization`` header: printable ASCII only (a line
+    break or a control character would end or forge the header; HTTP headers are ASCII). The
+    client refuses to send another, and the server refuses to require one no client could send."""
+    return token.isascii() and token.isprintable()

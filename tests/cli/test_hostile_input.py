@@ -63,6 +63,12 @@ def test_empty_token_for_the_embedded_server_is_refused(tmp_path) -> None:
     assert_one_error(proc, 2, "--token '' would turn authentication off")
 
 
+@pytest.mark.parametrize("token", ["a\nb", "tab\there", "caf\u00e9"], ids=["newline", "tab", "non-ascii"])
+def test_a_server_token_no_client_could_send_is_refused(tmp_path, token) -> None:
+    proc = run("server", "--port", "0", "--db", ":memory:", "--token", token, url="", tmp_path=tmp_path)
+    assert_one_error(proc, 2, "no client could send it in a header")
+
+
 @pytest.mark.parametrize("args", [("task", "list"), ("ping",), ("task", "add", "x"), ("task", "show", "u1")])
 def test_an_html_page_with_200_is_a_typed_error(tmp_path, args) -> None:
     with recording_server(HTML) as server:

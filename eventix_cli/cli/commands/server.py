@@ -11,6 +11,7 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.text import sendable_token
 from eventix_cli.logging import parse_level, setup_logging
 
 EPILOG = """\
@@ -143,6 +144,12 @@ def server(
 
     triggers = load_for_server(triggers_dir)
     token = token or os.environ.get(ENV_SERVER_TOKEN) or None
+    if token is not None and not sendable_token(token):
+        raise UsageError(
+            "the server's token holds a line break, a control character or non-ASCII text: "
+            "no client could send it in a header",
+            hint=f"check --token and {ENV_SERVER_TOKEN}",
+        )
     db_path = db or str(default_db_path())
     if db_path != ":memory:":
         db_path = str(Path(db_path).expanduser().resolve())
