@@ -7,6 +7,7 @@ import json
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -121,6 +122,15 @@ def test_unreadable_claim_is_ended_and_the_worker_goes_on(namespace, tmp_path) -
 DEEP = "[" * 120 + "]" * 120
 
 
+def store_kwargs_unchecked(db: Path, uid: str, kwargs_json: str) -> None:
+    """Put ``kwargs_json`` into a stored task straight through SQLite: a document no way in of
+    the server would take now (a poison task stored before it checked, or by another tool)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?", (kwargs_json, uid)
+        )
+
+
 @pytest.mark.parametrize(
     "poison",
     [
@@ -135,10 +145,7 @@ def test_a_task_the_server_cannot_take_back_is_ended_once(namespace, tmp_path, p
     try:
         bad = post_once(server.url, namespace, "takes_anything", retry=True)
         good = post_once(server.url, namespace, "ok", 2)
-        with sqlite3.connect(db) as conn:  # stored by a way in that did not check it
-            conn.execute(
-                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?", (poison, bad.uid)
-            )
+        store_kwargs_unchecked(db, bad.uid, poison)
         worker = WorkerProcess(
             server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--burst", "--lease", "2"]
         )
@@ -164,11 +171,7 @@ def test_a_running_task_the_server_cannot_take_back_is_ended_at_its_first_renewa
     marker = tmp_path / "started"
     try:
         bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
-        with sqlite3.connect(db) as conn:
-            conn.execute(
-                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
-                ('{"big": 123456789012345678901234567890}', bad.uid),
-            )
+        store_kwargs_unchecked(db, bad.uid, '{"big": 123456789012345678901234567890}')
         worker = WorkerProcess(
             server.url,
             namespace,
@@ -194,11 +197,7 @@ def test_a_running_task_the_server_cannot_take_back_is_ended_by_a_forced_stop(na
     marker = tmp_path / "started"
     try:
         bad = post_once(server.url, namespace, "sleep_with_marker_taking_anything", 60, str(marker))
-        with sqlite3.connect(db) as conn:
-            conn.execute(
-                "UPDATE tasks SET doc = json_set(doc, '$.kwargs', json(?)) WHERE uid = ?",
-                (f'{{"deep": {DEEP}}}', bad.uid),
-            )
+        store_kwargs_unchecked(db, bad.uid, f'{{"deep": {DEEP}}}')
         worker = WorkerProcess(
             server.url, namespace, tmp_path, [*misbehaving_tasks_args(), "--shutdown-timeout", "0"]
         )
