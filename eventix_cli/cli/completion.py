@@ -17,7 +17,7 @@ import typer
 # `eventix --help` and guess the shell rather than take it as an argument; copying the two
 # modules instead would be 484 lines (typer 0.28.0) that drift from the protocol typer speaks
 # at completion time. Both names are the same in typer 0.27 and 0.28; pyproject.toml pins
-# typer to 0.28 and tests/test_typer_api.py fails when they move or change.
+# typer to 0.28 and tests/cli/test_typer_api.py fails when they move or change.
 from typer._completion_classes import completion_init
 from typer._completion_shared import get_completion_script
 
