@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from eventix_cli.cli import output
 from eventix_cli.cli.bulk import run_bulk
-from eventix_cli.cli.commands.task.common import print_tasks, report_bulk
+from eventix_cli.cli.commands.task.common import (
+    report_bulk,
+)
+from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.output import Output
-from eventix_cli.core import jsonrules as jsoninput
+from eventix_cli.core import jsonrules
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import (
     LINE_FIELDS,  # anything else on a line is a typo, refused
@@ -65,7 +68,7 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
     from eventix_cli.core.task import Task
 
     try:
-        doc = jsoninput.loads(text, f"line {number}")
+        doc = jsonrules.loads(text, f"line {number}")
     except ValueError as exc:
         raise UsageError(f"line {number}: invalid JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -76,7 +79,7 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
         raise UsageError(f"line {number}: unknown field {unknown[0]!r}; a line may have {allowed}")
     if "task" not in doc:
         raise UsageError(f"line {number}: 'task' is required")
-    reason = jsoninput.unstorable_reason(doc)  # the line nests as deep as the task it makes
+    reason = jsonrules.unstorable_reason(doc)  # the line nests as deep as the task it makes
     if reason is not None:  # no server stores it: refused here, before anything is sent
         raise UsageError(f"line {number}: not a storable task: it holds {reason}")
     _check(number, doc, "task", isinstance(doc["task"], str) and doc["task"].strip() != "", "a task name")
