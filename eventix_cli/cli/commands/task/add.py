@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
 
 from eventix_cli.cli import output
-from eventix_cli.cli.commands.task.common import require_writable
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
+from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import new_task_document, stored_priority
 from eventix_cli.core.jsonrules import loads

@@ -21,7 +21,6 @@ from eventix_cli.cli.commands.task.common import (
     confirm_or_refuse,
     no_task_for_unique_key,
     read_ids,
-    require_writable,
     run_by_filter,
     run_selected,
     tasks_by_unique_key,
@@ -35,7 +34,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
-from eventix_cli.config import Settings
+from eventix_cli.config import Settings, require_writable
 from eventix_cli.core.errors import RevisionConflict, UsageError, WrongTaskStatus
 from eventix_cli.core.query import GLOB_CHARS, TaskQuery
 from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus

@@ -13,15 +13,10 @@ from eventix_cli.cli import output
 
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
-from eventix_cli.cli.commands.task.rendering import csv_columns as csv_columns
-from eventix_cli.cli.commands.task.rendering import print_tasks as print_tasks
-from eventix_cli.cli.commands.task.rendering import retries_left as retries_left
-from eventix_cli.cli.commands.task.rendering import task_columns as task_columns
-from eventix_cli.cli.commands.task.rendering import task_row as task_row
+from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.options import FILTERS
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
-from eventix_cli.config import require_writable as require_writable
 from eventix_cli.core.errors import TaskNotFound, UsageError, format_error
 from eventix_cli.core.times import parse_duration
 

@@ -28,10 +28,9 @@ from eventix_cli.cli.commands.task.common import (
     YesOption,
     build_query,
     confirm_or_refuse,
-    print_tasks,
-    require_writable,
     run_selected,
 )
+from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.files import open_output, plan_output
 from eventix_cli.cli.options import (
     AllNamespacesOption,
@@ -43,6 +42,7 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import count_matches, iter_matches
+from eventix_cli.config import require_writable
 from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.jsonrules import loads
 

@@ -15,11 +15,8 @@ from eventix_cli.cli.commands.task.common import (
     TaskNameOption,
     UniqueKeyFilterOption,
     build_query,
-    csv_columns,
-    print_tasks,
-    task_columns,
-    task_row,
 )
+from eventix_cli.cli.commands.task.rendering import csv_columns, print_tasks, task_columns, task_row
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     ColumnsOption,

@@ -19,7 +19,6 @@ from eventix_cli.cli.commands.task.common import (
     UniqueKeyFilterOption,
     YesOption,
     build_query,
-    require_writable,
     run_by_filter,
 )
 from eventix_cli.cli.options import (
@@ -31,6 +30,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import iter_matching_documents
+from eventix_cli.config import require_writable
 from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.times import utcnow

@@ -19,7 +19,6 @@ from eventix_cli.cli.commands.task.common import (
     YesOption,
     build_query,
     read_ids,
-    require_writable,
     run_by_filter,
     run_selected,
 )
@@ -32,6 +31,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
+from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError, WrongTaskStatus
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.times import parse_eta, utcnow

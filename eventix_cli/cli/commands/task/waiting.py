@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.commands.task.common import print_tasks
+from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.core.errors import ExitCode, TaskNotFound
 from eventix_cli.core.statuses import FINAL_STATUSES
 
