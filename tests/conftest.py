@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,16 +28,44 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("COLUMNS", "100")
 
 
+class _TerminalRunner(CliRunner):
+    """A runner whose stdout and stderr say they are a terminal, as a person's would."""
+
+    @contextlib.contextmanager
+    def isolation(self, *args, **kwargs):  # type: ignore[override]
+        with super().isolation(*args, **kwargs) as streams:
+            sys.stdout.isatty = lambda: True  # type: ignore[method-assign]
+            sys.stderr.isatty = lambda: True  # type: ignore[method-assign]
+            yield streams
+
+
 class Cli:
-    """Runs the real Typer app in-process with stdout and stderr kept apart."""
+    """Runs the real Typer app in-process with stdout and stderr kept apart.
+
+    Its output is a pipe; ``cli.terminal(..., columns=80)`` runs it as on a terminal that wide
+    (without colour unless ``color=True``)."""
 
     def __init__(self) -> None:
         self.runner = CliRunner()
+        self.terminal_runner = _TerminalRunner()
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         from eventix_cli.cli.app import app
 
         return self.runner.invoke(app, list(args), input=input, env=env, prog_name="eventix")
+
+    def terminal(
+        self,
+        *args: str,
+        columns: int,
+        color: bool = False,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        from eventix_cli.cli.app import app
+
+        env = {"COLUMNS": str(columns), **({} if color else {"NO_COLOR": "1"}), **(env or {})}
+        return self.terminal_runner.invoke(app, list(args), input=input, env=env, prog_name="eventix")
 
 
 @pytest.fixture

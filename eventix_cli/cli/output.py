@@ -18,7 +18,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from eventix_cli.cli.tables import Column, escape, fit_columns, join_row
+from eventix_cli.cli.tables import (
+    STATUS_COLOURS,
+    Column,
+    cell_width,
+    escape,
+    fit_columns,
+    idle_columns,
+    join_row,
+)
 from eventix_cli.config import DEFAULT_FORMAT, FORMATS
 from eventix_cli.core.errors import UsageError
 
@@ -71,10 +79,26 @@ def _env_width() -> int | None:
 # -- messages on stderr ---------------------------------------------------------------------
 
 
-def message(text: str) -> None:
-    """A plain line for people on stderr (never data); task data in it is escaped."""
+#: the prefixes of our own notices on stderr, and their colours (SGR codes)
+PREFIX_COLOURS = {"error:": "1;31", "warning:": "1;33"}
+
+
+def _paint(text: str, code: str) -> str:
+    return f"\033[{code}m{text}\033[0m"
+
+
+def message(text: str, *, dim: bool = False) -> None:
+    """A plain line for people on stderr (never data); task data in it is escaped. On a
+    colour terminal an ``error:`` or ``warning:`` prefix is coloured, and ``dim`` dims it all."""
     stream = _stream(True)
-    stream.write(escape(text, keep_newlines=True) + "\n")
+    text = escape(text, keep_newlines=True)
+    if color_enabled(stream):
+        prefix, _, rest = text.partition(" ")
+        if prefix in PREFIX_COLOURS:
+            text = f"{_paint(prefix, PREFIX_COLOURS[prefix])} {rest}"
+        elif dim:
+            text = _paint(text, "2")
+    stream.write(text + "\n")
     stream.flush()
 
 
@@ -105,12 +129,21 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 class Output:
     """Writes records and documents to stdout in one format."""
 
-    def __init__(self, fmt: str | None = None, *, width: int | None = None, headers: bool = True) -> None:
+    def __init__(
+        self,
+        fmt: str | None = None,
+        *,
+        width: int | None = None,
+        headers: bool = True,
+        pick_option: str | None = None,
+    ) -> None:
         self.format = str(fmt or DEFAULT_FORMAT)
         if self.format not in FORMATS:
             raise ValueError(f"unknown output format {self.format!r}")
         self.width = width
         self.headers = headers  # the header row of table and csv
+        self.pick_option = pick_option  # the command's option that picks columns, named in a note
+        self.hidden: list[str] = []  # the headers the last table left out to fit the terminal
 
     @property
     def stream(self) -> IO[str]:
@@ -135,13 +168,17 @@ class Output:
         self.stream.flush()
 
     def _kv_table(self, doc: Mapping[str, Any], *, title: str | None) -> None:
-        width = max((len(str(key)) for key in doc), default=0)
+        width = max((cell_width(escape(str(key))) for key in doc), default=0)
+        colour = color_enabled(self.stream)
         lines = [title] if title else []
         for key, value in doc.items():
             if isinstance(value, dict | list):
                 value = dumps(value)
             text = "" if value is None else escape(str(value))
-            lines.append(f"{escape(str(key))!s:<{width}}  {text}".rstrip())
+            if colour and key == "status" and text in STATUS_COLOURS:
+                text = _paint(text, STATUS_COLOURS[text])
+            name = escape(str(key))
+            lines.append(f"{name}{' ' * (width - cell_width(name))}  {text}".rstrip())
         self._write("\n".join(lines) + "\n")
 
     def records(
@@ -186,45 +223,62 @@ class Output:
         return count
 
     def table_width(self) -> int | None:
-        """The width a table must fit: ``COLUMNS``, else the terminal's; None in a pipe (never cut)."""
-        limit = self.width or _env_width()
-        if limit is None and is_terminal(self.stream):
-            limit = shutil.get_terminal_size().columns
-        return limit
+        """The width a table must fit: the one given, else on a terminal ``COLUMNS`` or the
+        terminal's own; None in a pipe, whatever ``COLUMNS`` says (a pipe is never cut)."""
+        if self.width is not None:
+            return self.width
+        if not is_terminal(self.stream):
+            return None
+        return _env_width() or shutil.get_terminal_size().columns
 
     def table_lines(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> list[str]:
-        """The lines of a plain aligned table (kubectl style), fitted to the width (see fit_columns)."""
+        """The lines of a plain aligned table (kubectl style), fitted to the width (see
+        fit_columns); the headers of columns left out are in ``hidden``."""
         rows = list(rows)
+        self.hidden = []
         if not rows:
             return []
         columns = [c for c in columns if not c.optional or any(r.get(c.key) not in (None, "") for r in rows)]
         cells = [[column.cell(row) for column in columns] for row in rows]
-        widths = [max(len(c.header), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-        keep, widths = fit_columns(columns, widths, self.table_width())
+        widths = [
+            max(cell_width(c.header), *(cell_width(r[i]) for r in cells)) for i, c in enumerate(columns)
+        ]
+        idle = idle_columns(cells, len(columns))
+        keep, widths = fit_columns(columns, widths, self.table_width(), idle)
+        self.hidden = [c.header for i, c in enumerate(columns) if i not in keep]
         columns = [columns[i] for i in keep]
         cells = [[row[i] for i in keep] for row in cells]
+        colour = color_enabled(self.stream)
         lines = []
         if self.headers:
             header = join_row([c.header for c in columns], widths, columns)
-            lines.append(f"\033[1m{header}\033[0m" if color_enabled(self.stream) else header)
-        lines.extend(join_row(row, widths, columns) for row in cells)
+            lines.append(_paint(header, "1") if colour else header)
+        lines.extend(join_row(row, widths, columns, colour=colour) for row in cells)
         return lines
 
     def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
         lines = self.table_lines(rows, columns)
         if lines:
             self._write("\n".join(lines) + "\n")
+            self.stream.flush()
+        if self.hidden:
+            pick = f" or {self.pick_option}" if self.pick_option else ""
+            message(
+                f"hidden to fit the terminal: {', '.join(self.hidden)} (a pipe{pick} shows all)", dim=True
+            )
         return len(lines) - (1 if lines and self.headers else 0)
 
 
 def _csv_value(value: Any) -> str:
+    """A CSV cell: never a terminal escape (control characters become visible escapes, as
+    in tables); line breaks stay, quoted by the CSV writer."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return dumps(value)
+        return escape(dumps(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    return escape(str(value), keep_newlines=True)
 
 
 def refuse_ids(fmt: str | None, why: str, instead: str) -> None:

@@ -1,7 +1,8 @@
 """Plain-text tables for people: choosing columns, fitting a width; task data escaped
 (:func:`eventix_cli.core.text.escape`).
 
-No I/O here: :mod:`eventix_cli.cli.output` draws what these functions compute.
+Widths are display widths (a CJK character or an emoji takes two cells), measured by rich's
+cell table. No I/O here: :mod:`eventix_cli.cli.output` draws what these functions compute.
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ from eventix_cli.core.text import escape
 
 # -- columns -------------------------------------------------------------------------------
 
+#: how a status looks on a colour terminal (SGR colour codes)
+STATUS_COLOURS: Mapping[str, str] = {"error": "31", "retry": "33", "done": "32", "processing": "34"}
+
+#: the order in which values are shortened: ``CUT_FIRST`` (a uid beside a message) before
+#: ``CUT_NORMAL``, and ``CUT_LAST`` (task names, errors: what a listing is read for) last
+CUT_FIRST, CUT_NORMAL, CUT_LAST = 0, 1, 2
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column of a listing: the record key, its header and how to show a value in a table.
 
-    On a narrow terminal, columns are dropped by ``drop`` (the highest first; 0 never) before
-    any is shortened, and a header is never cut. ``optional`` columns are left out of a table
-    when no row has a value in them (an error class in a listing without failures).
+    On a narrow terminal, a droppable column (``drop`` > 0) that tells nothing (empty, or one
+    value in every row) goes first; then values are shortened (by ``cut``) to SHORTEST_CELL;
+    then columns are dropped by ``drop`` (the highest first; 0 never); a header is never cut.
+    ``optional`` columns are left out of a table when no row has a value in them (an error
+    class in a listing without failures). ``colours`` maps a value to its colour.
     """
 
     key: str
@@ -32,6 +42,8 @@ class Column:
     min_width: int | None = None  # never narrower (uids stay whole for copy and paste)
     drop: int = 0
     optional: bool = False
+    cut: int = CUT_NORMAL
+    colours: Mapping[str, str] | None = None
 
     def cell(self, record: Mapping[str, Any]) -> str:
         value = record.get(self.key)
@@ -42,7 +54,10 @@ class Column:
 
 def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]:
     """The columns named in a comma list (by key or header, any case), in the order given;
-    all of them when ``names`` is empty. An unknown name is a usage error listing the choices."""
+    all of them when ``names`` is empty. An unknown name is a usage error listing the choices.
+
+    Chosen columns are never dropped, and none is kept whole at the others' expense: a uid
+    is shortened like any other value."""
     if not names:
         return list(columns)
     by_name: dict[str, Column] = {}
@@ -57,11 +72,41 @@ def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]
         if name not in by_name:
             choices = ", ".join(c.key for c in columns)
             raise UsageError(f"--columns: unknown column {raw.strip()!r}; choose from {choices}")
-        if by_name[name] not in chosen:
-            chosen.append(replace(by_name[name], drop=0, optional=False))
+        picked = replace(by_name[name], drop=0, optional=False, min_width=None)
+        if picked not in chosen:
+            chosen.append(picked)
     if not chosen:
         raise UsageError("--columns: name at least one column")
     return chosen
+
+
+def keep_columns(columns: Sequence[Column], keys: Sequence[str]) -> list[Column]:
+    """``columns`` with those named by ``keys`` never dropped (a listing's sort key, the
+    namespace of a listing across namespaces)."""
+    return [replace(c, drop=0) if c.key in keys else c for c in columns]
+
+
+# -- widths --------------------------------------------------------------------------------
+
+
+def cell_width(text: str) -> int:
+    """How many terminal cells ``text`` takes (a CJK character or an emoji takes two)."""
+    if text.isascii():
+        return len(text)
+    # deferred: rich only when a table with wide text is drawn (tests/test_startup.py)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def idle_columns(cells: Sequence[Sequence[str]], count: int) -> list[int]:
+    """The columns that tell nothing, in the order they may go: the empty ones, then those
+    with one value in every row (only when there are two rows or more)."""
+    empty = [i for i in range(count) if all(row[i] == "" for row in cells)]
+    same = [
+        i for i in range(count) if i not in empty and len(cells) > 1 and len({row[i] for row in cells}) == 1
+    ]
+    return empty + same
 
 
 TABLE_GAP = 3
@@ -69,18 +114,29 @@ SHORTEST_CELL = 12  # a flexible column is never shortened below this (or its he
 
 
 def fit_columns(
-    columns: Sequence[Column], widths: Sequence[int], limit: int | None
+    columns: Sequence[Column], widths: Sequence[int], limit: int | None, idle: Sequence[int] = ()
 ) -> tuple[list[int], list[int]]:
-    """Which columns to show, and how wide, to fit ``limit`` characters.
+    """Which columns to show, and how wide, to fit ``limit`` cells.
 
-    Unlimited (a pipe): everything, full width. Otherwise columns are dropped by their
-    ``drop`` rank (highest first) until the rest fits with flexible columns shortened to no
-    less than SHORTEST_CELL; only when nothing more can be dropped are they shortened further,
-    never below their header.
+    Unlimited (a pipe): everything, full width. Otherwise the droppable columns in ``idle``
+    (see idle_columns) go first, in that order, until the rest fits whole. Then columns are
+    dropped by their ``drop`` rank (highest first) until the rest fits with flexible columns
+    shortened, in ``cut`` order, to no less than SHORTEST_CELL, the ``CUT_LAST`` ones kept
+    whole while a column can still go; only when nothing more can be dropped are they
+    shortened further, never below their header.
     """
     keep = list(range(len(columns)))
     if limit is None:
         return keep, list(widths)
+
+    def whole(indexes: list[int]) -> bool:
+        return sum(widths[i] for i in indexes) + TABLE_GAP * (len(indexes) - 1) <= limit
+
+    for i in idle:
+        if whole(keep):
+            return keep, [widths[i] for i in keep]
+        if columns[i].drop > 0:
+            keep.remove(i)
 
     def shrunk(indexes: list[int], floor_of: Callable[[int], int]) -> list[int] | None:
         budget = limit - TABLE_GAP * (len(indexes) - 1)
@@ -90,36 +146,59 @@ def fit_columns(
             candidates = [i for i in indexes if columns[i].min_width is None and sized[i] > floor_of(i)]
             if not candidates:
                 return None
-            widest = max(candidates, key=lambda i: sized[i])
+            first = min(columns[i].cut for i in candidates)
+            widest = max((i for i in candidates if columns[i].cut == first), key=lambda i: sized[i])
             sized[widest] -= 1
             excess -= 1
         return [sized[i] for i in indexes]
 
+    def header(i: int) -> int:
+        return cell_width(columns[i].header)
+
     def gentle(i: int) -> int:
-        return max(len(columns[i].header), min(widths[i], SHORTEST_CELL))
+        return max(header(i), min(widths[i], SHORTEST_CELL))
+
+    def spared(i: int) -> int:  # while a column can still go, task names and errors stay whole
+        return widths[i] if columns[i].cut == CUT_LAST else gentle(i)
 
     def hard(i: int) -> int:
-        return max(len(columns[i].header), min(widths[i], 4))
+        return max(header(i), min(widths[i], 4))
 
     while True:
-        fitted = shrunk(keep, gentle)
+        droppable = [i for i in keep if columns[i].drop > 0]
+        fitted = shrunk(keep, spared if droppable else gentle)
         if fitted is not None:
             return keep, fitted
-        droppable = [i for i in keep if columns[i].drop > 0]
         if not droppable:
             break
         keep.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
     fitted = shrunk(keep, hard)
-    return keep, fitted if fitted is not None else [max(widths[i], len(columns[i].header)) for i in keep]
+    return keep, fitted if fitted is not None else [max(widths[i], header(i)) for i in keep]
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else (text[: width - 1] + "…" if width > 1 else text[:width])
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells, an ellipsis marking the cut."""
+    if cell_width(text) <= width:
+        return text
+    if text.isascii():
+        return text[: width - 1] + "…" if width > 1 else text[:width]
+    # deferred: rich, as in cell_width
+    from rich.cells import set_cell_size
+
+    return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
 
 
-def join_row(values: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> str:
+def join_row(
+    values: Sequence[str], widths: Sequence[int], columns: Sequence[Column], *, colour: bool = False
+) -> str:
+    """One line of a table: each value fitted to its width in cells, in the colour of its
+    value when ``colour`` is on."""
     parts = []
     for value, width, column in zip(values, widths, columns, strict=True):
-        text = _fit(value, width)
-        parts.append(text.rjust(width) if column.justify == "right" else text.ljust(width))
+        text = _cut(value, width)
+        pad = " " * (width - cell_width(text))
+        code = column.colours.get(value) if colour and column.colours else None
+        if code is not None:
+            text = f"\033[{code}m{text}\033[0m"
+        parts.append(pad + text if column.justify == "right" else text + pad)
     return (" " * TABLE_GAP).join(parts).rstrip()

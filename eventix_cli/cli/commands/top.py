@@ -21,6 +21,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output, is_terminal, make_console, stream_text
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
 
@@ -64,12 +65,12 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
             fmt=lambda v: "" if v is None else format_duration(v),
         ),
     ]
-    errors = [
+    errors = [  # the error is what this table is for: a uid is shortened before it
         Column("when", "WHEN"),
         Column("namespace", "NAMESPACE", drop=2),
         Column("task", "TASK"),
-        Column("uid", "UID", min_width=32, drop=3),
-        Column("error", "ERROR"),
+        Column("uid", "UID", cut=CUT_FIRST),
+        Column("error", "ERROR", cut=CUT_LAST),
     ]
     error_rows = [
         {

@@ -56,7 +56,7 @@ def test_top_once(cli, embedded_url, namespace) -> None:
     seed(embedded_url, namespace, 2)
     seed(embedded_url, namespace, status=TaskStatus.done)
     bad = failed(embedded_url, namespace, task="import_csv")[0]
-    result = cli("top", "--once", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "160"})
+    result = cli.terminal("top", "--once", "--url", embedded_url, "-n", namespace, columns=160)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"eventix top  namespace {namespace}  ")

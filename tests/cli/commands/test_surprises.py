@@ -149,7 +149,7 @@ def test_top_once_at_80_columns_keeps_each_error_on_one_line(cli, embedded_url, 
         status=TaskStatus.error,
         result={"error_class": "ValueError", "error_message": "x" * 200 + "\r\nforged"},
     )[0]
-    result = cli("top", "--once", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "80"})
+    result = cli.terminal("top", "--once", "--url", embedded_url, "-n", namespace, columns=80)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), lines
@@ -157,10 +157,33 @@ def test_top_once_at_80_columns_keeps_each_error_on_one_line(cli, embedded_url, 
     assert "\r" not in result.stdout
     error_lines = [line for line in lines if "ValueError" in line]
     assert len(error_lines) == 1
-    assert "send_invoice\\e[31m" in error_lines[0]
+    assert "send_invoic" in error_lines[0]  # shortened for the error, which is cut last
     assert "forged" not in result.stdout
-    wide = cli("top", "--once", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "160"})
-    assert bad.uid in wide.stdout  # the uid column comes back when there is room
+    piped = cli("top", "--once", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "80"})
+    assert bad.uid in piped.stdout  # a pipe is never cut
+    assert "send_invoice\\e[31m" in piped.stdout
+    assert "\x1b" not in piped.stdout
+    assert "x" * 200 + "\\r\\nforged" in piped.stdout
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_top_once_shortens_the_uid_before_the_error(cli, embedded_url, namespace, width) -> None:
+    message = "smtp.example.com:587 refused the connection after 3 attempts; giving up for now"
+    bad = seed(
+        embedded_url,
+        namespace,
+        task="send_invoice_reminder",
+        status=TaskStatus.error,
+        result={"error_class": "SMTPConnectError", "error_message": message},
+    )[0]
+    result = cli.terminal("top", "--once", "--url", embedded_url, "-n", namespace, columns=width)
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= width for line in lines), lines
+    error_line = next(line for line in lines if "SMTPConnectError" in line)
+    assert bad.uid not in error_line
+    assert bad.uid[:8] in error_line  # shortened, still recognisable
+    shown = error_line[error_line.index("SMTPConnectError") :]
+    assert len(shown) >= width - 52, error_line  # the rest of the line is the error's
 
 
 def test_show_escapes_control_characters_and_json_stays_exact(cli, embedded_url, namespace) -> None:

@@ -16,7 +16,7 @@ from eventix_cli.cli.commands.task.common import (
     UniqueKeyFilterOption,
     build_query,
 )
-from eventix_cli.cli.commands.task.rendering import csv_columns, print_tasks, task_columns, task_row
+from eventix_cli.cli.commands.task.rendering import csv_columns, listing_columns, print_tasks, task_row
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     ColumnsOption,
@@ -26,7 +26,7 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
-from eventix_cli.cli.output import Output
+from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import select_columns
 from eventix_cli.client.selection import first_matches, iter_matches
@@ -129,7 +129,8 @@ def list_tasks(
     server_sort = check_sort(sort) if sort is not None else DEFAULT_SORT
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     fmt = settings.output or "table"
-    select_columns(csv_columns() if fmt == "csv" else task_columns(), columns)  # a bad name: exit 2 first
+    table = listing_columns(all_namespaces=all_namespaces, sort="_id" if all_ else server_sort)
+    select_columns(csv_columns() if fmt == "csv" else table, columns)  # a bad name: exit 2 first
     query = build_query(
         settings,
         all_namespaces=all_namespaces,
@@ -147,7 +148,7 @@ def list_tasks(
             limit=limit,
             sort=server_sort,
             headers=not no_headers,
-            columns=columns,
+            columns=select_columns(table, columns),
             interval=interval,
         )
         return
@@ -161,6 +162,7 @@ def list_tasks(
             sort=server_sort,
             headers=not no_headers,
             columns=columns,
+            table=table,
         )
 
 
@@ -174,12 +176,14 @@ def _list_once(
     sort: str,
     headers: bool,
     columns: str | None,
+    table: list[Column],
 ) -> None:
+    shape = {"headers": headers, "columns": columns, "table": table, "pick_option": "--columns"}
     if all_:
-        print_tasks(fmt, iter_matches(client, query), headers=headers, columns=columns)
+        print_tasks(fmt, iter_matches(client, query), **shape)
         return
     tasks, total = first_matches(client, query, limit, sort)
-    shown = print_tasks(fmt, tasks, headers=headers, columns=columns)
+    shown = print_tasks(fmt, tasks, **shape)
     note = shown_note(shown, total, limit)
     if note is not None:
         out.message(note)
@@ -213,7 +217,7 @@ def _watch(
     limit: int,
     sort: str,
     headers: bool,
-    columns: str | None,
+    columns: list[Column],
     interval: float,
 ) -> None:
     """Redraw the listing until Ctrl-C (exit 0), like ``kubectl get -w`` or ``watch``."""
@@ -222,7 +226,7 @@ def _watch(
             "--watch redraws a table on a terminal",
             hint="in scripts, run `eventix task list` in a loop, or use `eventix task wait`",
         )
-    chosen = select_columns(task_columns(), columns)
+    chosen = columns
     printer = Output(fmt, headers=headers)
     try:
         with client:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from eventix_cli.cli.output import Column, Output
-from eventix_cli.cli.tables import select_columns
+from eventix_cli.cli.tables import CUT_LAST, STATUS_COLOURS, keep_columns, select_columns
 from eventix_cli.core.times import format_wire_time, relative, utcnow
 
 if TYPE_CHECKING:
@@ -40,18 +40,42 @@ def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
 
 
 def task_columns() -> list[Column]:
-    """The table of tasks; at 80 columns the low-ranked ones (highest ``drop``) go first."""
+    """The table of tasks; on a narrow terminal those that tell nothing go first, then the
+    low-ranked ones (highest ``drop``); task names and errors are shortened last."""
     return [
         Column("uid", "UID", min_width=32),
         Column("namespace", "NAMESPACE", drop=5),
-        Column("task", "TASK"),
-        Column("status", "STATUS"),
+        Column("task", "TASK", cut=CUT_LAST),
+        Column("status", "STATUS", colours=STATUS_COLOURS),
         Column("priority", "PRIO", justify="right", drop=4),
         Column("eta_relative", "ETA", drop=3),
         Column("unique_key", "UNIQUE KEY", drop=6),
         Column("retries_left", "RETRIES LEFT", justify="right", drop=7),
-        Column("error_class", "ERROR", drop=2, optional=True),
+        Column("error_class", "ERROR", optional=True, cut=CUT_LAST),
     ]
+
+
+#: the table column that shows each sortable task field
+SORT_COLUMNS = {
+    "_id": "uid",
+    "namespace": "namespace",
+    "task": "task",
+    "status": "status",
+    "priority": "priority",
+    "eta": "eta_relative",
+    "unique_key": "unique_key",
+    "max_retries": "retries_left",
+}
+
+
+def listing_columns(*, all_namespaces: bool = False, sort: str | None = None) -> list[Column]:
+    """The table of a listing: the namespace kept across namespaces, and the sort key kept."""
+    keys = ["namespace"] if all_namespaces else []
+    for field in (sort or "").split(","):
+        column = SORT_COLUMNS.get(field.strip().removeprefix("-"))
+        if column is not None:
+            keys.append(column)
+    return keep_columns(task_columns(), keys)
 
 
 CSV_COLUMNS = (
@@ -72,15 +96,23 @@ def csv_columns() -> list[Column]:
 
 
 def print_tasks(
-    fmt: str | None, tasks: Iterable[Task | TaskView], *, headers: bool = True, columns: str | None = None
+    fmt: str | None,
+    tasks: Iterable[Task | TaskView],
+    *,
+    headers: bool = True,
+    columns: str | None = None,
+    table: list[Column] | None = None,
+    pick_option: str | None = None,
 ) -> int:
     """Tasks as a table, or their full documents (json/jsonl), CSV rows or ids. Returns the count.
 
-    ``columns`` (a comma list) picks the table or CSV columns; ``headers=False`` leaves out
-    their header row.
+    ``table`` gives the table's columns (default task_columns), of which ``columns`` (a comma
+    list) picks some, as it does the CSV columns; ``headers=False`` leaves out their header
+    row; ``pick_option`` is the command's option that picks columns, named when a narrow
+    terminal hides some.
     """
     now = utcnow()
-    out = Output(fmt, headers=headers)
+    out = Output(fmt, headers=headers, pick_option=pick_option)
     rows = (task_row(t, now) for t in tasks)
-    chosen = select_columns(csv_columns() if out.format == "csv" else task_columns(), columns)
-    return out.records(rows, chosen, raw=lambda row: row["_task"].to_wire())
+    offered = csv_columns() if out.format == "csv" else (table or task_columns())
+    return out.records(rows, select_columns(offered, columns), raw=lambda row: row["_task"].to_wire())

@@ -23,6 +23,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import CUT_LAST, keep_columns
 from eventix_cli.core.times import format_duration, format_wire_time, utcnow
 
 if TYPE_CHECKING:
@@ -118,13 +119,13 @@ def running(
             )
         columns = [
             Column("worker_id", "WORKER"),
-            Column("task", "TASK"),
+            Column("task", "TASK", cut=CUT_LAST),
             Column("uid", "UID", min_width=32),
             Column("namespace", "NAMESPACE", drop=2),
             Column("running", "RUNNING", justify="right"),
             Column("lease", "LEASE"),
         ]
-        printer.records(shown, columns)
+        printer.records(shown, keep_columns(columns, ["namespace"] if all_namespaces else []))
     else:
         keys = ("worker_id", "uid", "namespace", "task", "running_seconds", "worker_expires", "lease_expired")
         printer.records(rows, [Column(k, k) for k in keys])

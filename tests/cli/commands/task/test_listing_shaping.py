@@ -16,6 +16,11 @@ def _list(cli, url: str, namespace: str, *args: str, columns: int = 100, **kw):
     return cli("task", "list", "--url", url, "-n", namespace, *args, env={"COLUMNS": str(columns)}, **kw)
 
 
+def _shown(cli, url: str, namespace: str, *args: str, columns: int, **kw):
+    """The listing as a terminal ``columns`` wide shows it."""
+    return cli.terminal("task", "list", "--url", url, "-n", namespace, *args, columns=columns, **kw)
+
+
 @pytest.mark.parametrize("fmt", ["table", "ids", "json", "jsonl", "csv"])
 def test_a_cut_listing_says_so_on_stderr_in_every_format(cli, embedded_url, namespace, fmt) -> None:
     seed(embedded_url, namespace, 7, status=TaskStatus.error)
@@ -43,28 +48,33 @@ def _long_tasks(url: str, namespace: str) -> None:
     failed(url, namespace, task="rebuild_search_index")
 
 
-def test_80_columns_drop_columns_by_rank_and_never_cut(cli, embedded_url, namespace) -> None:
+def test_80_columns_drop_what_tells_nothing_first_and_keep_names_whole(cli, embedded_url, namespace) -> None:
     _long_tasks(embedded_url, namespace)
-    result = _list(cli, embedded_url, namespace, columns=80)
+    result = _shown(cli, embedded_url, namespace, columns=80)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), lines
-    # the least useful columns went first; headers and uids are whole, names keep 12 characters
-    assert lines[0].split() == ["UID", "TASK", "STATUS", "ETA", "ERROR"]
+    # one namespace, PRIO 0 everywhere, the same ETA: they go first; then the lowest ranks;
+    # headers, uids, task names and errors stay whole
+    assert lines[0].split() == ["UID", "TASK", "STATUS", "ERROR"]
     assert "send_invoice" in result.stdout
-    assert "rebuild_searc…" in result.stdout
+    assert "rebuild_search_index" in result.stdout
     assert "ValueError" in result.stdout
+    assert "…" not in result.stdout
+    assert "hidden to fit the terminal: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT" in result.stderr
+    assert "--columns" in result.stderr
 
 
 def test_120_columns_use_the_width(cli, embedded_url, namespace) -> None:
     _long_tasks(embedded_url, namespace)
-    result = _list(cli, embedded_url, namespace, columns=120)
+    result = _shown(cli, embedded_url, namespace, columns=120)
     lines = result.stdout.splitlines()
     assert all(len(line) <= 120 for line in lines), lines
-    assert lines[0].split() == ["UID", "NAMESPACE", "TASK", "STATUS", "PRIO", "ETA", "UNIQUE", "KEY", "ERROR"]
+    assert lines[0].split() == ["UID", "TASK", "STATUS", "UNIQUE", "KEY", "RETRIES", "LEFT", "ERROR"]
     assert "send_invoice" in result.stdout
     assert "ValueError" in result.stdout
-    assert "invoice:2026-" in result.stdout
+    assert "invoice:2026-11-4711" in result.stdout
+    assert "hidden to fit the terminal: NAMESPACE, PRIO, ETA " in result.stderr
 
 
 def test_piped_tables_are_never_cut(cli, embedded_url, namespace) -> None:
@@ -86,12 +96,12 @@ def test_retries_left_is_a_number_or_unlimited(cli, embedded_url, namespace) -> 
 def test_error_class_in_listings_of_failed_tasks(cli, embedded_url, namespace) -> None:
     failed(embedded_url, namespace)
     seed(embedded_url, namespace, task="fine")
-    table = _list(cli, embedded_url, namespace, columns=140).stdout
+    table = _shown(cli, embedded_url, namespace, columns=140).stdout
     assert "ERROR" in table.splitlines()[0]
     assert "ValueError" in table
     rows = list(csv.DictReader(io.StringIO(_list(cli, embedded_url, namespace, "-o", "csv").stdout)))
     assert sorted(r["error_class"] for r in rows) == ["", "ValueError"]
-    only_fine = _list(cli, embedded_url, namespace, "--task", "fine", columns=140).stdout
+    only_fine = _shown(cli, embedded_url, namespace, "--task", "fine", columns=140).stdout
     assert "ERROR" not in only_fine  # a listing without failures has no empty ERROR column
 
 

@@ -19,7 +19,7 @@ def test_running_grouped_by_worker_with_expired_leases_flagged(cli, server, name
     seed(server.url, namespace, task="queued")  # not running: not shown
     base = ("task", "running", "--url", server.url, "-n", namespace)
 
-    table = cli(*base, env={"COLUMNS": "120"})
+    table = cli.terminal(*base, columns=120)
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["WORKER", "TASK", "UID", "NAMESPACE", "RUNNING", "LEASE"]
@@ -50,7 +50,7 @@ def test_nothing_running_says_why_idle_workers_are_not_listed(cli, embedded_url,
 
 def test_running_at_80_columns(cli, embedded_url, namespace) -> None:
     _claimed(embedded_url, namespace, "host-12345", "rebuild_search_index", worker_expires=ago(seconds=-200))
-    result = cli("task", "running", "--url", embedded_url, "-n", namespace, env={"COLUMNS": "80"})
+    result = cli.terminal("task", "running", "--url", embedded_url, "-n", namespace, columns=80)
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), lines
     assert lines[0].split() == ["WORKER", "TASK", "UID", "RUNNING", "LEASE"]
