@@ -294,6 +294,11 @@ def redraw(lines: Sequence[str]) -> None:
     stream.flush()
 
 
+def heading(text: str) -> str:
+    """``text`` as a heading on stdout: bold on a colour terminal."""
+    return _paint(text, "1") if color_enabled(_stream(False)) else text
+
+
 def line(text: str) -> None:
     """One plain line of data on stdout (a version string, a uid)."""
     stream = _stream(False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import typer
@@ -17,6 +18,8 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.fields import TASK_FIELDS, Kind
+from eventix_cli.core.times import relative, utcnow
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -72,13 +75,42 @@ def show(
         return
     doc = task.to_wire()
     doc["priority"] = f"{task.logical_priority} (stored {task.priority})"
+    now = utcnow()
+    for name, field in TASK_FIELDS.items():
+        value = getattr(task, name, None)
+        if field.kind in (Kind.TIME, Kind.OPT_TIME) and isinstance(value, dt.datetime) and doc.get(name):
+            doc[name] = f"{doc[name]} ({relative(value, now)})"
     error = task.error
     if error is not None:
         doc.pop("result")
     printer.document(doc)
     if error is not None:
-        lines = [f"error: {error.error_class}: {error.error_message}"]
-        if error.traceback_text:
-            lines.append(error.traceback_text.rstrip())
         out.line("")
+        out.line(out.heading("Task error"))
+        lines = [f"class    {error.error_class}", f"message  {error.error_message}"]
+        if error.traceback_text:
+            lines += ["", *task_frames(error.traceback_text)]
         out.line(out.escape("\n".join(lines), keep_newlines=True))
+
+
+#: where the worker's own frames come from: they say how the task was called, not what failed
+WORKER_FRAMES = "eventix_cli/worker/"
+
+
+def task_frames(traceback_text: str) -> list[str]:
+    """The lines of a stored traceback without the worker's own frames (a note says how
+    many were left out)."""
+    kept: list[str] = []
+    skipping = False
+    left_out = 0
+    for line in traceback_text.rstrip().splitlines():
+        if line.startswith("  File "):
+            skipping = WORKER_FRAMES in line.replace("\\", "/")
+            left_out += skipping
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    if left_out:
+        kept.append(f"({left_out} frame(s) of the eventix worker left out)")
+    return kept

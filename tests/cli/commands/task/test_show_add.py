@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import TaskStatus
+from eventix_cli.core.times import utcnow
 from tests.support.tasks import failed, seed
 
 
@@ -23,10 +25,48 @@ def test_show_every_field_and_error(cli, server, namespace) -> None:
     assert fields["status"] == "error"
     assert "result" not in fields  # the error is rendered below instead of as JSON
     assert out.splitlines()[0].startswith(f"uid{' ' * 13}")  # keys aligned
-    assert error_part.startswith("error: ValueError: bad input 42\nTraceback")
+    assert error_part.startswith("Task error\nclass    ValueError\nmessage  bad input 42\n\nTraceback")
     assert 'File "job.py", line 3' in out
     raw = json.loads(cli("task", "show", task.uid, "--url", server.url, "-o", "json").stdout)
     assert raw == task.to_wire()
+
+
+def test_show_of_a_failed_task_reads_as_the_task_s_own_error(cli, embedded_url, namespace) -> None:
+    worker_frame = (
+        '  File "/app/.venv/lib/python3.13/site-packages/eventix_cli/worker/attempt.py", line 88, in run\n'
+    )
+    result = {
+        "error_class": "ConnectionError",
+        "error_message": "smtp refused",
+        "error_traceback": [
+            "Traceback (most recent call last):\n",
+            worker_frame + "    value = function(*args, **kwargs)\n",
+            '  File "/app/billing/tasks.py", line 41, in send_invoice\n'
+            '    raise ConnectionError("smtp refused")\n',
+            "ConnectionError: smtp refused\n",
+        ],
+    }
+    eta = utcnow() - dt.timedelta(minutes=3)
+    task = seed(
+        embedded_url, namespace, task="send_invoice", status=TaskStatus.error, result=result, eta=eta
+    )[0]
+    shown = cli.terminal("task", "show", task.uid, "--url", embedded_url, columns=80)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert not any(line.startswith(("error:", "warning:")) for line in lines)  # shaped like ours: stderr only
+    assert "Task error" in lines
+    assert "class    ConnectionError" in lines
+    assert "message  smtp refused" in lines
+    assert "eventix_cli/worker" not in shown.stdout
+    assert '  File "/app/billing/tasks.py", line 41, in send_invoice' in lines
+    assert "(1 frame(s) of the eventix worker left out)" in lines
+    eta_line = next(line for line in lines if line.startswith("eta "))
+    assert eta_line.endswith("(3m ago)")
+    assert "\033[" not in shown.stdout  # NO_COLOR
+    coloured = cli.terminal("task", "show", task.uid, "--url", embedded_url, columns=80, color=True).stdout
+    assert "\033[31merror\033[0m" in coloured
+    assert "\033[1mTask error\033[0m" in coloured
+    assert "\033[" not in cli("task", "show", task.uid, "--url", embedded_url).stdout  # a pipe
 
 
 def test_show_by_unique_key_and_not_found(cli, server, namespace) -> None:
