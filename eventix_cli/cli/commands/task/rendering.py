@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.output import Column, Output, dumps
 from eventix_cli.cli.tables import CUT_LAST, STATUS_COLOURS, keep_columns, select_columns
 from eventix_cli.core.times import format_wire_time, relative, utcnow
 
@@ -35,8 +35,21 @@ def task_row(task: Task | TaskView, now: dt.datetime) -> dict[str, Any]:
         "unique_key": task.unique_key,
         "retries_left": retries_left(task),
         "error_class": error.error_class if error is not None else None,
+        "result": short_result(task.result) if task.status.value == "done" else None,
         "_task": task,
     }
+
+
+RESULT_CELLS = 60  # a result in a table is a glance; -o json has it whole
+
+
+def short_result(result: Any) -> str:
+    """A task's result on one line (JSON, text unquoted), at most RESULT_CELLS characters."""
+    if result is None:
+        return ""
+    text = result if isinstance(result, str) else dumps(result)
+    text = " ".join(text.split())
+    return text if len(text) <= RESULT_CELLS else text[: RESULT_CELLS - 1] + "…"
 
 
 def task_columns() -> list[Column]:
@@ -53,6 +66,11 @@ def task_columns() -> list[Column]:
         Column("retries_left", "RETRIES LEFT", justify="right", drop=7),
         Column("error_class", "ERROR", optional=True, cut=CUT_LAST),
     ]
+
+
+def wait_columns() -> list[Column]:
+    """The table of ``task wait`` and ``task add --wait``: the tasks with their result."""
+    return [*task_columns(), Column("result", "RESULT", optional=True, cut=CUT_LAST)]
 
 
 #: the table column that shows each sortable task field

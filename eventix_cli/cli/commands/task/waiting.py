@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.commands.task.rendering import print_tasks
+from eventix_cli.cli.commands.task.rendering import print_tasks, wait_columns
 from eventix_cli.core.errors import ExitCode, TaskNotFound
 from eventix_cli.core.statuses import FINAL_STATUSES
 
@@ -71,7 +71,7 @@ def wait_for(
         if failed or not pending:
             break
         if deadline is not None and time.monotonic() >= deadline:
-            print_tasks(fmt, [latest[uid] for uid in uids])
+            print_tasks(fmt, [latest[uid] for uid in uids], table=wait_columns())
             output.message(
                 f"error: timed out after {timeout:g}s: {len(pending)} task(s) not finished (WaitTimeout)"
             )
@@ -81,7 +81,7 @@ def wait_for(
         delay = min(POLL_MAX, delay * 1.5)
 
     tasks = [latest[uid] for uid in uids]
-    print_tasks(fmt, tasks)
+    print_tasks(fmt, tasks, table=wait_columns())
     failed = failed or [t for t in tasks if t.status.value == "error"]
     for task in failed:
         error = task.error

@@ -75,3 +75,29 @@ def test_wait_takes_a_namespace(cli, embedded_url, namespace) -> None:
     elsewhere = cli("task", "wait", task.uid, "--url", embedded_url, "-n", f"{namespace}-other")
     assert elsewhere.exit_code == 4
     assert f"not found in namespace {namespace}-other" in elsewhere.stderr
+
+
+def test_wait_shows_the_result_short_and_on_one_line(cli, embedded_url, namespace) -> None:
+    result = {
+        "sent": True,
+        "to": "accounts@example.com",
+        "note": "line one\nline two\x1b[31m",
+        "n": list(range(40)),
+    }
+    done = seed(embedded_url, namespace, task="send_invoice", status=TaskStatus.done, result=result)[0]
+    for width in (80, 120):
+        shown = cli.terminal("task", "wait", done.uid, "--url", embedded_url, columns=width)
+        assert shown.exit_code == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert len(lines) == 2
+        assert lines[0].split()[-1] == "RESULT"
+        assert all(len(line) <= width for line in lines), lines
+        assert '{"sent": true' in lines[1]
+        assert "\x1b" not in shown.stdout
+    piped = cli("task", "wait", done.uid, "--url", embedded_url).stdout
+    assert '{"sent": true, "to": "accounts@example.com", "note": "line …' in piped
+    assert "…" in piped  # short even in a pipe: -o json has it whole
+    add = cli(
+        "task", "add", "send_invoice", "--url", embedded_url, "-n", namespace, "--wait", "--timeout", "0.5"
+    )
+    assert "RESULT" not in add.stdout  # nothing done, no result column
