@@ -26,6 +26,7 @@ from eventix_cli.cli.tables import (
     fit_columns,
     idle_columns,
     join_row,
+    wrap_cells,
 )
 from eventix_cli.config import DEFAULT_FORMAT, FORMATS
 from eventix_cli.core.errors import UsageError
@@ -136,6 +137,7 @@ class Output:
         width: int | None = None,
         headers: bool = True,
         pick_option: str | None = None,
+        blocks: bool = False,
     ) -> None:
         self.format = str(fmt or DEFAULT_FORMAT)
         if self.format not in FORMATS:
@@ -144,6 +146,8 @@ class Output:
         self.headers = headers  # the header row of table and csv
         self.pick_option = pick_option  # the command's option that picks columns, named in a note
         self.hidden: list[str] = []  # the headers the last table left out to fit the terminal
+        self.shortened = False  # whether the last table cut a value to fit the terminal
+        self.blocks = blocks  # a table that would cut a value is drawn as one block per record
 
     @property
     def stream(self) -> IO[str]:
@@ -244,8 +248,10 @@ class Output:
             max(cell_width(c.header), *(cell_width(r[i]) for r in cells)) for i, c in enumerate(columns)
         ]
         idle = idle_columns(cells, len(columns))
+        natural = dict(enumerate(widths))
         keep, widths = fit_columns(columns, widths, self.table_width(), idle)
         self.hidden = [c.header for i, c in enumerate(columns) if i not in keep]
+        self.shortened = any(width < natural[i] for i, width in zip(keep, widths, strict=True))
         columns = [columns[i] for i in keep]
         cells = [[row[i] for i in keep] for row in cells]
         colour = color_enabled(self.stream)
@@ -256,8 +262,36 @@ class Output:
         lines.extend(join_row(row, widths, columns, colour=colour) for row in cells)
         return lines
 
+    def block_lines(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> list[str]:
+        """One block per record: its first column as a title, then a line per other column
+        that has a value (``label  value``; a list one item a line), blocks apart by a blank line."""
+        labels = [c.header.lower() for c in columns[1:]]
+        width = max((cell_width(label) for label in labels), default=0)
+        room = (self.table_width() or sys.maxsize) - width - 4  # what a value may take on a line
+        lines: list[str] = []
+        for row in rows:
+            if lines:
+                lines.append("")
+            title = columns[0].cell(row)
+            lines.append(_paint(title, "1") if color_enabled(self.stream) else title)
+            for label, column in zip(labels, columns[1:], strict=True):
+                value = row.get(column.key)
+                items = [escape(str(v)) for v in value] if isinstance(value, list) else [column.cell(row)]
+                pieces = [piece for item in items if item for piece in wrap_cells(item, room)]
+                for n, item in enumerate(pieces):
+                    name = label if n == 0 else ""
+                    lines.append(f"  {name}{' ' * (width - cell_width(name))}  {item}".rstrip())
+        return lines
+
     def _table(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> int:
+        rows = list(rows)
         lines = self.table_lines(rows, columns)
+        if self.blocks and self.shortened:
+            self.hidden = []
+            lines = self.block_lines(rows, columns)
+            self._write("\n".join(lines) + "\n")
+            self.stream.flush()
+            return len(rows)
         if lines:
             self._write("\n".join(lines) + "\n")
             self.stream.flush()

@@ -28,9 +28,10 @@ CUT_FIRST, CUT_NORMAL, CUT_LAST = 0, 1, 2
 class Column:
     """One column of a listing: the record key, its header and how to show a value in a table.
 
-    On a narrow terminal, a droppable column (``drop`` > 0) that tells nothing (empty, or one
-    value in every row) goes first; then values are shortened (by ``cut``) to SHORTEST_CELL;
-    then columns are dropped by ``drop`` (the highest first; 0 never); a header is never cut.
+    On a narrow terminal, a droppable column (``drop`` > 0, or ``idle_drop``) that tells
+    nothing (empty, or one value in every row) goes first; then values are shortened (by
+    ``cut``) to SHORTEST_CELL; then columns are dropped by ``drop`` (the highest first; 0
+    never); a header is never cut.
     ``optional`` columns are left out of a table when no row has a value in them (an error
     class in a listing without failures). ``colours`` maps a value to its colour.
     """
@@ -44,6 +45,7 @@ class Column:
     optional: bool = False
     cut: int = CUT_NORMAL
     colours: Mapping[str, str] | None = None
+    idle_drop: bool = False  # may go when it tells nothing, even with ``drop`` 0 (a count of 0 everywhere)
 
     def cell(self, record: Mapping[str, Any]) -> str:
         value = record.get(self.key)
@@ -72,7 +74,7 @@ def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]
         if name not in by_name:
             choices = ", ".join(c.key for c in columns)
             raise UsageError(f"--columns: unknown column {raw.strip()!r}; choose from {choices}")
-        picked = replace(by_name[name], drop=0, optional=False, min_width=None)
+        picked = replace(by_name[name], drop=0, optional=False, min_width=None, idle_drop=False)
         if picked not in chosen:
             chosen.append(picked)
     if not chosen:
@@ -83,7 +85,7 @@ def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]
 def keep_columns(columns: Sequence[Column], keys: Sequence[str]) -> list[Column]:
     """``columns`` with those named by ``keys`` never dropped (a listing's sort key, the
     namespace of a listing across namespaces)."""
-    return [replace(c, drop=0) if c.key in keys else c for c in columns]
+    return [replace(c, drop=0, idle_drop=False) if c.key in keys else c for c in columns]
 
 
 # -- widths --------------------------------------------------------------------------------
@@ -135,7 +137,7 @@ def fit_columns(
     for i in idle:
         if whole(keep):
             return keep, [widths[i] for i in keep]
-        if columns[i].drop > 0:
+        if columns[i].drop > 0 or columns[i].idle_drop:
             keep.remove(i)
 
     def shrunk(indexes: list[int], floor_of: Callable[[int], int]) -> list[int] | None:
@@ -186,6 +188,19 @@ def _cut(text: str, width: int) -> str:
     from rich.cells import set_cell_size
 
     return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` cells (at least one cell each)."""
+    width = max(width, 1)
+    if cell_width(text) <= width:
+        return [text]
+    if text.isascii():
+        return [text[i : i + width] for i in range(0, len(text), width)]
+    # deferred: rich, as in cell_width
+    from rich.cells import chop_cells
+
+    return chop_cells(text, width)
 
 
 def join_row(

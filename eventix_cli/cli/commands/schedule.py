@@ -79,7 +79,7 @@ def list_schedules(
                 "when": s.when,
                 "catch_up": s.catch_up,
                 "priority": s.priority,
-                "next": ", ".join(_local(r, s) for r in runs),
+                "next": [_local(r, s) for r in runs],
                 "_raw": {
                     "name": s.name,
                     "task": s.task,
@@ -101,7 +101,8 @@ def list_schedules(
         Column("task", "TASK"),
         Column("namespace", "NAMESPACE"),
         Column("when", "WHEN"),
-        Column("catch_up", "CATCH UP"),
-        Column("next", "NEXT RUNS"),
+        Column("catch_up", "CATCH UP", idle_drop=True),
+        Column("next", "NEXT RUNS", fmt=", ".join),
     ]
-    Output(settings.output).records(rows, columns, raw=lambda row: row["_raw"], id_key="name")
+    # a table too wide for the terminal becomes one block per schedule, each run on its line
+    Output(settings.output, blocks=True).records(rows, columns, raw=lambda row: row["_raw"], id_key="name")

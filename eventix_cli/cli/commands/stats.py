@@ -18,7 +18,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output, message, refuse_ids
 from eventix_cli.cli.state import connect
-from eventix_cli.cli.tables import select_columns
+from eventix_cli.cli.tables import CUT_LAST, select_columns
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, utcnow
 
@@ -31,6 +31,11 @@ EPILOG = """\
   eventix stats -A
   eventix stats -n billing --by task -o json | jq '.[] | select(.error > 0)'
 """
+
+
+def count_column(key: str, header: str, *, idle_drop: bool = False) -> Column:
+    """A column of counts (``1,234``), right-aligned."""
+    return Column(key, header, justify="right", fmt=lambda v: f"{v:,}", idle_drop=idle_drop)
 
 
 def task_counts(client: EventixClient, namespace: str) -> list[dict[str, Any]]:
@@ -70,11 +75,12 @@ def stats(
 
     if by not in (None, "task"):
         raise UsageError(f"--by {by!r}: only 'task' is supported")
+    # on a narrow terminal a status counted 0 everywhere goes first; the total always stays
     shown = [Column("namespace", "NAMESPACE")]
     if by == "task":
-        shown.append(Column("task", "TASK"))
-    shown += [Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER]
-    shown.append(Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1))
+        shown.append(Column("task", "TASK", cut=CUT_LAST))
+    shown += [count_column(s, s.upper(), idle_drop=True) for s in STATUS_ORDER]
+    shown.append(count_column("total", "TOTAL"))
     if by != "task":
         shown.append(
             Column(
@@ -82,6 +88,7 @@ def stats(
                 "OLDEST DUE",
                 justify="right",
                 fmt=lambda v: "" if v is None else format_duration(v),
+                drop=1,
             )
         )
     chosen = select_columns(shown, columns)  # a bad name: exit 2 before any request
@@ -94,7 +101,7 @@ def stats(
             rows = [row for name in names for row in task_counts(client, name)]
         else:
             rows = [namespace_counts(client, name, now) for name in names]
-    out = Output(settings.output, headers=not no_headers)
+    out = Output(settings.output, headers=not no_headers, pick_option="--columns")
     if out.format == "json":
         out.document(rows)  # type: ignore[arg-type]
     else:

@@ -116,6 +116,10 @@ def check(ctx: typer.Context, directory: DirArgument, output: OutputOption = Non
     out.message(f"ok: {len(triggers)} trigger(s) for {events} event(s) in {len(triggers.files)} file(s)")
 
 
+#: how a trigger's result looks on a colour terminal (SGR codes)
+RESULT_COLOURS = {"created": "32", "ignored": "2", "failed": "31"}
+
+
 def _outcome_row(outcome: Any) -> dict[str, Any]:
     task = outcome.task or {}
     detail = outcome.reason if outcome.result != "created" else _dumps(task.get("kwargs") or {})
@@ -185,16 +189,18 @@ def try_event(
         name=event_name, namespace=settings.namespace, payload=body, priority=stored_priority(priority)
     )
     outcomes = run_event(triggers, make_event(event.model_dump(mode="json")), lambda doc: doc)
+    # on a narrow terminal what is the same for every trigger goes first; a table that would
+    # still cut a value becomes one block per trigger
     columns = [
         Column("trigger", "TRIGGER"),
-        Column("result", "RESULT"),
+        Column("result", "RESULT", colours=RESULT_COLOURS),
         Column("task", "TASK"),
-        Column("namespace", "NAMESPACE"),
-        Column("priority", "PRIORITY", justify="right"),
-        Column("unique_key", "UNIQUE KEY"),
+        Column("namespace", "NAMESPACE", idle_drop=True),
+        Column("priority", "PRIORITY", justify="right", idle_drop=True),
+        Column("unique_key", "UNIQUE KEY", idle_drop=True),
         Column("detail", "KWARGS / REASON"),
     ]
-    Output(settings.output).records(
+    Output(settings.output, blocks=True).records(
         (_outcome_row(o) for o in outcomes), columns, raw=lambda row: row["_raw"], id_key="trigger"
     )
     if not outcomes:

@@ -199,7 +199,8 @@ def test_show_escapes_control_characters_and_json_stays_exact(cli, embedded_url,
     assert "\x1b" not in shown.stdout
     assert "\x07" not in shown.stdout
     assert "job\\e]0;title\\x07" in shown.stdout
-    assert "error: E\\e[2J: m" in shown.stdout
+    assert "class    E\\e[2J\nmessage  m\n" in shown.stdout
+    assert "line\\e[1A" in shown.stdout
     raw = json.loads(cli("task", "show", task.uid, "--url", embedded_url, "-o", "json").stdout)
     assert raw["task"] == "job\x1b]0;title\x07"
 
