@@ -6,7 +6,21 @@ import itertools
 import random
 import unicodedata
 
-from eventix_cli.cli.tables import TABLE_GAP, Column, escape, fit_columns, join_row
+from rich.cells import cell_len
+
+from eventix_cli.cli.tables import (
+    CUT_FIRST,
+    CUT_LAST,
+    STATUS_COLOURS,
+    TABLE_GAP,
+    Column,
+    escape,
+    fit_columns,
+    idle_columns,
+    join_row,
+    select_columns,
+    wrap_cells,
+)
 
 
 def test_escape_leaves_no_control_character_and_keeps_plain_text() -> None:
@@ -81,3 +95,67 @@ def test_fitting_shortens_to_twelve_before_dropping_and_drops_before_shortening_
     assert fitted == [32, 15]
     line = join_row(["a" * 32, "b" * 20], fitted, [columns[0], columns[1]])
     assert line == "a" * 32 + "   " + "b" * 14 + "…"
+
+
+def test_columns_that_tell_nothing_go_before_any_value_is_cut() -> None:
+    columns = [
+        Column("uid", "UID", min_width=32),
+        Column("namespace", "NAMESPACE", drop=5),
+        Column("priority", "PRIO", drop=4),
+        Column("error", "ERROR"),
+        Column("key", "UNIQUE KEY", drop=6),
+    ]
+    cells = [["a" * 32, "billing", "0", "TaskCancelled", ""], ["b" * 32, "search", "0", "ValueError", ""]]
+    assert idle_columns(cells, 5) == [4, 2]  # the empty one first, then the one value
+    widths = [32, 9, 4, 13, 10]
+    keep, fitted = fit_columns(columns, widths, 60, idle_columns(cells, 5))
+    assert keep == [0, 1, 3]  # the empty key and PRIO (all 0) went; nothing was cut
+    assert fitted == [32, 9, 13]
+    keep, fitted = fit_columns(columns, widths, 67, idle_columns(cells, 5))
+    assert keep == [0, 1, 2, 3]  # only as many as needed go
+    keep, _ = fit_columns(columns, widths, 60)  # by rank alone, the namespace would go instead
+    assert keep == [0, 2, 3]
+    assert idle_columns([["x", "0"]], 2) == []  # one row: one value is no sign of anything
+
+
+def test_values_are_cut_in_order_uids_first_errors_last() -> None:
+    columns = [
+        Column("uid", "UID", cut=CUT_FIRST),
+        Column("task", "TASK"),
+        Column("error", "ERROR", cut=CUT_LAST),
+    ]
+    keep, fitted = fit_columns(columns, [32, 20, 40], 32 + 20 + 40 + 2 * TABLE_GAP - 20)
+    assert keep == [0, 1, 2]
+    assert fitted == [12, 20, 40]  # the uid gave everything it could first
+    keep, fitted = fit_columns(columns, [32, 20, 40], 12 + 20 + 40 + 2 * TABLE_GAP - 8)
+    assert fitted == [12, 12, 40]
+    keep, fitted = fit_columns(columns, [32, 20, 40], 12 + 12 + 40 + 2 * TABLE_GAP - 8)
+    assert fitted == [12, 12, 32]
+
+
+def test_wide_characters_are_measured_in_cells() -> None:
+    columns = [Column("task", "TASK"), Column("status", "STATUS")]
+    rows = [["報告書を生成する", "error"], ["send", "done"], ["📉 chart", "retry"]]
+    lines = [join_row(row, [16, 6], columns) for row in rows]
+    assert {cell_len(line[: line.index(status)]) for line, (_, status) in zip(lines, rows, strict=True)} == {
+        19
+    }
+    cut = join_row(["報告書を生成する", "error"], [9, 6], columns)
+    assert cell_len(cut.split("   ")[0]) == 9
+    assert cut.split("   ")[0].endswith("…")
+    assert wrap_cells("報告書を生成する", 5) == ["報告", "書を", "生成", "する"]
+    assert wrap_cells("abcdefg", 3) == ["abc", "def", "g"]
+
+
+def test_a_status_is_coloured_only_when_asked() -> None:
+    columns = [Column("status", "STATUS", colours=STATUS_COLOURS), Column("task", "TASK")]
+    assert join_row(["error", "x"], [10, 1], columns, colour=True) == "\033[31merror\033[0m        x"
+    assert join_row(["error", "x"], [10, 1], columns) == "error        x"
+    assert join_row(["scheduled", "x"], [10, 1], columns, colour=True) == "scheduled    x"
+
+
+def test_chosen_columns_keep_no_uid_whole() -> None:
+    columns = [Column("uid", "UID", min_width=32), Column("task", "TASK", drop=3)]
+    chosen = select_columns(columns, "task,uid")
+    assert [c.key for c in chosen] == ["task", "uid"]
+    assert all(c.min_width is None and c.drop == 0 for c in chosen)
