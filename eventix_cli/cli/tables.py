@@ -82,6 +82,11 @@ def select_columns(columns: Sequence[Column], names: str | None) -> list[Column]
     return chosen
 
 
+def count_column(key: str, header: str, *, idle_drop: bool = False) -> Column:
+    """A column of counts (``1,234``), right-aligned."""
+    return Column(key, header, justify="right", fmt=lambda v: f"{v:,}", idle_drop=idle_drop)
+
+
 def keep_columns(columns: Sequence[Column], keys: Sequence[str]) -> list[Column]:
     """``columns`` with those named by ``keys`` never dropped (a listing's sort key, the
     namespace of a listing across namespaces)."""
@@ -187,7 +192,8 @@ def _cut(text: str, width: int) -> str:
     # deferred: rich, as in cell_width
     from rich.cells import set_cell_size
 
-    return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    # a wide character that does not fit is left out whole (set_cell_size pads in its place)
+    return set_cell_size(text, width - 1).rstrip(" ") + "…" if width > 1 else set_cell_size(text, width)
 
 
 def wrap_cells(text: str, width: int) -> list[str]:

@@ -18,7 +18,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output, message, refuse_ids
 from eventix_cli.cli.state import connect
-from eventix_cli.cli.tables import CUT_LAST, select_columns
+from eventix_cli.cli.tables import CUT_LAST, count_column, select_columns
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, utcnow
 
@@ -31,11 +31,6 @@ EPILOG = """\
   eventix stats -A
   eventix stats -n billing --by task -o json | jq '.[] | select(.error > 0)'
 """
-
-
-def count_column(key: str, header: str, *, idle_drop: bool = False) -> Column:
-    """A column of counts (``1,234``), right-aligned."""
-    return Column(key, header, justify="right", fmt=lambda v: f"{v:,}", idle_drop=idle_drop)
 
 
 def task_counts(client: EventixClient, namespace: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output, is_terminal, make_console, stream_text
 from eventix_cli.cli.state import connect
-from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST
+from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST, count_column
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
 
@@ -54,20 +54,21 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
         f"done {rate(snapshot.done_per_minute)}   failed {rate(snapshot.failed_per_minute)}   (last minute)"
     )
     table = Output("table", width=width)
-    counts = [
+    counts = [  # as in `eventix stats`: a status counted 0 everywhere goes first, TOTAL stays
         Column("namespace", "NAMESPACE"),
-        *(Column(s, s.upper(), justify="right", fmt=lambda v: f"{v:,}") for s in STATUS_ORDER),
-        Column("total", "TOTAL", justify="right", fmt=lambda v: f"{v:,}", drop=1),
+        *(count_column(s, s.upper(), idle_drop=True) for s in STATUS_ORDER),
+        count_column("total", "TOTAL"),
         Column(
             "oldest_due_seconds",
             "OLDEST DUE",
             justify="right",
             fmt=lambda v: "" if v is None else format_duration(v),
+            drop=1,
         ),
     ]
     errors = [  # the error is what this table is for: a uid is shortened before it
         Column("when", "WHEN"),
-        Column("namespace", "NAMESPACE", drop=2),
+        Column("namespace", "NAMESPACE", idle_drop=True),
         Column("task", "TASK"),
         Column("uid", "UID", cut=CUT_FIRST),
         Column("error", "ERROR", cut=CUT_LAST),

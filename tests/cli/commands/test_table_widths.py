@@ -169,3 +169,18 @@ def test_a_usage_error_is_coloured_on_a_colour_terminal(cli) -> None:
     assert result.stderr.startswith("\033[1;31merror:\033[0m give a task uid")
     assert cli("task", "show").stderr.startswith("error: give a task uid")
     assert json.dumps(result.stdout) == '""'
+
+
+def test_top_once_across_namespaces_keeps_total_and_the_errors_namespace(cli, embedded_url) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    for namespace in (f"t-billing-operations-{suffix}", f"t-b-{suffix}"):
+        failed(embedded_url, namespace, task="send_invoice")
+    result = cli.terminal("top", "--once", "-A", "--url", embedded_url, columns=80)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert _fits(result.stdout, 80), lines
+    assert "TOTAL" in next(line for line in lines if line.startswith("NAMESPACE")).split()
+    errors_header = lines[lines.index("latest errors") + 1].split()
+    assert errors_header[:2] == ["WHEN", "NAMESPACE"]
+    assert errors_header[-1] == "ERROR"
+    assert f"t-b-{suffix}" in result.stdout
