@@ -129,13 +129,15 @@ def test_stats_across_namespaces_keeps_the_total(cli, embedded_url, namespace, w
     assert "rebuild_search" in by_task.stdout
 
 
-def test_namespace_list_at_80_and_in_a_pipe(cli, embedded_url) -> None:
+@pytest.mark.parametrize("width", [80, 120])
+def test_namespace_list_on_a_terminal_and_in_a_pipe(cli, embedded_url, width) -> None:
     name = f"t-{uuid.uuid4().hex}-namespace-with-a-rather-long-name-for-a-team"
     seed(embedded_url, name)
-    shown = cli.terminal("namespace", "list", "--url", embedded_url, columns=80)
+    shown = cli.terminal("namespace", "list", "--url", embedded_url, columns=width)
     assert shown.exit_code == 0, shown.stderr
     assert shown.stdout.splitlines()[0] == "NAMESPACE"
-    assert name[:60] in shown.stdout
+    assert name[: width - 1] in shown.stdout
+    assert _fits(shown.stdout, width)
     assert name in cli("namespace", "list", "--url", embedded_url, env={"COLUMNS": "80"}).stdout
 
 

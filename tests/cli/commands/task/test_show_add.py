@@ -7,6 +7,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import TaskStatus
 from eventix_cli.core.times import utcnow
@@ -31,7 +33,8 @@ def test_show_every_field_and_error(cli, server, namespace) -> None:
     assert raw == task.to_wire()
 
 
-def test_show_of_a_failed_task_reads_as_the_task_s_own_error(cli, embedded_url, namespace) -> None:
+@pytest.mark.parametrize("width", [80, 120])
+def test_show_of_a_failed_task_reads_as_the_task_s_own_error(cli, embedded_url, namespace, width) -> None:
     worker_frame = (
         '  File "/app/.venv/lib/python3.13/site-packages/eventix_cli/worker/attempt.py", line 88, in run\n'
     )
@@ -50,7 +53,7 @@ def test_show_of_a_failed_task_reads_as_the_task_s_own_error(cli, embedded_url, 
     task = seed(
         embedded_url, namespace, task="send_invoice", status=TaskStatus.error, result=result, eta=eta
     )[0]
-    shown = cli.terminal("task", "show", task.uid, "--url", embedded_url, columns=80)
+    shown = cli.terminal("task", "show", task.uid, "--url", embedded_url, columns=width)
     assert shown.exit_code == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert not any(line.startswith(("error:", "warning:")) for line in lines)  # shaped like ours: stderr only
