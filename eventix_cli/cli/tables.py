@@ -129,8 +129,8 @@ def fit_columns(
     (see idle_columns) go first, in that order, until the rest fits whole. Then columns are
     dropped by their ``drop`` rank (highest first) until the rest fits with flexible columns
     shortened, in ``cut`` order, to no less than SHORTEST_CELL, the ``CUT_LAST`` ones kept
-    whole while a column can still go; only when nothing more can be dropped are they
-    shortened further, never below their header.
+    whole while a column can still go (when that lets them fit whole at all); only when
+    nothing more can be dropped are they shortened further, never below their header.
     """
     keep = list(range(len(columns)))
     if limit is None:
@@ -171,9 +171,11 @@ def fit_columns(
     def hard(i: int) -> int:
         return max(header(i), min(widths[i], 4))
 
+    # sparing is worth dropping columns only if task names and errors fit whole in the end
+    spare = shrunk([i for i in keep if columns[i].drop == 0], spared) is not None
     while True:
         droppable = [i for i in keep if columns[i].drop > 0]
-        fitted = shrunk(keep, spared if droppable else gentle)
+        fitted = shrunk(keep, spared if droppable and spare else gentle)
         if fitted is not None:
             return keep, fitted
         if not droppable:

@@ -159,3 +159,17 @@ def test_chosen_columns_keep_no_uid_whole() -> None:
     chosen = select_columns(columns, "task,uid")
     assert [c.key for c in chosen] == ["task", "uid"]
     assert all(c.min_width is None and c.drop == 0 for c in chosen)
+
+
+def test_columns_go_to_keep_a_name_whole_only_when_that_is_enough() -> None:
+    columns = [
+        Column("uid", "UID", min_width=32),
+        Column("task", "TASK", cut=CUT_LAST),
+        Column("eta", "ETA", drop=3),
+    ]
+    keep, fitted = fit_columns(columns, [32, 30, 8], 70)
+    assert keep == [0, 1]  # the ETA went so that the name stays whole
+    assert fitted == [32, 30]
+    keep, fitted = fit_columns(columns, [32, 200, 8], 70)
+    assert keep == [0, 1, 2]  # the name is cut anyway: the ETA stays
+    assert fitted == [32, 24, 8]

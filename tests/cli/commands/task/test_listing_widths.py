@@ -88,8 +88,9 @@ def test_long_names_and_errors_are_cut_last(cli, embedded_url, namespace, width)
 
 
 def test_the_sorted_column_is_kept(cli, embedded_url, namespace) -> None:
-    seed(embedded_url, namespace, task=LONG_NAME, unique_key="invoice:2026-11-4711", priority=-3)
-    seed(embedded_url, namespace, task=LONG_NAME + "_again", unique_key="invoice:2026-11-4712")
+    name = "send_invoice_reminder_email"  # whole at 80 when PRIO goes
+    seed(embedded_url, namespace, task=name, unique_key="invoice:2026-11-4711", priority=-3)
+    seed(embedded_url, namespace, task=name + "s", unique_key="invoice:2026-11-4712")
     plain = _listing(cli, embedded_url, "-n", namespace, columns=80)
     assert "PRIO" not in plain.stdout.splitlines()[0]
     result = _listing(cli, embedded_url, "-n", namespace, "--sort", "-priority", columns=80)
