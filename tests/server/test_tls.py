@@ -147,3 +147,11 @@ def test_an_exposed_server_is_warned_about_what_it_lacks() -> None:
     assert "without TLS" in both[1]
     [open_door] = exposure_warnings("0.0.0.0", token=False, tls=True)
     assert "without a token" in open_door
+
+
+def test_a_server_token_file_that_cannot_be_read_is_one_line_exit_2(tmp_path: Path) -> None:
+    env = {"EVENTIX_SERVER_TOKEN_FILE": str(tmp_path / "missing-token")}
+    args = ("server", "--db", ":memory:", "--port", str(free_port()))
+    proc = run(*args, url="http://127.0.0.1:1", tmp_path=tmp_path, env=env)
+    line = assert_one_error(proc, 2, "EVENTIX_SERVER_TOKEN_FILE")
+    assert "missing-token" in line
