@@ -38,6 +38,7 @@ FAILED = "3f2a9c0e8d7b4a1f9e6d5c4b3a291807"
 SCHEDULED = "6b0d7c1e2f3a4b5c6d7e8f9012345678"
 RUNNING_EXPIRED = "9e6d5c4b3a2918073f2a9c0e8d7b4a1f"
 DONE = "5a1e0c3b7d9f4e2a8c6b0d1f3e5a7c9b"  # also "$uid" in the examples
+RUNNING = "7d9f4e2a8c6b0d1f3e5a7c9b5a1e0c3b"
 ERROR_RESULT = {
     "error_class": "ValueError",
     "error_message": "no such invoice: 4711",
@@ -60,8 +61,8 @@ def seed(url: str) -> None:
         *(Task(task="send_invoice", status=TaskStatus.done, created_time=ago(days=8)) for _ in range(3)),
         Task(uid=RUNNING_EXPIRED, task="import_csv", namespace="billing", status=TaskStatus.processing,
              worker_id="host-42", worker_expires=ago(minutes=1), created_time=ago(minutes=6)),
-        Task(task="send_invoice", namespace="billing", status=TaskStatus.processing, worker_id="host-41",
-             worker_expires=ago(minutes=-4)),
+        Task(uid=RUNNING, task="send_invoice", namespace="billing", status=TaskStatus.processing,
+             worker_id="host-41", worker_expires=ago(minutes=-4)),
         *(Task(task="send_invoice", namespace="billing", eta=future) for _ in range(2)),
         Task(task="import_csv", namespace="billing", status=TaskStatus.error, result=ERROR_RESULT),
         *(Task(task="send_invoice", namespace="billing", status=TaskStatus.done) for _ in range(2)),
