@@ -167,6 +167,30 @@ _ENV = {
 }
 
 
+#: the suffix of a variable that names a file holding a secret (``EVENTIX_TOKEN_FILE``), as
+#: systemd's LoadCredential and container secrets hand them over: never on a command line
+FILE_SUFFIX = "_FILE"
+
+
+def secret_from_env(var: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value of ``var``, or the content of the file ``var_FILE`` names (one trailing line
+    break dropped); None when neither is set. Both set, or a file that cannot be read, is a
+    ``UsageError`` naming the variable."""
+    env = os.environ if env is None else env
+    file_var = var + FILE_SUFFIX
+    path = env.get(file_var) or None
+    if path is None:
+        return env.get(var) or None
+    if env.get(var):
+        raise UsageError(f"both {var} and {file_var} are set: use one")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot read {file_var}={path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r") or None
+
+
 def mask_token(token: str) -> str:
     """Enough of a token to recognise it, never enough to use it."""
     return "****" if len(token) < 12 else f"{token[:4]}…{token[-2:]}"
@@ -299,6 +323,9 @@ def load_settings(
         if var in env and (env[var] != "" or key in ("verify", "read_only")):
             values[key] = _PARSERS[key](key, env[var], var)
             sources[key] = var
+    if env.get(ENV_TOKEN + FILE_SUFFIX):
+        values["token"] = secret_from_env(ENV_TOKEN, env)
+        sources["token"] = ENV_TOKEN + FILE_SUFFIX
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value

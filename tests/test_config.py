@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eventix_cli.config import DEFAULT_URL, load_settings, mask_token
+from eventix_cli.config import DEFAULT_URL, load_settings, mask_token, secret_from_env
 from eventix_cli.core.errors import ConfigError, UsageError
 
 
@@ -129,3 +129,34 @@ def test_a_url_no_request_could_go_to_is_refused_as_bad_input(cli, url: str, mes
     assert "(UsageError)" in result.stderr
     assert "s3cret" not in result.stderr  # a password is never printed
     assert "Traceback" not in result.stderr
+
+
+def test_the_token_comes_from_the_file_eventix_token_file_names(tmp_path: Path) -> None:
+    # systemd's LoadCredential hands a secret over as a file: one trailing line break is not the token's
+    (tmp_path / "token").write_text("s3cret\r\n")
+    env = _write(tmp_path, '[default]\ntoken = "from-profile"\n') | {
+        "EVENTIX_TOKEN_FILE": str(tmp_path / "token")
+    }
+    settings = load_settings(env=env)
+    assert settings.token == "s3cret"
+    assert settings.sources["token"] == "EVENTIX_TOKEN_FILE"
+
+
+def test_a_token_file_that_cannot_be_read_or_a_second_token_is_refused(tmp_path: Path) -> None:
+    env = {"EVENTIX_CONFIG_DIR": str(tmp_path), "EVENTIX_TOKEN_FILE": str(tmp_path / "missing")}
+    with pytest.raises(UsageError, match=r"cannot read EVENTIX_TOKEN_FILE=.*missing"):
+        load_settings(env=env)
+    (tmp_path / "token").write_text("s3cret")
+    env |= {"EVENTIX_TOKEN_FILE": str(tmp_path / "token"), "EVENTIX_TOKEN": "other"}
+    with pytest.raises(UsageError, match="both EVENTIX_TOKEN and EVENTIX_TOKEN_FILE are set"):
+        load_settings(env=env)
+
+
+def test_secret_from_env_reads_the_variable_or_its_file(tmp_path: Path) -> None:
+    assert secret_from_env("EVENTIX_SERVER_TOKEN", {}) is None
+    assert secret_from_env("EVENTIX_SERVER_TOKEN", {"EVENTIX_SERVER_TOKEN": "a"}) == "a"
+    (tmp_path / "t").write_text("b\n\n")
+    # only one line break is dropped: the rest is the secret's, and the server refuses it later
+    assert (
+        secret_from_env("EVENTIX_SERVER_TOKEN", {"EVENTIX_SERVER_TOKEN_FILE": str(tmp_path / "t")}) == "b\n"
+    )

@@ -6,6 +6,7 @@ import functools
 import logging
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ CHECKPOINT_INTERVAL = 10.0
 KEEP_ALIVE_TIMEOUT = 5.0
 #: open connections at most; a request on one more is answered 503 and the connection closed
 MAX_CONNECTIONS = 512
+#: seconds requests in flight get to finish after SIGTERM/SIGINT (docs/deploy/ units wait longer)
+GRACEFUL_SHUTDOWN = 10
 
 
 def default_db_path() -> Path:
@@ -46,6 +49,24 @@ def bind(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def check_tls(certfile: str, keyfile: str) -> None:
+    """Raise ``ValueError`` with one line when the certificate chain and key cannot serve TLS
+    (a missing file, not PEM, a key that does not match): checked before the server starts,
+    as uvicorn would only fail once it has begun."""
+    for what, path in (("certificate", certfile), ("key", keyfile)):
+        if not Path(path).is_file():
+            raise ValueError(f"cannot serve TLS: {what} file {path}: no such file")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        raise ValueError(
+            f"cannot serve TLS with certificate {certfile} and key {keyfile}: they must be a PEM "
+            f"certificate and its own private key ({reason})"
+        ) from None
 
 
 def keep_checkpointing(store: TaskStore, interval: float, stop: threading.Event) -> None:
@@ -83,13 +104,16 @@ def serve(
     keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
     checkpoint_interval: float = CHECKPOINT_INTERVAL,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
     is checkpointed and closed. A client has ``request_timeout`` seconds to send a whole
     request, a connection may stay idle ``keep_alive_timeout`` seconds, and at most
     ``max_connections`` are open at once (see :mod:`eventix_cli.server.protocol`). Meanwhile the
     write-ahead log is checkpointed and truncated every ``checkpoint_interval`` seconds, so it
-    stays bounded whatever the listings."""
+    stays bounded whatever the listings. With ``tls_cert`` and ``tls_key`` (PEM files, see
+    :func:`check_tls`) it speaks HTTPS only."""
     store = TaskStore(db)
     stop_checkpoints = threading.Event()
     checkpoints = threading.Thread(
@@ -117,7 +141,9 @@ def serve(
             access_log=log_level.lower() == "debug",
             log_config=None,  # logging is configured by setup_logging, not by uvicorn
             lifespan="on",
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
         )
         server = Server(config)
         if on_ready is not None:

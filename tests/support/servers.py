@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -60,7 +61,11 @@ class RunningServer:
 
 
 def wait_healthy(
-    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, token: str | None = None
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    token: str | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -69,7 +74,7 @@ def wait_healthy(
             raise RuntimeError(f"server exited with {process.returncode} before becoming healthy")
         try:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            answer = httpx.get(f"{url}/healthz", timeout=1.0, headers=headers, trust_env=False)
+            answer = httpx.get(f"{url}/healthz", timeout=1.0, headers=headers, trust_env=False, verify=verify)
             if answer.status_code == 200:
                 return
         except httpx.HTTPError as exc:

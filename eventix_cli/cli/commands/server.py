@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from eventix_cli.cli import output
+from eventix_cli.config import FILE_SUFFIX, secret_from_env
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.text import sendable_token
 from eventix_cli.logging import parse_level, setup_logging
@@ -23,12 +23,29 @@ EPILOG = """\
   [dim]# a shared dev server with a token[/dim]
   EVENTIX_SERVER_TOKEN=s3cret eventix server --host 0.0.0.0 --db ./eventix.sqlite3
 
+  [dim]# over HTTPS, the token read from a file (systemd: LoadCredential)[/dim]
+  EVENTIX_SERVER_TOKEN_FILE=/run/credentials/eventix-server/token \\
+    eventix server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+
   [dim]# turn posted events into tasks with the trigger files in ./triggers[/dim]
   eventix server --db :memory: --triggers ./triggers
 """
 
 ENV_SERVER_TOKEN = "EVENTIX_SERVER_TOKEN"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warnings(host: str, *, token: bool, tls: bool) -> list[str]:
+    """What a server reachable from other hosts (``host`` is not loopback) lacks."""
+    warnings = []
+    if not token:
+        warnings.append(f"listening on {host} without a token: anyone who can reach it can change tasks")
+    if not tls:
+        secret = "the token and the tasks" if token else "the tasks"
+        warnings.append(
+            f"listening on {host} without TLS: {secret} cross the network in clear (--tls-cert and --tls-key)"
+        )
+    return warnings
 
 
 def server(
@@ -47,7 +64,8 @@ def server(
         str | None,
         typer.Option(
             "--token",
-            help=f"Require Authorization: Bearer TOKEN on every request (env: {ENV_SERVER_TOKEN}).",
+            help=f"Require Authorization: Bearer TOKEN on every request (env: {ENV_SERVER_TOKEN}, "
+            f"or {ENV_SERVER_TOKEN}{FILE_SUFFIX} naming a file that holds it).",
             show_default=False,
         ),
     ] = None,
@@ -102,6 +120,21 @@ def server(
             help="How long a connection may stay idle, before its first request or between two.",
         ),
     ] = 5.0,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-cert",
+            metavar="FILE",
+            help="Serve HTTPS with this certificate (PEM, the chain after it); needs --tls-key.",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-key", metavar="FILE", help="The certificate's private key (PEM).", show_default=False
+        ),
+    ] = None,
     max_connections: Annotated[
         int,
         typer.Option(
@@ -120,7 +153,7 @@ def server(
     """
     # deferred: the server package brings fastapi, uvicorn and sqlite3, kept off `server --help`
     # (tests/test_startup.py)
-    from eventix_cli.server import bind, default_db_path, serve
+    from eventix_cli.server import bind, check_tls, default_db_path, serve
     from eventix_cli.server.errors import StoreError
 
     try:
@@ -143,7 +176,14 @@ def server(
     from eventix_cli.cli.commands.trigger import load_for_server
 
     triggers = load_for_server(triggers_dir)
-    token = token or os.environ.get(ENV_SERVER_TOKEN) or None
+    if (tls_cert is None) != (tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together: give both, or neither")
+    if tls_cert is not None and tls_key is not None:
+        try:
+            check_tls(tls_cert, tls_key)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    token = token or secret_from_env(ENV_SERVER_TOKEN)
     if token is not None and not sendable_token(token):
         raise UsageError(
             "the server's token holds a line break, a control character or non-ASCII text: "
@@ -159,15 +199,16 @@ def server(
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{bound_port}"
+    url = f"{'https' if tls_cert else 'http'}://{shown_host}:{bound_port}"
 
     def ready() -> None:
         output.message(f"eventix server listening on {url}")
         output.message(f"database: {db_path}")
         if token:
             output.message("authentication: bearer token required")
-        elif host not in _LOOPBACK:
-            output.warn(f"listening on {host} without a token: anyone who can reach it can change tasks")
+        if host not in _LOOPBACK:
+            for warning in exposure_warnings(host, token=bool(token), tls=bool(tls_cert)):
+                output.warn(warning)
         output.message("press Ctrl-C to stop")
 
     try:
@@ -183,6 +224,8 @@ def server(
             request_timeout=request_timeout,
             keep_alive_timeout=keep_alive_timeout,
             max_connections=max_connections,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None
