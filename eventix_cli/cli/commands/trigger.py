@@ -27,7 +27,8 @@ app = typer.Typer(
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix trigger check ./triggers\n"
-        "  eventix trigger test ./triggers invoice_paid --payload '{\"invoice_id\": 4711}'\n"
+        "  eventix trigger test ./triggers invoice_paid \\\n"
+        "      --payload '{\"invoice_id\": 4711}'\n"
     ),
 )
 
@@ -41,11 +42,14 @@ CHECK_EPILOG = """\
 TEST_EPILOG = """\
 [bold]Examples[/bold]
 
-  eventix trigger test ./triggers TTransactionStatusChangeEvent --payload '{"status": "ANNOUNCED", "nr": 7}'
-  eventix trigger test ./triggers invoice_paid --payload @event.json -n billing -o json | jq '.[].task.kwargs'
+  eventix trigger test ./triggers TTransactionStatusChangeEvent \\
+      --payload '{"status": "ANNOUNCED", "nr": 7}'
+  eventix trigger test ./triggers invoice_paid --payload @event.json \\
+      -n billing -o json | jq '.[].task.kwargs'
 
-Exit codes: 0 every trigger created a task or ignored the event, 1 a trigger failed,
-2 a trigger file has a problem or the payload is not a JSON object.
+Exit codes: 0 every trigger created a task or ignored the event,
+1 a trigger failed, 2 a trigger file has a problem or the payload is not
+a JSON object.
 """
 
 DirArgument = Annotated[str, typer.Argument(help="Directory of trigger files (*.yaml).", show_default=False)]

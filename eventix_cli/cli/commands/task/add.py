@@ -25,12 +25,15 @@ from eventix_cli.core.times import parse_eta
 EPILOG = """\
 [bold]Examples[/bold]
 
-  eventix task add send_invoice --kwarg invoice_id=4711 --kwarg dry_run=false --priority 5
-  eventix task add rebuild_report --kwargs @params.json --unique-key report:2026-11 --eta +10m --wait
+  eventix task add send_invoice --kwarg invoice_id=4711 \\
+      --kwarg dry_run=false --priority 5
+  eventix task add rebuild_report --kwargs @params.json \\
+      --unique-key report:2026-11 --eta +10m --wait
 
   [dim]# many at once: one JSON object per line, uids printed in input order[/dim]
   eventix task add --from tasks.jsonl
-  echo '{"task": "send_invoice", "kwargs": {"invoice_id": 4711}}' | eventix task add --from -
+  echo '{"task": "send_invoice", "kwargs": {"invoice_id": 4711}}' \\
+      | eventix task add --from -
 """
 
 ARGS = "Task arguments"

@@ -63,8 +63,11 @@ RESTORE_EPILOG = """\
 
   eventix task restore backup.jsonl --dry-run
   eventix task restore backup.jsonl --yes
-  [dim]# into another namespace, replacing what is there; also reads `eventixcli dump` directories[/dim]
-  eventix task restore ./eventix-dump/ --namespace staging --overwrite
+  [dim]# into another namespace, replacing what is there[/dim]
+  eventix task restore backup.jsonl --namespace staging --overwrite --yes
+
+  [dim]# a directory of task files, as upstream's `eventixcli dump` writes[/dim]
+  eventix task restore ./eventix-dump/ --dry-run
 """
 
 
