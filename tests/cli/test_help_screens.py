@@ -123,3 +123,22 @@ def test_no_arguments_prints_usage() -> None:
     assert "Usage: eventix" in result.stdout
     assert result.stderr == ""  # not "error:  (UsageError)" with an empty message
     assert result.exit_code == 2  # no command is a usage error, as click has it
+
+
+def _output_help(path: tuple[str, ...]) -> str:
+    rendered = _help(path)
+    start = rendered.index("--output")
+    return " ".join(line.strip("│ ") for line in rendered[start:].splitlines()[:3])
+
+
+@pytest.mark.parametrize("path", [("stats",), ("ping",)])
+def test_output_help_lists_only_accepted_formats(cli, path) -> None:
+    refused = cli(*path, "-o", "ids", "--url", "http://127.0.0.1:9")
+    assert refused.exit_code == 2
+    assert "ids" not in _output_help(path)
+    assert "ids" in _output_help(("task", "list"))
+
+
+def test_restore_help_mentions_no_filter() -> None:
+    rendered = _help(("task", "restore"))
+    assert "filter" not in rendered.lower(), rendered

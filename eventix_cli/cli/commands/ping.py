@@ -6,7 +6,7 @@ import time
 
 import typer
 
-from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import ReportOutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output, refuse_ids
 from eventix_cli.core.errors import ApiError, ExitCode
 
@@ -28,7 +28,7 @@ def ping(
     ctx: typer.Context,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
-    output: OutputOption = None,
+    output: ReportOutputOption = None,
 ) -> None:
     """Check that the server answers [bold]/healthz[/bold] and [bold]/version[/bold].
 
