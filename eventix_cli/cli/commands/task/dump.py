@@ -20,7 +20,6 @@ from eventix_cli.cli import output
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
-    DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
