@@ -19,7 +19,7 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
-from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.fields import check_logical_priority, stored_priority
 
 app = typer.Typer(
     name="event",
@@ -73,7 +73,12 @@ def post(
     with client:
         tasks = client.post_event(
             # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
-            Event(name=name, namespace=settings.namespace, payload=body, priority=stored_priority(priority))
+            Event(
+                name=name,
+                namespace=settings.namespace,
+                payload=body,
+                priority=stored_priority(check_logical_priority(priority)),
+            )
         )
     shown = print_tasks(settings.output, tasks)
     if shown == 0:

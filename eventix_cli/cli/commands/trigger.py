@@ -13,7 +13,7 @@ from eventix_cli.cli.commands.task.add import load_json_source
 from eventix_cli.cli.options import NamespaceOption, OutputOption, PayloadOption
 from eventix_cli.cli.output import Column, Output, dumps
 from eventix_cli.core.errors import EventixCliError, ExitCode, UsageError
-from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.fields import check_logical_priority, stored_priority
 
 if TYPE_CHECKING:
     from eventix_cli.triggers import TriggerSet
@@ -186,7 +186,10 @@ def try_event(
 
     # logical, as `event post --priority`: the server stores (and sorts) the negated value
     event = Event(
-        name=event_name, namespace=settings.namespace, payload=body, priority=stored_priority(priority)
+        name=event_name,
+        namespace=settings.namespace,
+        payload=body,
+        priority=stored_priority(check_logical_priority(priority)),
     )
     outcomes = run_event(triggers, make_event(event.model_dump(mode="json")), lambda doc: doc)
     columns = [

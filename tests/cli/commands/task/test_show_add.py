@@ -8,7 +8,7 @@ import time
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import TaskStatus
-from tests.support.tasks import failed, seed
+from tests.support.tasks import failed, seed, statuses
 
 
 def test_show_every_field_and_error(cli, server, namespace) -> None:
@@ -166,3 +166,22 @@ def test_wait_error_exit_1_and_timeout_124(cli, server, namespace) -> None:
     assert result.exit_code == 0
     missing = cli("task", "wait", "f" * 32, "--url", server.url)
     assert missing.exit_code == 4
+
+
+def test_add_refuses_before_sending(cli, embedded_url, namespace) -> None:
+    """Each of these is exit 2 with the value the user typed (or the limit) named, and no task
+    is sent."""
+    base = ("task", "add", "x", "--url", embedded_url, "-n", namespace)
+    huge = cli(*base, "--priority", "99999999999999999999")
+    assert huge.exit_code == 2
+    assert "--priority 99999999999999999999" in huge.stderr
+    assert "-99999999999999999999" not in huge.stderr
+    both = cli(*base, "--no-retry", "--max-retries", "3")
+    assert both.exit_code == 2
+    assert "--no-retry" in both.stderr
+    assert "--max-retries" in both.stderr
+    deep = cli(*base, "--kwargs", '{"a": ' + "[" * 99 + "]" * 99 + "}")
+    assert deep.exit_code == 2
+    assert "--kwargs" in deep.stderr
+    assert "100 levels" in deep.stderr
+    assert statuses(embedded_url, namespace) == {}
