@@ -44,14 +44,24 @@ def ping(
         health = client.health()
         status = str(health.get("status", "unknown"))
         rtt_ms = (time.perf_counter() - started) * 1000
-        version = client.version()
+        try:
+            version = client.version()
+        except ApiError:
+            if status == "healthy":
+                raise
+            version = "unknown"  # an unhealthy server's reason matters more than its version
 
+    reason = health.get("reason")
     result = {
         "url": settings.url,
         "status": status,
+        **({"reason": str(reason)} if reason else {}),
         "version": version,
         "rtt_ms": round(rtt_ms, 1),
     }
     Output(settings.output).document(result)
     if status != "healthy":
-        raise ServerUnhealthy(f"{settings.url} reports status {status!r}", status_code=200, payload=health)
+        why = f": {reason}" if reason else ""
+        raise ServerUnhealthy(
+            f"{settings.url} reports status {status!r}{why}", status_code=200, payload=health
+        )
