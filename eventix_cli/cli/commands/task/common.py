@@ -193,6 +193,13 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
         out.records(result.rows(), [Column(k, k) for k in ("uid", "outcome", "error_class", "reason")])
     elif out.format == "ids":
         out.records(({"uid": uid} for uid in result.done), [])
+    if result.error is not None and not (
+        result.done or result.skipped or result.failed or result.interrupted
+    ):
+        # stopped before any task was handled (the server unreachable from the first request):
+        # the error is the whole story, not "0 purged, the rest not attempted"
+        output.error_lines(format_error(result.error))
+        raise typer.Exit(int(result.error.exit_code))
     rate = f" ({result.rate:,.0f}/s)" if result.seconds > 0 and result.done else ""
     parts = [f"{len(result.done):,} {verb}"]
     if result.skipped:
