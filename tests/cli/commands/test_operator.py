@@ -15,7 +15,7 @@ import pytest
 
 from eventix_cli.cli.app import COMMANDS
 from eventix_cli.core.task import TaskStatus
-from tests.support.servers import REPO_ROOT
+from tests.support.servers import REPO_ROOT, free_port
 from tests.support.tasks import failed, seed
 
 # -- tour -----------------------------------------------------------------------------------
@@ -272,3 +272,17 @@ def test_root_help_lists_every_command_without_loading_them(cli) -> None:
     result = cli("--help")
     for name in COMMANDS:
         assert re.search(rf"│ {name}\s", result.stdout), name
+
+
+def test_completion_of_status_values_and_shell_names() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # static values: no server asked
+    words, _ = _complete("eventix task list --status ", 4, url)
+    assert words == [s.value for s in TaskStatus]
+    words, _ = _complete("eventix task purge -s d", 4, url)
+    assert words == ["done"]
+    words, _ = _complete("eventix task list --status error,r", 4, url)
+    assert words == ["error,retry"]  # a comma list: the values not given yet
+    words, _ = _complete("eventix completion ", 2, url)
+    assert words == ["bash", "zsh", "fish"]
+    words, _ = _complete("eventix completion z", 2, url)
+    assert words == ["zsh"]

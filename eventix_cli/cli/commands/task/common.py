@@ -14,6 +14,7 @@ from eventix_cli.cli import output
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
 from eventix_cli.cli.commands.task.rendering import print_tasks
+from eventix_cli.cli.completion import complete_statuses
 from eventix_cli.cli.options import FILTERS
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
@@ -32,6 +33,7 @@ StatusOption = Annotated[
     typer.Option(
         "--status",
         "-s",
+        autocompletion=complete_statuses,
         help="Only tasks in this status (repeatable, or comma-separated): scheduled, processing, retry, "
         "error, done.",
         show_default=False,
