@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 
 import httpx
 import pytest
@@ -286,3 +287,45 @@ def test_completion_of_status_values_and_shell_names() -> None:
     assert words == ["bash", "zsh", "fish"]
     words, _ = _complete("eventix completion z", 2, url)
     assert words == ["zsh"]
+
+
+def test_config_show_names_the_source_of_every_value(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    result = cli("--profile", "prod", "config", "show", env={"EVENTIX_NAMESPACE": "ops"})
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert rows["url"].endswith(f"(profile prod in {path})")
+    assert rows["namespace"].endswith("(EVENTIX_NAMESPACE)")
+    assert rows["timeout"].endswith("(default)")
+    assert rows["read_only"].endswith("(default)")
+    shown = json.loads(cli("--profile", "prod", "config", "show", "-o", "json").stdout)
+    assert shown["sources"]["url"] == "profile prod"
+    assert shown["sources"]["timeout"] == "default"
+
+
+def test_config_list_profiles_and_unset_a_key(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "namespace", "billing", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "namespace", "dev").exit_code == 0
+    assert cli("config", "use", "prod").exit_code == 0
+    listed = cli("config", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["  default", "* prod"]
+    as_json = json.loads(cli("config", "list", "-o", "json").stdout)
+    assert as_json == [
+        {"profile": "default", "active": False, "settings": ["namespace"]},
+        {"profile": "prod", "active": True, "settings": ["url", "namespace"]},
+    ]
+    unset = cli("config", "unset", "namespace", "--profile", "prod")
+    assert unset.exit_code == 0, unset.stderr
+    assert "unset namespace in profile prod" in unset.stderr
+    saved = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert saved["prod"] == {"url": "https://prod.example.com"}
+    assert saved["default"] == {"namespace": "dev"}
+    again = cli("config", "unset", "namespace", "--profile", "prod")
+    assert again.exit_code == 0
+    assert "namespace is not set in profile prod" in again.stderr
+    assert cli("config", "unset", "colour").exit_code == 2
