@@ -293,6 +293,7 @@ def add(
     refuse_unstorable(document, args_json=args_json, kwargs_json=kwargs_json)
     with client:
         stored = client.post_task(document)
+        _say_if_updated(document, stored)
         printer = Output(settings.output)
         if not wait:
             _print_added(printer, stored)
@@ -327,6 +328,16 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
         return
     with client:
         enqueue(client, lines, settings.output, concurrency=concurrency)
+
+
+def _say_if_updated(sent: dict[str, Any], stored: TaskView) -> None:
+    """A notice on stderr when the server updated a pending task with the same unique key
+    instead of adding the one sent. Both servers store a new task under the uid it is posted
+    with; another uid comes back only when an existing task was updated."""
+    if stored.uid != sent["uid"]:
+        output.message(
+            f"updated pending task {stored.uid} with unique key {sent['unique_key']!r} instead of adding one"
+        )
 
 
 def _print_added(printer: Output, stored: TaskView) -> None:

@@ -185,3 +185,16 @@ def test_add_refuses_before_sending(cli, embedded_url, namespace) -> None:
     assert "--kwargs" in deep.stderr
     assert "100 levels" in deep.stderr
     assert statuses(embedded_url, namespace) == {}
+
+
+def test_add_with_a_unique_key_says_when_it_updated_a_pending_task(cli, server, namespace) -> None:
+    base = ("task", "add", "report", "--unique-key", "rep:7", "--url", server.url, "-n", namespace)
+    first = cli(*base)
+    assert first.exit_code == 0, first.stderr
+    assert first.stderr == ""
+    second = cli(*base, "--kwarg", "v=2")
+    assert second.exit_code == 0, second.stderr
+    assert second.stdout == first.stdout  # the same task's uid
+    uid = first.stdout.strip()
+    assert second.stderr == (f"updated pending task {uid} with unique key 'rep:7' instead of adding one\n")
+    assert len(statuses(server.url, namespace)) == 1
