@@ -290,19 +290,23 @@ class EventixClient(HttpSender):
 
     # -- events -----------------------------------------------------------------------------
 
-    def post_event(self, event: Event) -> list[TaskView]:
-        """``POST /event``: the tasks the server's triggers created for it."""
+    def post_event(self, event: Event) -> EventTasks:
+        """``POST /event``: the tasks the server's triggers created for it, and the triggers
+        that failed when the server names them."""
         response = self.request("POST", "/event", idempotent=False, json=event.model_dump(mode="json"))
         # deferred: pydantic, see _task_model
         from pydantic import TypeAdapter, ValidationError
 
-        from eventix_cli.core.task import Task
+        from eventix_cli.core.task import FAILED_TRIGGERS_HEADER, Task
 
         body = expect(response, list, "a list of tasks")
         try:
-            return [TaskView.of_model(task) for task in TypeAdapter(list[Task]).validate_python(body)]
+            tasks = [TaskView.of_model(task) for task in TypeAdapter(list[Task]).validate_python(body)]
         except ValidationError as exc:
             raise invalid(response, str(exc.errors()[0].get("msg"))) from None
+        return EventTasks(
+            tasks, failed_triggers=_failed_triggers(response.headers.get(FAILED_TRIGGERS_HEADER.lower()))
+        )
 
     # -- reading tasks ----------------------------------------------------------------------
 
@@ -397,3 +401,29 @@ def _health_document(exc: ServerError) -> dict[str, Any] | None:
     except ValueError:
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("status"), str) else None
+
+
+class EventTasks(list[TaskView]):
+    """The tasks an event's triggers created, and ``failed_triggers``: ``(trigger, reason)``
+    of each trigger that failed, or ``None`` when the server does not say (upstream's only
+    logs a failed trigger; the embedded server names them in a header)."""
+
+    def __init__(
+        self, tasks: list[TaskView], *, failed_triggers: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(tasks)
+        self.failed_triggers = failed_triggers
+
+
+def _failed_triggers(header: str | None) -> list[tuple[str, str]] | None:
+    if header is None:
+        return None
+    try:
+        items = json.loads(header)
+    except ValueError:
+        return None
+    if not isinstance(items, list):
+        return None
+    return [
+        (str(item.get("trigger")), str(item.get("reason") or "")) for item in items if isinstance(item, dict)
+    ]

@@ -50,6 +50,10 @@ class UsageError(EventixCliError):
     exit_code = ExitCode.USAGE
 
 
+class TriggersFailed(EventixCliError):
+    """Triggers failed on the server while it answered an event (exit 1)."""
+
+
 class ConfigError(EventixCliError):
     """The configuration file or an environment variable is malformed."""
 
