@@ -98,7 +98,8 @@ def worker(
         typer.Option(
             "--tasks",
             "-t",
-            help="MODULE (every Eventix task in it) or MODULE:FUNCTION; repeatable.",
+            help="MODULE (every Eventix task in it), MODULE:FUNCTION, or MODULE:* (every public "
+            "function defined in it); repeatable.",
             show_default=False,
         ),
     ],
