@@ -121,7 +121,7 @@ def top(
     q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
     """
     # deferred: concurrent.futures, as in render
-    from eventix_cli.client.monitor import Monitor
+    from eventix_cli.client.monitor import STATUS_ORDER, Monitor
 
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
         raise UsageError(
@@ -137,6 +137,9 @@ def top(
             out = Output(settings.output)
             if out.format == "table":
                 stream_text("\n".join(render(snapshot, where, None)) + "\n")
+            elif out.format == "csv":  # one table of plain cells: the counts per namespace
+                fields = ("namespace", *STATUS_ORDER, "total", "oldest_due_seconds")
+                out.records(snapshot.rows, [Column(k, k) for k in fields])
             else:
                 out.document(snapshot.to_json())
             return

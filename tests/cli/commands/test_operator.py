@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -329,3 +330,16 @@ def test_config_list_profiles_and_unset_a_key(cli, tmp_path, monkeypatch) -> Non
     assert again.exit_code == 0
     assert "namespace is not set in profile prod" in again.stderr
     assert cli("config", "unset", "colour").exit_code == 2
+
+
+def test_top_once_csv_is_the_counts_table_without_json_cells(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 2)
+    failed(embedded_url, namespace)
+    result = cli("top", "--once", "--url", embedded_url, "-n", namespace, "-o", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0][0] == "namespace"
+    assert "total" in rows[0]
+    assert rows[1][0] == namespace
+    assert dict(zip(rows[0], rows[1], strict=True))["error"] == "1"
+    assert not any(cell.startswith(("{", "[")) for row in rows for cell in row)
