@@ -131,9 +131,12 @@ def _output_help(path: tuple[str, ...]) -> str:
     return " ".join(line.strip("│ ") for line in rendered[start:].splitlines()[:3])
 
 
-@pytest.mark.parametrize("path", [("stats",), ("ping",)])
+@pytest.mark.parametrize("path", [("stats",), ("ping",), ("top",), ("config", "show")])
 def test_output_help_lists_only_accepted_formats(cli, path) -> None:
-    refused = cli(*path, "-o", "ids", "--url", "http://127.0.0.1:9")
+    extra = ("--once", "--url", "http://127.0.0.1:9") if path == ("top",) else ()
+    if path in (("stats",), ("ping",)):
+        extra = ("--url", "http://127.0.0.1:9")
+    refused = cli(*path, "-o", "ids", *extra)
     assert refused.exit_code == 2
     assert "ids" not in _output_help(path)
     assert "ids" in _output_help(("task", "list"))

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.options import OutputOption
-from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.options import OutputOption, ReportOutputOption
+from eventix_cli.cli.output import Column, Output, refuse_ids
 from eventix_cli.config import (
     _PARSERS,
     DEFAULT_PROFILE,
@@ -99,10 +99,11 @@ def path_cmd() -> None:
     "show",
     epilog="[bold]Examples[/bold]\n\n  eventix config show\n  eventix --profile prod config show -o json\n",
 )
-def show(ctx: typer.Context, output: OutputOption = None) -> None:
+def show(ctx: typer.Context, output: ReportOutputOption = None) -> None:
     """Show the settings in effect and where each comes from (the token masked)."""
     state = ctx.find_root().obj
     settings = state.settings(output=output)
+    refuse_ids(settings.output, "config show reports settings, not tasks", "-o json or -o table")
     doc = settings.masked()
     doc["sources"] = settings.sources
     doc["sources"] = {key: settings.sources.get(key, "default") for key in PROFILE_KEYS}

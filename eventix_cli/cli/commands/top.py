@@ -15,11 +15,11 @@ import typer
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
-    OutputOption,
+    ReportOutputOption,
     TimeoutOption,
     UrlOption,
 )
-from eventix_cli.cli.output import Column, Output, is_terminal, make_console, stream_text
+from eventix_cli.cli.output import Column, Output, is_terminal, make_console, refuse_ids, stream_text
 from eventix_cli.cli.state import connect
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
@@ -113,7 +113,7 @@ def top(
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
-    output: OutputOption = None,
+    output: ReportOutputOption = None,
 ) -> None:
     """A live view: counts per namespace and status, tasks done and failed per minute (as
     observed), how long the oldest due task has waited, and the latest errors.
@@ -129,6 +129,7 @@ def top(
             hint="for scripts use `eventix stats` or `eventix top --once`",
         )
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    refuse_ids(settings.output, "top reports counts, not tasks", "-o json, -o csv or -o table")
     where = "all namespaces" if all_namespaces else f"namespace {settings.namespace}"
     with client:
         monitor = Monitor(client, None if all_namespaces else settings.namespace)
