@@ -139,7 +139,7 @@ def _range_words(kind: Any) -> str:
     low = None if kind.min is None else f"{kind.min:g}"
     high = None if kind.max is None else f"{kind.max:g}"
     if low is not None and high is not None:
-        return f"{low} to {high}"
+        return f"{low}..{high}"  # one word: a wrapped line never splits it
     if low is not None:
         return f"more than {low}" if kind.min_open else f"at least {low}"
     return f"less than {high}" if kind.max_open else f"at most {high}"

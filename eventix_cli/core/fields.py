@@ -135,8 +135,8 @@ def check_logical_priority(logical: int, what: str = "--priority") -> int:
     (not the negated one the server would have been sent) otherwise."""
     if not LOGICAL_PRIORITY_MIN <= logical <= LOGICAL_PRIORITY_MAX:
         raise UsageError(
-            f"{what} {logical}: a priority must be within {LOGICAL_PRIORITY_MIN} to {LOGICAL_PRIORITY_MAX} "
-            "(it is stored negated, as a 64-bit integer)"
+            f"{what} {logical}: integers must fit in 64 bits, and a priority is stored negated: "
+            f"give one within {LOGICAL_PRIORITY_MIN} to {LOGICAL_PRIORITY_MAX}"
         )
     return logical
 
