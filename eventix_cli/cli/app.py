@@ -21,6 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 from eventix_cli import __version__
 from eventix_cli.cli import output, streams
 from eventix_cli.cli.completion import enable_if_completing
+from eventix_cli.cli.helptext import polish_params
 from eventix_cli.cli.lazy import add_suggestion, command_from_function, command_from_typer
 from eventix_cli.cli.state import AppState
 from eventix_cli.config import ENV_DEBUG
@@ -39,7 +40,7 @@ EPILOG = """\
   [dim]# is the server up?[/dim]
   eventix ping --url http://127.0.0.1:8000
 
-  [dim]# settings come from flags, EVENTIX_* variables, then the profile in config.toml[/dim]
+  [dim]# settings: flags, then EVENTIX_* variables, then the profile in config.toml[/dim]
   EVENTIX_URL=https://eventix.example.com eventix --profile prod ping
 
 Exit codes: 0 ok, 1 failure, 2 bad input, 3 unreachable, 4 rejected (4xx),
@@ -60,6 +61,10 @@ class EventixGroup(TyperGroup):
 
     _listing = False  # set while the root help lists commands: placeholders suffice then
     _loaded: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        polish_params(self)  # the root's own options; each subcommand is polished when loaded
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
@@ -111,7 +116,10 @@ class EventixGroup(TyperGroup):
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as exc:
-            _usage_error(exc)
+            if exc.format_message().strip():
+                _usage_error(exc)
+            # else a group run with no arguments (no_args_is_help): typer has printed its help
+            # to stdout already, and its usage error has no message to add
             sys.exit(exc.exit_code)
         except typer.Abort:
             output.message("aborted")

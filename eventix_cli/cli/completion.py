@@ -23,6 +23,7 @@ from typer._completion_shared import get_completion_script
 
 from eventix_cli.config import load_settings
 from eventix_cli.core.errors import EventixCliError
+from eventix_cli.core.statuses import TaskStatus
 
 COMPLETE_VAR = "_EVENTIX_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
@@ -32,6 +33,20 @@ LOOKUP_TIMEOUT = 0.5
 def script(shell: str) -> str:
     """The completion script of ``shell`` (bash, zsh or fish) for ``eventix``."""
     return get_completion_script(prog_name="eventix", complete_var=COMPLETE_VAR, shell=shell) + "\n"
+
+
+def complete_shells(incomplete: str) -> list[str]:
+    """``eventix completion <TAB>``: the shells a script is made for."""
+    return [shell for shell in SHELLS if shell.startswith(incomplete)]
+
+
+def complete_statuses(incomplete: str) -> list[str]:
+    """``--status <TAB>``: the statuses, also after a comma (``error,r`` gives ``error,retry``),
+    leaving out those already in the list."""
+    given, _, last = incomplete.rpartition(",")
+    prefix = f"{given}," if given else ""
+    taken = set(given.split(",")) if given else set()
+    return [prefix + s.value for s in TaskStatus if s.value.startswith(last) and s.value not in taken]
 
 
 def enable_if_completing() -> None:

@@ -7,7 +7,7 @@ default), not by Typer, so the help text names them but the options carry no ``e
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,16 +47,21 @@ NamespaceOption = Annotated[
         show_default=False,
     ),
 ]
-OutputOption = Annotated[
-    OutputFormat | None,
-    typer.Option(
+
+
+def _output_option(formats: str) -> Any:
+    return typer.Option(
         "--output",
         "-o",
-        help="Output format: table, json, jsonl, csv or ids (env: EVENTIX_OUTPUT; default: table).",
+        help=f"Output format: {formats} (env: EVENTIX_OUTPUT; default: table).",
         show_default=False,
         case_sensitive=False,
-    ),
-]
+    )
+
+
+OutputOption = Annotated[OutputFormat | None, _output_option("table, json, jsonl, csv or ids")]
+#: -o of a command whose output holds no task uids: it refuses ids (output.refuse_ids)
+ReportOutputOption = Annotated[OutputFormat | None, _output_option("table, json, jsonl or csv")]
 
 PayloadOption = Annotated[
     str | None,

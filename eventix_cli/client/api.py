@@ -7,6 +7,7 @@ back is :mod:`eventix_cli.client.wire`'s. Every failure is an exception from :mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from eventix_cli.client.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from eventix_cli.client.sender import HttpSender
 from eventix_cli.client.sender import redact_headers as redact_headers
 from eventix_cli.client.wire import decode_json, decode_model, expect, invalid, segment
-from eventix_cli.core.errors import InvalidResponse, UnreadableTask, UsageError
+from eventix_cli.core.errors import InvalidResponse, ServerError, UnreadableTask, UsageError
 from eventix_cli.core.view import TaskView, view_of
 
 if TYPE_CHECKING:
@@ -50,8 +51,19 @@ class EventixClient(HttpSender):
     # -- server -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """``GET /healthz``: the server's health document, ``{"status": "healthy"}`` when well."""
-        return expect(self.request("GET", "/healthz", idempotent=True), dict, "a health document")
+        """``GET /healthz``: the server's health document, ``{"status": "healthy"}`` when well.
+
+        A 503 that carries a health document (``{"status": "unhealthy", "reason": ...}``, as
+        the embedded server answers when it cannot write) is returned as well: it is the
+        answer asked for, not a failure to get one.
+        """
+        try:
+            return expect(self.request("GET", "/healthz", idempotent=True), dict, "a health document")
+        except ServerError as exc:
+            doc = _health_document(exc) if exc.status_code == 503 else None
+            if doc is None:
+                raise
+            return doc
 
     def version(self) -> str:
         """``GET /version``: the server's version string."""
@@ -278,19 +290,23 @@ class EventixClient(HttpSender):
 
     # -- events -----------------------------------------------------------------------------
 
-    def post_event(self, event: Event) -> list[TaskView]:
-        """``POST /event``: the tasks the server's triggers created for it."""
+    def post_event(self, event: Event) -> EventTasks:
+        """``POST /event``: the tasks the server's triggers created for it, and the triggers
+        that failed when the server names them."""
         response = self.request("POST", "/event", idempotent=False, json=event.model_dump(mode="json"))
         # deferred: pydantic, see _task_model
         from pydantic import TypeAdapter, ValidationError
 
-        from eventix_cli.core.task import Task
+        from eventix_cli.core.task import FAILED_TRIGGERS_HEADER, Task
 
         body = expect(response, list, "a list of tasks")
         try:
-            return [TaskView.of_model(task) for task in TypeAdapter(list[Task]).validate_python(body)]
+            tasks = [TaskView.of_model(task) for task in TypeAdapter(list[Task]).validate_python(body)]
         except ValidationError as exc:
             raise invalid(response, str(exc.errors()[0].get("msg"))) from None
+        return EventTasks(
+            tasks, failed_triggers=_failed_triggers(response.headers.get(FAILED_TRIGGERS_HEADER.lower()))
+        )
 
     # -- reading tasks ----------------------------------------------------------------------
 
@@ -375,3 +391,39 @@ def _task_model() -> type[Task]:
     from eventix_cli.core.task import Task
 
     return Task
+
+
+def _health_document(exc: ServerError) -> dict[str, Any] | None:
+    """The health document an error answer carried (kept as its body), if it is one."""
+    body = exc.payload.get("body") if isinstance(exc.payload, dict) else None
+    try:
+        doc = json.loads(body) if isinstance(body, str) else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and isinstance(doc.get("status"), str) else None
+
+
+class EventTasks(list[TaskView]):
+    """The tasks an event's triggers created, and ``failed_triggers``: ``(trigger, reason)``
+    of each trigger that failed, or ``None`` when the server does not say (upstream's only
+    logs a failed trigger; the embedded server names them in a header)."""
+
+    def __init__(
+        self, tasks: list[TaskView], *, failed_triggers: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(tasks)
+        self.failed_triggers = failed_triggers
+
+
+def _failed_triggers(header: str | None) -> list[tuple[str, str]] | None:
+    if header is None:
+        return None
+    try:
+        items = json.loads(header)
+    except ValueError:
+        return None
+    if not isinstance(items, list):
+        return None
+    return [
+        (str(item.get("trigger")), str(item.get("reason") or "")) for item in items if isinstance(item, dict)
+    ]

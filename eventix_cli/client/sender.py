@@ -34,6 +34,7 @@ from eventix_cli.core.errors import (
 )
 from eventix_cli.core.jsonrules import encode_json
 from eventix_cli.core.text import sendable_token
+from eventix_cli.core.times import format_elapsed
 
 if TYPE_CHECKING:
     from eventix_cli.client.transport import Urllib3Transport
@@ -235,11 +236,11 @@ class HttpSender:
             if log.isEnabledFor(logging.DEBUG):
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 log.debug(
-                    "%s %s -> %d in %.1f ms; headers %s",
+                    "%s %s -> %d in %s; headers %s",
                     method,
                     httpx.URL(self.base_url + path, params=params),
                     response.status_code,
-                    elapsed_ms,
+                    format_elapsed(elapsed_ms / 1000),
                     redact_headers(self._headers),
                 )
             if response.status_code in ok:

@@ -33,10 +33,11 @@ class EventixCliError(Exception):
     #: the class named in the message when it is not this one's (an unexpected exception's)
     error_class_name: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # lines under the message, one per item (each bad input line)
 
     @property
     def error_class(self) -> str:
@@ -47,6 +48,10 @@ class UsageError(EventixCliError):
     """Bad input given on the command line or on stdin; nothing was sent."""
 
     exit_code = ExitCode.USAGE
+
+
+class TriggersFailed(EventixCliError):
+    """Triggers failed on the server while it answered an event (exit 1)."""
 
 
 class ConfigError(EventixCliError):
@@ -219,8 +224,10 @@ def from_unexpected(exc: Exception, doing: str | None = None) -> EventixCliError
 
 
 def format_error(exc: EventixCliError) -> list[str]:
-    """The lines an error becomes on stderr: ``error: <what> (<Class>)`` and an optional hint."""
+    """The lines an error becomes on stderr: ``error: <what> (<Class>)``, its details indented
+    under it, and an optional hint."""
     lines = [f"error: {exc.message} ({exc.error_class})"]
+    lines.extend(f"  {detail}" for detail in getattr(exc, "details", ()))
     if exc.hint:
         lines.append(f"hint: {exc.hint}")
     return lines

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from eventix_cli.core.errors import UsageError
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.times import format_wire_time, utcnow
 
@@ -122,6 +123,22 @@ LINE_FIELDS: tuple[str, ...] = (
     "retry",
     "max_retries",
 )
+
+
+#: the logical priorities whose stored (negated) value fits a 64-bit integer
+LOGICAL_PRIORITY_MIN = -(2**63 - 1)
+LOGICAL_PRIORITY_MAX = 2**63
+
+
+def check_logical_priority(logical: int, what: str = "--priority") -> int:
+    """``logical`` when its stored value fits 64 bits; a UsageError naming the value as typed
+    (not the negated one the server would have been sent) otherwise."""
+    if not LOGICAL_PRIORITY_MIN <= logical <= LOGICAL_PRIORITY_MAX:
+        raise UsageError(
+            f"{what} {logical}: integers must fit in 64 bits, and a priority is stored negated: "
+            f"give one within {LOGICAL_PRIORITY_MIN} to {LOGICAL_PRIORITY_MAX}"
+        )
+    return logical
 
 
 def stored_priority(logical: int) -> int:

@@ -122,6 +122,11 @@ class Page(BaseModel):
         return [self.data[uid] for uid in self.ids if uid in self.data]
 
 
+#: the header of a ``POST /event`` answer in which the embedded server names the triggers
+#: that failed: a JSON list of ``{"trigger", "reason"}`` (upstream's server only logs them)
+FAILED_TRIGGERS_HEADER = "X-Eventix-Failed-Triggers"
+
+
 class Event(BaseModel):
     """An event posted to ``POST /event``; triggers on the server may create tasks from it."""
 

@@ -121,6 +121,19 @@ def format_duration(seconds: float) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def format_elapsed(seconds: float) -> str:
+    """How long something took, for logs and messages: ``23.1 ms``, ``20.0 s``, ``2 min 5 s``,
+    ``1 h 0 min`` (never ``20023.1 ms``)."""
+    if seconds < 0.99995:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
 def relative(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """``in 5m``, ``3h ago``, ``now`` (within a second), or ``""`` for no time."""
     if value is None:

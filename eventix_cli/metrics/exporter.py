@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from eventix_cli.client.monitor import STATUS_ORDER, namespace_counts
 from eventix_cli.core.errors import EventixCliError
-from eventix_cli.core.times import utcnow
+from eventix_cli.core.times import format_elapsed, utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -113,7 +113,7 @@ class QueueCollector(Collector):
             self._failing = False
         if recovered:
             log.info("refresh succeeded again")
-        log.debug("refreshed %d namespace(s) in %.3fs", len(figures.counts), elapsed)
+        log.debug("refreshed %d namespace(s) in %s", len(figures.counts), format_elapsed(elapsed))
         return True
 
     def _read(self) -> QueueFigures:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from eventix_cli.core.errors import AlreadyExists, ApiError, NoTaskFoundForUniqueKey, TransportError
 from eventix_cli.core.fields import stored_priority
 from eventix_cli.core.task import Task
-from eventix_cli.core.times import utcnow
+from eventix_cli.core.times import format_elapsed, utcnow
 from eventix_cli.schedules.model import Schedule, slot_text
 from eventix_cli.schedules.slots import CATCH_UP_LIMIT, due_slots, held_back, iter_slots
 
@@ -78,6 +78,8 @@ class Scheduler:
         #: schedules that failed, and when they are tried again: each backs off on its own
         self.retry_at: dict[str, dt.datetime] = {}
         self.enqueued = 0
+        #: slots that were due (enqueued now, or found enqueued by another scheduler)
+        self.due = 0
         self._stop = threading.Event()
 
     def namespace_of(self, schedule: Schedule) -> str:
@@ -115,6 +117,7 @@ class Scheduler:
 
     def enqueue(self, schedule: Schedule, slot: dt.datetime) -> bool:
         """Post the slot's task unless a task with its key exists; True when this call posted it."""
+        self.due += 1
         key = schedule.unique_key(slot)
         namespace = self.namespace_of(schedule)
         if self.exists(schedule, key):
@@ -203,6 +206,7 @@ class Scheduler:
         ``final``: no pass follows (``--once``), so no missed slot is held back for later."""
         now = self.clock()
         failed = 0
+        due_before = self.due
         for schedule in self.schedules:
             if self.stopping:
                 break
@@ -225,7 +229,19 @@ class Scheduler:
                 )
             else:
                 self.retry_at.pop(schedule.name, None)
+        if final and not failed and self.due == due_before and not self.stopping:
+            self.say_nothing_due(now)
         return failed
+
+    def say_nothing_due(self, now: dt.datetime) -> None:
+        """Log that no slot was due (``--once``), and which slot comes next, and when."""
+        slot, name = min((next(iter_slots(s, now)), s.name) for s in self.schedules)
+        log.info(
+            "nothing due now; the next slot is in %s (%s at %s)",
+            format_elapsed((slot - now).total_seconds()),
+            name,
+            slot_text(slot),
+        )
 
     def seconds_to_next_slot(self) -> float:
         now = self.clock()

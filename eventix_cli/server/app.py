@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
 from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import FAILED_TRIGGERS_HEADER
 from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.events import answer_event_bounded
 from eventix_cli.server.fastpath import FastPath
@@ -315,4 +316,7 @@ def _add_event_routes(app: FastAPI, store: TaskStore, triggers: Any, time_limit:
     @app.post("/event")
     async def post_event(event: EventBody) -> Response:
         doc = event.model_dump(mode="json")
-        return _json(await answer_event_bounded(triggers, store, doc, time_limit))
+        answer = await answer_event_bounded(triggers, store, doc, time_limit)
+        response = _json(answer.body)
+        response.headers[FAILED_TRIGGERS_HEADER] = answer.failed_triggers
+        return response

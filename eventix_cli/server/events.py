@@ -21,12 +21,13 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from eventix_cli.server.errors import TriggersTooSlow
 from eventix_cli.server.validation import storable
 from eventix_cli.triggers.loader import Trigger, TriggerSet
-from eventix_cli.triggers.runner import make_event, run_event
+from eventix_cli.triggers.runner import Outcome, make_event, run_event
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +73,46 @@ class _TriggerThreads:
 _THREADS = _TriggerThreads(TRIGGER_THREADS)
 
 
+#: failed triggers named in the header, and the longest reason given for one
+FAILED_TRIGGERS_SHOWN = 20
+REASON_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class EventAnswer:
+    """``POST /event``'s answer: its JSON body (the tasks the triggers created, as stored) and
+    the value of :data:`~eventix_cli.core.task.FAILED_TRIGGERS_HEADER`: a JSON list (ASCII, one line) of
+    ``{"trigger", "reason"}`` for each trigger that failed, empty when none did."""
+
+    body: str
+    failed_triggers: str = "[]"
+
+
+def _failures_header(outcomes: list[Outcome]) -> str:
+    failed = [
+        {"trigger": o.trigger, "reason": (o.reason or "")[:REASON_CHARS]}
+        for o in outcomes
+        if o.result == "failed"
+    ]
+    return json.dumps(failed[:FAILED_TRIGGERS_SHOWN])  # ensure_ascii: a header takes no other text
+
+
 def answer_event(
     triggers: TriggerSet | None,
     store: Any,
     event: dict[str, Any],
     *,
     running: list[str] | None = None,
-) -> str:
-    """The JSON body of ``POST /event``: the tasks the triggers created, as stored.
-    ``running`` (when given) holds the name of the trigger running now."""
+) -> EventAnswer:
+    """``POST /event``'s answer: the tasks the triggers created, as stored, and the triggers
+    that failed. ``running`` (when given) holds the name of the trigger running now."""
     if triggers is None:
         log.info(
             "event %s posted to namespace %s (no triggers on this server)",
             event.get("name"),
             event.get("namespace"),
         )
-        return "[]"
+        return EventAnswer("[]")
 
     def started(trigger: Trigger) -> None:
         if running is not None:
@@ -102,7 +127,7 @@ def answer_event(
         for o in outcomes
         if o.result == "created"
     ]
-    return "[" + ",".join(texts) + "]"
+    return EventAnswer("[" + ",".join(texts) + "]", _failures_header(outcomes))
 
 
 async def answer_event_bounded(
@@ -110,7 +135,7 @@ async def answer_event_bounded(
     store: Any,
     event: dict[str, Any],
     time_limit: float = TRIGGER_TIME_LIMIT,
-) -> str:
+) -> EventAnswer:
     """:func:`answer_event` off the event loop, waited for at most ``time_limit`` seconds."""
     if triggers is None:
         return answer_event(None, store, event)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from eventix_cli.core.errors import ApiError, TransportError
+from eventix_cli.core.times import format_elapsed
 
 log = logging.getLogger(__name__)
 
@@ -60,4 +61,4 @@ class Outage:
             if since is None or sent < since:
                 return
             self._since = None
-        log.info("server reachable again after %.0fs", time.monotonic() - since)
+        log.info("server reachable again after %s", format_elapsed(time.monotonic() - since))

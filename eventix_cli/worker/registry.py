@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -46,6 +47,31 @@ def is_upstream_task(value: object) -> bool:
     )
 
 
+#: the function name of a ``--tasks`` spec that registers every public function of the module
+EVERY_FUNCTION = "*"
+
+
+def _public_functions(module: Any) -> list[tuple[str, Any]]:
+    """The functions defined in ``module`` itself (not imported into it) whose names do not
+    start with an underscore, in the order they were defined."""
+    return [
+        (name, value)
+        for name, value in vars(module).items()
+        if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_")
+    ]
+
+
+def _plain_functions_hint(module: Any, module_name: str) -> str:
+    functions = [name for name, _ in _public_functions(module)]
+    if not functions:
+        return ""
+    shown = ", ".join(functions[:5]) + (", ..." if len(functions) > 5 else "")
+    return (
+        f"; its plain functions ({shown}) register as {module_name}:{functions[0]}, "
+        f"or all of them as {module_name}:{EVERY_FUNCTION}"
+    )
+
+
 def _upstream_installed() -> bool:
     return importlib.util.find_spec("eventix") is not None
 
@@ -85,7 +111,8 @@ class TaskRegistry:
         self.tasks[entry.name] = entry
 
     def register(self, spec: str) -> list[RegisteredTask]:
-        """``pkg.module`` (every upstream task object in it) or ``pkg.module:function``."""
+        """``pkg.module`` (every upstream task object in it), ``pkg.module:function``, or
+        ``pkg.module:*`` (every public function defined in the module, by its name)."""
         spec = spec.strip()
         if not spec:
             raise RegistrationError("--tasks needs a module, e.g. myapp.tasks or myapp.tasks:send_mail")
@@ -96,7 +123,14 @@ class TaskRegistry:
             sys.path.insert(0, "")  # tasks modules are found relative to the working directory
         module = _import(module_name, spec)
         added: list[RegisteredTask] = []
-        if sep:
+        if attr == EVERY_FUNCTION:
+            for name, function in _public_functions(module):
+                entry = RegisteredTask(name, spec, function, upstream=False)
+                self.add(entry)
+                added.append(entry)
+            if not added:
+                raise RegistrationError(f"--tasks {spec}: no public functions defined in {module_name}")
+        elif sep:
             target = getattr(module, attr, None)
             if target is None:
                 raise RegistrationError(f"--tasks {spec}: {module_name} has no attribute {attr!r}")
@@ -118,9 +152,13 @@ class TaskRegistry:
                 raise RegistrationError(
                     f"--tasks {spec}: registering a whole module needs the eventix package "
                     "(pip install eventix); name plain functions as module:function"
+                    + _plain_functions_hint(module, module_name)
                 )
             if not added:
-                raise RegistrationError(f"--tasks {spec}: no Eventix task objects in {module_name}")
+                raise RegistrationError(
+                    f"--tasks {spec}: no Eventix task objects in {module_name}"
+                    + _plain_functions_hint(module, module_name)
+                )
         return added
 
     def register_all(self, specs: Iterable[str]) -> None:

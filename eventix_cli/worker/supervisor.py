@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from eventix_cli.core.task import Task
-from eventix_cli.core.times import utcnow
+from eventix_cli.core.times import format_elapsed, utcnow
 from eventix_cli.worker.claimed import Claimed, Stage
 from eventix_cli.worker.config import DEFAULT_LEASE, WorkerConfig
 from eventix_cli.worker.lane import Lane
@@ -211,11 +211,11 @@ class Supervisor:
             self._release_quietly(claimed, "its write-back failed")
         finally:
             log.info(
-                "end %s %s -> %s (%.1f ms)",
+                "end %s %s -> %s (%s)",
                 task.uid,
                 task.task,
                 status,
-                claimed.duration_ms,
+                format_elapsed(claimed.duration_ms / 1000),
                 extra={**extra, "status": status, "duration_ms": round(claimed.duration_ms, 1)},
             )
             # written, then deleted as already expired: counted by what was written

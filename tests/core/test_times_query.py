@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.query import TaskQuery, glob_to_regex, parse_statuses
 from eventix_cli.core.task import Task, TaskStatus
-from eventix_cli.core.times import format_duration, parse_duration, parse_eta, relative
+from eventix_cli.core.times import format_duration, format_elapsed, parse_duration, parse_eta, relative
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -92,3 +92,22 @@ def test_parse_statuses() -> None:
     assert parse_statuses(["error,done", "error"]) == (TaskStatus.error, TaskStatus.done)
     with pytest.raises(UsageError, match="unknown status 'eror'"):
         parse_statuses(["eror"])
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0004, "0.4 ms"),
+        (0.0231, "23.1 ms"),
+        (0.9994, "999.4 ms"),
+        (1.0, "1.0 s"),
+        (20.0231, "20.0 s"),
+        (59.94, "59.9 s"),
+        (59.96, "1 min 0 s"),
+        (125.4, "2 min 5 s"),
+        (3600.0, "1 h 0 min"),
+        (2 * 86400 + 3 * 3600 + 120, "51 h 2 min"),
+    ],
+)
+def test_elapsed_durations_are_human_sized(seconds, text) -> None:
+    assert format_elapsed(seconds) == text

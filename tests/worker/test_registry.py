@@ -43,3 +43,23 @@ def test_a_whole_module_needs_upstream_installed(upstream_not_loaded, monkeypatc
     )
     with pytest.raises(RegistrationError, match="registering a whole module needs the eventix package"):
         TaskRegistry().register("json")
+
+
+def test_a_module_of_plain_functions_gets_a_hint(upstream_not_loaded) -> None:
+    with pytest.raises(RegistrationError) as caught:
+        TaskRegistry().register("tests.support.plain_tasks")
+    message = str(caught.value)
+    assert "no Eventix task objects in tests.support.plain_tasks" in message
+    assert "tests.support.plain_tasks:plain_noop" in message
+    assert "tests.support.plain_tasks:*" in message
+
+
+def test_module_star_registers_every_public_function_defined_there(upstream_not_loaded) -> None:
+    registry = TaskRegistry()
+    added = registry.register("tests.support.plain_tasks:*")
+    names = {entry.name for entry in added}
+    assert {"plain_noop", "delay_add_later"} <= names
+    assert not any(name.startswith("_") for name in names)
+    assert all(not entry.upstream for entry in added)
+    with pytest.raises(RegistrationError, match=r"no public functions defined in tests\.support"):
+        TaskRegistry().register("tests.support:*")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import signal
 from collections import Counter
 
@@ -58,6 +59,7 @@ def test_burst_runs_upstream_and_plain_tasks(server, namespace, tmp_path) -> Non
     assert "registered function 'plain_where' from tests.support.sample_tasks:plain_where" in log
     assert f"start {add.uid} add" in log
     assert f"end {add.uid} add -> done (" in log
+    assert re.search(rf"end {add.uid} add -> done \(\d+\.\d (ms|s)\)", log)  # human-sized
     assert "burst done" in log
 
 

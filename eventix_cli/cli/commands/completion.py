@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.completion import SHELLS, script
+from eventix_cli.cli.completion import SHELLS, complete_shells, script
 from eventix_cli.core.errors import UsageError
 
 EPILOG = """\
@@ -19,7 +19,7 @@ EPILOG = """\
 
 
 def completion(
-    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")],
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", autocompletion=complete_shells)],
 ) -> None:
     """Print the shell completion script for bash, zsh or fish.
 

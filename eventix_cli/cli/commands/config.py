@@ -11,13 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from eventix_cli.cli import output
-from eventix_cli.cli.options import OutputOption
-from eventix_cli.cli.output import Output
+from eventix_cli.cli.options import OutputOption, ReportOutputOption
+from eventix_cli.cli.output import Column, Output, refuse_ids
 from eventix_cli.config import (
     _PARSERS,
     DEFAULT_PROFILE,
     ENV_PROFILE,
     PROFILE_KEYS,
+    Settings,
     config_path,
     read_config,
     validate_url,
@@ -98,19 +99,81 @@ def path_cmd() -> None:
     "show",
     epilog="[bold]Examples[/bold]\n\n  eventix config show\n  eventix --profile prod config show -o json\n",
 )
-def show(ctx: typer.Context, output: OutputOption = None) -> None:
+def show(ctx: typer.Context, output: ReportOutputOption = None) -> None:
     """Show the settings in effect and where each comes from (the token masked)."""
     state = ctx.find_root().obj
     settings = state.settings(output=output)
+    refuse_ids(settings.output, "config show reports settings, not tasks", "-o json or -o table")
     doc = settings.masked()
     doc["sources"] = settings.sources
+    doc["sources"] = {key: settings.sources.get(key, "default") for key in PROFILE_KEYS}
     out = Output(settings.output)
     if out.format == "table":
         rows = {k: v for k, v in doc.items() if k != "sources"}
-        rows = {k: f"{v}  ({settings.sources[k]})" if k in settings.sources else v for k, v in rows.items()}
+        rows = {k: f"{v}  ({_source_text(settings, k)})" if k in PROFILE_KEYS else v for k, v in rows.items()}
         out.document(rows)
     else:
         out.document(doc)
+
+
+def _source_text(settings: Settings, key: str) -> str:
+    """Where a value comes from, in words: a flag, an environment variable, the profile (in
+    which file), or the built-in default."""
+    source = settings.sources.get(key, "default")
+    if source.startswith("profile ") and settings.config_file is not None:
+        return f"{source} in {settings.config_file}"
+    return source
+
+
+def _profiles(data: dict[str, Any]) -> list[str]:
+    return [name for name, table in data.items() if isinstance(table, dict)]
+
+
+@app.command(
+    "list",
+    epilog="[bold]Examples[/bold]\n\n  eventix config list\n  eventix config list -o json\n",
+)
+def list_cmd(fmt: OutputOption = None) -> None:
+    """List the profiles of the config file; * marks the active one."""
+    data = read_config(config_path())
+    active = _active(data)
+    names = sorted({*_profiles(data), active})  # the active profile, even when it sets nothing yet
+    out = Output(fmt)
+    if out.format == "table":
+        for name in names:
+            output.line(f"{'*' if name == active else ' '} {name}")
+        return
+    rows = [
+        {"profile": name, "active": name == active, "settings": list(data.get(name, {}))} for name in names
+    ]
+    if out.format == "json":
+        out.document(rows)  # type: ignore[arg-type]
+    else:
+        out.records(rows, [Column(k, k) for k in ("profile", "active", "settings")], id_key="profile")
+
+
+@app.command(
+    "unset",
+    epilog="[bold]Examples[/bold]\n\n  eventix config unset token --profile prod\n"
+    "  eventix config unset namespace\n",
+)
+def unset_cmd(
+    key: Annotated[str, typer.Argument(help="The setting to remove: " + ", ".join(PROFILE_KEYS) + ".")],
+    profile: ProfileOption = None,
+) -> None:
+    """Remove one setting from a profile, so the environment or the default applies again."""
+    if key not in PROFILE_KEYS:
+        raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
+    path = config_path()
+    data = read_config(path)
+    name = profile or _active(data)
+    table = data.get(name)
+    if not isinstance(table, dict) or key not in table:
+        output.message(f"{key} is not set in profile {name} ({path}); nothing to do")
+        return
+    del table[key]
+    write_config(path, data)
+    output.message(f"unset {key} in profile {name} ({path})")
 
 
 @app.command(

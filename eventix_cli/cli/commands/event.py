@@ -18,8 +18,8 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
-from eventix_cli.core.errors import UsageError
-from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.errors import TriggersFailed, UsageError
+from eventix_cli.core.fields import check_logical_priority, stored_priority
 
 app = typer.Typer(
     name="event",
@@ -73,10 +73,34 @@ def post(
     with client:
         tasks = client.post_event(
             # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
-            Event(name=name, namespace=settings.namespace, payload=body, priority=stored_priority(priority))
+            Event(
+                name=name,
+                namespace=settings.namespace,
+                payload=body,
+                priority=stored_priority(check_logical_priority(priority)),
+            )
         )
     shown = print_tasks(settings.output, tasks)
-    if shown == 0:
-        out.message(f"event {name} posted; no trigger created a task")
-    else:
+    failed = getattr(tasks, "failed_triggers", None)
+    if shown or failed:
         out.message(f"event {name} posted; {shown} task(s) created")
+    else:  # upstream's server names no failed trigger (it only logs them): nothing more to say
+        out.message(f"event {name} posted; no trigger created a task")
+    if failed:
+        raise triggers_failed(failed)
+
+
+def triggers_failed(failed: list[tuple[str, str]]) -> TriggersFailed:
+    """The error for the triggers that failed on the server (exit 1): one named in the line,
+    several under it."""
+    if len(failed) == 1:
+        trigger, reason = failed[0]
+        return TriggersFailed(f"trigger {trigger} failed on the server: {reason}", hint=SERVER_LOG_HINT)
+    return TriggersFailed(
+        f"{len(failed)} triggers failed on the server",
+        details=tuple(f"{trigger}: {reason}" for trigger, reason in failed),
+        hint=SERVER_LOG_HINT,
+    )
+
+
+SERVER_LOG_HINT = "the server's log has the traceback"

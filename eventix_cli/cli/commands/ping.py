@@ -6,7 +6,7 @@ import time
 
 import typer
 
-from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import ReportOutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output, refuse_ids
 from eventix_cli.core.errors import ApiError, ExitCode
 
@@ -28,7 +28,7 @@ def ping(
     ctx: typer.Context,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
-    output: OutputOption = None,
+    output: ReportOutputOption = None,
 ) -> None:
     """Check that the server answers [bold]/healthz[/bold] and [bold]/version[/bold].
 
@@ -44,14 +44,24 @@ def ping(
         health = client.health()
         status = str(health.get("status", "unknown"))
         rtt_ms = (time.perf_counter() - started) * 1000
-        version = client.version()
+        try:
+            version = client.version()
+        except ApiError:
+            if status == "healthy":
+                raise
+            version = "unknown"  # an unhealthy server's reason matters more than its version
 
+    reason = health.get("reason")
     result = {
         "url": settings.url,
         "status": status,
+        **({"reason": str(reason)} if reason else {}),
         "version": version,
         "rtt_ms": round(rtt_ms, 1),
     }
     Output(settings.output).document(result)
     if status != "healthy":
-        raise ServerUnhealthy(f"{settings.url} reports status {status!r}", status_code=200, payload=health)
+        why = f": {reason}" if reason else ""
+        raise ServerUnhealthy(
+            f"{settings.url} reports status {status!r}{why}", status_code=200, payload=health
+        )

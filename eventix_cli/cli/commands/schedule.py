@@ -34,7 +34,8 @@ EPILOG = """\
 [bold]Examples[/bold]
 
   eventix schedule list schedules.toml
-  eventix schedule list schedules.toml --count 5 -o json | jq '.[] | {name, next_runs}'
+  eventix schedule list schedules.toml --count 5 -o json \\
+      | jq '.[] | {name, next_runs}'
 """
 
 FileArgument = Annotated[

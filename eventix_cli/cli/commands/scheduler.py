@@ -24,7 +24,7 @@ from eventix_cli.schedules.runner import Scheduler
 EPILOG = """\
 [bold]Examples[/bold]
 
-  [dim]# run until SIGTERM/Ctrl-C; start a second one elsewhere for high availability[/dim]
+  [dim]# run until SIGTERM/Ctrl-C; a second one elsewhere for high availability[/dim]
   eventix scheduler schedules.toml --url http://127.0.0.1:8000
 
   [dim]# from a crontab line (* * * * *): enqueue what is due now, then exit[/dim]

@@ -21,7 +21,8 @@ EPILOG = """\
   eventix server --db :memory: --port 8123
 
   [dim]# a shared dev server with a token[/dim]
-  EVENTIX_SERVER_TOKEN=s3cret eventix server --host 0.0.0.0 --db ./eventix.sqlite3
+  EVENTIX_SERVER_TOKEN=s3cret eventix server --host 0.0.0.0 \\
+      --db ./eventix.sqlite3
 
   [dim]# over HTTPS, the token read from a file (systemd: LoadCredential)[/dim]
   EVENTIX_SERVER_TOKEN_FILE=/run/credentials/eventix-server/token \\

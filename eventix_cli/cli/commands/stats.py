@@ -12,7 +12,7 @@ from eventix_cli.cli.options import (
     ColumnsOption,
     NamespaceOption,
     NoHeadersOption,
-    OutputOption,
+    ReportOutputOption,
     TimeoutOption,
     UrlOption,
 )
@@ -59,7 +59,7 @@ def stats(
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
-    output: OutputOption = None,
+    output: ReportOutputOption = None,
 ) -> None:
     """Counts of tasks per namespace and status, and how long the oldest due task has waited.
 

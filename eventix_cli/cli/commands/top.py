@@ -15,11 +15,11 @@ import typer
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
-    OutputOption,
+    ReportOutputOption,
     TimeoutOption,
     UrlOption,
 )
-from eventix_cli.cli.output import Column, Output, is_terminal, make_console, stream_text
+from eventix_cli.cli.output import Column, Output, is_terminal, make_console, refuse_ids, stream_text
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST, count_column
 from eventix_cli.core.errors import UsageError
@@ -115,7 +115,7 @@ def top(
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
-    output: OutputOption = None,
+    output: ReportOutputOption = None,
 ) -> None:
     """A live view: counts per namespace and status, tasks done and failed per minute (as
     observed), how long the oldest due task has waited, and the latest errors.
@@ -123,7 +123,7 @@ def top(
     q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
     """
     # deferred: concurrent.futures, as in render
-    from eventix_cli.client.monitor import Monitor
+    from eventix_cli.client.monitor import STATUS_ORDER, Monitor
 
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
         raise UsageError(
@@ -131,6 +131,7 @@ def top(
             hint="for scripts use `eventix stats` or `eventix top --once`",
         )
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    refuse_ids(settings.output, "top reports counts, not tasks", "-o json, -o csv or -o table")
     where = "all namespaces" if all_namespaces else f"namespace {settings.namespace}"
     with client:
         monitor = Monitor(client, None if all_namespaces else settings.namespace)
@@ -139,6 +140,9 @@ def top(
             out = Output(settings.output)
             if out.format == "table":
                 stream_text("\n".join(render(snapshot, where, None)) + "\n")
+            elif out.format == "csv":  # one table of plain cells: the counts per namespace
+                fields = ("namespace", *STATUS_ORDER, "total", "oldest_due_seconds")
+                out.records(snapshot.rows, [Column(k, k) for k in fields])
             else:
                 out.document(snapshot.to_json())
             return

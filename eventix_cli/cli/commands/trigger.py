@@ -13,7 +13,7 @@ from eventix_cli.cli.commands.task.add import load_json_source
 from eventix_cli.cli.options import NamespaceOption, OutputOption, PayloadOption
 from eventix_cli.cli.output import Column, Output, dumps
 from eventix_cli.core.errors import EventixCliError, ExitCode, UsageError
-from eventix_cli.core.fields import stored_priority
+from eventix_cli.core.fields import check_logical_priority, stored_priority
 
 if TYPE_CHECKING:
     from eventix_cli.triggers import TriggerSet
@@ -27,7 +27,8 @@ app = typer.Typer(
     epilog=(
         "[bold]Examples[/bold]\n\n"
         "  eventix trigger check ./triggers\n"
-        "  eventix trigger test ./triggers invoice_paid --payload '{\"invoice_id\": 4711}'\n"
+        "  eventix trigger test ./triggers invoice_paid \\\n"
+        "      --payload '{\"invoice_id\": 4711}'\n"
     ),
 )
 
@@ -41,11 +42,14 @@ CHECK_EPILOG = """\
 TEST_EPILOG = """\
 [bold]Examples[/bold]
 
-  eventix trigger test ./triggers TTransactionStatusChangeEvent --payload '{"status": "ANNOUNCED", "nr": 7}'
-  eventix trigger test ./triggers invoice_paid --payload @event.json -n billing -o json | jq '.[].task.kwargs'
+  eventix trigger test ./triggers TTransactionStatusChangeEvent \\
+      --payload '{"status": "ANNOUNCED", "nr": 7}'
+  eventix trigger test ./triggers invoice_paid --payload @event.json \\
+      -n billing -o json | jq '.[].task.kwargs'
 
-Exit codes: 0 every trigger created a task or ignored the event, 1 a trigger failed,
-2 a trigger file has a problem or the payload is not a JSON object.
+Exit codes: 0 every trigger created a task or ignored the event,
+1 a trigger failed, 2 a trigger file has a problem or the payload is not
+a JSON object.
 """
 
 DirArgument = Annotated[str, typer.Argument(help="Directory of trigger files (*.yaml).", show_default=False)]
@@ -186,7 +190,10 @@ def try_event(
 
     # logical, as `event post --priority`: the server stores (and sorts) the negated value
     event = Event(
-        name=event_name, namespace=settings.namespace, payload=body, priority=stored_priority(priority)
+        name=event_name,
+        namespace=settings.namespace,
+        payload=body,
+        priority=stored_priority(check_logical_priority(priority)),
     )
     outcomes = run_event(triggers, make_event(event.model_dump(mode="json")), lambda doc: doc)
     # on a narrow terminal what is the same for every trigger goes first; a table that would

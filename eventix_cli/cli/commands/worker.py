@@ -37,9 +37,10 @@ EPILOG = """\
 [bold]Examples[/bold]
 
   eventix worker -n billing --tasks myapp.tasks --concurrency 4
-  eventix worker -n billing --tasks myapp.tasks:send_mail --burst --log-format json
+  eventix worker -n billing --tasks myapp.tasks:send_mail --burst \\
+      --log-format json
 
-  [dim]# one process for a small deployment: run the tasks and enqueue the schedules' slots[/dim]
+  [dim]# one process for a small deployment: run tasks, enqueue schedules' slots[/dim]
   eventix worker -n billing --tasks myapp.tasks --schedules schedules.toml
   [dim]# Prometheus metrics at http://127.0.0.1:9465/metrics[/dim]
   eventix worker -n billing --tasks myapp.tasks --metrics-port 9465
@@ -97,7 +98,8 @@ def worker(
         typer.Option(
             "--tasks",
             "-t",
-            help="MODULE (every Eventix task in it) or MODULE:FUNCTION; repeatable.",
+            help="MODULE (every Eventix task in it), MODULE:FUNCTION, or MODULE:* (every public "
+            "function defined in it); repeatable.",
             show_default=False,
         ),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -9,13 +10,14 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 
 import httpx
 import pytest
 
 from eventix_cli.cli.app import COMMANDS
 from eventix_cli.core.task import TaskStatus
-from tests.support.servers import REPO_ROOT
+from tests.support.servers import REPO_ROOT, free_port
 from tests.support.tasks import failed, seed
 
 # -- tour -----------------------------------------------------------------------------------
@@ -272,3 +274,72 @@ def test_root_help_lists_every_command_without_loading_them(cli) -> None:
     result = cli("--help")
     for name in COMMANDS:
         assert re.search(rf"│ {name}\s", result.stdout), name
+
+
+def test_completion_of_status_values_and_shell_names() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # static values: no server asked
+    words, _ = _complete("eventix task list --status ", 4, url)
+    assert words == [s.value for s in TaskStatus]
+    words, _ = _complete("eventix task purge -s d", 4, url)
+    assert words == ["done"]
+    words, _ = _complete("eventix task list --status error,r", 4, url)
+    assert words == ["error,retry"]  # a comma list: the values not given yet
+    words, _ = _complete("eventix completion ", 2, url)
+    assert words == ["bash", "zsh", "fish"]
+    words, _ = _complete("eventix completion z", 2, url)
+    assert words == ["zsh"]
+
+
+def test_config_show_names_the_source_of_every_value(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    result = cli("--profile", "prod", "config", "show", env={"EVENTIX_NAMESPACE": "ops"})
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert rows["url"].endswith(f"(profile prod in {path})")
+    assert rows["namespace"].endswith("(EVENTIX_NAMESPACE)")
+    assert rows["timeout"].endswith("(default)")
+    assert rows["read_only"].endswith("(default)")
+    shown = json.loads(cli("--profile", "prod", "config", "show", "-o", "json").stdout)
+    assert shown["sources"]["url"] == "profile prod"
+    assert shown["sources"]["timeout"] == "default"
+
+
+def test_config_list_profiles_and_unset_a_key(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "namespace", "billing", "--profile", "prod").exit_code == 0
+    assert cli("config", "set", "namespace", "dev").exit_code == 0
+    assert cli("config", "use", "prod").exit_code == 0
+    listed = cli("config", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["  default", "* prod"]
+    as_json = json.loads(cli("config", "list", "-o", "json").stdout)
+    assert as_json == [
+        {"profile": "default", "active": False, "settings": ["namespace"]},
+        {"profile": "prod", "active": True, "settings": ["url", "namespace"]},
+    ]
+    unset = cli("config", "unset", "namespace", "--profile", "prod")
+    assert unset.exit_code == 0, unset.stderr
+    assert "unset namespace in profile prod" in unset.stderr
+    saved = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert saved["prod"] == {"url": "https://prod.example.com"}
+    assert saved["default"] == {"namespace": "dev"}
+    again = cli("config", "unset", "namespace", "--profile", "prod")
+    assert again.exit_code == 0
+    assert "namespace is not set in profile prod" in again.stderr
+    assert cli("config", "unset", "colour").exit_code == 2
+
+
+def test_top_once_csv_is_the_counts_table_without_json_cells(cli, embedded_url, namespace) -> None:
+    seed(embedded_url, namespace, 2)
+    failed(embedded_url, namespace)
+    result = cli("top", "--once", "--url", embedded_url, "-n", namespace, "-o", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0][0] == "namespace"
+    assert "total" in rows[0]
+    assert rows[1][0] == namespace
+    assert dict(zip(rows[0], rows[1], strict=True))["error"] == "1"
+    assert not any(cell.startswith(("{", "[")) for row in rows for cell in row)

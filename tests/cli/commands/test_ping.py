@@ -86,3 +86,15 @@ def test_ping_bad_url_is_usage_error(cli, url: str) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: invalid server URL")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_ping_unhealthy_503_prints_the_servers_reason(cli) -> None:
+    body = b'{"status": "unhealthy", "reason": "database file was deleted"}'
+    with scripted_server(503, body) as url:
+        result = cli("ping", "--url", url)
+    assert result.exit_code == 5
+    assert "status   unhealthy" in result.stdout
+    assert "reason   database file was deleted" in result.stdout
+    assert result.stderr.splitlines()[0] == (
+        f"error: {url} reports status 'unhealthy': database file was deleted (ServerUnhealthy)"
+    )

@@ -84,3 +84,16 @@ def test_scheduler_once_unreachable_exits_3(cli, tmp_path: Path) -> None:
     result = cli("scheduler", str(path), "--once", "--url", f"http://127.0.0.1:{free_port()}")
     assert result.exit_code == 3
     assert "(ServerUnreachable)" in result.stderr
+
+
+def test_scheduler_once_with_nothing_due_says_so(cli, tmp_path: Path, embedded_url, namespace) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[schedules.nightly]\ncron = "0 3 * * *"\ntask = "add"\ncatch_up = "none"\n')
+    with freeze_time("2026-03-28T12:00:00Z"):
+        result = cli("scheduler", str(path), "--once", "--url", embedded_url, "-n", namespace)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "nothing due now; the next slot is in 15 h 0 min (nightly at 2026-03-29T03:00:00Z)" in result.stderr
+    )
+    with EventixClient(embedded_url, retries=0) as client:
+        assert client.by_status(namespace=namespace).tasks == []

@@ -218,8 +218,9 @@ def test_server_survives_triggers_raising_base_exceptions(cli, tmp_path: Path) -
         assert [t["task"] for t in answer.json()] == ["still_runs"]
         again = cli("event", "post", "Hostile", "--url", srv.url, "-o", "json")
         assert http.get("/healthz").status_code == 200
-    assert again.exit_code == 0, again.stderr
+    assert again.exit_code == 1, again.stderr  # the triggers that failed are named (issue 20)
     assert [t["task"] for t in json.loads(again.stdout)] == ["still_runs"]
+    assert "2 triggers failed on the server" in again.stderr
     assert "trigger failed: SystemExit: 3" in srv.log()
     assert "trigger failed: KeyboardInterrupt" in srv.log()
 
@@ -296,3 +297,32 @@ def test_a_trigger_finishing_after_the_time_limit_still_stores_its_task(tmp_path
             time.sleep(0.05)
         assert [t["task"] for t in page["data"].values()] == ["late"]
     assert "Traceback" not in srv.log(), srv.log()
+
+
+FAILING = """\
+triggers:
+  Crashes:
+    event_name: StatusChanged
+    namespace: default
+    trigger_type: default
+    code: |
+      def execute(self, event: TEventixEvent) -> TEventixTask:
+          raise ValueError("no invoice " + str(event.payload_dict()["nr"]))
+"""
+
+
+def test_event_post_says_a_trigger_failed_on_the_server(cli, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, good=GOOD, failing=FAILING)
+    with running_server(
+        "embedded", tmp_path / "logs", extra_args=["--db", ":memory:", "--triggers", str(directory)]
+    ) as srv:
+        base = ("event", "post", "StatusChanged", "--url", srv.url, "-n", "n1")
+        both = cli(*base, "--payload", '{"status": "ANNOUNCED", "nr": 3}')
+        only_failed = cli(*base, "--payload", '{"status": "OPEN", "nr": 4}')
+    assert both.exit_code == 1
+    assert len(both.stdout.splitlines()) == 2  # the created task's table (header and row)
+    assert "event StatusChanged posted; 1 task(s) created" in both.stderr
+    assert "error: trigger Crashes failed on the server: ValueError: no invoice 3" in both.stderr
+    assert only_failed.exit_code == 1
+    assert "no trigger created a task" not in only_failed.stderr
+    assert "error: trigger Crashes failed on the server: ValueError: no invoice 4" in only_failed.stderr

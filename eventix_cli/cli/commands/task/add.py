@@ -18,19 +18,22 @@ from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
-from eventix_cli.core.fields import new_task_document, stored_priority
-from eventix_cli.core.jsonrules import loads
+from eventix_cli.core.fields import check_logical_priority, new_task_document, stored_priority
+from eventix_cli.core.jsonrules import loads, unstorable_reason
 from eventix_cli.core.times import parse_eta
 
 EPILOG = """\
 [bold]Examples[/bold]
 
-  eventix task add send_invoice --kwarg invoice_id=4711 --kwarg dry_run=false --priority 5
-  eventix task add rebuild_report --kwargs @params.json --unique-key report:2026-11 --eta +10m --wait
+  eventix task add send_invoice --kwarg invoice_id=4711 \\
+      --kwarg dry_run=false --priority 5
+  eventix task add rebuild_report --kwargs @params.json \\
+      --unique-key report:2026-11 --eta +10m --wait
 
   [dim]# many at once: one JSON object per line, uids printed in input order[/dim]
   eventix task add --from tasks.jsonl
-  echo '{"task": "send_invoice", "kwargs": {"invoice_id": 4711}}' | eventix task add --from -
+  echo '{"task": "send_invoice", "kwargs": {"invoice_id": 4711}}' \\
+      | eventix task add --from -
 """
 
 ARGS = "Task arguments"
@@ -264,6 +267,9 @@ def add(
     if task_name is None:
         raise UsageError("give the TASK to enqueue, or --from FILE for many")
 
+    if no_retry and max_retries is not None:
+        raise UsageError("--no-retry and --max-retries contradict each other: give one of them")
+    check_logical_priority(priority)
     args, kwargs = build_arguments(arg, kwarg, args_json, kwargs_json)
     when = parse_eta(eta) if eta is not None else None
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
@@ -283,8 +289,11 @@ def add(
         fields["eta"] = when
     if retry_delay is not None:
         fields["error_eta_inc"] = retry_delay
+    document = new_task_document(fields)
+    refuse_unstorable(document, args_json=args_json, kwargs_json=kwargs_json)
     with client:
-        stored = client.post_task(new_task_document(fields))
+        stored = client.post_task(document)
+        _say_if_updated(document, stored)
         printer = Output(settings.output)
         if not wait:
             _print_added(printer, stored)
@@ -293,6 +302,17 @@ def add(
         from eventix_cli.cli.commands.task.waiting import wait_for
 
         wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
+
+
+def refuse_unstorable(document: dict[str, Any], **given: str | None) -> None:
+    """A UsageError (nothing sent) for a task no server stores, naming the arguments' option
+    and the limit: the same rule the servers apply to the whole document."""
+    reason = unstorable_reason(document)
+    if reason is None:
+        return
+    flags = "/".join(f"--{name.removesuffix('_json')}" for name, value in given.items() if value is not None)
+    where = f"the task's arguments ({flags})" if flags else "the task's arguments"
+    raise UsageError(f"{where} cannot be stored: the task document holds {reason}")
 
 
 def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
@@ -308,6 +328,16 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
         return
     with client:
         enqueue(client, lines, settings.output, concurrency=concurrency)
+
+
+def _say_if_updated(sent: dict[str, Any], stored: TaskView) -> None:
+    """A notice on stderr when the server updated a pending task with the same unique key
+    instead of adding the one sent. Both servers store a new task under the uid it is posted
+    with; another uid comes back only when an existing task was updated."""
+    if stored.uid != sent["uid"]:
+        output.message(
+            f"updated pending task {stored.uid} with unique key {sent['unique_key']!r} instead of adding one"
+        )
 
 
 def _print_added(printer: Output, stored: TaskView) -> None:

@@ -25,6 +25,7 @@ from eventix_cli.core import jsonrules
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import (
     LINE_FIELDS,  # anything else on a line is a typo, refused
+    check_logical_priority,
     stored_priority,
 )
 from eventix_cli.core.times import parse_eta, utcnow
@@ -97,7 +98,7 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
     if "priority" in doc:
         value = doc["priority"]
         _check(number, doc, "priority", isinstance(value, int) and not isinstance(value, bool), "an integer")
-        fields["priority"] = stored_priority(value)
+        fields["priority"] = stored_priority(check_logical_priority(value, f"line {number}: priority"))
     if "retry" in doc:
         _check(number, doc, "retry", isinstance(doc["retry"], bool), "true or false")
         fields["retry"] = doc["retry"]
@@ -117,17 +118,33 @@ def parse_line(number: int, text: str, *, namespace: str, operator: str, now: dt
     return Task(**fields)
 
 
+#: bad lines named one by one; the rest are counted
+BAD_LINES_SHOWN = 20
+
+
 def load(source: str, *, namespace: str, operator: str) -> list[Line]:
-    """Every line of the input checked and turned into a task; nothing is sent on an error."""
+    """Every line of the input checked and turned into a task; nothing is sent on an error.
+    One bad line is the error; several are named (the first :data:`BAD_LINES_SHOWN`) under one."""
     now = utcnow()
     lines = []
+    bad: list[UsageError] = []
     for number, text in read_lines(source):
         stripped = text.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        lines.append(
-            Line(number, parse_line(number, stripped, namespace=namespace, operator=operator, now=now))
-        )
+        try:
+            task = parse_line(number, stripped, namespace=namespace, operator=operator, now=now)
+        except UsageError as exc:
+            bad.append(exc)
+            continue
+        lines.append(Line(number, task))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        details = [exc.message for exc in bad[:BAD_LINES_SHOWN]]
+        if len(bad) > BAD_LINES_SHOWN:
+            details.append(f"... and {len(bad) - BAD_LINES_SHOWN:,} more")
+        raise UsageError(f"{len(bad):,} bad lines in the input; nothing was sent", details=tuple(details))
     return lines
 
 

@@ -10,6 +10,7 @@ import typer
 
 from eventix_cli.cli import output as out
 from eventix_cli.cli.commands.task.common import (
+    UNIQUE_KEY_PREFERENCE,
     ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
@@ -23,6 +24,7 @@ from eventix_cli.cli.commands.task.common import (
     read_ids,
     run_by_filter,
     run_selected,
+    sample_and_count,
     tasks_by_unique_key,
 )
 from eventix_cli.cli.completion import complete_task_ids
@@ -34,6 +36,7 @@ from eventix_cli.cli.options import (
     UrlOption,
 )
 from eventix_cli.cli.state import connect
+from eventix_cli.client.selection import first_matches
 from eventix_cli.config import Settings, require_writable
 from eventix_cli.core.errors import RevisionConflict, UsageError, WrongTaskStatus
 from eventix_cli.core.query import GLOB_CHARS, TaskQuery
@@ -169,6 +172,13 @@ def cancel(
             cancel_by_ids(settings, ids, action, yes=yes, dry_run=dry_run, concurrency=concurrency)
         elif unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
             cancel_by_unique_key(client, settings, unique_key, action, force=force, dry_run=dry_run)
+        elif (
+            unique_key
+            and not any(filters.values())
+            and not dry_run
+            and _only_finished(client, settings, unique_key, force)
+        ):
+            cancel_finished_by_glob(client, settings, unique_key, action, force=force)
         else:
             run_by_filter(
                 client=client,
@@ -182,6 +192,10 @@ def cancel(
                 yes=yes,
                 dry_run=dry_run,
             )
+
+
+#: the tasks read to report a glob whose tasks have all run
+GLOB_REPORT_LIMIT = 100
 
 
 def cancellable_statuses(force: bool) -> set[TaskStatus]:
@@ -243,6 +257,34 @@ def cancel_by_unique_key(
         action_name="cancel",
         uids=[t.uid for t in targets],
         total=len(targets),
+        action=action,
+        concurrency=1,
+        fmt=settings.output,
+    )
+
+
+def _only_finished(client: EventixClient, settings: Settings, unique_key: str, force: bool) -> bool:
+    """Does the glob match tasks, none of which cancel may act on?"""
+    query = build_query(settings, unique_key=unique_key)
+    count, _ = sample_and_count(client, cancellable_query(query, force), size=1)
+    return count == 0 and bool(first_matches(client, query, 1, "_id")[0])
+
+
+def cancel_finished_by_glob(
+    client: EventixClient, settings: Settings, unique_key: str, action: Callable[[str], None], *, force: bool
+) -> None:
+    """A glob whose keys' tasks have all run: each key's most relevant task is tried, as an
+    exact key does, so the report names each task and why nothing was done (exit 1), in the
+    words a cancel by id or by exact key uses."""
+    found, _ = first_matches(client, build_query(settings, unique_key=unique_key), GLOB_REPORT_LIMIT, "_id")
+    per_key: dict[str | None, TaskView] = {}
+    for task in sorted(found, key=lambda t: UNIQUE_KEY_PREFERENCE.index(t.status.value)):
+        per_key.setdefault(task.unique_key, task)
+    run_selected(
+        verb="cancelled",
+        action_name="cancel",
+        uids=[t.uid for t in per_key.values()],
+        total=len(per_key),
         action=action,
         concurrency=1,
         fmt=settings.output,

@@ -14,6 +14,7 @@ from eventix_cli.cli import output
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
 from eventix_cli.cli.commands.task.rendering import print_tasks
+from eventix_cli.cli.completion import complete_statuses
 from eventix_cli.cli.options import FILTERS
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
@@ -32,6 +33,7 @@ StatusOption = Annotated[
     typer.Option(
         "--status",
         "-s",
+        autocompletion=complete_statuses,
         help="Only tasks in this status (repeatable, or comma-separated): scheduled, processing, retry, "
         "error, done.",
         show_default=False,
@@ -193,6 +195,13 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
         out.records(result.rows(), [Column(k, k) for k in ("uid", "outcome", "error_class", "reason")])
     elif out.format == "ids":
         out.records(({"uid": uid} for uid in result.done), [])
+    if result.error is not None and not (
+        result.done or result.skipped or result.failed or result.interrupted
+    ):
+        # stopped before any task was handled (the server unreachable from the first request):
+        # the error is the whole story, not "0 purged, the rest not attempted"
+        output.error_lines(format_error(result.error))
+        raise typer.Exit(int(result.error.exit_code))
     rate = f" ({result.rate:,.0f}/s)" if result.seconds > 0 and result.done else ""
     parts = [f"{len(result.done):,} {verb}"]
     if result.skipped:

@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +20,6 @@ from eventix_cli.cli import output
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
-    DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
@@ -63,8 +63,11 @@ RESTORE_EPILOG = """\
 
   eventix task restore backup.jsonl --dry-run
   eventix task restore backup.jsonl --yes
-  [dim]# into another namespace, replacing what is there; also reads `eventixcli dump` directories[/dim]
-  eventix task restore ./eventix-dump/ --namespace staging --overwrite
+  [dim]# into another namespace, replacing what is there[/dim]
+  eventix task restore backup.jsonl --namespace staging --overwrite --yes
+
+  [dim]# a directory of task files, as upstream's `eventixcli dump` writes[/dim]
+  eventix task restore ./eventix-dump/ --dry-run
 """
 
 
@@ -206,6 +209,16 @@ def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
         raise
 
 
+RestoreDryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Check the input, ask the server which tasks exist, and show what the run would do; "
+        "change nothing.",
+    ),
+]
+
+
 def restore(
     ctx: typer.Context,
     source: Annotated[
@@ -227,7 +240,7 @@ def restore(
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tasks that already exist.")] = False,
     yes: YesOption = False,
-    dry_run: DryRunOption = False,
+    dry_run: RestoreDryRunOption = False,
     concurrency: ConcurrencyOption = 8,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -244,20 +257,22 @@ def restore(
     if not dry_run:
         require_writable(settings, "restore tasks")
     with _rereadable(source) as readable:
-        total, spaces, sample = _survey(_validated(readable(), namespace))  # check everything first
-        where = _namespaces_text(spaces)
+        survey = _survey(_validated(readable(), namespace))  # check everything first
+        where = _namespaces_text(survey.spaces)
         mode = "replacing existing tasks" if overwrite else "existing tasks are skipped"
         if dry_run:
-            _restore_dry_run(settings.output, total, spaces, sample, mode)
+            with client:
+                existing = count_existing(client, survey.uids)
+            _restore_dry_run(settings.output, survey, existing, overwrite)
             return
-        if total:
-            confirm_or_refuse(f"Restore {total:,} task(s) into {where} ({mode})?", yes=yes)
+        if survey.count:
+            confirm_or_refuse(f"Restore {survey.count:,} task(s) into {where} ({mode})?", yes=yes)
         with client:
             run_selected(
                 verb="restored",
                 action_name="restore",
                 uids=_validated(readable(), namespace),
-                total=total,
+                total=survey.count,
                 action=lambda task: restore_one(client, task, overwrite),
                 key=lambda task: task.uid,
                 concurrency=concurrency,
@@ -265,17 +280,39 @@ def restore(
             )
 
 
-def _survey(tasks: Iterable[Task]) -> tuple[int, Counter[str], list[Task]]:
-    """How many tasks, per namespace, and the first five."""
-    count = 0
-    spaces: Counter[str] = Counter()
-    sample: list[Task] = []
+@dataclass
+class Survey:
+    """What a restore's input holds: how many tasks, per namespace, their uids, the first five."""
+
+    count: int = 0
+    spaces: Counter[str] = field(default_factory=Counter)
+    uids: list[str] = field(default_factory=list)
+    sample: list[Task] = field(default_factory=list)
+
+
+def _survey(tasks: Iterable[Task]) -> Survey:
+    survey = Survey()
     for task in tasks:
-        count += 1
-        spaces[task.namespace] += 1
-        if len(sample) < 5:
-            sample.append(task)
-    return count, spaces, sample
+        survey.count += 1
+        survey.spaces[task.namespace] += 1
+        survey.uids.append(task.uid)
+        if len(survey.sample) < 5:
+            survey.sample.append(task)
+    return survey
+
+
+#: uids asked for in one listing request of a dry run
+EXISTING_CHUNK = 200
+
+
+def count_existing(client: EventixClient, uids: Sequence[str]) -> int:
+    """How many of ``uids`` the server holds, in any namespace: the tasks a restore finds in
+    its way (its PUT under the uid conflicts with them whatever their namespace)."""
+    found = 0
+    for start in range(0, len(uids), EXISTING_CHUNK):
+        chunk = list(uids[start : start + EXISTING_CHUNK])
+        found += len(client.by_status(filter={"_id": {"$in": chunk}}, limit=len(chunk)).ids)
+    return found
 
 
 def _namespaces_text(spaces: Counter[str]) -> str:
@@ -287,27 +324,36 @@ def _namespaces_text(spaces: Counter[str]) -> str:
     return f"{len(names):,} namespaces: {shown}{more}"
 
 
-def _restore_dry_run(
-    fmt: str | None, total: int, spaces: Counter[str], sample: list[Task], mode: str
-) -> None:
+def _restore_dry_run(fmt: str | None, survey: Survey, existing: int, overwrite: bool) -> None:
+    new = survey.count - existing
+    count = survey.count if overwrite else new
+    where = _namespaces_text(survey.spaces)
+    mode = "replacing existing tasks" if overwrite else "existing tasks are skipped"
+    if existing:
+        mode += f": {existing:,} of the input"
+    what = f"would restore {count:,} task(s) into {where} ({mode})"
     out = Output(fmt)
     if out.format == "json":
         out.document(
             {
                 "dry_run": True,
                 "action": "restore",
-                "count": total,
-                "namespaces": dict(sorted(spaces.items())),
-                "sample": [t.to_wire() for t in sample],
+                "count": count,
+                "new": new,
+                "existing": existing,
+                "overwrite": overwrite,
+                "namespaces": dict(sorted(survey.spaces.items())),
+                "sample": [t.to_wire() for t in survey.sample],
             }
         )
     elif out.format == "table":
-        output.line(f"would restore {total:,} task(s) into {_namespaces_text(spaces)} ({mode})")
-        if sample:
-            output.line(f"sample of {len(sample)}:")
-            print_tasks(fmt, sample)
+        output.line(what)
+        if survey.sample:
+            output.line(f"sample of {len(survey.sample)} from the input:")
+            print_tasks(fmt, survey.sample)
     else:
-        print_tasks(fmt, sample)
+        print_tasks(fmt, survey.sample)
+        output.message(what)
     output.message("dry run: nothing was changed")
 
 

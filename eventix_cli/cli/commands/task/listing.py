@@ -44,7 +44,8 @@ EPILOG = """\
   eventix task list --status error --task send_invoice
 
   [dim]# every error id of the last hour, into a retry[/dim]
-  eventix task list --status error --newer-than 1h --all -o ids | eventix task retry -
+  eventix task list --status error --newer-than 1h --all -o ids \\
+      | eventix task retry -
 
   [dim]# just uids and tasks, no header, for awk[/dim]
   eventix task list --columns uid,task --no-headers

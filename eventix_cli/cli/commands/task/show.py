@@ -25,7 +25,8 @@ EPILOG = """\
 [bold]Examples[/bold]
 
   eventix task show 3f2a9c0e8d7b4a1f9e6d5c4b3a291807
-  eventix task show --unique-key report:2026-11 -n billing -o json | jq .result
+  eventix task show --unique-key report:2026-11 -n billing -o json \\
+      | jq .result
 """
 
 

@@ -16,7 +16,7 @@ from eventix_cli.core.errors import UsageError
 EPILOG = """\
 [bold]Examples[/bold]
 
-  [dim]# in CI: enqueue, then fail the job as soon as the task fails, or after 10 minutes[/dim]
+  [dim]# in CI: enqueue, then fail the job when the task fails, or after 10 min[/dim]
   uid=$(eventix task add migrate_db) && eventix task wait "$uid" --timeout 600
 
   [dim]# let retries run; fail only when the task has failed for good[/dim]
@@ -48,7 +48,7 @@ def wait(
     wait_timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", "-w", min=0.0, help="Give up after this many seconds (exit 124).", show_default=False
+            "--timeout", min=0.0, help="Give up after this many seconds (exit 124).", show_default=False
         ),
     ] = None,
     until_final: UntilFinalOption = False,

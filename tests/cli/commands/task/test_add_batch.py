@@ -128,3 +128,21 @@ def test_a_failed_post_is_reported_by_line_and_the_rest_are_added(
     assert [stored[u].task for u in uids] == ["ok", "ok2"]
     assert "2 added, 1 failed" in result.stderr
     assert "line 2: the server refused it" in result.stderr
+
+
+def test_every_bad_line_is_reported_up_to_a_limit(cli, embedded_url, namespace) -> None:
+    good = '{"task": "fine"}'
+    bad = [f'{{"task": "a", "priority": "p{i}"}}' for i in range(25)]
+    text = "\n".join([good, *bad[:2], good, *bad[2:]]) + "\n"
+    result = cli("task", "add", "--from", "-", "--url", embedded_url, "-n", namespace, input=text)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 25 bad lines in the input; nothing was sent (UsageError)"
+    assert lines[1:3] == [
+        "  line 2: 'priority' must be an integer, got str",
+        "  line 3: 'priority' must be an integer, got str",
+    ]
+    assert lines[3] == "  line 5: 'priority' must be an integer, got str"
+    assert len([line for line in lines if line.startswith("  line ")]) == 20
+    assert "  ... and 5 more" in lines
+    assert statuses(embedded_url, namespace) == {}

@@ -3,6 +3,10 @@ run and its refusals."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from eventix_cli.core.task import TaskStatus
 from tests.support.tasks import seed, statuses
 
@@ -89,3 +93,20 @@ def test_a_filter_on_statuses_cancel_does_not_touch_is_refused_with_a_hint(
         "hint: --force also cancels processing tasks",
     ]
     assert len(statuses(embedded_url, namespace)) == 1
+
+
+def _words(stderr: str) -> str:
+    return re.sub(r" in [0-9.]+s\b", " in Ns", stderr)
+
+
+@pytest.mark.parametrize("status", [TaskStatus.done, TaskStatus.error])
+def test_unique_key_exact_glob_and_id_say_the_same_of_a_finished_task(cli, server, namespace, status) -> None:
+    done = seed(server.url, namespace, unique_key="inv:1", status=status)[0]
+    base = ("task", "cancel", "-n", namespace, "--url", server.url, "--yes")
+    by_id = cli(*base, done.uid)
+    exact = cli(*base, "--unique-key", "inv:1")
+    glob = cli(*base, "--unique-key", "inv:*")
+    assert by_id.exit_code == exact.exit_code == glob.exit_code == 1
+    assert _words(exact.stderr) == _words(by_id.stderr) == _words(glob.stderr)
+    assert f"task {done.uid} has already run (status {status.value})" in glob.stderr
+    assert done.uid in statuses(server.url, namespace)

@@ -296,3 +296,31 @@ def test_restore_refuses_a_uid_given_twice(cli, server, namespace, tmp_path) -> 
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith(f"error: {src}:2: uid {'d' * 32} is already at {src}:1"), result.stderr
     assert _docs(server.url, namespace) == {}
+
+
+def test_restore_dry_run_says_what_the_run_will_do(cli, server, namespace, tmp_path) -> None:
+    """Tasks that exist are skipped by the run (replaced with --overwrite): the dry run counts
+    them the same way, and its count is what the run then restores."""
+    present = seed(server.url, namespace, 2)
+    backup = tmp_path / "backup.jsonl"
+    assert cli("task", "dump", str(backup), "--url", server.url, "-n", namespace).exit_code == 0
+    new = {**present[0].to_wire(), "uid": "b" * 32, "namespace": namespace}
+    with backup.open("a") as handle:
+        handle.write(json.dumps(new) + "\n")
+
+    dry = cli("task", "restore", str(backup), "--dry-run", "--url", server.url)
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.stdout.splitlines()[0] == (
+        f"would restore 1 task(s) into namespace {namespace} (existing tasks are skipped: 2 of the input)"
+    )
+    as_json = json.loads(
+        cli("task", "restore", str(backup), "--dry-run", "--url", server.url, "-o", "json").stdout
+    )
+    assert (as_json["count"], as_json["new"], as_json["existing"]) == (1, 1, 2)
+    over = cli("task", "restore", str(backup), "--dry-run", "--overwrite", "--url", server.url)
+    assert over.stdout.splitlines()[0] == (
+        f"would restore 3 task(s) into namespace {namespace} (replacing existing tasks: 2 of the input)"
+    )
+    run = json.loads(cli("task", "restore", str(backup), "--yes", "--url", server.url, "-o", "json").stdout)
+    assert len(run["done"]) == as_json["count"]
+    assert len(run["skipped"]) == as_json["existing"]

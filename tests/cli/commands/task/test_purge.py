@@ -7,6 +7,7 @@ import json
 
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import TaskStatus
+from tests.support.servers import free_port
 from tests.support.tasks import ago, failed, seed, statuses
 
 
@@ -37,3 +38,13 @@ def test_processing_tasks_are_never_listed_by_a_purge(cli, server, namespace) ->
     assert report["failed"] == []
     assert set(report["done"]) == purgeable
     assert statuses(server.url, namespace) == dict.fromkeys(running, "processing")
+
+
+def test_purge_with_no_server_says_it_is_unreachable(cli) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = cli("task", "purge", "--status", "done", "--yes", "--url", url)
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"error: cannot reach {url}")
+    assert "purged" not in result.stderr
+    assert "stopped" not in result.stderr

@@ -12,7 +12,7 @@ import pytest
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import TaskStatus
 from eventix_cli.core.times import utcnow
-from tests.support.tasks import failed, seed
+from tests.support.tasks import failed, seed, statuses
 
 
 def test_show_every_field_and_error(cli, server, namespace) -> None:
@@ -209,3 +209,35 @@ def test_wait_error_exit_1_and_timeout_124(cli, server, namespace) -> None:
     assert result.exit_code == 0
     missing = cli("task", "wait", "f" * 32, "--url", server.url)
     assert missing.exit_code == 4
+
+
+def test_add_refuses_before_sending(cli, embedded_url, namespace) -> None:
+    """Each of these is exit 2 with the value the user typed (or the limit) named, and no task
+    is sent."""
+    base = ("task", "add", "x", "--url", embedded_url, "-n", namespace)
+    huge = cli(*base, "--priority", "99999999999999999999")
+    assert huge.exit_code == 2
+    assert "--priority 99999999999999999999" in huge.stderr
+    assert "-99999999999999999999" not in huge.stderr
+    both = cli(*base, "--no-retry", "--max-retries", "3")
+    assert both.exit_code == 2
+    assert "--no-retry" in both.stderr
+    assert "--max-retries" in both.stderr
+    deep = cli(*base, "--kwargs", '{"a": ' + "[" * 99 + "]" * 99 + "}")
+    assert deep.exit_code == 2
+    assert "--kwargs" in deep.stderr
+    assert "100 levels" in deep.stderr
+    assert statuses(embedded_url, namespace) == {}
+
+
+def test_add_with_a_unique_key_says_when_it_updated_a_pending_task(cli, server, namespace) -> None:
+    base = ("task", "add", "report", "--unique-key", "rep:7", "--url", server.url, "-n", namespace)
+    first = cli(*base)
+    assert first.exit_code == 0, first.stderr
+    assert first.stderr == ""
+    second = cli(*base, "--kwarg", "v=2")
+    assert second.exit_code == 0, second.stderr
+    assert second.stdout == first.stdout  # the same task's uid
+    uid = first.stdout.strip()
+    assert second.stderr == (f"updated pending task {uid} with unique key 'rep:7' instead of adding one\n")
+    assert len(statuses(server.url, namespace)) == 1
