@@ -297,9 +297,7 @@ class Output:
             self.stream.flush()
         if self.hidden:
             pick = f" or {self.pick_option}" if self.pick_option else ""
-            message(
-                f"hidden to fit the terminal: {', '.join(self.hidden)} (a pipe{pick} shows all)", dim=True
-            )
+            message(f"hidden: {', '.join(self.hidden)} (a pipe{pick} shows all)", dim=True)
         return len(lines) - (1 if lines and self.headers else 0)
 
 

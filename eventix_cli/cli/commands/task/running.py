@@ -23,7 +23,7 @@ from eventix_cli.cli.options import (
 )
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
-from eventix_cli.cli.tables import CUT_LAST, keep_columns
+from eventix_cli.cli.tables import CUT_LAST
 from eventix_cli.core.times import format_duration, format_wire_time, utcnow
 
 if TYPE_CHECKING:
@@ -125,7 +125,9 @@ def running(
             Column("running", "RUNNING", justify="right"),
             Column("lease", "LEASE"),
         ]
-        printer.records(shown, keep_columns(columns, ["namespace"] if all_namespaces else []))
+        # NAMESPACE is not kept with -A here: a worker, its tasks and their uids are what this
+        # listing is read for, and one namespace in every row tells nothing
+        printer.records(shown, columns)
     else:
         keys = ("worker_id", "uid", "namespace", "task", "running_seconds", "worker_expires", "lease_expired")
         printer.records(rows, [Column(k, k) for k in keys])

@@ -61,7 +61,7 @@ def test_80_columns_drop_what_tells_nothing_first_and_keep_names_whole(cli, embe
     assert "rebuild_search_index" in result.stdout
     assert "ValueError" in result.stdout
     assert "…" not in result.stdout
-    assert "hidden to fit the terminal: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT" in result.stderr
+    assert "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT" in result.stderr
     assert "--columns" in result.stderr
 
 
@@ -74,7 +74,7 @@ def test_120_columns_use_the_width(cli, embedded_url, namespace) -> None:
     assert "send_invoice" in result.stdout
     assert "ValueError" in result.stdout
     assert "invoice:2026-11-4711" in result.stdout
-    assert "hidden to fit the terminal: NAMESPACE, PRIO, ETA " in result.stderr
+    assert "hidden: NAMESPACE, PRIO, ETA " in result.stderr
 
 
 def test_piped_tables_are_never_cut(cli, embedded_url, namespace) -> None:
