@@ -144,12 +144,15 @@ class LiveScreen(Screen[None]):
         self.query_one("#status", Static).update(line)
 
 
-def refill(table: DataTable, rows: Iterable[tuple[str, list[Any]]], *, cursor_shift: int = 0) -> None:
+def refill(
+    table: DataTable, rows: Iterable[tuple[str, list[Any]]], *, cursor_shift: int = 0, keep: bool = True
+) -> None:
     """Replace a table's rows keeping the cursor on the same row (by key, else by position
-    moved by ``cursor_shift``) and the scroll position where it was."""
-    key = cursor_key(table)
-    index = table.cursor_row + cursor_shift
-    scroll = table.scroll_y + cursor_shift
+    moved by ``cursor_shift``) and the scroll position where it was; ``keep=False`` puts the
+    cursor on the first row instead (a new selection)."""
+    key = cursor_key(table) if keep else None
+    index = table.cursor_row + cursor_shift if keep else 0
+    scroll = table.scroll_y + cursor_shift if keep else 0
     table.clear()
     keys = []
     for row_key, cells in rows:

@@ -132,9 +132,8 @@ class TasksView(LiveScreen):
             table,
             [(t.uid, task_cells(t, now, t.uid in self.marks)) for t in self.window.tasks],
             cursor_shift=shift,
+            keep=mode != "reset",
         )
-        if mode == "reset" and table.row_count:
-            table.move_cursor(row=0)
         self.show_counts()
 
     def show_counts(self) -> None:
