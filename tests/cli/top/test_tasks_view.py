@@ -43,9 +43,12 @@ def test_rows_newest_first_with_counts_and_coloured_statuses(client, server, nam
             await until(pilot, lambda: settled(pilot), "the first rows")
             assert uids(pilot) == [third, second, first]
             row = table_rows(pilot)[1]
-            assert row[2:4] == ["send_invoice", "error"] and row[-1] == "ValueError"
+            assert row[2:4] == ["send_invoice", "error"]
+            assert row[-1] == "ValueError"
             counts = text_of(pilot, "#counts")
-            assert "scheduled 1" in counts and "error 1" in counts and "done 1" in counts
+            assert "scheduled 1" in counts
+            assert "error 1" in counts
+            assert "done 1" in counts
             assert "rows 1-3 of 3" in counts
             table = pilot.app.screen.query_one("DataTable")
             assert table.get_row_at(1)[3].style == STATUS_STYLES["error"] == "red"
@@ -90,14 +93,16 @@ def test_filter_is_matched_on_the_server_and_puts_the_cursor_on_the_first_row(
     async def scenario() -> None:
         async with running_top(server.url, namespace) as pilot:
             await until(pilot, lambda: settled(pilot), "the first rows")
-            assert wanted not in uids(pilot) and len(uids(pilot)) == 100
+            assert wanted not in uids(pilot)
+            assert len(uids(pilot)) == 100
             await pilot.press("down")
             await pilot.press("slash")
             await pilot.press(*"INVOICE")
             await pilot.press("enter")
             await until(pilot, lambda: settled(pilot) and uids(pilot) == [by_error, wanted], "the matches")
             table = pilot.app.screen.query_one("DataTable")
-            assert table.cursor_row == 0 and table.has_focus
+            assert table.cursor_row == 0
+            assert table.has_focus
             assert "filter 'INVOICE'" in text_of(pilot, "#title")
             await pilot.press("escape")
             await until(
@@ -125,9 +130,11 @@ def test_enter_shows_every_field_and_escape_goes_back(client, server, namespace)
             await until(pilot, lambda: settled(pilot) and pilot.app.screen.uid == uid, "the task view")
             text = text_of(pilot, "#fields")
             assert f"uid              {uid}" in text
-            assert "created_time     2030-01-01T00:00:00" in text and "d)" in text  # relative: in ...d
+            assert "created_time     2030-01-01T00:00:00" in text
+            assert "d)" in text
             assert '  {\n    "invoice": {\n      "id": 42\n    }\n  }' in text
-            assert "class    ValueError" in text and "message  bad invoice 42" in text
+            assert "class    ValueError" in text
+            assert "message  bad invoice 42" in text
             assert '    File "job.py", line 3' in text
             await pilot.press("escape")
             await until(pilot, lambda: type(pilot.app.screen).__name__ == "TasksView", "back to the tasks")
