@@ -13,7 +13,7 @@ from eventix_cli.cli.top import keys
 class Confirm(ModalScreen[bool]):
     """Asks first: ``y`` answers True, ``n`` or ``escape`` False."""
 
-    BINDINGS = keys.bindings(keys.DIALOG)
+    BINDINGS = keys.bindings(keys.DIALOG) + keys.bindings(keys.QUIT)
     DEFAULT_CSS = """
     Confirm { align: center middle; }
     Confirm > Vertical { width: 90%; max-width: 110; height: auto; border: thick $warning;
@@ -39,7 +39,9 @@ class Confirm(ModalScreen[bool]):
 class Help(ModalScreen[None]):
     """Every key, by view; escape or ? closes it (q quits, as everywhere)."""
 
-    BINDINGS = keys.bindings((keys.Key("escape,question_mark", "close", "close", "escape"),), priority=True)
+    BINDINGS = keys.bindings((keys.Key("escape,question_mark", "close", "close", "escape"),)) + keys.bindings(
+        keys.QUIT
+    )
     DEFAULT_CSS = """
     Help { align: center middle; }
     Help > VerticalScroll { width: auto; max-width: 100%; height: auto; max-height: 90%;

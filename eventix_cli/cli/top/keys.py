@@ -17,8 +17,8 @@ class Key:
 
 #: keys that work in every view
 GLOBAL = (
-    Key("q", "quit", "quit (exit 0)", "q"),
-    Key("ctrl+c", "quit", "quit", "Ctrl-C"),
+    Key("q", "app.quit", "quit (exit 0)", "q"),
+    Key("ctrl+c", "app.quit", "quit", "Ctrl-C"),
     Key("question_mark", "help", "every key", "?"),
 )
 NAMESPACES = (
@@ -48,6 +48,9 @@ DIALOG = (
     Key("y", "confirm", "yes, do it", "y"),
     Key("n,escape", "decline", "no, change nothing", "n / escape"),
 )
+
+#: the app's own bindings reach no modal screen: the dialogs bind q themselves
+QUIT = GLOBAL[:1]
 
 #: the help screen's sections, in order
 SECTIONS = (
