@@ -30,7 +30,7 @@ def test_namespaces_view_has_a_row_per_namespace_and_opens_its_tasks(client, ser
         async with running_top(server.url, None) as pilot:
             await until(pilot, lambda: settled(pilot), "the namespaces")
             rows = {row[0]: row for row in table_rows(pilot)}
-            # namespace, scheduled, processing, retry, error, done, total, oldest due, done/min, failed/min, trend
+            # namespace, the five statuses, total, oldest due, done/min, failed/min, trend
             assert rows[namespace][1:7] == ["1", "0", "0", "1", "1", "3"]
             assert rows[namespace][8] == "1"
             assert rows[namespace][10] == "█"
