@@ -148,11 +148,12 @@ def refill(
     table: DataTable, rows: Iterable[tuple[str, list[Any]]], *, cursor_shift: int = 0, keep: bool = True
 ) -> None:
     """Replace a table's rows keeping the cursor on the same row (by key, else by position
-    moved by ``cursor_shift``) and the scroll position where it was; ``keep=False`` puts the
-    cursor on the first row instead (a new selection)."""
+    moved by ``cursor_shift``) at the same place on the screen: the scroll moves with it, so
+    nothing on the screen jumps. ``keep=False`` puts the cursor on the first row instead (a new
+    selection)."""
     key = cursor_key(table) if keep else None
-    index = table.cursor_row + cursor_shift if keep else 0
-    scroll = table.scroll_y + cursor_shift if keep else 0
+    old_index, old_scroll = (table.cursor_row, table.scroll_y) if keep else (0, 0)
+    index = old_index + cursor_shift
     table.clear()
     keys = []
     for row_key, cells in rows:
@@ -161,8 +162,9 @@ def refill(
     if key in keys and not cursor_shift:
         index = keys.index(key)
     if keys:
-        table.move_cursor(row=max(0, min(index, len(keys) - 1)), scroll=False)
-        table.scroll_to(y=max(0, scroll), animate=False, immediate=True)
+        index = max(0, min(index, len(keys) - 1))
+        table.move_cursor(row=index, scroll=False)
+        table.scroll_to(y=max(0, old_scroll + index - old_index), animate=False, immediate=True)
 
 
 def cursor_key(table: DataTable) -> str | None:

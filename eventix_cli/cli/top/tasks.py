@@ -148,13 +148,14 @@ class TasksView(LiveScreen):
         self.query_one("#counts", Static).update("  ".join(parts) + f"  |  {rows}{marked}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Scrolling near either end of the loaded rows loads the page beyond it."""
+        """Scrolling near either end of the loaded rows loads the page beyond it. The cursor is
+        read from the table, not the event: a redraw posts highlights of rows it passed."""
         if self.loading_data:
             return
         table = event.data_table
-        if event.cursor_row >= table.row_count - EDGE and self.window.next_request():
+        if table.cursor_row >= table.row_count - EDGE and self.window.next_request():
             self.reload("next")
-        elif event.cursor_row < EDGE and self.window.previous_request():
+        elif table.cursor_row < EDGE and self.window.previous_request():
             self.reload("previous")
 
     # -- selection
