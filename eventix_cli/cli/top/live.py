@@ -5,7 +5,7 @@ one line in the status bar, never a traceback."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 from textual.screen import Screen
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
 
-    from eventix_cli.cli.top.app import TopApp
+    from eventix_cli.cli.top.actions import PerTask
+    from eventix_cli.cli.top.source import TopSource
+    from eventix_cli.config import Settings
 
 #: how statuses are coloured (Textual drops colours when NO_COLOR is set)
 STATUS_STYLES = {"error": "red", "retry": "yellow", "done": "green", "processing": "blue"}
@@ -36,6 +38,19 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, EventixCliError):
         return escape(format_error(exc)[0])
     return escape(f"error: {exc} ({type(exc).__name__})")
+
+
+class Host(Protocol):
+    """What the views need of the app (cli/top/app.py): where data comes from, the settings,
+    the actions, and how to open the other views."""
+
+    source: TopSource
+    settings: Settings
+    per_task: PerTask
+
+    def open_tasks(self, namespace: str) -> None: ...
+    def open_task(self, uid: str) -> None: ...
+    def open_running(self, namespace: str | None) -> None: ...
 
 
 class LiveScreen(Screen[None]):
@@ -59,7 +74,7 @@ class LiveScreen(Screen[None]):
         self.seen_at: str | None = None  # when the data shown was fetched
 
     @property
-    def top(self) -> TopApp:
+    def top(self) -> Host:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -116,12 +131,16 @@ class LiveScreen(Screen[None]):
             self.app.call_from_thread(self._loaded, mode, data)
 
     def _loaded(self, mode: str, data: Any) -> None:
+        if not self.is_attached:  # closed while the fetch ran
+            return
         self.loading_data = False
         self.seen_at = f"{utcnow():%H:%M:%S}"
         self.query_one("#banner", Static).remove_class("shown")
         self.show(mode, data)
 
     def _failed(self, exc: EventixCliError) -> None:
+        if not self.is_attached:
+            return
         self.loading_data = False
         if isinstance(exc, TransportError):
             kept = f"showing the data of {self.seen_at} UTC" if self.seen_at else "no data yet"

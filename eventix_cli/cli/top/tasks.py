@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import DataTable, Input, Static
 
-from eventix_cli.cli.commands.task.rendering import task_row
+from eventix_cli.cli.task_rows import task_row
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.actions import ACTIONS, check_writable, question, report, run_action
 from eventix_cli.cli.top.dialogs import Confirm
@@ -226,6 +226,9 @@ class TasksView(LiveScreen):
 
     def action_act(self, name: str) -> None:
         action = ACTIONS[name]
+        if action.key not in self.top.per_task:
+            self.say(f"this view was opened without the {name} action: nothing was sent")
+            return
         try:
             check_writable(self.top.settings, action)
         except ReadOnlyError as exc:
@@ -252,7 +255,7 @@ class TasksView(LiveScreen):
         )
 
     def _act_in_thread(self, action: TaskAction, targets: list[TaskView]) -> None:
-        result = run_action(action, self.top.source.client, targets)
+        result = run_action(action, self.top.per_task, targets)
         self.app.call_from_thread(self._acted, action, result)
 
     def _acted(self, action: TaskAction, result: BulkResult) -> None:
