@@ -21,7 +21,11 @@ from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from eventix_cli.client.api import EventixClient
     from eventix_cli.client.monitor import Snapshot
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -83,6 +87,23 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
     return lines
 
 
+def task_actions(client: EventixClient) -> dict[str, Callable[[TaskView], None]]:
+    """The one call per task of each action of the view: those of `task retry`, `task cancel`
+    (--force on a task the view showed as processing, and warned about) and `task purge`."""
+    # deferred: the task commands only for the interactive view, kept off `top --once` and
+    # `top --help` (tests/test_startup.py)
+    from eventix_cli.cli.commands.task.cancel import cancel_one
+    from eventix_cli.cli.commands.task.purge import purge_one
+    from eventix_cli.cli.commands.task.retry import retry_one
+    from eventix_cli.core.statuses import TaskStatus
+
+    return {
+        "retry": lambda task: retry_one(client, task.uid, None, False),
+        "cancel": lambda task: cancel_one(client, task.uid, force=task.status == TaskStatus.processing),
+        "delete": lambda task: purge_one(client, task.to_wire()),
+    }
+
+
 def top(
     ctx: typer.Context,
     all_namespaces: AllNamespacesOption = False,
@@ -134,6 +155,7 @@ def top(
 
         source = TopSource(client)
         try:
-            TopApp(source, settings, namespace=where, interval=interval).run()
+            app = TopApp(source, settings, namespace=where, interval=interval, per_task=task_actions(client))
+            app.run()
         finally:
             source.close()

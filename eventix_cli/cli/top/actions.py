@@ -1,22 +1,19 @@
-"""What ``r``, ``c`` and ``ctrl+d`` do: the per-task functions of ``task retry``, ``task
-cancel`` and ``task purge`` (one call per task), run by :func:`~eventix_cli.cli.bulk.run_bulk`
-after a question. Read-only mode refuses before anything is asked or sent."""
+"""What ``r``, ``c`` and ``ctrl+d`` do: one call per task, run by
+:func:`~eventix_cli.cli.bulk.run_bulk` after a question. The calls are those of ``task retry``,
+``task cancel`` and ``task purge``; ``eventix top`` (cli/commands/top.py) hands them to the app,
+so this package imports no command. Read-only mode refuses before anything is asked or sent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eventix_cli.cli.bulk import BulkResult, run_bulk
-from eventix_cli.cli.commands.task.cancel import cancel_one
-from eventix_cli.cli.commands.task.purge import purge_one
-from eventix_cli.cli.commands.task.retry import retry_one
 from eventix_cli.config import require_writable
 from eventix_cli.core.statuses import TaskStatus
 
 if TYPE_CHECKING:
-    from eventix_cli.client.api import EventixClient
     from eventix_cli.config import Settings
     from eventix_cli.core.view import TaskView
 
@@ -25,6 +22,7 @@ LISTED = 8  # tasks named in a question; the rest are counted
 
 @dataclass(frozen=True, slots=True)
 class TaskAction:
+    key: str  # its name in the view and in PerTask
     name: str  # as the bulk commands name their action
     verb: str  # as their summary says it
     ask: str  # the question's first word
@@ -32,9 +30,9 @@ class TaskAction:
 
 
 ACTIONS = {
-    "retry": TaskAction("retry", "retried", "Retry", "retry tasks"),
-    "cancel": TaskAction("cancel", "cancelled", "Cancel", "cancel tasks"),
-    "delete": TaskAction("purge", "deleted", "Delete", "delete tasks"),
+    "retry": TaskAction("retry", "retry", "retried", "Retry", "retry tasks"),
+    "cancel": TaskAction("cancel", "cancel", "cancelled", "Cancel", "cancel tasks"),
+    "delete": TaskAction("delete", "purge", "deleted", "Delete", "delete tasks"),
 }
 
 #: what `task cancel --force` does to a processing task, said before it is done
@@ -72,19 +70,13 @@ def _warning(action: TaskAction, tasks: Sequence[TaskView]) -> str | None:
     return None
 
 
-def per_task(action: TaskAction, client: EventixClient) -> Callable[[TaskView], None]:
-    """The one call each task gets, as the CLI command makes it."""
-    if action is ACTIONS["retry"]:
-        return lambda task: retry_one(client, task.uid, None, False)
-    if action is ACTIONS["cancel"]:
-        # --force only for a task the dialog showed as processing, and warned about
-        return lambda task: cancel_one(client, task.uid, force=task.status == TaskStatus.processing)
-    return lambda task: purge_one(client, task.to_wire())
+#: the one call an action makes per task, by action name ("retry", "cancel", "delete")
+PerTask = Mapping[str, Callable[["TaskView"], None]]
 
 
-def run_action(action: TaskAction, client: EventixClient, tasks: Sequence[TaskView]) -> BulkResult:
+def run_action(action: TaskAction, per_task: PerTask, tasks: Sequence[TaskView]) -> BulkResult:
     """Apply the action to every task (blocking: run it off the UI thread)."""
-    return run_bulk(action.name, list(tasks), per_task(action, client), key=lambda t: t.uid)
+    return run_bulk(action.name, list(tasks), per_task[action.key], key=lambda t: t.uid)
 
 
 def report(action: TaskAction, result: BulkResult) -> str:

@@ -16,6 +16,7 @@ from eventix_cli.cli.top.running import RunningView
 from eventix_cli.cli.top.tasks import TasksView
 
 if TYPE_CHECKING:
+    from eventix_cli.cli.top.actions import PerTask
     from eventix_cli.cli.top.source import TopSource
     from eventix_cli.config import Settings
 
@@ -24,14 +25,24 @@ class TopApp(App[None]):
     """``namespace=None`` opens the namespaces view, a name that namespace's tasks."""
 
     TITLE = "eventix top"
+    ENABLE_COMMAND_PALETTE = False  # every key is ours, listed by `?`
     # Ctrl-C quits even from the filter box; q and ? typed there stay letters
     BINDINGS = keys.bindings(keys.GLOBAL[1:2], priority=True) + keys.bindings(keys.GLOBAL[::2])
 
     def __init__(
-        self, source: TopSource, settings: Settings, *, namespace: str | None, interval: float
+        self,
+        source: TopSource,
+        settings: Settings,
+        *,
+        namespace: str | None,
+        interval: float,
+        per_task: PerTask | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        # the one call per task of each action (cli/commands/top.py gives those of the task
+        # commands); without them the view only looks
+        self.per_task: PerTask = per_task or {}
         self.settings = settings
         self.start_namespace = namespace
         self.interval = interval

@@ -5,7 +5,7 @@ one line in the status bar, never a traceback."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 from textual.screen import Screen
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
 
-    from eventix_cli.cli.top.app import TopApp
+    from eventix_cli.cli.top.actions import PerTask
+    from eventix_cli.cli.top.source import TopSource
+    from eventix_cli.config import Settings
 
 #: how statuses are coloured (Textual drops colours when NO_COLOR is set)
 STATUS_STYLES = {"error": "red", "retry": "yellow", "done": "green", "processing": "blue"}
@@ -36,6 +38,19 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, EventixCliError):
         return escape(format_error(exc)[0])
     return escape(f"error: {exc} ({type(exc).__name__})")
+
+
+class Host(Protocol):
+    """What the views need of the app (cli/top/app.py): where data comes from, the settings,
+    the actions, and how to open the other views."""
+
+    source: TopSource
+    settings: Settings
+    per_task: PerTask
+
+    def open_tasks(self, namespace: str) -> None: ...
+    def open_task(self, uid: str) -> None: ...
+    def open_running(self, namespace: str | None) -> None: ...
 
 
 class LiveScreen(Screen[None]):
@@ -59,7 +74,7 @@ class LiveScreen(Screen[None]):
         self.seen_at: str | None = None  # when the data shown was fetched
 
     @property
-    def top(self) -> TopApp:
+    def top(self) -> Host:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -116,12 +131,16 @@ class LiveScreen(Screen[None]):
             self.app.call_from_thread(self._loaded, mode, data)
 
     def _loaded(self, mode: str, data: Any) -> None:
+        if not self.is_attached:  # closed while the fetch ran
+            return
         self.loading_data = False
         self.seen_at = f"{utcnow():%H:%M:%S}"
         self.query_one("#banner", Static).remove_class("shown")
         self.show(mode, data)
 
     def _failed(self, exc: EventixCliError) -> None:
+        if not self.is_attached:
+            return
         self.loading_data = False
         if isinstance(exc, TransportError):
             kept = f"showing the data of {self.seen_at} UTC" if self.seen_at else "no data yet"
@@ -148,11 +167,12 @@ def refill(
     table: DataTable, rows: Iterable[tuple[str, list[Any]]], *, cursor_shift: int = 0, keep: bool = True
 ) -> None:
     """Replace a table's rows keeping the cursor on the same row (by key, else by position
-    moved by ``cursor_shift``) and the scroll position where it was; ``keep=False`` puts the
-    cursor on the first row instead (a new selection)."""
+    moved by ``cursor_shift``) at the same place on the screen: the scroll moves with it, so
+    nothing on the screen jumps. ``keep=False`` puts the cursor on the first row instead (a new
+    selection)."""
     key = cursor_key(table) if keep else None
-    index = table.cursor_row + cursor_shift if keep else 0
-    scroll = table.scroll_y + cursor_shift if keep else 0
+    old_index, old_scroll = (table.cursor_row, table.scroll_y) if keep else (0, 0)
+    index = old_index + cursor_shift
     table.clear()
     keys = []
     for row_key, cells in rows:
@@ -161,8 +181,9 @@ def refill(
     if key in keys and not cursor_shift:
         index = keys.index(key)
     if keys:
-        table.move_cursor(row=max(0, min(index, len(keys) - 1)), scroll=False)
-        table.scroll_to(y=max(0, scroll), animate=False, immediate=True)
+        index = max(0, min(index, len(keys) - 1))
+        table.move_cursor(row=index, scroll=False)
+        table.scroll_to(y=max(0, old_scroll + index - old_index), animate=False, immediate=True)
 
 
 def cursor_key(table: DataTable) -> str | None:

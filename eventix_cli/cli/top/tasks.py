@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import DataTable, Input, Static
 
-from eventix_cli.cli.commands.task.rendering import task_row
+from eventix_cli.cli.task_rows import task_row
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.actions import ACTIONS, check_writable, question, report, run_action
 from eventix_cli.cli.top.dialogs import Confirm
@@ -148,13 +148,14 @@ class TasksView(LiveScreen):
         self.query_one("#counts", Static).update("  ".join(parts) + f"  |  {rows}{marked}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Scrolling near either end of the loaded rows loads the page beyond it."""
+        """Scrolling near either end of the loaded rows loads the page beyond it. The cursor is
+        read from the table, not the event: a redraw posts highlights of rows it passed."""
         if self.loading_data:
             return
         table = event.data_table
-        if event.cursor_row >= table.row_count - EDGE and self.window.next_request():
+        if table.cursor_row >= table.row_count - EDGE and self.window.next_request():
             self.reload("next")
-        elif event.cursor_row < EDGE and self.window.previous_request():
+        elif table.cursor_row < EDGE and self.window.previous_request():
             self.reload("previous")
 
     # -- selection
@@ -225,6 +226,9 @@ class TasksView(LiveScreen):
 
     def action_act(self, name: str) -> None:
         action = ACTIONS[name]
+        if action.key not in self.top.per_task:
+            self.say(f"this view was opened without the {name} action: nothing was sent")
+            return
         try:
             check_writable(self.top.settings, action)
         except ReadOnlyError as exc:
@@ -251,7 +255,7 @@ class TasksView(LiveScreen):
         )
 
     def _act_in_thread(self, action: TaskAction, targets: list[TaskView]) -> None:
-        result = run_action(action, self.top.source.client, targets)
+        result = run_action(action, self.top.per_task, targets)
         self.app.call_from_thread(self._acted, action, result)
 
     def _acted(self, action: TaskAction, result: BulkResult) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from eventix_cli.cli.commands.top import task_actions
 from eventix_cli.cli.top.app import TopApp
 from eventix_cli.cli.top.source import TopSource
 from eventix_cli.client.api import EventixClient
@@ -34,7 +35,7 @@ async def running_top(
     settings = load_settings(overrides={"url": url, "namespace": namespace, "read_only": read_only or None})
     client = EventixClient(url, retries=0, timeout=5)
     source = TopSource(client)
-    app = TopApp(source, settings, namespace=namespace, interval=interval)
+    app = TopApp(source, settings, namespace=namespace, interval=interval, per_task=task_actions(client))
     try:
         async with app.run_test(size=size) as pilot:
             yield pilot

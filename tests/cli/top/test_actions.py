@@ -15,6 +15,8 @@ from eventix_cli.core.times import utcnow
 from tests.cli.top.pilot import run, running_top, settled, table_rows, text_of, until
 from tests.cli.top.test_tasks_view import ERROR, store
 
+pytestmark = pytest.mark.contract
+
 
 def uids(pilot) -> list[str]:
     return [row[1] for row in table_rows(pilot)]

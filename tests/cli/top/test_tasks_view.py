@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from eventix_cli.cli.top.live import STATUS_STYLES
 from eventix_cli.core.task import Task
 from tests.cli.top.pilot import run, running_top, settled, table_rows, text_of, until
+
+pytestmark = pytest.mark.contract
 
 BASE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 ERROR = {
