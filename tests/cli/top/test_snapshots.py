@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from eventix_cli.cli.top.actions import ACTIONS
 from eventix_cli.cli.top.app import TopApp
 from eventix_cli.config import load_settings
 from tests.cli.top.fixed_data import NAMESPACE, NOW, FixedSource
@@ -37,12 +38,17 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(module, "utcnow", lambda: NOW)
 
 
+def _never(task) -> None:
+    raise AssertionError(f"an action ran on {task.uid} in a snapshot test")
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_view(snap_compare, frozen_clock, view: str, size: tuple[int, int]) -> None:
     namespace, keys = VIEWS[view]
     settings = load_settings(overrides={"url": "http://127.0.0.1:9", "namespace": namespace})
-    app = TopApp(FixedSource(), settings, namespace=namespace, interval=3600)  # type: ignore[arg-type]
+    per_task = dict.fromkeys(ACTIONS, _never)  # a snapshot asks, it never acts
+    app = TopApp(FixedSource(), settings, namespace=namespace, interval=3600, per_task=per_task)  # type: ignore[arg-type]
 
     async def open_view(pilot) -> None:
         await until(pilot, lambda: settled(pilot), "the first view")
