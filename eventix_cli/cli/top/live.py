@@ -169,7 +169,11 @@ def refill(
     """Replace a table's rows keeping the cursor on the same row (by key, else by position
     moved by ``cursor_shift``) at the same place on the screen: the scroll moves with it, so
     nothing on the screen jumps. ``keep=False`` puts the cursor on the first row instead (a new
-    selection)."""
+    selection). Rows the same as those shown, in the same order, leave the table alone:
+    redrawing every cell is most of a refresh's CPU, and a quiet queue's rows rarely change."""
+    rows = list(rows)
+    if keep and not cursor_shift and _shown(table, rows):
+        return
     key = cursor_key(table) if keep else None
     old_index, old_scroll = (table.cursor_row, table.scroll_y) if keep else (0, 0)
     index = old_index + cursor_shift
@@ -184,6 +188,13 @@ def refill(
         index = max(0, min(index, len(keys) - 1))
         table.move_cursor(row=index, scroll=False)
         table.scroll_to(y=max(0, old_scroll + index - old_index), animate=False, immediate=True)
+
+
+def _shown(table: DataTable, rows: list[tuple[str, list[Any]]]) -> bool:
+    """Whether ``rows`` are the table's rows, keys, order and cells."""
+    if [key.value for key in table.rows] != [key for key, _ in rows]:
+        return False
+    return all(table.get_row(key) == cells for key, cells in rows)
 
 
 def cursor_key(table: DataTable) -> str | None:
