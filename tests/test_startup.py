@@ -332,3 +332,26 @@ def test_the_common_commands_skip_what_only_other_uses_need(embedded_url, namesp
     loaded = _modules_after(*args)
     assert args[-1] == "--help" or "httpx" in loaded, args  # a run really ran
     assert not absent & loaded, (args, absent & loaded)
+
+
+def test_only_the_interactive_top_imports_textual() -> None:
+    """Textual (~100 ms) is imported at module level only by the cli/top package, and that
+    package only inside `eventix top`'s interactive path: no other command, nor `top --help`
+    or `top --once` (test_help_loads_no_heavy_module and the common commands check those runs)."""
+    import ast
+
+    package = REPO_ROOT / "eventix_cli"
+    top_package = package / "cli" / "top"
+    importers = set()
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only: deferred imports sit inside functions
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "textual" or n.startswith(("textual.", "eventix_cli.cli.top")) for n in names):
+                importers.add(path)
+    assert importers
+    assert all(top_package in path.parents for path in importers), sorted(map(str, importers))

@@ -76,6 +76,25 @@ class BulkResult:
             "seconds": round(self.seconds, 3),
         }
 
+    def summary(self, verb: str, expected: int | None = None, shown: int = 20) -> list[str]:
+        """What the run did, in words: done, skipped, failed (and not attempted), then the
+        reason of each of the first ``shown`` skipped or failed items."""
+        rate = f" ({self.rate:,.0f}/s)" if self.seconds > 0 and self.done else ""
+        parts = [f"{len(self.done):,} {verb}"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped):,} skipped")
+        if self.failed:
+            parts.append(f"{len(self.failed):,} failed")
+        if self.stopped_early:
+            left = self.not_attempted_count(expected)
+            parts.append("the rest not attempted" if left is None else f"{left:,} not attempted")
+        lines = [f"{', '.join(parts)} in {self.seconds:.2f}s{rate}"]
+        lines += [f"  {item['uid']}: {item['reason']}" for item in (self.skipped + self.failed)[:shown]]
+        hidden = len(self.skipped) + len(self.failed) - shown
+        if hidden > 0:
+            lines.append(f"  ... and {hidden:,} more (-o json lists them all)")
+        return lines
+
     def rows(self) -> Iterator[dict[str, Any]]:
         """One record per item: uid, outcome, and the reason where there is one."""
         for uid in self.done:

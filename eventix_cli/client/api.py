@@ -215,8 +215,11 @@ class EventixClient(HttpSender):
         namespace: str | None = None,
         filter: Mapping[str, Any] | None = None,
     ) -> int:
-        """How many tasks match, from ``max_results`` of a one-item page."""
-        return self.by_status(status=status, namespace=namespace, filter=filter, limit=1).max_results
+        """How many tasks match, from ``max_results`` of a one-item page. The page is sorted by
+        uid, an order every server has an index for: unsorted, the embedded server would sort
+        every match in insertion order to find the first."""
+        page = self.by_status(status=status, namespace=namespace, filter=filter, sort="_id", limit=1)
+        return page.max_results
 
     def iter_tasks(
         self,

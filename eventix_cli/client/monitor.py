@@ -17,17 +17,24 @@ if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
 
 STATUS_ORDER = ("scheduled", "processing", "retry", "error", "done")
+#: the statuses of a task waiting for a worker
+PENDING = ("scheduled", "retry")
 
 
 def oldest_due(client: EventixClient, namespace: str | None, now: dt.datetime) -> float | None:
-    """Seconds the oldest due, unclaimed task has waited, or None when nothing is due."""
-    query: dict[str, Any] = {"status": {"$in": ["scheduled", "retry"]}, "worker_id": None}
-    if namespace is not None:
-        query["namespace"] = namespace
-    tasks = client.by_status(filter=query, sort="eta", limit=1).tasks
-    if not tasks or tasks[0].eta is None or tasks[0].eta > now:
+    """Seconds the oldest due, unclaimed task has waited, or None when nothing is due.
+
+    One query per pending status: each is the first entry of an index range on the embedded
+    server (namespace, status, eta), where one query over both statuses sorts them all."""
+    etas = []
+    for status in PENDING:
+        query: dict[str, Any] = {"status": status, "worker_id": None}
+        if namespace is not None:
+            query["namespace"] = namespace
+        etas += [task.eta for task in client.by_status(filter=query, sort="eta", limit=1).tasks if task.eta]
+    if not etas or min(etas) > now:
         return None
-    return (now - tasks[0].eta).total_seconds()
+    return (now - min(etas)).total_seconds()
 
 
 def namespace_counts(

@@ -406,7 +406,8 @@ def compile_filter(query: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
 
 
 def compile_sort(sort: str | None, extra: Sequence[tuple[str, str]] = ()) -> str:
-    """ORDER BY terms for ``"priority,-eta"``; ties keep insertion order, as MongoDB does."""
+    """ORDER BY terms for ``"priority,-eta"``; ties keep insertion order, as MongoDB does. A
+    sort by uid has no ties, so nothing follows it (and an index ending in uid gives the order)."""
     terms: list[str] = [f"{expr} {direction}" for expr, direction in extra]
     for raw in (sort or "").split(","):
         item = raw.strip()
@@ -416,6 +417,8 @@ def compile_sort(sort: str | None, extra: Sequence[tuple[str, str]] = ()) -> str
         name = item.lstrip("+-").strip()
         f = field(name)
         terms.append(f"{f.value_sql} {'DESC' if descending else 'ASC'}")
+        if f.column == "uid":
+            return ", ".join(terms)
     terms.append("rowid ASC")
     return ", ".join(terms)
 

@@ -44,6 +44,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX tasks_worker_expires ON tasks(worker_expires) WHERE worker_expires IS NOT NULL",
         "CREATE INDEX tasks_expires ON tasks(expires) WHERE expires IS NOT NULL",
     ),
+    # version 2: a namespace's tasks newest first, of one status or all (`eventix top`'s
+    # pages, sort "-created_time,-_id"), and its oldest pending task of a status (sort "eta"):
+    # read in index order, stopping at the page's end
+    (
+        "CREATE INDEX tasks_namespace_created ON tasks(namespace, created_time, uid)",
+        "CREATE INDEX tasks_namespace_status_created ON tasks(namespace, status, created_time, uid)",
+        "CREATE INDEX tasks_namespace_status_eta ON tasks(namespace, status, eta)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

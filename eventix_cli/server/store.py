@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from eventix_cli.core.times import format_stored_time, utcnow
+from eventix_cli.server.counts import CountCache
 from eventix_cli.server.errors import (
     AlreadyExists,
     DatabaseUnavailable,
@@ -187,6 +188,7 @@ class TaskStore:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
         self._readers = ReaderPool(self._connect, MAX_READERS)
+        self._counts = CountCache()
         # a connection of its own for the health probe and the checkpoints, one at a time
         self._side: sqlite3.Connection | None = None
         self._side_lock = threading.Lock()
@@ -606,10 +608,8 @@ class TaskStore:
             with self._readers.connection(QUERY_TIME_LIMIT) as db:
                 db.execute("BEGIN")  # one snapshot for the page and its count
                 rows = db.execute(sql, page_params).fetchall()
-                if limit is None and skip is None:
-                    total = len(rows)
-                else:
-                    total = db.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", params).fetchone()[0]
+                paged = limit is not None or skip is not None
+                total = self._counts.count(db, where, params) if paged else len(rows)
         except sqlite3.OperationalError as exc:
             # stopped by the progress handler, or by the deadline check in the $regex function
             if str(exc) == "interrupted" or time.monotonic() >= stopped_at(exc):

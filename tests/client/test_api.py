@@ -296,3 +296,17 @@ def test_a_task_the_model_refuses_is_an_invalid_response(models: bool) -> None:
         pytest.raises(InvalidResponse, match="priority"),
     ):
         client.get_task("u1")
+
+
+def test_count_asks_for_one_task_in_uid_order() -> None:
+    """A count reads max_results of a one-item page in uid order, which every server reads
+    from an index (unsorted, the embedded server sorts every match by insertion order)."""
+    rec = Recorder(httpx.Response(200, json={"data": {}, "ids": [], "max_results": 42}))
+    with _client(rec) as client:
+        assert client.count(namespace="ns", status="done") == 42
+    assert json.loads(rec.requests[0].content) == {
+        "namespace": "ns",
+        "status": "done",
+        "limit": 1,
+        "sort": "_id",
+    }

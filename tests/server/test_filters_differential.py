@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventix_cli.client.browse import NEWEST_FIRST, text_filter
 from eventix_cli.core.times import format_stored_time
 from eventix_cli.server.store import TaskStore
 
@@ -161,3 +162,45 @@ def test_missing_null_and_array_fields_as_mongomock(store, query) -> None:
     collection = _load(store, FIXED_DOCS)
     expected = sorted(doc["_id"] for doc in collection.find(query, {"_id": 1}))
     assert sorted(uid for uid, _doc in store.query(query)[0]) == expected
+
+
+# -- the text filter of `eventix top` ------------------------------------------------------------
+
+# letters with case (ASCII and not, with the special folds: long s, Kelvin sign, sharp s),
+# every regex metacharacter, blanks and a control character. Not the Turkish dotted and
+# dotless i (U+0130, U+0131): RE2 folds case by Unicode's simple case folding, as MongoDB's
+# PCRE does, where neither has another case; mongomock's Python re also equates them with i/I.
+FILTER_TEXT_ALPHABET = "aAbBkKsSäÄſKßẞ.*+?^$|()[]{}\\-#& \t\x01/"
+SEARCHABLE = st.text(alphabet=FILTER_TEXT_ALPHABET, max_size=6)
+ERROR_RESULT = st.builds(lambda cls, msg: {"error_class": cls, "error_message": msg}, SEARCHABLE, SEARCHABLE)
+SEARCHED_DOCUMENT = st.fixed_dictionaries(
+    {"created_time": st.sampled_from([dt.datetime(2030, 1, 1, s, tzinfo=dt.UTC) for s in range(3)])},
+    optional={
+        "task": SEARCHABLE,
+        "unique_key": st.none() | SEARCHABLE,
+        "result": st.none() | ERROR_RESULT | SEARCHABLE | st.lists(SEARCHABLE, max_size=2),
+    },
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    docs=st.lists(SEARCHED_DOCUMENT, min_size=1, max_size=6),
+    texts=st.lists(SEARCHABLE | st.sampled_from(["t1", "T2", "a.", "k", "s", "i"]), min_size=1, max_size=4),
+)
+def test_text_filter_of_top_selects_and_orders_as_mongomock(store, docs, texts) -> None:
+    """The filter box's text (a literal, case-insensitive, over name, unique key, uid and
+    error) selects the same tasks, in the same newest-first order, as on mongomock."""
+    collection = _load(store, docs)
+    for text in texts:
+        query = text_filter(text) or {}
+        order = [(name.lstrip("-"), -1 if name.startswith("-") else 1) for name in NEWEST_FIRST.split(",")]
+        expected = [doc["_id"] for doc in collection.find(query, {"_id": 1}).sort(order)]
+        got = [uid for uid, _doc in store.query(query, sort=NEWEST_FIRST)[0]]
+        assert got == expected, (text, query, docs)

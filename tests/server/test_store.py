@@ -13,9 +13,11 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventix_cli.client.browse import NEWEST_FIRST
 from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.errors import RevisionConflict, StoreError
+from eventix_cli.server.filters import compile_filter, compile_sort
 from eventix_cli.server.rows import COLUMNS, StoredDoc, revise, to_row
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, sort_key
 
@@ -221,3 +223,42 @@ def test_the_columns_always_mirror_the_document(steps: list) -> None:
             assert stored == to_row(expected)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ({"namespace": "n"}, "tasks_namespace_created"),
+        ({"namespace": "n", "status": "done"}, "tasks_namespace_status_created"),
+    ],
+)
+def test_newest_first_pages_use_an_index(query: dict, index: str) -> None:
+    """`eventix top`'s pages (newest first, of a namespace, of one status or all) read the
+    index in order and stop at the page's end, whatever the number of tasks."""
+    _assert_ordered_by(index, query, NEWEST_FIRST)
+
+
+def test_the_oldest_pending_task_is_found_in_an_index() -> None:
+    """The oldest due task of a namespace (`top`, `stats`, the exporter) is the first entry of
+    an index range, one query per pending status, however many tasks wait."""
+    _assert_ordered_by(
+        "tasks_namespace_status_eta", {"namespace": "n", "status": "retry", "worker_id": None}, "eta"
+    )
+
+
+def test_a_count_page_is_found_in_an_index() -> None:
+    """`EventixClient.count` asks for one task in uid order: the first entry of an index range."""
+    _assert_ordered_by("tasks_namespace_status_uid", {"namespace": "n", "status": "done"}, "_id")
+
+
+def _assert_ordered_by(index: str, query: dict, sort: str) -> None:
+    store = TaskStore(":memory:")
+    where, params = compile_filter(query)
+    plan = store.db.execute(
+        f"EXPLAIN QUERY PLAN SELECT uid, doc FROM tasks WHERE {where} ORDER BY {compile_sort(sort)} LIMIT 50",
+        params,
+    ).fetchall()
+    text = " ".join(str(r) for r in plan)
+    assert index in text
+    assert "TEMP B-TREE" not in text  # no sort: the index gives the order
+    store.close()

@@ -1,13 +1,9 @@
-"""``eventix top``: a live, full-screen view of the queues."""
+"""``eventix top``: the interactive view of the queues on a terminal (``cli/top``, Textual),
+or one snapshot for scripts (``--once``)."""
 
 from __future__ import annotations
 
-import contextlib
-import select
 import sys
-import termios
-import tty
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,19 +15,24 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
-from eventix_cli.cli.output import Column, Output, is_terminal, make_console, refuse_ids, stream_text
+from eventix_cli.cli.output import Column, Output, is_terminal, refuse_ids, stream_text
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST, count_column
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from eventix_cli.client.api import EventixClient
     from eventix_cli.client.monitor import Snapshot
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
 
   eventix top -A --interval 5
+  eventix top -n billing --read-only
   eventix top -n billing --once -o json | jq .done_per_minute
 """
 
@@ -88,21 +89,21 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
     return lines
 
 
-@contextlib.contextmanager
-def _keys() -> Iterator[None]:
-    """stdin in cbreak mode (single key presses, no echo) while the view runs."""
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+def task_actions(client: EventixClient) -> dict[str, Callable[[TaskView], None]]:
+    """The one call per task of each action of the view: those of `task retry`, `task cancel`
+    (--force on a task the view showed as processing, and warned about) and `task purge`."""
+    # deferred: the task commands only for the interactive view, kept off `top --once` and
+    # `top --help` (tests/test_startup.py)
+    from eventix_cli.cli.commands.task.cancel import cancel_one
+    from eventix_cli.cli.commands.task.purge import purge_one
+    from eventix_cli.cli.commands.task.retry import retry_one
+    from eventix_cli.core.statuses import TaskStatus
 
-
-def _quit_pressed(timeout: float) -> bool:
-    ready, _, _ = select.select([sys.stdin], [], [], timeout)
-    return bool(ready) and sys.stdin.read(1).lower() == "q"
+    return {
+        "retry": lambda task: retry_one(client, task.uid, None, False),
+        "cancel": lambda task: cancel_one(client, task.uid, force=task.status == TaskStatus.processing),
+        "delete": lambda task: purge_one(client, task.to_wire()),
+    }
 
 
 def top(
@@ -112,49 +113,60 @@ def top(
         float, typer.Option("--interval", "-i", min=0.2, help="Seconds between refreshes.")
     ] = 2.0,
     once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit (for scripts).")] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Refuse every action of the view (retry, cancel, delete), as EVENTIX_READ_ONLY "
+            "or a read-only profile do.",
+        ),
+    ] = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
     output: ReportOutputOption = None,
 ) -> None:
-    """A live view: counts per namespace and status, tasks done and failed per minute (as
-    observed), how long the oldest due task has waited, and the latest errors.
+    """The interactive view: namespaces (-A), the tasks of one namespace (-n), a task, the
+    running tasks by worker; retry, cancel and delete tasks from it, each asked first.
 
-    q or Ctrl-C quits. Off a terminal it refuses: use `eventix stats`, or --once.
+    ? shows every key; q or Ctrl-C quits. --once prints one snapshot (counts per namespace
+    and status, done and failed in the last minute, the oldest due task, the latest errors).
+    Off a terminal it refuses: use `eventix stats`, or --once.
     """
-    # deferred: concurrent.futures, as in render
-    from eventix_cli.client.monitor import STATUS_ORDER, Monitor
-
     if not once and not (is_terminal(sys.stdout) and is_terminal(sys.stdin)):
         raise UsageError(
             "eventix top needs a terminal",
             hint="for scripts use `eventix stats` or `eventix top --once`",
         )
-    settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
+    settings, client = connect(
+        ctx, url=url, timeout=timeout, output=output, namespace=namespace, read_only=read_only or None
+    )
     refuse_ids(settings.output, "top reports counts, not tasks", "-o json, -o csv or -o table")
-    where = "all namespaces" if all_namespaces else f"namespace {settings.namespace}"
+    where = None if all_namespaces else settings.namespace
     with client:
-        monitor = Monitor(client, None if all_namespaces else settings.namespace)
         if once:
-            snapshot = monitor.snapshot()
+            # deferred: the monitor brings concurrent.futures, kept off `top --help` (tests/test_startup.py)
+            from eventix_cli.client.monitor import STATUS_ORDER, Monitor
+
+            snapshot = Monitor(client, where).snapshot()
             out = Output(settings.output)
             if out.format == "table":
-                stream_text("\n".join(render(snapshot, where, None)) + "\n")
+                label = "all namespaces" if where is None else f"namespace {where}"
+                stream_text("\n".join(render(snapshot, label, None)) + "\n")
             elif out.format == "csv":  # one table of plain cells: the counts per namespace
                 fields = ("namespace", *STATUS_ORDER, "total", "oldest_due_seconds")
                 out.records(snapshot.rows, [Column(k, k) for k in fields])
             else:
                 out.document(snapshot.to_json())
             return
-        # deferred: rich only for the live view, kept off `top --once` (and rich.live off
-        # `top --help`; tests/test_startup.py)
-        from rich.live import Live
-        from rich.text import Text
+        # deferred: Textual only for the interactive view, kept off every other command and
+        # off `top --help` and `top --once` (tests/test_startup.py)
+        from eventix_cli.cli.top.app import TopApp
+        from eventix_cli.cli.top.source import TopSource
 
-        console = make_console()
-        with _keys(), Live(console=console, screen=True, auto_refresh=False) as live:
-            while True:
-                lines = render(monitor.snapshot(), where, interval, width=console.width)
-                live.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"), refresh=True)
-                if _quit_pressed(interval):
-                    return
+        source = TopSource(client)
+        try:
+            app = TopApp(source, settings, namespace=where, interval=interval, per_task=task_actions(client))
+            app.run()
+        finally:
+            source.close()

@@ -202,21 +202,8 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
         # the error is the whole story, not "0 purged, the rest not attempted"
         output.error_lines(format_error(result.error))
         raise typer.Exit(int(result.error.exit_code))
-    rate = f" ({result.rate:,.0f}/s)" if result.seconds > 0 and result.done else ""
-    parts = [f"{len(result.done):,} {verb}"]
-    if result.skipped:
-        parts.append(f"{len(result.skipped):,} skipped")
-    if result.failed:
-        parts.append(f"{len(result.failed):,} failed")
-    if result.stopped_early:
-        left = result.not_attempted_count(expected)
-        parts.append("the rest not attempted" if left is None else f"{left:,} not attempted")
-    output.message(f"{', '.join(parts)} in {result.seconds:.2f}s{rate}")
-    for item in (result.skipped + result.failed)[:20]:
-        output.message(f"  {item['uid']}: {item['reason']}")
-    hidden = len(result.skipped) + len(result.failed) - 20
-    if hidden > 0:
-        output.message(f"  ... and {hidden:,} more (-o json lists them all)")
+    for line in result.summary(verb, expected):
+        output.message(line)
     if result.stopped_early:
         why = "interrupted" if result.interrupted else "stopped"
         output.message(

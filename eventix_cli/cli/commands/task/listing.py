@@ -16,7 +16,7 @@ from eventix_cli.cli.commands.task.common import (
     UniqueKeyFilterOption,
     build_query,
 )
-from eventix_cli.cli.commands.task.rendering import csv_columns, listing_columns, print_tasks, task_row
+from eventix_cli.cli.commands.task.rendering import csv_columns, listing_columns, print_tasks
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     ColumnsOption,
@@ -29,6 +29,7 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import select_columns
+from eventix_cli.cli.task_rows import task_row
 from eventix_cli.client.selection import first_matches, iter_matches
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import utcnow

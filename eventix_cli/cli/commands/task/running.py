@@ -7,9 +7,6 @@ it (it probably died); the server's cleanup puts such a task back in the queue.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING, Any
-
 import typer
 
 from eventix_cli.cli import output as out
@@ -24,10 +21,7 @@ from eventix_cli.cli.options import (
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import CUT_LAST
-from eventix_cli.core.times import format_duration, format_wire_time, utcnow
-
-if TYPE_CHECKING:
-    from eventix_cli.core.view import TaskView
+from eventix_cli.client.running import group_by_worker, running_rows
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -37,46 +31,6 @@ EPILOG = """\
   [dim]# tasks whose worker probably died (lease expired)[/dim]
   eventix task running -o json | jq '.[] | select(.expired > 0) | .worker_id'
 """
-
-#: the claim lease of the API; RUNNING counts from the claim, or from the last renewal
-LEASE = dt.timedelta(seconds=300)
-
-
-def running_row(task: TaskView, now: dt.datetime) -> dict[str, Any]:
-    expires = task.worker_expires
-    since = None if expires is None else (now - (expires - LEASE)).total_seconds()
-    left = None if expires is None else (expires - now).total_seconds()
-    if left is None:
-        lease = ""
-    elif left >= 0:
-        lease = f"in {format_duration(left)}"
-    else:
-        lease = f"EXPIRED {format_duration(-left)} ago"
-    return {
-        "worker_id": task.worker_id or "(none)",
-        "uid": task.uid,
-        "namespace": task.namespace,
-        "task": task.task,
-        "running_seconds": None if since is None else round(max(since, 0.0), 1),
-        "running": "" if since is None else format_duration(max(since, 0.0)),
-        "worker_expires": format_wire_time(expires) if expires else None,
-        "lease": lease,
-        "lease_expired": left is not None and left < 0,
-    }
-
-
-def group_by_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(row["worker_id"], []).append(row)
-    return [
-        {
-            "worker_id": worker,
-            "tasks": tasks,
-            "expired": sum(1 for t in tasks if t["lease_expired"]),
-        }
-        for worker, tasks in sorted(groups.items())
-    ]
 
 
 def running(
@@ -97,15 +51,8 @@ def running(
     so a worker is only seen through the tasks it holds.
     """
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
-    query: dict[str, Any] = {"status": "processing"}
-    if not all_namespaces:
-        query["namespace"] = settings.namespace
     with client:
-        tasks = list(client.iter_tasks(filter=query))
-    now = utcnow()
-    rows = sorted(
-        (running_row(t, now) for t in tasks), key=lambda r: (r["worker_id"], -(r["running_seconds"] or 0))
-    )
+        rows = running_rows(client, None if all_namespaces else settings.namespace)
     groups = group_by_worker(rows)
     printer = Output(settings.output, headers=not no_headers)
     if printer.format == "json":

@@ -1,0 +1,150 @@
+"""The tasks view of ``eventix top`` (headless Pilot) against both servers: rows newest first
+with the counts bar, status keys, the server-side filter, marks, the task view and back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventix_cli.cli.top.live import STATUS_STYLES
+from eventix_cli.core.task import Task
+from tests.cli.top.pilot import run, running_top, settled, table_rows, text_of, until
+
+pytestmark = pytest.mark.contract
+
+BASE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+ERROR = {
+    "error_class": "ValueError",
+    "error_message": "bad invoice 42",
+    "error_status_code": 500,
+    "error_traceback": [
+        "Traceback (most recent call last):\n",
+        '  File "job.py", line 3\n',
+        "ValueError: bad\n",
+    ],
+    "error_payload": {},
+}
+
+
+def store(client, namespace: str, minute: int, **fields) -> str:
+    fields.setdefault("task", "job")
+    task = Task(namespace=namespace, created_time=BASE + dt.timedelta(minutes=minute), **fields)
+    return client.post_task(task.to_wire()).uid
+
+
+def uids(pilot) -> list[str]:
+    return [row[1] for row in table_rows(pilot)]
+
+
+def test_rows_newest_first_with_counts_and_coloured_statuses(client, server, namespace) -> None:
+    first = store(client, namespace, 0)
+    second = store(client, namespace, 1, status="error", result=ERROR, task="send_invoice")
+    third = store(client, namespace, 2, status="done")
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            assert uids(pilot) == [third, second, first]
+            row = table_rows(pilot)[1]
+            assert row[2:4] == ["send_invoice", "error"]
+            assert row[-1] == "ValueError"
+            counts = text_of(pilot, "#counts")
+            assert "scheduled 1" in counts
+            assert "error 1" in counts
+            assert "done 1" in counts
+            assert "rows 1-3 of 3" in counts
+            table = pilot.app.screen.query_one("DataTable")
+            assert table.get_row_at(1)[3].style == STATUS_STYLES["error"] == "red"
+            await pilot.press("q")
+        assert pilot.app.return_code == 0
+
+    run(scenario)
+
+
+def test_status_keys_and_tab_switch_the_status_shown(client, server, namespace) -> None:
+    by_status = {
+        s: store(client, namespace, i, status=s)
+        for i, s in enumerate(["scheduled", "retry", "error", "done"])
+    }
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            for key, status in (("1", "scheduled"), ("3", "retry"), ("4", "error"), ("5", "done")):
+                await pilot.press(key)
+                await until(pilot, lambda s=status: uids(pilot) == [by_status[s]], f"the {status} tasks")
+                assert f"status {status}" in text_of(pilot, "#title")
+            await pilot.press("2")
+            await until(pilot, lambda: settled(pilot) and not uids(pilot), "no processing task")
+            assert "no tasks match" in text_of(pilot, "#counts")
+            await pilot.press("0")
+            await until(pilot, lambda: len(uids(pilot)) == 4, "every status")
+            await pilot.press("tab")
+            await until(pilot, lambda: uids(pilot) == [by_status["scheduled"]], "tab: the next status")
+
+    run(scenario)
+
+
+def test_filter_is_matched_on_the_server_and_puts_the_cursor_on_the_first_row(
+    client, server, namespace
+) -> None:
+    wanted = store(client, namespace, 0, task="Send_Invoice")
+    for minute in range(1, 106):  # beyond the first page: found by the server, not among loaded rows
+        store(client, namespace, minute, task="other")
+    by_error = store(client, namespace, 6, status="error", result={**ERROR, "error_message": "invoice lost"})
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            assert wanted not in uids(pilot)
+            assert len(uids(pilot)) == 100
+            await pilot.press("down")
+            await pilot.press("slash")
+            await pilot.press(*"INVOICE")
+            await pilot.press("enter")
+            await until(pilot, lambda: settled(pilot) and uids(pilot) == [by_error, wanted], "the matches")
+            table = pilot.app.screen.query_one("DataTable")
+            assert table.cursor_row == 0
+            assert table.has_focus
+            assert "filter 'INVOICE'" in text_of(pilot, "#title")
+            await pilot.press("escape")
+            await until(
+                pilot,
+                lambda: (
+                    settled(pilot) and len(uids(pilot)) == 100 and "filter" not in text_of(pilot, "#title")
+                ),
+                "the filter cleared",
+            )
+            await pilot.press("q")
+        assert pilot.app.return_code == 0
+
+    run(scenario)
+
+
+def test_enter_shows_every_field_and_escape_goes_back(client, server, namespace) -> None:
+    uid = store(
+        client, namespace, 0, status="error", result=ERROR, args=[1, "a"], kwargs={"invoice": {"id": 42}}
+    )
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            await pilot.press("enter")
+            await until(pilot, lambda: settled(pilot) and pilot.app.screen.uid == uid, "the task view")
+            text = text_of(pilot, "#fields")
+            assert f"uid              {uid}" in text
+            assert "created_time     2030-01-01T00:00:00" in text
+            assert "d)" in text
+            assert '  {\n    "invoice": {\n      "id": 42\n    }\n  }' in text
+            assert "class    ValueError" in text
+            assert "message  bad invoice 42" in text
+            assert '    File "job.py", line 3' in text
+            await pilot.press("escape")
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "TasksView", "back to the tasks")
+            await pilot.press("enter")
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "TaskDetail", "the task view again")
+            await pilot.press("q")
+        assert pilot.app.return_code == 0
+
+    run(scenario)
