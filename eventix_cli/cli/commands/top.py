@@ -112,7 +112,12 @@ def top(
     ] = 2.0,
     once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit (for scripts).")] = False,
     read_only: Annotated[
-        bool, typer.Option("--read-only", help="Refuse every action of the view (retry, cancel, delete).")
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Refuse every action of the view (retry, cancel, delete), as EVENTIX_READ_ONLY "
+            "or a read-only profile do.",
+        ),
     ] = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,

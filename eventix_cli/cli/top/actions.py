@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from eventix_cli.cli.bulk import BulkResult, run_bulk
 from eventix_cli.config import require_writable
 from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.text import escape
 
 if TYPE_CHECKING:
     from eventix_cli.config import Settings
@@ -50,7 +51,7 @@ def check_writable(settings: Settings, action: TaskAction) -> None:
 def question(action: TaskAction, tasks: Sequence[TaskView]) -> str:
     """How many and which: the dialog's text."""
     lines = [f"{action.ask} {len(tasks):,} task(s)?", ""]
-    lines += [f"  {t.uid}  {t.task}  ({t.status.value})" for t in tasks[:LISTED]]
+    lines += [f"  {t.uid}  {escape(t.task)}  ({t.status.value})" for t in tasks[:LISTED]]
     if len(tasks) > LISTED:
         lines.append(f"  ... and {len(tasks) - LISTED:,} more")
     warning = _warning(action, tasks)
@@ -80,8 +81,9 @@ def run_action(action: TaskAction, per_task: PerTask, tasks: Sequence[TaskView])
 
 
 def report(action: TaskAction, result: BulkResult) -> str:
-    """The outcome in one line, as the bulk commands summarise it (the first reason included)."""
+    """The outcome in one line, as the bulk commands summarise it (the first reason included;
+    task data escaped)."""
     lines = result.summary(action.verb, shown=1)
     if result.error is not None:
         lines.append(f"stopped: {result.error.message}")
-    return ";".join(lines)
+    return escape("; ".join(line.strip() for line in lines))

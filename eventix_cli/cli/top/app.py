@@ -36,13 +36,12 @@ class TopApp(App[None]):
         *,
         namespace: str | None,
         interval: float,
-        per_task: PerTask | None = None,
+        per_task: PerTask,
     ) -> None:
         super().__init__()
         self.source = source
-        # the one call per task of each action (cli/commands/top.py gives those of the task
-        # commands); without them the view only looks
-        self.per_task: PerTask = per_task or {}
+        # the one call per task of each action: cli/commands/top.py gives those of the task commands
+        self.per_task = per_task
         self.settings = settings
         self.start_namespace = namespace
         self.interval = interval

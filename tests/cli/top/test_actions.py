@@ -8,10 +8,12 @@ import datetime as dt
 
 import pytest
 
+from eventix_cli.cli.top.actions import ACTIONS, LISTED, question
 from eventix_cli.cli.top.dialogs import Confirm
 from eventix_cli.core.errors import TaskNotFound
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
+from eventix_cli.core.view import TaskView
 from tests.cli.top.pilot import run, running_top, settled, table_rows, text_of, until
 from tests.cli.top.test_tasks_view import ERROR, store
 
@@ -156,3 +158,12 @@ def test_read_only_from_the_environment(client, server, namespace, monkeypatch) 
         assert client.get_task(failed).status.value == "error"
 
     run(scenario)
+
+
+def test_the_question_names_tasks_with_their_control_characters_escaped() -> None:
+    tasks = [TaskView.of_model(Task(task="evil\x1b[2Jname", namespace="x")) for _ in range(LISTED + 2)]
+    text = question(ACTIONS["delete"], tasks)
+    assert "\x1b" not in text
+    assert "evil\\e[2Jname" in text
+    assert text.splitlines()[0] == f"Delete {LISTED + 2} task(s)?"
+    assert text.splitlines()[-1] == "  ... and 2 more"

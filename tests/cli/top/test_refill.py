@@ -15,7 +15,7 @@ from tests.cli.top.pilot import run, settled, table_rows, until
 
 def test_unchanged_rows_are_not_redrawn_and_changed_ones_are(monkeypatch) -> None:
     settings = load_settings(overrides={"url": "http://127.0.0.1:9", "namespace": NAMESPACE})
-    app = TopApp(FixedSource(), settings, namespace=NAMESPACE, interval=3600)  # type: ignore[arg-type]
+    app = TopApp(FixedSource(), settings, namespace=NAMESPACE, interval=3600, per_task={})  # type: ignore[arg-type]
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
