@@ -8,7 +8,8 @@ benchmark does), it measures in the same run:
     pseudo-terminal (read back by a terminal emulator), against the baseline `eventix task
     list --limit 1` as a whole process, interleaved: ratio <= 3;
   - one refresh of the tasks view (the page and the status bar's counts, the calls the view
-    makes): requests equal at both sizes, time within 1.5x (interleaved);
+    makes): requests equal at both sizes, time within 1.5x (interleaved); and, for the record,
+    the same while the queue is being written, when the server counts every match again;
   - the RSS of the `top` process after paging through 20 pages of rows, at both sizes
     (interleaved): within 1.2x;
   - the CPU of the view left open on a quiet queue (100,000 tasks, refreshing every 2 s), from
@@ -33,6 +34,8 @@ from exporter import NAMESPACE, prefill
 
 from eventix_cli.cli.top.source import TopSource
 from eventix_cli.cli.top.window import PAGE_SIZE
+from eventix_cli.client.api import EventixClient
+from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from tests.support.metrics import CountingClient
 from tests.support.pty_screen import PtyScreen, cli_env
@@ -77,9 +80,14 @@ def startup_rounds(url: str, tmp: Path, runs: int) -> tuple[list[float], list[fl
     return tops, lists
 
 
-def refresh_rounds(servers: dict[int, RunningServer], runs: int) -> dict[int, tuple[int, float]]:
-    """(requests, median seconds) of one refresh of the tasks view at each size, interleaved."""
+def refresh_rounds(
+    servers: dict[int, RunningServer], runs: int, *, written: bool = False
+) -> dict[int, tuple[int, float]]:
+    """(requests, median seconds) of one refresh of the tasks view at each size, interleaved.
+    ``written``: a task is stored in another namespace before each refresh (untimed), as on a
+    queue being worked, so that the server counts every match again."""
     sources = {size: TopSource(CountingClient(srv.url, retries=0)) for size, srv in servers.items()}
+    writers = {size: EventixClient(srv.url, retries=0) for size, srv in servers.items()}
 
     def refresh(source: TopSource) -> None:
         page = source.page(namespace=NAMESPACE, status=None, text=None, skip=0, limit=PAGE_SIZE)
@@ -95,12 +103,15 @@ def refresh_rounds(servers: dict[int, RunningServer], runs: int) -> dict[int, tu
     times: dict[int, list[float]] = {size: [] for size in sources}
     for i in range(runs):
         for size in SIZES if i % 2 == 0 else reversed(SIZES):
+            if written:
+                writers[size].post_task(Task(task="bench", namespace=f"{NAMESPACE}-other").to_wire())
             started = time.perf_counter()
             refresh(sources[size])
             times[size].append(time.perf_counter() - started)
-    for source in sources.values():
+    for size, source in sources.items():
         source.close()
         source.client.close()
+        writers[size].close()
     return {size: (requests[size], statistics.median(times[size])) for size in sources}
 
 
@@ -177,6 +188,8 @@ def main() -> None:
             tops, lists = startup_rounds(small.url, tmp, runs)
             print("one refresh ...", flush=True)
             refreshes = refresh_rounds(servers, runs * 5)
+            print("one refresh, the queue being written ...", flush=True)
+            busy = refresh_rounds(servers, runs * 5, written=True)
             print("memory ...", flush=True)
             rss = rss_rounds(servers, tmp, max(3, runs // 3))
             print(f"idle for {args.idle:g} s ...", flush=True)
@@ -203,6 +216,14 @@ def main() -> None:
             f"{t_large / t_small:.2f}",
             verdict(t_large / t_small, 1.5, higher_is_better=False)
             + ("" if req_large == req_small else "; FAIL (requests differ)"),
+        ),
+        (
+            "one refresh at 100,000 tasks, the queue being written",
+            "the same at 1,000",
+            f"{busy[SIZES[-1]][1] * 1000:.1f} ms, {busy[SIZES[-1]][0]} requests",
+            f"{busy[SIZES[0]][1] * 1000:.1f} ms, {busy[SIZES[0]][0]} requests",
+            f"{busy[SIZES[-1]][1] / busy[SIZES[0]][1]:.2f}",
+            "(no target: every match is counted again)",
         ),
         (
             "RSS of `top` at 100,000 tasks",

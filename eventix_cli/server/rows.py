@@ -50,7 +50,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE INDEX tasks_namespace_created ON tasks(namespace, created_time, uid)",
         "CREATE INDEX tasks_namespace_status_created ON tasks(namespace, status, created_time, uid)",
-        "CREATE INDEX tasks_namespace_status_eta ON tasks(namespace, status, eta)",
+        # unclaimed tasks only (the query names `worker_id IS NULL` as written here): a claim
+        # takes the entry out and a write-back puts it in, where a full index would move it
+        # twice (13 % more server CPU per task in `./dev bench server_cpu`)
+        "CREATE INDEX tasks_namespace_status_eta ON tasks(namespace, status, eta) WHERE worker_id IS NULL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

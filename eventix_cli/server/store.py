@@ -305,7 +305,9 @@ class TaskStore:
         with self._readers.paused(QUERY_TIME_LIMIT) as quiet, self._side_lock:
             side = self._side_connection()
             _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if quiet:
+            # an empty log is left alone: truncating it would count as a change of the
+            # database (data_version) and drop every kept count (server/counts.py)
+            if quiet and frames:
                 _busy, frames, copied = side.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return frames, copied
 

@@ -66,3 +66,26 @@ def test_store_listing_counts_follow_writes(tmp_path: Path) -> None:
     store.delete(posted["uid"])
     assert store.query(query, limit=1)[1] == 1
     store.close()
+
+
+def test_a_checkpoint_with_nothing_to_copy_keeps_the_counts(tmp_path: Path) -> None:
+    """The checkpoint runs every 10 s; truncating an empty log would count as a change of the
+    database (data_version) and throw every kept count away, on a queue where nothing changed."""
+    store = TaskStore(tmp_path / "s.sqlite3")
+    store.post(Task(task="x", namespace="n").to_wire())
+    reader = sqlite3.connect(tmp_path / "s.sqlite3", isolation_level=None)
+
+    def version() -> int:
+        return reader.execute("PRAGMA data_version").fetchone()[0]
+
+    store.checkpoint()  # copies and truncates the post's frames
+    before = version()
+    store.checkpoint()
+    store.checkpoint()
+    assert version() == before
+    store.post(Task(task="x", namespace="n").to_wire())
+    assert version() != before  # a real change is still seen
+    assert (tmp_path / "s.sqlite3-wal").stat().st_size > 0
+    store.checkpoint()
+    assert (tmp_path / "s.sqlite3-wal").stat().st_size == 0  # a log with frames is still truncated
+    store.close()
