@@ -61,7 +61,8 @@ class TasksView(LiveScreen):
     DEFAULT_CSS = """
     TasksView #filter { display: none; }
     TasksView #filter.shown { display: block; }
-    TasksView #counts { height: 1; dock: bottom; }
+    TasksView #tasks { height: 1fr; }
+    TasksView #counts { height: 1; }
     """
 
     def __init__(self, namespace: str, *, stacked: bool = False) -> None:

@@ -54,6 +54,10 @@ def test_rows_newest_first_with_counts_and_coloured_statuses(client, server, nam
             assert "error 1" in counts
             assert "done 1" in counts
             assert "rows 1-3 of 3" in counts
+            screen = pilot.app.screen  # the counts bar is on screen, not under the status bar
+            counts_region = screen.query_one("#counts").region
+            assert counts_region.height == 1
+            assert not counts_region.overlaps(screen.query_one("#status").region)
             table = pilot.app.screen.query_one("DataTable")
             assert table.get_row_at(1)[3].style == STATUS_STYLES["error"] == "red"
             await pilot.press("q")
