@@ -70,6 +70,11 @@ class WriteFailed(EventixCliError):
     """An output file could not be written to the end (disk full, reader gone, ...)."""
 
 
+class JournalUnwritable(EventixCliError):
+    """The journal of changes could not be written (disk full, read-only, no permission); the
+    command stops before it changes anything it has not journaled."""
+
+
 class TransportError(EventixCliError):
     """The request did not get an HTTP answer."""
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
 
 from eventix_cli.cli import output
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
@@ -21,6 +22,7 @@ from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import new_task_document, stored_priority
 from eventix_cli.core.jsonrules import loads
 from eventix_cli.core.times import parse_eta
+from eventix_cli.journal.writer import record_posted
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -217,6 +219,7 @@ def add(
         bool,
         typer.Option("--until-final", help="With --wait: wait through retries until done or error."),
     ] = False,
+    no_journal: NoJournalOption = False,
     wait_timeout: Annotated[
         float | None,
         typer.Option(
@@ -259,7 +262,9 @@ def add(
         clash = [name for name, present in given.items() if present]
         if clash:
             raise UsageError(f"--from takes every field from its lines; {clash[0]} cannot be given with it")
-        _add_from(ctx, from_, concurrency, namespace=namespace, url=url, timeout=timeout, output=output)
+        _add_from(
+            ctx, from_, concurrency, no_journal, namespace=namespace, url=url, timeout=timeout, output=output
+        )
         return
     if task_name is None:
         raise UsageError("give the TASK to enqueue, or --from FILE for many")
@@ -283,8 +288,13 @@ def add(
         fields["eta"] = when
     if retry_delay is not None:
         fields["error_eta_inc"] = retry_delay
-    with client:
-        stored = client.post_task(new_task_document(fields))
+    document = new_task_document(fields)
+    with (
+        journaled(ctx, settings, "add", no_journal=no_journal, namespace=settings.namespace) as entry,
+        client,
+    ):
+        stored = client.post_task(document)
+        record_posted(entry, document["uid"], stored.uid, stored.revision)
         printer = Output(settings.output)
         if not wait:
             _print_added(printer, stored)
@@ -295,7 +305,7 @@ def add(
         wait_for(client, [stored.uid], settings.output, timeout=wait_timeout, until_final=until_final)
 
 
-def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
+def _add_from(ctx: typer.Context, source: str, concurrency: int, no_journal: bool, **connection: Any) -> None:
     settings, client = connect(ctx, **connection)
     require_writable(settings, "add tasks")
     # deferred: the batch module (and cli.bulk) only for --from, kept off `task add TASK`
@@ -306,8 +316,11 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
     if not lines:
         output.message("nothing to add: the input has no task lines")
         return
-    with client:
-        enqueue(client, lines, settings.output, concurrency=concurrency)
+    with (
+        journaled(ctx, settings, "add", no_journal=no_journal, namespace=settings.namespace) as entry,
+        client,
+    ):
+        enqueue(client, lines, settings.output, concurrency=concurrency, entry=entry)
 
 
 def _print_added(printer: Output, stored: TaskView) -> None:

@@ -28,6 +28,7 @@ from eventix_cli.core.fields import (
     stored_priority,
 )
 from eventix_cli.core.times import parse_eta, utcnow
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry, record_posted
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -131,14 +132,23 @@ def load(source: str, *, namespace: str, operator: str) -> list[Line]:
     return lines
 
 
-def enqueue(client: EventixClient, lines: list[Line], fmt: str | None, *, concurrency: int) -> None:
+def enqueue(
+    client: EventixClient,
+    lines: list[Line],
+    fmt: str | None,
+    *,
+    concurrency: int,
+    entry: Entry | NoEntry = NO_ENTRY,
+) -> None:
     """Post every task concurrently; print the stored uids (or tasks) in input order, and a
-    summary on stderr. Exit 1 when any line failed (each is named with its reason)."""
+    summary on stderr. Exit 1 when any line failed (each is named with its reason). Each
+    task added is recorded in ``entry``."""
     stored: dict[int, TaskView] = {}
     lock = threading.Lock()
 
     def post(line: Line) -> None:
         task = client.post_task(line.task.to_wire())
+        record_posted(entry, line.task.uid, task.uid, task.revision)
         with lock:
             stored[line.number] = task
 

@@ -14,11 +14,13 @@ from eventix_cli.cli import output
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
 from eventix_cli.cli.commands.task.rendering import print_tasks
+from eventix_cli.cli.journaling import warn_if_too_large
 from eventix_cli.cli.options import FILTERS
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
 from eventix_cli.core.errors import TaskNotFound, UsageError, format_error
 from eventix_cli.core.times import parse_duration
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
     from eventix_cli.cli.bulk import BulkResult
@@ -323,11 +325,14 @@ def run_by_filter(
     items: Iterable[Any] | None = None,
     key: Any = str,
     count_first: bool = True,
+    entry: Entry | NoEntry = NO_ENTRY,
 ) -> None:
     """The filter mode of retry, cancel and purge: count and sample, dry run, confirm, run.
 
     ``items`` default to the uids of the matches; with ``count_first=False`` the count is
     skipped when nothing needs it (``--yes`` off a terminal: no question, no progress bar).
+    ``entry`` is the command's journal entry: warned about first when the change would not
+    fit in it.
     """
     nothing = f"nothing to {action_name}: no task matches"
     count: int | None = None
@@ -339,6 +344,7 @@ def run_by_filter(
         if count == 0:
             output.message(nothing)
             return
+        warn_if_too_large(entry, count, sample)
         confirm_or_refuse(f"{ask} {count:,} task(s) {describe_query(query)}?", yes=yes)
     run_selected(
         verb=verb,

@@ -32,6 +32,7 @@ from eventix_cli.cli.commands.task.common import (
 )
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.files import open_output, plan_output
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
     NamespaceOption,
@@ -45,6 +46,7 @@ from eventix_cli.client.selection import count_matches, iter_matches
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.jsonrules import loads
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -188,22 +190,25 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
         yield task
 
 
-def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
-    """Put a task back under its uid; an existing one is skipped unless ``overwrite``."""
+def restore_one(
+    client: EventixClient, task: Task, overwrite: bool, entry: Entry | NoEntry = NO_ENTRY
+) -> None:
+    """Put a task back under its uid; an existing one is skipped unless ``overwrite`` (then its
+    before-image goes to ``entry`` first)."""
     doc = task.model_copy()
+    doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
     if overwrite:
-        try:
-            doc.revision = client.get_task(task.uid).revision
-        except TaskNotFound:
-            doc.revision = None
-    else:
-        doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
+        with contextlib.suppress(TaskNotFound):
+            existing = client.get_task(task.uid)
+            entry.before("change", [existing.to_wire()])
+            doc.revision = existing.revision
     try:
-        client.put_task(doc.to_wire())
+        stored = client.put_task(doc.to_wire())
     except RevisionConflict:
         if not overwrite:
             raise Skip("exists (--overwrite replaces it)") from None
         raise
+    entry.after(stored.uid, "add" if doc.revision is None else "change", stored.revision)
 
 
 def restore(
@@ -229,6 +234,7 @@ def restore(
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
     output: OutputOption = None,
@@ -252,13 +258,13 @@ def restore(
             return
         if total:
             confirm_or_refuse(f"Restore {total:,} task(s) into {where} ({mode})?", yes=yes)
-        with client:
+        with journaled(ctx, settings, "restore", no_journal=no_journal, namespace=namespace) as entry, client:
             run_selected(
                 verb="restored",
                 action_name="restore",
                 uids=_validated(readable(), namespace),
                 total=total,
-                action=lambda task: restore_one(client, task, overwrite),
+                action=lambda task: restore_one(client, task, overwrite, entry),
                 key=lambda task: task.uid,
                 concurrency=concurrency,
                 fmt=settings.output,
