@@ -22,7 +22,7 @@ class Change:
 
     uid: str
     op: str
-    revision: int | None = None
+    revision: str | None = None
     image: dict[str, Any] | None = None
     confirmed: bool = False  # an ``after`` line says the change was made
 

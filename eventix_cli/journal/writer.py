@@ -91,7 +91,7 @@ class Entry:
             self._recorded += 1
         self._flush(seq)
 
-    def after(self, uid: str, op: str, revision: int | None = None) -> None:
+    def after(self, uid: str, op: str, revision: str | None = None) -> None:
         """Record that task ``uid`` was changed (``op``), and the revision it was left at;
         written with the next flush."""
         with self._lock:
@@ -152,7 +152,7 @@ class NoEntry:
     def before(self, op: str, documents: Sequence[Mapping[str, Any]]) -> None:
         return None
 
-    def after(self, uid: str, op: str, revision: int | None = None) -> None:
+    def after(self, uid: str, op: str, revision: str | None = None) -> None:
         return None
 
     def close(self, **counts: int) -> None:
@@ -162,7 +162,7 @@ class NoEntry:
 NO_ENTRY = NoEntry()
 
 
-def record_posted(entry: Entry | NoEntry, sent_uid: str, uid: str, revision: int | None) -> None:
+def record_posted(entry: Entry | NoEntry, sent_uid: str, uid: str, revision: str | None) -> None:
     """Record a posted task: added under the uid sent, or, when the server answered with
     another task (a pending task with the same unique key was updated instead), changed, with
     no before-image (undo skips it and says why)."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -60,9 +61,12 @@ def retry_one(
     journal, the task is read first and its before-image recorded before it is changed."""
     try:
         if entry.enabled:
-            entry.before("change", [client.get_task(uid).to_wire()])
-        rescheduled = client.reschedule(uid, eta)
-        entry.after(uid, "change", rescheduled.revision)
+            image = client.get_task(uid)
+            entry.before("change", [image.to_wire()])
+            rescheduled = client.reschedule(uid, eta)
+            entry.after(uid, "change", _revision_left(client, image, rescheduled))
+        else:
+            client.reschedule(uid, eta)
         return
     except WrongTaskStatus as exc:
         status = exc.payload.get("status") if isinstance(exc.payload, dict) else None
@@ -84,6 +88,27 @@ def retry_one(
     task.eta = eta or utcnow()
     requeued = client.put_task(task.to_wire())
     entry.after(uid, "change", requeued.revision)
+
+
+def _revision_left(client: EventixClient, image: TaskView, answer: TaskView) -> str | None:
+    """The revision the reschedule left, for undo's check. Upstream's server answers with the
+    revision the task had before (the stored one is the next), so then it is read back, and
+    taken only when the task is still as the reschedule left it; ``None`` (undo skips the
+    task: not known) when it changed meanwhile."""
+    if answer.revision != image.revision:
+        return answer.revision
+    now = client.get_task(answer.uid)
+    as_left = (now.status, now.worker_id) == (answer.status, answer.worker_id) and _same_ms(
+        now.eta, answer.eta
+    )
+    return now.revision if as_left else None
+
+
+def _same_ms(a: dt.datetime | None, b: dt.datetime | None) -> bool:
+    """Equal to the millisecond: a MongoDB-backed server stores times in milliseconds."""
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) < 0.001
 
 
 def retry(
