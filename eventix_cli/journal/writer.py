@@ -191,29 +191,39 @@ def open_entry(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, entry_id = _create_next(directory)
-        entry = Entry(directory, entry_id, fd, limit)
-        header = {
-            "kind": "entry",
-            "id": entry_id,
-            "time": format_wire_time(utcnow()),
-            "action": action,
-            "url": url,
-            "namespace": namespace,
-            "command": list(command),
-            **extra,
-        }
+    except OSError as exc:
+        raise _unwritable(directory, exc) from None
+    entry = Entry(directory, entry_id, fd, limit)
+    header = {
+        "kind": "entry",
+        "id": entry_id,
+        "time": format_wire_time(utcnow()),
+        "action": action,
+        "url": url,
+        "namespace": namespace,
+        "command": list(command),
+        **extra,
+    }
+    try:
         with entry._lock:
             seq = entry._queue(_encode(header))
         entry._flush(seq)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the new file's name is durable too
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        raise _unwritable(directory, exc) from None
+        _sync_directory(directory)  # the new file's name is durable too
+    except (OSError, JournalUnwritable) as exc:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            entry.path.unlink()
+        raise exc if isinstance(exc, JournalUnwritable) else _unwritable(directory, exc) from None
     prune(directory, limit, keep=entry_id)
     return entry
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def entry_ids(directory: Path) -> list[int]:
