@@ -62,7 +62,15 @@ def history(
     Output(settings.output).records(rows, COLUMNS, id_key="id")
 
 
-@app.command("show")
+SHOW_EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix history show 42
+  eventix history show 42 -o json | jq -r '.tasks[] | select(.op == "delete") | .uid'
+"""
+
+
+@app.command("show", epilog=SHOW_EPILOG)
 def show(
     ctx: typer.Context,
     entry_id: Annotated[int, typer.Argument(metavar="ID", help="The entry, as `eventix history` lists it.")],

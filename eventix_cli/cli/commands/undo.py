@@ -22,16 +22,10 @@ import typer
 
 from eventix_cli.cli import output as out
 from eventix_cli.cli.bulk import Skip
-from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
-    DryRunOption,
-    YesOption,
-    confirm_or_refuse,
-    run_selected,
-)
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 from eventix_cli.cli.commands.task.purge import PURGE_HOLD, PURGE_HOLD_SECONDS
 from eventix_cli.cli.journaling import NoJournalOption, journal_dir, journaled
-from eventix_cli.cli.options import OutputOption, TimeoutOption, UrlOption
+from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOption, UrlOption, YesOption
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
@@ -155,7 +149,9 @@ def undo(
         ),
     ] = None,
     yes: YesOption = False,
-    dry_run: DryRunOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be undone, task by task; change nothing.")
+    ] = False,
     concurrency: ConcurrencyOption = 8,
     no_journal: NoJournalOption = False,
     url: UrlOption = None,

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventix_cli.cli import output
 from eventix_cli.cli.bulk import run_bulk
-from eventix_cli.cli.commands.task.common import (
-    report_bulk,
-)
+from eventix_cli.cli.bulk_run import report_bulk
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.output import Output
 from eventix_cli.core import jsonrules

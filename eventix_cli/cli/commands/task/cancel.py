@@ -9,30 +9,29 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventix_cli.cli import output as out
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
-    YesOption,
     build_query,
-    confirm_or_refuse,
     no_task_for_unique_key,
     read_ids,
     run_by_filter,
-    run_selected,
     tasks_by_unique_key,
 )
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.config import Settings, require_writable

@@ -17,28 +17,27 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
-    confirm_or_refuse,
-    run_selected,
 )
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.files import open_output, plan_output
 from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect

@@ -10,24 +10,24 @@ import typer
 
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
     run_by_filter,
 )
 from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import iter_matching_documents

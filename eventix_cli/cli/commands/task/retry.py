@@ -8,28 +8,28 @@ import typer
 
 from eventix_cli.cli import output as out
 from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk_run import run_selected
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
     read_ids,
     run_by_filter,
-    run_selected,
 )
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
