@@ -76,6 +76,12 @@ class Entry:
     def path(self) -> Path:
         return self.directory / f"{self.id}{SUFFIX}"
 
+    def write_header(self, header: Mapping[str, Any]) -> None:
+        """The first line, on disk before this returns."""
+        with self._lock:
+            seq = self._queue(_encode(header))
+        self._flush(seq)
+
     def before(self, op: str, documents: Sequence[Mapping[str, Any]]) -> None:
         """Record the before-images of tasks about to be changed (``op``) and return once they
         are on disk. Over the size limit the images are dropped (the entry says it cannot be
@@ -205,9 +211,7 @@ def open_entry(
         **extra,
     }
     try:
-        with entry._lock:
-            seq = entry._queue(_encode(header))
-        entry._flush(seq)
+        entry.write_header(header)
         _sync_directory(directory)  # the new file's name is durable too
     except (OSError, JournalUnwritable) as exc:
         os.close(fd)

@@ -80,3 +80,21 @@ def test_a_change_too_large_for_the_journal_is_warned_about_and_cannot_be_undone
     refused = cli("undo", "--url", embedded_url, "--yes")
     assert refused.exit_code == 2
     assert "cannot be undone: its before-images went over the journal's limit" in refused.stderr
+
+
+def test_undo_acts_only_on_the_server_an_entry_was_made_against(cli, embedded_url, namespace) -> None:
+    assert (
+        cli("undo", "--url", embedded_url, "--yes").stderr
+        == f"nothing to undo: the journal has no entry for {embedded_url}\n"
+    )
+    uid = cli("task", "add", "job", "--url", embedded_url, "-n", namespace).stdout.strip()
+    other = "http://127.0.0.1:9"
+    assert cli("undo", "--url", other, "--yes").stderr.startswith(
+        "nothing to undo: the journal has no entry for"
+    )
+    entry_id = str(_history(cli)[0]["id"])
+    refused = cli("undo", entry_id, "--url", other, "--yes")
+    assert refused.exit_code == 2
+    assert f"journal entry {entry_id} changed tasks on {embedded_url}, not on {other}" in refused.stderr
+    assert f"hint: pass --url {embedded_url}" in refused.stderr
+    assert cli("task", "show", uid, "--url", embedded_url).exit_code == 0  # nothing was undone
