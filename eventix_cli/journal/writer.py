@@ -13,9 +13,15 @@ Lines (``kind``): ``entry`` (the header: id, time, server, namespace, command li
 ``before`` (an ``op`` and the documents of the tasks about to be changed or deleted),
 ``after`` (per task: the ``op`` done and the revision it left), ``overflow`` (the images went
 over the size limit: the entry is kept for its counts but cannot be undone) and ``end``
-(counts). A ``before`` line is fsynced before the request it covers goes out; many threads
-asking at once share one fsync (group commit), so a bulk command of 5,000 tasks does not
-fsync 5,000 times. ``after`` lines ride along with the next fsync, or the last one.
+(counts). A ``before`` line is fsynced before the request it covers goes out (the first
+time, with the directory, so the file's name is durable too); many threads asking at once
+share one fsync (group commit), so a bulk command of 5,000 tasks does not fsync 5,000 times.
+The other lines are written as they come (a full disk or a read-only directory fails the
+header, before anything is sent) and reach the disk with the next fsync or the system's own
+write-back: a killed command keeps them all; only a machine that dies within seconds may lose
+the last ``after`` lines, which undo does without for deletes and changes it finds unconfirmed
+(it re-creates a deleted task only where none exists). A command that records no before-image
+(``task add``) pays no fsync.
 """
 
 from __future__ import annotations
@@ -62,7 +68,9 @@ class Entry:
         self._flush_lock = threading.Lock()  # one writer of the file at a time
         self._pending: list[bytes] = []
         self._queued = 0  # lines handed over so far
+        self._written = 0  # lines written so far
         self._durable = 0  # lines written and fsynced so far
+        self._synced_directory = False
         self._error: JournalUnwritable | None = None
         self.overflowed = False
         self.counts = {op: 0 for op in OPS}
@@ -77,10 +85,10 @@ class Entry:
         return self.directory / f"{self.id}{SUFFIX}"
 
     def write_header(self, header: Mapping[str, Any]) -> None:
-        """The first line, on disk before this returns."""
+        """The first line, written (not fsynced) before this returns."""
         with self._lock:
             seq = self._queue(_encode(header))
-        self._flush(seq)
+        self._flush(seq, sync=False)
 
     def before(self, op: str, documents: Sequence[Mapping[str, Any]]) -> None:
         """Record the before-images of tasks about to be changed (``op``) and return once they
@@ -116,7 +124,7 @@ class Entry:
         with self._lock:
             seq = self._queue(_encode({"kind": "end", "changed": self.counts, **counts}))
         try:
-            self._flush(seq)
+            self._flush(seq, sync=False)
         finally:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -127,24 +135,30 @@ class Entry:
         self._queued += 1
         return self._queued
 
-    def _flush(self, seq: int) -> None:
-        """Make every line up to ``seq`` durable: the first caller writes and fsyncs all that
-        is pending; callers waiting meanwhile usually find their lines already done."""
+    def _flush(self, seq: int, *, sync: bool = True) -> None:
+        """Write every line up to ``seq`` (and fsync it, with ``sync``): the first caller writes
+        all that is pending; callers waiting meanwhile usually find their lines already done."""
         with self._flush_lock:
             if self._error is not None:
                 raise self._error
-            if self._durable >= seq:
+            if (self._durable if sync else self._written) >= seq:
                 return
             with self._lock:
                 lines, self._pending = self._pending, []
                 upto = self._queued
             try:
-                write_all(self._fd, b"".join(lines))
-                os.fsync(self._fd)
+                if lines:
+                    write_all(self._fd, b"".join(lines))
+                self._written = upto
+                if sync:
+                    os.fsync(self._fd)
+                    if not self._synced_directory:
+                        _sync_directory(self.directory)  # the new file's name is durable too
+                        self._synced_directory = True
+                    self._durable = upto
             except OSError as exc:
                 self._error = _unwritable(self.directory, exc)
                 raise self._error from None
-            self._durable = upto
 
 
 class NoEntry:
@@ -192,7 +206,7 @@ def open_entry(
     limit: int,
     **extra: Any,
 ) -> Entry:
-    """Create the next entry, its header on disk before this returns, and drop the oldest
+    """Create the next entry, its header written before this returns, and drop the oldest
     entries beyond ``limit`` bytes. Raises :class:`JournalUnwritable`."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -212,7 +226,6 @@ def open_entry(
     }
     try:
         entry.write_header(header)
-        _sync_directory(directory)  # the new file's name is durable too
     except (OSError, JournalUnwritable) as exc:
         os.close(fd)
         with contextlib.suppress(OSError):
