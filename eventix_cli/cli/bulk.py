@@ -124,6 +124,9 @@ def run_bulk[T](
     if result.stopped_early:
         # a list of items: name the ones never started; a lazy source (a listing) is not read on
         result.not_attempted = [key(item) for item in run.source] if isinstance(items, Sequence) else None
+    close = getattr(run.source, "close", None)
+    if close is not None:
+        close()  # a generator left unfinished cleans up now, not when it is collected (at exit)
     return result
 
 

@@ -50,10 +50,12 @@ class JournalEntry:
 
     @property
     def undoable(self) -> bool:
-        return not self.overflowed and bool(self.changes)
+        return not self.overflowed and bool(self.to_undo())
 
-    def changed_count(self) -> int:
-        return sum(1 for change in self.changes.values() if change.confirmed)
+    def to_undo(self) -> list[Change]:
+        """What undo acts on: the changes the command made; of a command that did not finish
+        (killed), also those it was about to make, as it may have made them."""
+        return [c for c in self.changes.values() if c.confirmed or not self.complete]
 
     def summary(self) -> dict[str, Any]:
         """The entry as ``eventix history`` lists it."""

@@ -27,10 +27,12 @@ the last ``after`` lines, which undo does without for deletes and changes it fin
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import queue
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ from eventix_cli.core.times import format_wire_time, utcnow
 #: what an ``op`` may be: a task deleted (undo re-creates it), changed (undo writes the
 #: before-image back over the revision the command left) or added (undo deletes it if unchanged)
 OPS = ("delete", "change", "add")
+#: how many chunks of before-images :func:`chunks_recorded` records ahead of the requests
+CHUNKS_AHEAD = 2
 SUFFIX = ".jsonl"
 
 
@@ -283,16 +287,47 @@ def prune(directory: Path, limit: int, *, keep: int) -> None:
 
 def chunks_recorded[T: Mapping[str, Any]](
     entry: Entry | NoEntry, op: str, documents: Iterable[T], size: int = 500
-) -> Iterable[T]:
+) -> Iterator[T]:
     """``documents`` again, each chunk of ``size`` recorded as before-images (one fsync per
-    chunk) before any of it is handed on: for a bulk command whose items are the documents."""
-    chunk: list[T] = []
-    for document in documents:
-        chunk.append(document)
-        if len(chunk) >= size:
-            entry.before(op, chunk)
-            yield from chunk
-            chunk = []
-    if chunk:
-        entry.before(op, chunk)
-        yield from chunk
+    chunk) before any of it is handed on: for a bulk command whose items are the documents.
+
+    A thread reads and records ahead (at most :data:`CHUNKS_AHEAD` chunks), so the requests of
+    one chunk go out while the next is written and fsynced, rather than all waiting for it. An
+    error of the source or the journal is raised here, where the next document was asked for.
+    """
+    if not entry.enabled:
+        yield from documents
+        return
+    ready: queue.Queue[list[T] | BaseException | None] = queue.Queue(maxsize=CHUNKS_AHEAD)
+    stop = threading.Event()
+
+    def hand_on(item: list[T] | BaseException | None) -> bool:
+        while not stop.is_set():  # bounded: the consumer takes items or sets ``stop``
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read_ahead() -> None:
+        try:
+            for chunk in itertools.batched(documents, size, strict=False):
+                entry.before(op, chunk)
+                if not hand_on(list(chunk)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised again in the consumer's thread
+            hand_on(exc)
+        else:
+            hand_on(None)
+
+    reader = threading.Thread(target=read_ahead, name=f"journal-{op}", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        reader.join()

@@ -130,8 +130,8 @@ def choose_entry(settings: Settings, entry_id: int | None) -> JournalEntry | Non
     return next((e for e in entries(directory) if e.url == settings.url), None)
 
 
-def plan_counts(found: JournalEntry) -> Counter[str]:
-    return Counter(UNDO_VERBS[c.op] for c in found.changes.values())
+def plan_counts(changes: list[Change]) -> Counter[str]:
+    return Counter(UNDO_VERBS[c.op] for c in changes)
 
 
 def plan_text(counts: Counter[str]) -> str:
@@ -177,13 +177,13 @@ def undo(
             f"journal entry {found.id} cannot be undone: its before-images went over the journal's limit",
             hint="restore from a `eventix task dump` taken before the change, if there is one",
         )
-    changes = list(found.changes.values())
-    counts = plan_counts(found)
+    changes = found.to_undo()
+    counts = plan_counts(changes)
     described = (
         f"entry {found.id} ({found.action}, {found.header.get('time', '?')[:19].replace('T', ' ')} UTC)"
     )
     if dry_run:
-        _dry_run(settings.output, found, counts, described)
+        _dry_run(settings.output, found, changes, counts, described)
         return
     if not changes:
         out.message(f"nothing to undo: {described} changed no task")
@@ -205,10 +205,12 @@ def undo(
         )
 
 
-def _dry_run(fmt: str | None, found: JournalEntry, counts: Counter[str], described: str) -> None:
+def _dry_run(
+    fmt: str | None, found: JournalEntry, changes: list[Change], counts: Counter[str], described: str
+) -> None:
     printer = Output(fmt)
     plan: list[dict[str, Any]] = [
-        {"uid": c.uid, "undo": UNDO_VERBS[c.op], "revision": c.revision} for c in found.changes.values()
+        {"uid": c.uid, "undo": UNDO_VERBS[c.op], "revision": c.revision} for c in changes
     ]
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})

@@ -175,3 +175,17 @@ def test_read_only_allows_history_and_undo_dry_run_only(cli, server_pool, namesp
     assert refused.exit_code == 2
     assert "read-only" in refused.stderr
     assert snapshot(url, namespace) == {}
+
+
+def test_undo_leaves_alone_what_the_command_did_not_change(cli, server, namespace) -> None:
+    """A before-image recorded for a task the command then skipped (already scheduled) is not
+    in the plan: only the changes the command made are undone."""
+    error = failed(server.url, namespace, 1)[0]
+    pending = seed(server.url, namespace, 1)[0]
+    result = cli("task", "retry", error.uid, pending.uid, "--url", server.url, "-o", "json")
+    assert json.loads(result.stdout)["skipped"] == [{"uid": pending.uid, "reason": "already scheduled"}]
+    dry = cli("undo", "--url", server.url, "--dry-run", "-o", "json")
+    assert dry.exit_code == 0, dry.stderr
+    assert [item["uid"] for item in json.loads(dry.stdout)["plan"]] == [error.uid]
+    undo_all(cli, server)
+    assert get(server.url, error.uid).status == TaskStatus.error
