@@ -45,6 +45,7 @@ def main() -> None:
         # no EVENTIX_* variables and an empty config dir: flags alone decide, on both sides
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")}
         env["XDG_CONFIG_HOME"] = str(tmp / "config")
+        env["XDG_STATE_HOME"] = str(tmp / "state")  # the journal `task add` writes
         extra = ["--db", str(tmp / "startup.sqlite3"), "--log-level", "warning"]
         with running_server(args.server, tmp, extra_args=extra if args.server == "embedded" else ()) as srv:
             url = srv.url

@@ -42,10 +42,13 @@ ENV_VERIFY = "EVENTIX_VERIFY"
 ENV_CA_BUNDLE = "EVENTIX_CA_BUNDLE"
 ENV_READ_ONLY = "EVENTIX_READ_ONLY"
 ENV_DEBUG = "EVENTIX_DEBUG"
+ENV_STATE_DIR = "EVENTIX_STATE_DIR"
+ENV_JOURNAL_LIMIT = "EVENTIX_JOURNAL_LIMIT"
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_PROFILE = "default"
+DEFAULT_JOURNAL_LIMIT = 200 * 1000 * 1000  # bytes the journal of changes keeps at most
 
 
 class OutputFormat(StrEnum):
@@ -77,6 +80,7 @@ class Settings:
     verify: bool = True
     ca_bundle: str | None = None
     read_only: bool = False
+    journal_limit: int = DEFAULT_JOURNAL_LIMIT
     profile: str = DEFAULT_PROFILE
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -143,6 +147,31 @@ def _parse_output(key: str, value: Any, where: str) -> str:
     return text
 
 
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+
+
+def _parse_size(key: str, value: Any, where: str) -> int:
+    """A size in bytes: ``200000000``, ``200MB``, ``1.5GB`` or ``512MiB``."""
+    match = (
+        re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+        if not isinstance(value, bool)
+        else None
+    )
+    unit = _SIZE_UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise ConfigError(f"{where}: {key} must be a size such as 200MB, got {value!r}")
+    return int(float(match.group(1)) * unit)
+
+
 _PARSERS = {
     "url": _parse_str,
     "namespace": _parse_str,
@@ -152,6 +181,7 @@ _PARSERS = {
     "verify": _parse_bool,
     "ca_bundle": _parse_str,
     "read_only": _parse_bool,
+    "journal_limit": _parse_size,
 }
 PROFILE_KEYS = tuple(_PARSERS)
 
@@ -164,6 +194,7 @@ _ENV = {
     "verify": ENV_VERIFY,
     "ca_bundle": ENV_CA_BUNDLE,
     "read_only": ENV_READ_ONLY,
+    "journal_limit": ENV_JOURNAL_LIMIT,
 }
 
 
@@ -203,6 +234,16 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     from platformdirs import user_config_dir  # deferred: only when settings are read (test_startup)
 
     return Path(user_config_dir("eventix", appauthor=False))
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the CLI keeps what it writes for itself (the journal of changes)."""
+    env = os.environ if env is None else env
+    if env.get(ENV_STATE_DIR):
+        return Path(env[ENV_STATE_DIR]).expanduser()
+    from platformdirs import user_state_dir  # deferred: only when a command journals (test_startup)
+
+    return Path(user_state_dir("eventix", appauthor=False))
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:

@@ -25,6 +25,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("EVENTIX_") or name == "NO_COLOR" or name in PROXY_VARIABLES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("EVENTIX_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "100")
 
 

@@ -34,7 +34,8 @@ main()
 
 def _modules_after(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> set[str]:
     """The modules a real process of ``eventix ARGS`` has imported when it exits."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_")}, **(env or {})}
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_") or k == "EVENTIX_STATE_DIR"}
+    env = {**kept, **(env or {})}  # the state directory stays the test's own (the journal)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
@@ -226,6 +227,9 @@ HELP_PATHS = [
     ["scheduler"],
     ["server"],
     ["exporter"],
+    ["history"],
+    ["history", "show"],
+    ["undo"],
     ["ping"],
     ["config"],
     *(["config", name] for name in ("path", "show", "set", "use")),

@@ -23,7 +23,7 @@ from eventix_cli.cli import output, streams
 from eventix_cli.cli.completion import enable_if_completing
 from eventix_cli.cli.helptext import polish_params
 from eventix_cli.cli.lazy import add_suggestion, command_from_function, command_from_typer
-from eventix_cli.cli.state import AppState
+from eventix_cli.cli.state import COMMAND_LINE, AppState
 from eventix_cli.config import ENV_DEBUG
 from eventix_cli.core.errors import EventixCliError, ExitCode, format_error, from_unexpected
 
@@ -79,6 +79,10 @@ class EventixGroup(TyperGroup):
         if cmd_name not in loaded:
             loaded[cmd_name] = load_command(cmd_name)
         return loaded[cmd_name]
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta[COMMAND_LINE] = ["eventix", *args]  # what the journal records (token masked)
+        return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
         try:
@@ -280,6 +284,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "eventix_cli.cli.commands.exporter",
         "exporter",
         "Serve queue figures at /metrics for Prometheus.",
+    ),
+    "history": (
+        "eventix_cli.cli.commands.history",
+        "app",
+        "The journal of changes made from here: what, when, where; undoable ones.",
+    ),
+    "undo": (
+        "eventix_cli.cli.commands.undo",
+        "undo",
+        "Undo a journaled change: re-create, write back or delete the tasks it touched.",
     ),
     "ping": ("eventix_cli.cli.commands.ping", "ping", "Check that the server answers /healthz and /version."),
     "config": (

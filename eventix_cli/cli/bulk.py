@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventix_cli.core.errors import EventixCliError, TransportError
+from eventix_cli.core.errors import EventixCliError
 
 
 class Skip(Exception):
@@ -125,8 +125,9 @@ def run_bulk[T](
 
     The run stops early, and the result says what was done up to then, when:
 
-    - the server cannot be reached (a :class:`~eventix_cli.core.errors.TransportError` from an
-      action: the item counts as failed) or the item source fails with an
+    - the server cannot be reached or the journal cannot be written (an error whose class
+      ``stops_a_run``, e.g. :class:`~eventix_cli.core.errors.TransportError`, from an action:
+      the item counts as failed) or the item source fails with an
       :class:`~eventix_cli.core.errors.EventixCliError` (a listing request): ``result.error``;
     - Ctrl-C (KeyboardInterrupt in the main thread): ``result.interrupted``.
 
@@ -142,6 +143,9 @@ def run_bulk[T](
     if result.stopped_early:
         # a list of items: name the ones never started; a lazy source (a listing) is not read on
         result.not_attempted = [key(item) for item in run.source] if isinstance(items, Sequence) else None
+    close = getattr(run.source, "close", None)
+    if close is not None:
+        close()  # a generator left unfinished cleans up now, not when it is collected (at exit)
     return result
 
 
@@ -230,8 +234,8 @@ class _BulkRun[T]:
         except EventixCliError as exc:
             with self.lock:
                 self.result.failed.append({"uid": uid, "error_class": exc.error_class, "reason": exc.message})
-            if isinstance(exc, TransportError):
-                self.stop_for(exc)  # an outage: every further request would fail the same way
+            if exc.stops_a_run:
+                self.stop_for(exc)  # an outage, a journal that cannot be written: all would fail
         else:
             with self.lock:
                 self.result.done.append(uid)

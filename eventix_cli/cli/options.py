@@ -102,6 +102,14 @@ def log_options(log_level: str | None, log_format: str) -> int:
 #: the help panel of the options that select tasks
 FILTERS = "Filters"
 
+# the options of the commands that change many tasks at once
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not on a terminal).")
+]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
+]
+
 AllNamespacesOption = Annotated[
     bool,
     typer.Option("--all-namespaces", "-A", help="Every namespace, not just one.", rich_help_panel=FILTERS),

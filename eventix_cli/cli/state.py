@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
 
 
+#: the key under which the root command keeps its arguments in the click context's ``meta``
+COMMAND_LINE = "eventix.command_line"
+
+
 @dataclass(slots=True)
 class AppState:
     """Global options (``--profile``, ``--debug``) and the factories commands build on."""

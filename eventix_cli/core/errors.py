@@ -30,6 +30,9 @@ class EventixCliError(Exception):
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
 
+    #: a bulk run stops at this error: every further item would fail the same way
+    stops_a_run: ClassVar[bool] = False
+
     #: the class named in the message when it is not this one's (an unexpected exception's)
     error_class_name: str | None = None
 
@@ -75,8 +78,17 @@ class WriteFailed(EventixCliError):
     """An output file could not be written to the end (disk full, reader gone, ...)."""
 
 
+class JournalUnwritable(EventixCliError):
+    """The journal of changes could not be written (disk full, read-only, no permission); the
+    command stops before it changes anything it has not journaled."""
+
+    stops_a_run = True
+
+
 class TransportError(EventixCliError):
     """The request did not get an HTTP answer."""
+
+    stops_a_run = True
 
     exit_code = ExitCode.UNREACHABLE
 

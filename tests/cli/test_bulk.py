@@ -144,3 +144,24 @@ def test_interrupt_lists_the_items_never_started() -> None:
 def test_items_with_a_key() -> None:
     result = run_bulk("x", [{"uid": "u1"}, {"uid": "u2"}], lambda item: None, key=lambda item: item["uid"])
     assert sorted(result.done) == ["u1", "u2"]
+
+
+def test_a_lazy_source_left_unfinished_is_closed_when_the_run_ends() -> None:
+    """Its cleanup (the journal's read-ahead thread) runs in the caller, not at interpreter
+    exit, where joining a thread would hang."""
+    from eventix_cli.core.errors import ServerUnreachable
+
+    closed = []
+
+    def source():
+        try:
+            yield from (f"t{i}" for i in range(100))
+        finally:
+            closed.append(True)
+
+    def action(uid: str) -> None:
+        raise ServerUnreachable("down")
+
+    result = run_bulk("purge", source(), action, concurrency=2)
+    assert result.stopped_early
+    assert closed == [True]

@@ -18,7 +18,12 @@ def run(
         for k, v in os.environ.items()
         if not k.startswith("EVENTIX_") and k.upper() not in PROXY_VARIABLES and k != "PYTHONIOENCODING"
     }
-    base |= {"EVENTIX_CONFIG_DIR": str(tmp_path / "config"), "EVENTIX_URL": url, "PYTHONPATH": str(REPO_ROOT)}
+    base |= {
+        "EVENTIX_CONFIG_DIR": str(tmp_path / "config"),
+        "EVENTIX_STATE_DIR": str(tmp_path / "state"),
+        "EVENTIX_URL": url,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
     kwargs.setdefault("stdout", subprocess.PIPE)
     return subprocess.run(
         [sys.executable, "-m", "eventix_cli", *args],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 from eventix_cli.client.api import EventixClient
@@ -11,6 +12,7 @@ from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.core.view import TaskView
+from eventix_cli.server.store import TaskStore
 
 
 def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[TaskView]:
@@ -18,6 +20,18 @@ def seed(url: str, namespace: str, count: int = 1, **fields: Any) -> list[TaskVi
     fields.setdefault("task", "job")
     with EventixClient(url) as client:
         return [client.post_task(Task(namespace=namespace, **fields).to_wire()) for _ in range(count)]
+
+
+def seed_db(path: Path, namespace: str, count: int, **fields: Any) -> set[str]:
+    """``count`` tasks written straight into a database file (fast: no HTTP)."""
+    store = TaskStore(path)
+    uids: set[str] = set()
+    try:
+        for _ in range(count):
+            uids.add(store.post(Task(task="job", namespace=namespace, **fields).to_wire())["uid"])
+    finally:
+        store.close()
+    return uids
 
 
 def post(url: str, namespace: str, name: str, *args: Any, **fields: Any) -> TaskView:

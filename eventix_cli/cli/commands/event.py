@@ -9,6 +9,7 @@ import typer
 from eventix_cli.cli import output as out
 from eventix_cli.cli.commands.task.add import load_json_source
 from eventix_cli.cli.commands.task.rendering import print_tasks
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     NamespaceOption,
     OutputOption,
@@ -54,6 +55,7 @@ def post(
             "--priority", "-P", help="Logical priority of the tasks triggers create: higher runs first."
         ),
     ] = 0,
+    no_journal: NoJournalOption = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -70,7 +72,10 @@ def post(
         raise UsageError(f"--payload must be a JSON object, got {type(body).__name__}")
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     require_writable(settings, "post an event")
-    with client:
+    with (
+        journaled(ctx, settings, "event", no_journal=no_journal, namespace=settings.namespace) as entry,
+        client,
+    ):
         tasks = client.post_event(
             # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
             Event(
@@ -80,6 +85,8 @@ def post(
                 priority=stored_priority(check_logical_priority(priority)),
             )
         )
+        for created in tasks:
+            entry.after(created.uid, "add", created.revision)
     shown = print_tasks(settings.output, tasks)
     failed = getattr(tasks, "failed_triggers", None)
     if shown or failed:

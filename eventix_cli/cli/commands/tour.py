@@ -37,6 +37,7 @@ class _Tour:
             "EVENTIX_URL": url,
             "EVENTIX_NAMESPACE": NAMESPACE,
             "EVENTIX_CONFIG_DIR": str(workdir / "config"),
+            "EVENTIX_STATE_DIR": str(workdir / "state"),  # its changes stay out of the user's journal
             "EVENTIX_TASK_WORKER_ID": "tour-worker",
         }
         self.color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

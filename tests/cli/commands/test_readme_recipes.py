@@ -61,6 +61,7 @@ def recipe_env(tmp_path: Path):
         env |= {
             "EVENTIX_URL": srv.url,
             "EVENTIX_CONFIG_DIR": str(tmp_path / "config"),
+            "EVENTIX_STATE_DIR": str(tmp_path / "state"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
             "PYTHONPATH": str(REPO_ROOT),
             "NO_PROXY": "127.0.0.1",

@@ -14,7 +14,7 @@ from tests.support.tasks import failed, seed, statuses
 
 @pytest.fixture
 def tty(monkeypatch):
-    monkeypatch.setattr("eventix_cli.cli.commands.task.common.interactive", lambda: True)
+    monkeypatch.setattr("eventix_cli.cli.bulk_run.interactive", lambda: True)
 
 
 def test_cancel_without_ids_or_filter_is_refused_like_purge(cli, embedded_url, namespace) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
 
 from eventix_cli.cli import output
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import NamespaceOption, OutputOption, TimeoutOption, UrlOption
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
@@ -21,6 +22,7 @@ from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import check_logical_priority, new_task_document, stored_priority
 from eventix_cli.core.jsonrules import loads, unstorable_reason
 from eventix_cli.core.times import parse_eta
+from eventix_cli.journal.writer import record_posted
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -220,6 +222,7 @@ def add(
         bool,
         typer.Option("--until-final", help="With --wait: wait through retries until done or error."),
     ] = False,
+    no_journal: NoJournalOption = False,
     wait_timeout: Annotated[
         float | None,
         typer.Option(
@@ -262,7 +265,9 @@ def add(
         clash = [name for name, present in given.items() if present]
         if clash:
             raise UsageError(f"--from takes every field from its lines; {clash[0]} cannot be given with it")
-        _add_from(ctx, from_, concurrency, namespace=namespace, url=url, timeout=timeout, output=output)
+        _add_from(
+            ctx, from_, concurrency, no_journal, namespace=namespace, url=url, timeout=timeout, output=output
+        )
         return
     if task_name is None:
         raise UsageError("give the TASK to enqueue, or --from FILE for many")
@@ -291,8 +296,12 @@ def add(
         fields["error_eta_inc"] = retry_delay
     document = new_task_document(fields)
     refuse_unstorable(document, args_json=args_json, kwargs_json=kwargs_json)
-    with client:
+    with (
+        journaled(ctx, settings, "add", no_journal=no_journal, namespace=settings.namespace) as entry,
+        client,
+    ):
         stored = client.post_task(document)
+        record_posted(entry, document["uid"], stored.uid, stored.revision)
         _say_if_updated(document, stored)
         printer = Output(settings.output)
         if not wait:
@@ -315,7 +324,7 @@ def refuse_unstorable(document: dict[str, Any], **given: str | None) -> None:
     raise UsageError(f"{where} cannot be stored: the task document holds {reason}")
 
 
-def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: Any) -> None:
+def _add_from(ctx: typer.Context, source: str, concurrency: int, no_journal: bool, **connection: Any) -> None:
     settings, client = connect(ctx, **connection)
     require_writable(settings, "add tasks")
     # deferred: the batch module (and cli.bulk) only for --from, kept off `task add TASK`
@@ -326,8 +335,11 @@ def _add_from(ctx: typer.Context, source: str, concurrency: int, **connection: A
     if not lines:
         output.message("nothing to add: the input has no task lines")
         return
-    with client:
-        enqueue(client, lines, settings.output, concurrency=concurrency)
+    with (
+        journaled(ctx, settings, "add", no_journal=no_journal, namespace=settings.namespace) as entry,
+        client,
+    ):
+        enqueue(client, lines, settings.output, concurrency=concurrency, entry=entry)
 
 
 def _say_if_updated(sent: dict[str, Any], stored: TaskView) -> None:

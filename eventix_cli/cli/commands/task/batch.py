@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventix_cli.cli import output
 from eventix_cli.cli.bulk import run_bulk
-from eventix_cli.cli.commands.task.common import (
-    report_bulk,
-)
+from eventix_cli.cli.bulk_run import report_bulk
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.output import Output
 from eventix_cli.core import jsonrules
@@ -29,6 +27,7 @@ from eventix_cli.core.fields import (
     stored_priority,
 )
 from eventix_cli.core.times import parse_eta, utcnow
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry, record_posted
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -148,14 +147,23 @@ def load(source: str, *, namespace: str, operator: str) -> list[Line]:
     return lines
 
 
-def enqueue(client: EventixClient, lines: list[Line], fmt: str | None, *, concurrency: int) -> None:
+def enqueue(
+    client: EventixClient,
+    lines: list[Line],
+    fmt: str | None,
+    *,
+    concurrency: int,
+    entry: Entry | NoEntry = NO_ENTRY,
+) -> None:
     """Post every task concurrently; print the stored uids (or tasks) in input order, and a
-    summary on stderr. Exit 1 when any line failed (each is named with its reason)."""
+    summary on stderr. Exit 1 when any line failed (each is named with its reason). Each
+    task added is recorded in ``entry``."""
     stored: dict[int, TaskView] = {}
     lock = threading.Lock()
 
     def post(line: Line) -> None:
         task = client.post_task(line.task.to_wire())
+        record_posted(entry, line.task.uid, task.uid, task.revision)
         with lock:
             stored[line.number] = task
 

@@ -9,31 +9,31 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventix_cli.cli import output as out
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 from eventix_cli.cli.commands.task.common import (
     UNIQUE_KEY_PREFERENCE,
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
-    YesOption,
     build_query,
-    confirm_or_refuse,
     no_task_for_unique_key,
     read_ids,
     run_by_filter,
-    run_selected,
     sample_and_count,
     tasks_by_unique_key,
 )
 from eventix_cli.cli.completion import complete_task_ids
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import first_matches
@@ -41,6 +41,7 @@ from eventix_cli.config import Settings, require_writable
 from eventix_cli.core.errors import RevisionConflict, UsageError, WrongTaskStatus
 from eventix_cli.core.query import GLOB_CHARS, TaskQuery
 from eventix_cli.core.statuses import PENDING_STATUSES, TaskStatus
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -57,16 +58,19 @@ EPILOG = """\
 """
 
 
-def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
-    """Delete a task that has not run yet; end a processing one (only with ``force``)."""
+def cancel_one(client: EventixClient, uid: str, force: bool, entry: Entry | NoEntry = NO_ENTRY) -> None:
+    """Delete a task that has not run yet; end a processing one (only with ``force``). Each
+    change is recorded in ``entry`` with the task's before-image first."""
     # deferred: the outcome module brings the pydantic task model (kept off `task cancel --help`)
     from eventix_cli.core.outcome import TASK_CANCELLED
 
     task = client.get_task(uid)
     if task.status == TaskStatus.processing and force:
-        task = end_running(client, task)
+        task = end_running(client, task, entry=entry)
     if task.status in PENDING_STATUSES:
+        entry.before("delete", [task.to_wire()])
         client.delete_task(uid)
+        entry.after(uid, "delete")
         return
     if task.status == TaskStatus.error and task.error and task.error.error_class == TASK_CANCELLED:
         return
@@ -82,7 +86,9 @@ def cancel_one(client: EventixClient, uid: str, force: bool) -> None:
     )
 
 
-def end_running(client: EventixClient, task: TaskView, attempts: int = 5) -> TaskView:
+def end_running(
+    client: EventixClient, task: TaskView, attempts: int = 5, *, entry: Entry | NoEntry = NO_ENTRY
+) -> TaskView:
     """End a processing task as ``error``/``TaskCancelled`` with a revision-checked write.
 
     Not a delete: the server would re-insert a deleted task when its worker writes back. This
@@ -95,12 +101,16 @@ def end_running(client: EventixClient, task: TaskView, attempts: int = 5) -> Tas
     for _ in range(attempts):
         if task.status != TaskStatus.processing:
             return task
+        entry.before("change", [task.to_wire()])
         cancelled = task.to_task()
         apply_cancel(cancelled, by="eventix task cancel --force")
         try:
-            return client.put_task(cancelled.to_wire())
+            ended = client.put_task(cancelled.to_wire())
         except RevisionConflict:
             task = client.get_task(cancelled.uid)
+        else:
+            entry.after(ended.uid, "change", ended.revision)
+            return ended
     return task
 
 
@@ -140,6 +150,7 @@ def cancel(
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -166,8 +177,12 @@ def cancel(
         raise UsageError("give task ids, --unique-key or filter options, not several")
     if not dry_run:
         require_writable(settings, "cancel tasks")
-    action = partial(cancel_one, client, force=force)
-    with client:
+    namespace_acted = None if all_namespaces else settings.namespace
+    journal = journaled(
+        ctx, settings, "cancel", no_journal=no_journal, dry_run=dry_run, namespace=namespace_acted
+    )
+    with journal as entry, client:
+        action = partial(cancel_one, client, force=force, entry=entry)
         if ids:
             cancel_by_ids(settings, ids, action, yes=yes, dry_run=dry_run, concurrency=concurrency)
         elif unique_key and not (GLOB_CHARS & set(unique_key)) and not any(filters.values()):
@@ -191,6 +206,7 @@ def cancel(
                 concurrency=concurrency,
                 yes=yes,
                 dry_run=dry_run,
+                entry=entry,
             )
 
 

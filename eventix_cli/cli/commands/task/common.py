@@ -9,20 +9,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eventix_cli.cli import output
+from eventix_cli.cli import bulk_run, output
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 
 # re-exported: the task commands import these from here
 from eventix_cli.cli.commands.task.rendering import CSV_COLUMNS as CSV_COLUMNS
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.completion import complete_statuses
+from eventix_cli.cli.journaling import warn_if_too_large
 from eventix_cli.cli.options import FILTERS
-from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.output import Output
 from eventix_cli.client.selection import count_matches, first_matches, iter_matches
-from eventix_cli.core.errors import TaskNotFound, UsageError, format_error
+from eventix_cli.core.errors import TaskNotFound, UsageError
 from eventix_cli.core.times import parse_duration
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
-    from eventix_cli.cli.bulk import BulkResult
     from eventix_cli.client.api import EventixClient
     from eventix_cli.config import Settings
     from eventix_cli.core.query import TaskQuery
@@ -74,14 +76,8 @@ NewerThanOption = Annotated[
         rich_help_panel=FILTERS,
     ),
 ]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not on a terminal).")
-]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the count, a sample and the filter; change nothing.")
-]
-ConcurrencyOption = Annotated[
-    int, typer.Option("--concurrency", "-c", min=1, max=64, help="Requests in flight at once.")
 ]
 
 
@@ -165,60 +161,6 @@ def no_task_for_unique_key(namespace: str, unique_key: str) -> Exception:
     )
 
 
-def interactive() -> bool:
-    """Can we ask a person? (stdin and stderr are terminals)"""
-    return sys.stdin.isatty() and sys.stderr.isatty()
-
-
-def confirm_or_refuse(question: str, *, yes: bool) -> None:
-    """Ask on a terminal; off a terminal, refuse unless ``--yes`` was given."""
-    if yes:
-        return
-    if not interactive():
-        raise UsageError(
-            "refusing to change tasks without confirmation: not on a terminal",
-            hint="pass --yes to confirm (or --dry-run to see what would happen)",
-        )
-    if not output.confirm(question):
-        output.message("nothing was changed (not confirmed)")
-        raise typer.Exit(0)  # declining is a choice, not a failure
-
-
-def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int | None = None) -> None:
-    """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
-    failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
-    (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted."""
-    out = Output(fmt)
-    if out.format == "json":
-        out.document(result.to_json(expected))
-    elif out.format in ("jsonl", "csv"):
-        out.records(result.rows(), [Column(k, k) for k in ("uid", "outcome", "error_class", "reason")])
-    elif out.format == "ids":
-        out.records(({"uid": uid} for uid in result.done), [])
-    if result.error is not None and not (
-        result.done or result.skipped or result.failed or result.interrupted
-    ):
-        # stopped before any task was handled (the server unreachable from the first request):
-        # the error is the whole story, not "0 purged, the rest not attempted"
-        output.error_lines(format_error(result.error))
-        raise typer.Exit(int(result.error.exit_code))
-    for line in result.summary(verb, expected):
-        output.message(line)
-    if result.stopped_early:
-        why = "interrupted" if result.interrupted else "stopped"
-        output.message(
-            f"{why}: the tasks above were handled, nothing else was touched; "
-            "running the same command again handles the rest"
-        )
-    if result.interrupted:
-        raise typer.Exit(130)
-    if result.error is not None:
-        output.error_lines(format_error(result.error))
-        raise typer.Exit(int(result.error.exit_code))
-    if result.failed:
-        raise typer.Exit(1)
-
-
 def describe_query(query: TaskQuery) -> str:
     """The selection in words, for a question: 'in namespace billing with status error, task x'."""
     where = "in every namespace" if query.namespace is None else f"in namespace {query.namespace}"
@@ -269,32 +211,6 @@ def dry_run_report(
     output.message("dry run: nothing was changed")
 
 
-def run_selected(
-    *,
-    verb: str,
-    action_name: str,
-    uids: Iterable[Any],
-    total: int | None,
-    action: Any,
-    concurrency: int,
-    fmt: str | None,
-    key: Any = str,
-    nothing: str | None = None,
-) -> None:
-    """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
-    said instead of a summary when there turned out to be nothing to do)."""
-    # deferred: cli.bulk (~4 ms of dataclass set-up) only for bulk actions, kept off `task
-    # list/show/add` (tests/test_startup.py)
-    from eventix_cli.cli.bulk import run_bulk
-
-    with output.progress(f"{verb}", total) as advance:
-        result = run_bulk(action_name, uids, action, key=key, concurrency=concurrency, on_done=advance)
-    if nothing and result.total == 0 and not result.stopped_early:
-        output.message(nothing)
-        return
-    report_bulk(fmt, result, verb=verb, expected=total)
-
-
 def sample_and_count(client: EventixClient, query: TaskQuery, size: int = 5) -> tuple[int, list[TaskView]]:
     sample, total = first_matches(client, query, size, "_id")
     return (count_matches(client, query) if total is None else total), sample
@@ -319,15 +235,18 @@ def run_by_filter(
     items: Iterable[Any] | None = None,
     key: Any = str,
     count_first: bool = True,
+    entry: Entry | NoEntry = NO_ENTRY,
 ) -> None:
     """The filter mode of retry, cancel and purge: count and sample, dry run, confirm, run.
 
     ``items`` default to the uids of the matches; with ``count_first=False`` the count is
     skipped when nothing needs it (``--yes`` off a terminal: no question, no progress bar).
+    ``entry`` is the command's journal entry: warned about first when the change would not
+    fit in it.
     """
     nothing = f"nothing to {action_name}: no task matches"
     count: int | None = None
-    if dry_run or count_first or not yes or interactive():
+    if dry_run or count_first or not yes or bulk_run.interactive():
         count, sample = sample_and_count(client, query)
         if dry_run:
             dry_run_report(settings.output, verb=action_name, count=count, sample=sample, query=query)
@@ -335,6 +254,7 @@ def run_by_filter(
         if count == 0:
             output.message(nothing)
             return
+        warn_if_too_large(entry, count, sample)
         confirm_or_refuse(f"{ask} {count:,} task(s) {describe_query(query)}?", yes=yes)
     run_selected(
         verb=verb,

@@ -18,26 +18,26 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
-    confirm_or_refuse,
-    run_selected,
 )
 from eventix_cli.cli.commands.task.rendering import print_tasks
 from eventix_cli.cli.files import open_output, plan_output
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
@@ -45,6 +45,7 @@ from eventix_cli.client.selection import count_matches, iter_matches
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.jsonrules import loads
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -191,22 +192,25 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
         yield task
 
 
-def restore_one(client: EventixClient, task: Task, overwrite: bool) -> None:
-    """Put a task back under its uid; an existing one is skipped unless ``overwrite``."""
+def restore_one(
+    client: EventixClient, task: Task, overwrite: bool, entry: Entry | NoEntry = NO_ENTRY
+) -> None:
+    """Put a task back under its uid; an existing one is skipped unless ``overwrite`` (then its
+    before-image goes to ``entry`` first)."""
     doc = task.model_copy()
+    doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
     if overwrite:
-        try:
-            doc.revision = client.get_task(task.uid).revision
-        except TaskNotFound:
-            doc.revision = None
-    else:
-        doc.revision = None  # PUT with no revision inserts, and conflicts with an existing task
+        with contextlib.suppress(TaskNotFound):
+            existing = client.get_task(task.uid)
+            entry.before("change", [existing.to_wire()])
+            doc.revision = existing.revision
     try:
-        client.put_task(doc.to_wire())
+        stored = client.put_task(doc.to_wire())
     except RevisionConflict:
         if not overwrite:
             raise Skip("exists (--overwrite replaces it)") from None
         raise
+    entry.after(stored.uid, "add" if doc.revision is None else "change", stored.revision)
 
 
 RestoreDryRunOption = Annotated[
@@ -242,6 +246,7 @@ def restore(
     yes: YesOption = False,
     dry_run: RestoreDryRunOption = False,
     concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
     output: OutputOption = None,
@@ -267,13 +272,13 @@ def restore(
             return
         if survey.count:
             confirm_or_refuse(f"Restore {survey.count:,} task(s) into {where} ({mode})?", yes=yes)
-        with client:
+        with journaled(ctx, settings, "restore", no_journal=no_journal, namespace=namespace) as entry, client:
             run_selected(
                 verb="restored",
                 action_name="restore",
                 uids=_validated(readable(), namespace),
                 total=survey.count,
-                action=lambda task: restore_one(client, task, overwrite),
+                action=lambda task: restore_one(client, task, overwrite, entry),
                 key=lambda task: task.uid,
                 concurrency=concurrency,
                 fmt=settings.output,

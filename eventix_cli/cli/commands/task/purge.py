@@ -10,23 +10,24 @@ import typer
 
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
     run_by_filter,
 )
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.client.selection import iter_matching_documents
@@ -34,6 +35,7 @@ from eventix_cli.config import require_writable
 from eventix_cli.core.errors import InvalidResponse, RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.times import utcnow
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry, chunks_recorded
 
 if TYPE_CHECKING:
     from eventix_cli.client.api import EventixClient
@@ -53,9 +55,11 @@ PURGE_HOLD = "eventix-purge"
 PURGE_HOLD_SECONDS = 60
 
 
-def purge_one(client: EventixClient, doc: dict[str, Any]) -> None:
+def purge_one(client: EventixClient, doc: dict[str, Any], entry: Entry | NoEntry = NO_ENTRY) -> None:
     """Delete a listed task, never one that a worker is running: a pending one is first
-    reserved (see :func:`_reserve`), so no worker can claim it between the check and the delete."""
+    reserved (see :func:`_reserve`), so no worker can claim it between the check and the delete.
+    The listed document is its before-image: recorded in ``entry`` before this is called
+    (:func:`~eventix_cli.journal.writer.chunks_recorded`, a chunk at a time)."""
     uid = doc["uid"]
     if doc.get("status") not in ("done", "error"):
         _reserve(client, doc)
@@ -63,6 +67,7 @@ def purge_one(client: EventixClient, doc: dict[str, Any]) -> None:
         client.delete_task(uid)
     except TaskNotFound:
         raise Skip("already gone") from None
+    entry.after(uid, "delete")
 
 
 def _reserve(client: EventixClient, doc: dict[str, Any]) -> None:
@@ -111,6 +116,7 @@ def purge(
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -144,7 +150,10 @@ def purge(
         require_writable(settings, "purge tasks")
 
     query = replace(query, exclude_statuses=(TaskStatus.processing,))
-    with client:
+    journal = journaled(
+        ctx, settings, "purge", no_journal=no_journal, dry_run=dry_run, namespace=query.namespace
+    )
+    with journal as entry, client:
         # plain documents, not models: purge needs only the uid and status of each task
         run_by_filter(
             client=client,
@@ -153,11 +162,12 @@ def purge(
             action_name="purge",
             verb="purged",
             ask="Delete",
-            action=lambda doc: purge_one(client, doc),
+            action=lambda doc: purge_one(client, doc, entry),
             concurrency=concurrency,
             yes=yes,
             dry_run=dry_run,
-            items=iter_matching_documents(client, query),
+            items=chunks_recorded(entry, "delete", iter_matching_documents(client, query)),
             key=lambda doc: doc["uid"],
             count_first=False,
+            entry=entry,
         )

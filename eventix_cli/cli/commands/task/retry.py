@@ -8,38 +8,41 @@ import typer
 
 from eventix_cli.cli import output as out
 from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk_run import run_selected
 from eventix_cli.cli.commands.task.common import (
-    ConcurrencyOption,
     DryRunOption,
     NewerThanOption,
     OlderThanOption,
     StatusOption,
     TaskNameOption,
     UniqueKeyFilterOption,
-    YesOption,
     build_query,
     read_ids,
     run_by_filter,
-    run_selected,
 )
 from eventix_cli.cli.completion import complete_task_ids
+from eventix_cli.cli.journaling import NoJournalOption, journaled
 from eventix_cli.cli.options import (
     AllNamespacesOption,
+    ConcurrencyOption,
     NamespaceOption,
     OutputOption,
     TimeoutOption,
     UrlOption,
+    YesOption,
 )
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError, WrongTaskStatus
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.times import parse_eta, utcnow
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from eventix_cli.client.api import EventixClient
+    from eventix_cli.core.view import TaskView
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -51,10 +54,19 @@ EPILOG = """\
 """
 
 
-def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: bool) -> None:
-    """Reschedule one task; with ``force`` also requeue done or stuck processing ones."""
+def retry_one(
+    client: EventixClient, uid: str, eta: dt.datetime | None, force: bool, entry: Entry | NoEntry = NO_ENTRY
+) -> None:
+    """Reschedule one task; with ``force`` also requeue done or stuck processing ones. With a
+    journal, the task is read first and its before-image recorded before it is changed."""
     try:
-        client.reschedule(uid, eta)
+        if entry.enabled:
+            image = client.get_task(uid)
+            entry.before("change", [image.to_wire()])
+            rescheduled = client.reschedule(uid, eta)
+            entry.after(uid, "change", _revision_left(client, image, rescheduled))
+        else:
+            client.reschedule(uid, eta)
         return
     except WrongTaskStatus as exc:
         status = exc.payload.get("status") if isinstance(exc.payload, dict) else None
@@ -65,14 +77,38 @@ def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: b
                 f"status is {status}: only error and retry tasks can be retried (--force requeues others)"
             )
             raise
-    task = client.get_task(uid).to_task()  # --force: a revision-checked write, so a concurrent change wins
-    if task.status == TaskStatus.scheduled:
+    current = client.get_task(uid)  # --force: a revision-checked write, so a concurrent change wins
+    if current.status == TaskStatus.scheduled:
         raise Skip("already scheduled")
+    entry.before("change", [current.to_wire()])
+    task = current.to_task()
     task.status = TaskStatus.scheduled
     task.worker_id = None
     task.worker_expires = None
     task.eta = eta or utcnow()
-    client.put_task(task.to_wire())
+    requeued = client.put_task(task.to_wire())
+    entry.after(uid, "change", requeued.revision)
+
+
+def _revision_left(client: EventixClient, image: TaskView, answer: TaskView) -> str | None:
+    """The revision the reschedule left, for undo's check. Upstream's server answers with the
+    revision the task had before (the stored one is the next), so then it is read back, and
+    taken only when the task is still as the reschedule left it; ``None`` (undo skips the
+    task: not known) when it changed meanwhile."""
+    if answer.revision != image.revision:
+        return answer.revision
+    now = client.get_task(answer.uid)
+    as_left = (now.status, now.worker_id) == (answer.status, answer.worker_id) and _same_ms(
+        now.eta, answer.eta
+    )
+    return now.revision if as_left else None
+
+
+def _same_ms(a: dt.datetime | None, b: dt.datetime | None) -> bool:
+    """Equal to the millisecond: a MongoDB-backed server stores times in milliseconds."""
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) < 0.001
 
 
 def retry(
@@ -105,6 +141,7 @@ def retry(
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
     namespace: NamespaceOption = None,
     url: UrlOption = None,
     timeout: TimeoutOption = None,
@@ -135,8 +172,12 @@ def retry(
         require_writable(settings, "retry tasks")
     if force:
         out.warn("--force requeues done and processing tasks too: a task a worker is running may run twice")
-    action = lambda uid: retry_one(client, uid, when, force)  # noqa: E731
-    with client:
+    namespace_acted = None if all_namespaces else settings.namespace
+    journal = journaled(
+        ctx, settings, "retry", no_journal=no_journal, dry_run=dry_run, namespace=namespace_acted
+    )
+    with journal as entry, client:
+        action = lambda uid: retry_one(client, uid, when, force, entry)  # noqa: E731
         if ids:
             uids = read_ids(ids)
             if not uids:
@@ -172,4 +213,5 @@ def retry(
             concurrency=concurrency,
             yes=yes,
             dry_run=dry_run,
+            entry=entry,
         )

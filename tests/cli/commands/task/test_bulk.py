@@ -14,7 +14,7 @@ from tests.support.tasks import ago, failed, seed, statuses
 @pytest.fixture
 def tty(monkeypatch):
     """Pretend stdin and stderr are a terminal, so commands ask instead of refusing."""
-    monkeypatch.setattr("eventix_cli.cli.commands.task.common.interactive", lambda: True)
+    monkeypatch.setattr("eventix_cli.cli.bulk_run.interactive", lambda: True)
 
 
 # -- retry ----------------------------------------------------------------------------------

@@ -16,24 +16,12 @@ from pathlib import Path
 import pytest
 
 from eventix_cli.client.api import EventixClient
-from eventix_cli.core.task import Task, TaskStatus
-from eventix_cli.server.store import TaskStore
+from eventix_cli.core.task import TaskStatus
 from tests.support.servers import REPO_ROOT, RunningServer, free_port, start_server
+from tests.support.tasks import seed_db
 from tests.support.workers import wait_for
 
 TASKS = 6000  # far more than a purge at concurrency 2 deletes in the time the test waits
-
-
-def _seeded_db(path: Path, namespace: str, count: int, **fields) -> set[str]:
-    """``count`` tasks written straight into a database file (fast: no HTTP)."""
-    store = TaskStore(path)
-    uids: set[str] = set()
-    try:
-        for _ in range(count):
-            uids.add(store.post(Task(task="job", namespace=namespace, **fields).to_wire())["uid"])
-    finally:
-        store.close()
-    return uids
 
 
 def _remaining(url: str, namespace: str) -> set[str]:
@@ -69,7 +57,7 @@ def _finish(process: subprocess.Popen[bytes]) -> tuple[int, dict, str]:
 def db_server(tmp_path: Path, namespace: str):
     """A real `eventix server` on a database file seeded with TASKS done tasks."""
     db = tmp_path / "tasks.sqlite3"
-    uids = _seeded_db(db, namespace, TASKS, status=TaskStatus.done)
+    uids = seed_db(db, namespace, TASKS, status=TaskStatus.done)
     servers: list[RunningServer] = []
 
     def start() -> RunningServer:

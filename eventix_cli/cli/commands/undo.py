@@ -1,0 +1,225 @@
+"""``eventix undo [ID]``: put back what a journaled command changed.
+
+Each task of the entry is undone by one revision-checked step, so a task changed since the
+command (by a worker or a person) is skipped and reported, never overwritten:
+
+- deleted: re-created under its uid from its before-image (an insert: a task that exists
+  again is left alone);
+- changed: its before-image written back over the revision the command left;
+- added: deleted, if still at the revision the command left (a pending one is first reserved,
+  as ``task purge`` does, so no worker claims it between the check and the delete).
+
+The undo is itself a journal entry, so it can be undone in turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from eventix_cli.cli import output as out
+from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
+from eventix_cli.cli.commands.task.purge import PURGE_HOLD, PURGE_HOLD_SECONDS
+from eventix_cli.cli.journaling import NoJournalOption, journal_dir, journaled
+from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOption, UrlOption, YesOption
+from eventix_cli.cli.output import Column, Output
+from eventix_cli.cli.state import connect
+from eventix_cli.config import require_writable
+from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.times import utcnow
+from eventix_cli.journal.reader import Change, JournalEntry, entries, find_entry
+from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
+
+if TYPE_CHECKING:
+    from eventix_cli.client.api import EventixClient
+    from eventix_cli.config import Settings
+    from eventix_cli.core.view import TaskView
+
+EPILOG = """\
+[bold]Examples[/bold]
+
+  eventix history                 [dim]# find the entry[/dim]
+  eventix undo --dry-run          [dim]# the last entry of this server[/dim]
+  eventix undo 42 --yes
+"""
+
+#: what undoing each kind of change does, in words
+UNDO_VERBS = {"delete": "re-create", "change": "write back", "add": "delete"}
+
+
+def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
+    """Undo one task's change (see the module docstring); :class:`Skip` says why not."""
+    if change.op == "delete":
+        _recreate(client, change, entry)
+    elif change.op == "change":
+        _write_back(client, change, entry)
+    else:
+        _remove_added(client, change, entry)
+
+
+def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+    if change.image is None:
+        raise Skip("its before-image was not recorded")
+    try:  # no revision: an insert, which conflicts with a task under this uid
+        stored = client.put_task({**change.image, "revision": None})
+    except RevisionConflict:
+        raise Skip("exists (not deleted, or re-created since); left as it is") from None
+    entry.after(stored.uid, "add", stored.revision)
+
+
+def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
+    """The task as it is now, if still at the revision the command left it at."""
+    try:
+        current = client.get_task(change.uid)
+    except TaskNotFound:
+        raise Skip("deleted since; left as it is") from None
+    if current.revision != change.revision:
+        raise Skip(f"changed since (revision {current.revision}, left at {change.revision}); left as it is")
+    return current
+
+
+def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+    if not change.confirmed:
+        raise Skip("the command did not finish changing it; left as it is")
+    if change.image is None:
+        raise Skip("it updated an existing task (same unique key) whose earlier state was not recorded")
+    current = _unchanged_since(client, change)
+    entry.before("change", [current.to_wire()])
+    try:
+        stored = client.put_task({**change.image, "revision": change.revision})
+    except RevisionConflict:
+        raise Skip("changed since; left as it is") from None
+    entry.after(stored.uid, "change", stored.revision)
+
+
+def _remove_added(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+    current = _unchanged_since(client, change)
+    entry.before("delete", [current.to_wire()])
+    if current.status.value not in ("done", "error"):
+        held = current.to_task()  # reserved first: no worker claims it between check and delete
+        held.worker_id = PURGE_HOLD
+        held.worker_expires = utcnow() + dt.timedelta(seconds=PURGE_HOLD_SECONDS)
+        try:
+            client.put_task(held.to_wire())
+        except RevisionConflict:
+            raise Skip("changed since; left as it is") from None
+    try:
+        client.delete_task(change.uid)
+    except TaskNotFound:
+        raise Skip("deleted since") from None
+    entry.after(change.uid, "delete")
+
+
+def choose_entry(settings: Settings, entry_id: int | None) -> JournalEntry | None:
+    """The entry to undo: the one named, else the newest made against this server."""
+    directory = journal_dir()
+    if entry_id is not None:
+        found = find_entry(directory, entry_id)
+        if found is None:
+            raise UsageError(f"no journal entry {entry_id}", hint="`eventix history` lists the entries")
+        if found.url != settings.url:
+            raise UsageError(
+                f"journal entry {entry_id} changed tasks on {found.url}, not on {settings.url}",
+                hint=f"pass --url {found.url} to undo it there",
+            )
+        return found
+    return next((e for e in entries(directory) if e.url == settings.url), None)
+
+
+def plan_counts(changes: list[Change]) -> Counter[str]:
+    return Counter(UNDO_VERBS[c.op] for c in changes)
+
+
+def plan_text(counts: Counter[str]) -> str:
+    return ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb]) or "nothing"
+
+
+def undo(
+    ctx: typer.Context,
+    entry_id: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="[ID]",
+            help="The journal entry (`eventix history`); default: the last one.",
+            show_default=False,
+        ),
+    ] = None,
+    yes: YesOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be undone, task by task; change nothing.")
+    ] = False,
+    concurrency: ConcurrencyOption = 8,
+    no_journal: NoJournalOption = False,
+    url: UrlOption = None,
+    timeout: TimeoutOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Undo a journaled change: deleted tasks re-created, changed ones written back, added
+    ones deleted.
+
+    A task changed since the command ran is skipped and reported, never overwritten. It says
+    what it will do and asks first (--yes when not on a terminal); --dry-run shows the plan
+    and changes nothing. The undo is journaled too: undo it to redo.
+    """
+    settings, client = connect(ctx, url=url, timeout=timeout, output=output)
+    if not dry_run:
+        require_writable(settings, "undo changes")
+    found = choose_entry(settings, entry_id)
+    if found is None:
+        out.message(f"nothing to undo: the journal has no entry for {settings.url}")
+        return
+    if found.overflowed:
+        raise UsageError(
+            f"journal entry {found.id} cannot be undone: its before-images went over the journal's limit",
+            hint="restore from a `eventix task dump` taken before the change, if there is one",
+        )
+    changes = found.to_undo()
+    counts = plan_counts(changes)
+    described = (
+        f"entry {found.id} ({found.action}, {found.header.get('time', '?')[:19].replace('T', ' ')} UTC)"
+    )
+    if dry_run:
+        _dry_run(settings.output, found, changes, counts, described)
+        return
+    if not changes:
+        out.message(f"nothing to undo: {described} changed no task")
+        return
+    confirm_or_refuse(f"Undo {described}: {plan_text(counts)} task(s)?", yes=yes)
+    journal = journaled(
+        ctx, settings, "undo", no_journal=no_journal, namespace=found.header.get("namespace"), undoes=found.id
+    )
+    with journal as entry, client:
+        run_selected(
+            verb="undone",
+            action_name="undo",
+            uids=changes,
+            total=len(changes),
+            action=lambda change: undo_one(client, change, entry),
+            key=lambda change: change.uid,
+            concurrency=concurrency,
+            fmt=settings.output,
+        )
+
+
+def _dry_run(
+    fmt: str | None, found: JournalEntry, changes: list[Change], counts: Counter[str], described: str
+) -> None:
+    printer = Output(fmt)
+    plan: list[dict[str, Any]] = [
+        {"uid": c.uid, "undo": UNDO_VERBS[c.op], "revision": c.revision} for c in changes
+    ]
+    if printer.format == "json":
+        printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
+    elif printer.format == "table":
+        out.line(f"would undo {described}: {plan_text(counts)} task(s)")
+        for item in plan[:5]:
+            out.line(f"  {item['undo']:<10}  {item['uid']}")
+        if len(plan) > 5:
+            out.line(f"  ... and {len(plan) - 5:,} more (-o json lists them all)")
+    else:
+        printer.records(plan, [Column(k, k) for k in ("uid", "undo", "revision")])
+    out.message("dry run: nothing was changed")
