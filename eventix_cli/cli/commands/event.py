@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +22,10 @@ from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import TriggersFailed, UsageError
 from eventix_cli.core.fields import check_logical_priority, stored_priority
+from eventix_cli.core.times import utcnow
+
+if TYPE_CHECKING:
+    from eventix_cli.core.view import TaskView
 
 app = typer.Typer(
     name="event",
@@ -76,6 +81,7 @@ def post(
         journaled(ctx, settings, "event", no_journal=no_journal, namespace=settings.namespace) as entry,
         client,
     ):
+        posted_at = utcnow()
         tasks = client.post_event(
             # logical, as everywhere in the CLI: the server stores (and sorts) the negated value
             Event(
@@ -86,7 +92,7 @@ def post(
             )
         )
         for created in tasks:
-            entry.after(created.uid, "add", created.revision)
+            entry.after(created.uid, "add" if _added_by(created, posted_at) else "change", created.revision)
     shown = print_tasks(settings.output, tasks)
     failed = getattr(tasks, "failed_triggers", None)
     if shown or failed:
@@ -111,3 +117,15 @@ def triggers_failed(failed: list[tuple[str, str]]) -> TriggersFailed:
 
 
 SERVER_LOG_HINT = "the server's log has the traceback"
+
+
+#: how far the server's clock may lag ours before a task the event added looks older than it
+ADDED_CLOCK_SLACK = dt.timedelta(seconds=1)
+
+
+def _added_by(task: TaskView, posted_at: dt.datetime) -> bool:
+    """Did the event add this task, or did a trigger's unique key update a pending one? The
+    answer names no difference, but an updated task keeps its ``created_time``: one created
+    before the event was posted is recorded as changed (undo leaves it and says why), never as
+    added (undo would delete it)."""
+    return task.created_time is not None and task.created_time >= posted_at - ADDED_CLOCK_SLACK

@@ -326,3 +326,42 @@ def test_event_post_says_a_trigger_failed_on_the_server(cli, tmp_path: Path) -> 
     assert only_failed.exit_code == 1
     assert "no trigger created a task" not in only_failed.stderr
     assert "error: trigger Crashes failed on the server: ValueError: no invoice 4" in only_failed.stderr
+
+
+KEYED = """\
+triggers:
+  Keyed:
+    event_name: Remind
+    namespace: default
+    code: |
+      def execute(self, event: TEventixEvent) -> TEventixTask:
+          return TEventixTask(task="remind", unique_key="remind:7", kwargs=dict(n=2))
+"""
+
+
+def test_undo_of_an_event_keeps_a_pending_task_the_trigger_only_updated(cli, tmp_path: Path) -> None:
+    """A trigger's task with the unique key of a pending task updates that task: undoing the
+    event must not delete a task the event did not add."""
+    directory = make_dir(tmp_path, keyed=KEYED)
+    with (
+        running_server(
+            "embedded", tmp_path / "logs", extra_args=["--db", ":memory:", "--triggers", str(directory)]
+        ) as srv,
+        httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
+    ):
+        existing = http.post(
+            "/task", json={
+                "task": "remind",
+                "namespace": "n1",
+                "unique_key": "remind:7",
+                "kwargs": {"n": 1},
+                "created_time": "2020-01-01T00:00:00Z",  # well before the event, whatever the clocks
+            },
+        ).json()
+        assert existing["created_time"].startswith("2020-01-01")
+        posted = cli("event", "post", "Remind", "--url", srv.url, "-n", "n1", "-o", "json")
+        assert posted.exit_code == 0, posted.stderr
+        assert [t["uid"] for t in json.loads(posted.stdout)] == [existing["uid"]]
+        undone = cli("undo", "--yes", "--url", srv.url)
+        after = http.get(f"/task/{existing['uid']}")
+    assert after.status_code == 200, undone.stderr
