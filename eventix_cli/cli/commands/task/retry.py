@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from eventix_cli.cli import output as out
-from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.bulk import BulkResult, Skip
 from eventix_cli.cli.commands.task.common import (
     ConcurrencyOption,
     DryRunOption,
@@ -19,9 +21,12 @@ from eventix_cli.cli.commands.task.common import (
     YesOption,
     build_query,
     read_ids,
+    report_bulk,
     run_by_filter,
     run_selected,
+    sample_and_count,
 )
+from eventix_cli.cli.commands.task.retrying import NOT_RETRIABLE, retried_document, write_retry
 from eventix_cli.cli.completion import complete_task_ids
 from eventix_cli.cli.options import (
     AllNamespacesOption,
@@ -30,11 +35,14 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
+from eventix_cli.cli.output import Output
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import escape
 from eventix_cli.config import require_writable
-from eventix_cli.core.errors import UsageError, WrongTaskStatus
+from eventix_cli.core.edits import FieldEdit, changed_fields, parse_edits
+from eventix_cli.core.errors import ApiError, UsageError, WrongTaskStatus
 from eventix_cli.core.statuses import TaskStatus
-from eventix_cli.core.times import parse_eta, utcnow
+from eventix_cli.core.times import parse_eta
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -48,31 +56,38 @@ EPILOG = """\
   eventix task retry --status error --task send_invoice --newer-than 1h --yes
 
   eventix task list --status error --all -o ids | eventix task retry -
+
+  [dim]# fix an argument as the failed tasks are retried; --dry-run shows it[/dim]
+  eventix task retry --task send_invoice --set kwargs.dry_run=false --yes
+  eventix task retry 3f2a... --set 'args=[4711, "EUR"]' --set priority=5
+  eventix task retry 3f2a... --edit
 """
 
+EDITING = "Changing the task"
 
-def retry_one(client: EventixClient, uid: str, eta: dt.datetime | None, force: bool) -> None:
-    """Reschedule one task; with ``force`` also requeue done or stuck processing ones."""
-    try:
-        client.reschedule(uid, eta)
-        return
-    except WrongTaskStatus as exc:
-        status = exc.payload.get("status") if isinstance(exc.payload, dict) else None
-        if status == TaskStatus.scheduled.value:
-            raise Skip("already scheduled") from None
-        if not force:
-            exc.message = (
-                f"status is {status}: only error and retry tasks can be retried (--force requeues others)"
-            )
-            raise
-    task = client.get_task(uid).to_task()  # --force: a revision-checked write, so a concurrent change wins
-    if task.status == TaskStatus.scheduled:
-        raise Skip("already scheduled")
-    task.status = TaskStatus.scheduled
-    task.worker_id = None
-    task.worker_expires = None
-    task.eta = eta or utcnow()
-    client.put_task(task.to_wire())
+
+def retry_one(
+    client: EventixClient,
+    uid: str,
+    eta: dt.datetime | None,
+    force: bool,
+    edits: Sequence[FieldEdit] = (),
+) -> None:
+    """Reschedule one task; with ``edits`` change its fields in the same write; with ``force``
+    also requeue done or stuck processing ones."""
+    if not edits:
+        try:
+            client.reschedule(uid, eta)
+            return
+        except WrongTaskStatus as exc:
+            status = exc.payload.get("status") if isinstance(exc.payload, dict) else None
+            if status == TaskStatus.scheduled.value:
+                raise Skip("already scheduled") from None
+            if not force:
+                exc.message = f"status is {status}: {NOT_RETRIABLE}"
+                raise
+    before = client.get_task(uid).to_wire()
+    write_retry(client, before, retried_document(before, edits, eta, force))
 
 
 def retry(
@@ -102,6 +117,33 @@ def retry(
         bool,
         typer.Option("--force", help="Also requeue done and processing tasks (a revision-checked write)."),
     ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change a field as the task is retried (repeatable): kwargs.KEY=VALUE, args=JSON, "
+            "kwargs=JSON, priority=N, eta=TIME; values as task add reads them.",
+            show_default=False,
+            rich_help_panel=EDITING,
+        ),
+    ] = None,
+    edit: Annotated[
+        bool,
+        typer.Option(
+            "--edit",
+            help="One task: open its args and kwargs in $VISUAL/$EDITOR (else vi), retry with what is saved.",
+            rich_help_panel=EDITING,
+        ),
+    ] = False,
+    edit_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--edit-file",
+            help="With one task: open this file (kept by an earlier --edit) instead of a fresh one.",
+            show_default=False,
+            rich_help_panel=EDITING,
+        ),
+    ] = None,
     yes: YesOption = False,
     dry_run: DryRunOption = False,
     concurrency: ConcurrencyOption = 8,
@@ -115,11 +157,27 @@ def retry(
     By id, it tells which ids could not be retried and why. By filter (the filter options
     of `task list`; default --status error) it shows what it will do and asks first
     (--yes when not on a terminal). Exit 1 when any task could not be retried.
+
+    --set and --edit change the task in the same revision-checked write that reschedules
+    it: a task changed by someone else meanwhile is left alone (RevisionConflict).
     """
     # deferred: the task model brings pydantic, kept off `task retry --help` (tests/test_startup.py)
     from eventix_cli.core.task import TaskStatus
 
     when = parse_eta(eta) if eta else None
+    edits = parse_edits(set_ or ())
+    if when is not None and any(e.field == "eta" for e in edits):
+        raise UsageError("give --eta or --set eta=..., not both")
+    editing = edit or edit_file is not None
+    if editing:
+        if edits:
+            raise UsageError("give --edit or --set, not both")
+        if dry_run:
+            raise UsageError("--edit shows the change in the editor: --dry-run does not apply")
+        if not ids or len(ids) != 1 or ids[0] == "-":
+            raise UsageError("--edit takes exactly one task id (not -: the editor needs the terminal)")
+        if edit_file is not None and not edit_file.is_file():
+            raise UsageError(f"--edit-file {edit_file}: no such file")
     settings, client = connect(ctx, url=url, timeout=timeout, output=output, namespace=namespace)
     filters = {
         "status": status,
@@ -135,12 +193,19 @@ def retry(
         require_writable(settings, "retry tasks")
     if force:
         out.warn("--force requeues done and processing tasks too: a task a worker is running may run twice")
-    action = lambda uid: retry_one(client, uid, when, force)  # noqa: E731
+    action = lambda uid: retry_one(client, uid, when, force, edits)  # noqa: E731
     with client:
+        if editing:
+            _edit_one(client, read_ids(ids)[0], when, force, edit_file, settings.output)  # type: ignore[arg-type]
+            return
         if ids:
             uids = read_ids(ids)
             if not uids:
                 raise UsageError("no task ids given")
+            if dry_run and edits:
+                before = [_read_or_reason(client, uid) for uid in uids]
+                preview_edits(settings.output, before, len(uids), edits, when, force)
+                return
             if dry_run:
                 out.message(f"dry run: would retry {len(uids):,} task(s) by id; nothing was changed")
                 return
@@ -161,6 +226,11 @@ def retry(
         if blocked and not force:
             names = ", ".join(sorted(s.value for s in blocked))
             raise UsageError(f"tasks in {names} cannot be retried without --force")
+        if dry_run and edits:
+            count, sample = sample_and_count(client, query)
+            docs = [task.to_wire() for task in sample]
+            preview_edits(settings.output, docs, count, edits, when, force, query.describe())
+            return
         run_by_filter(
             client=client,
             settings=settings,
@@ -173,3 +243,79 @@ def retry(
             yes=yes,
             dry_run=dry_run,
         )
+
+
+def _edit_one(
+    client: EventixClient,
+    uid: str,
+    when: dt.datetime | None,
+    force: bool,
+    kept: Path | None,
+    fmt: str | None,
+) -> None:
+    """``--edit``: the editor flow for one task, reported as a retry of one id is."""
+    # deferred: subprocess and tempfile only for --edit
+    from eventix_cli.cli.commands.task.editing import edit_and_retry
+
+    result = BulkResult("retry")
+    try:
+        stored = edit_and_retry(client, uid, eta=when, force=force, kept=kept)
+    except Skip as skip:
+        result.skipped.append({"uid": uid, "reason": skip.reason})
+    else:
+        if stored is None:
+            out.message("the arguments were saved unchanged: nothing was sent")
+            return
+        result.done.append(uid)
+    report_bulk(fmt, result, verb="retried")
+
+
+def _read_or_reason(client: EventixClient, uid: str) -> dict[str, Any]:
+    """The task's document, or ``{"uid", "reason"}`` when it cannot be read (dry run)."""
+    try:
+        return client.get_task(uid).to_wire()
+    except ApiError as exc:
+        return {"uid": uid, "reason": exc.message}
+
+
+def preview_edits(
+    fmt: str | None,
+    documents: Sequence[dict[str, Any]],
+    count: int,
+    edits: Sequence[FieldEdit],
+    eta: dt.datetime | None,
+    force: bool,
+    query: dict[str, Any] | None = None,
+) -> None:
+    """``--dry-run`` with ``--set``: per task (every id given, or a sample of the filter's
+    matches) what each field would become, or why the task would not be retried."""
+    rows: list[dict[str, Any]] = []
+    for doc in documents:
+        if "reason" in doc:
+            rows.append({"uid": doc["uid"], "changes": [], "reason": doc["reason"]})
+            continue
+        try:
+            after = retried_document(doc, edits, eta, force)
+        except (Skip, WrongTaskStatus) as exc:
+            reason = exc.reason if isinstance(exc, Skip) else exc.message
+            rows.append({"uid": doc["uid"], "changes": [], "reason": reason})
+            continue
+        rows.append({"uid": doc["uid"], "changes": changed_fields(doc, after, edits), "reason": None})
+    printer = Output(fmt)
+    if printer.format == "json":
+        report = {"dry_run": True, "action": "retry", "count": count, "set": [e.path for e in edits]}
+        printer.document(report | ({"query": query} if query is not None else {}) | {"tasks": rows})
+        return
+    out.line(f"would retry {count:,} task(s), setting {', '.join(e.path for e in edits)}")
+    if query is not None:
+        out.line(f"filter sent: {out.dumps(query['filter'])}")
+        out.line(f"changes in a sample of {len(rows)}:")
+    for row in rows:
+        if row["reason"] is not None:
+            out.line(escape(f"{row['uid']}  not retried: {row['reason']}"))
+        for change in row["changes"]:
+            before, after = out.dumps(change["before"]), out.dumps(change["after"])
+            out.line(escape(f"{row['uid']}  {change['field']}: {before} -> {after}"))
+        if row["reason"] is None and not row["changes"]:
+            out.line(escape(f"{row['uid']}  unchanged (already as set)"))
+    out.message("dry run: nothing was changed")
