@@ -17,7 +17,7 @@ from typing import Any
 
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import stored_priority
-from eventix_cli.core.jsonrules import fits_int64, loads, parse_value
+from eventix_cli.core.jsonrules import MAX_JSON_DEPTH, fits_int64, loads, parse_value, unstorable_reason
 from eventix_cli.core.times import format_wire_time, parse_eta
 
 #: What ``--set`` may change, as users write it.
@@ -39,7 +39,17 @@ class FieldEdit:
 
 
 def parse_edit(spec: str, now: dt.datetime | None = None) -> FieldEdit:
-    """``FIELD=VALUE`` as ``--set`` takes it; a usage error names what is wrong."""
+    """``FIELD=VALUE`` as ``--set`` takes it; a usage error names what is wrong, a value no
+    server can store included."""
+    edit = _parse_edit(spec, now)
+    # the task is the request body (level 1), a field is level 2, a keyword's value level 3
+    reason = unstorable_reason(edit.value, MAX_JSON_DEPTH - (1 if edit.key is None else 2))
+    if reason is not None:
+        raise UsageError(f"--set {edit.path}: {reason}")
+    return edit
+
+
+def _parse_edit(spec: str, now: dt.datetime | None) -> FieldEdit:
     path, sep, text = spec.partition("=")
     path = path.strip()
     if not sep or not path:

@@ -272,3 +272,13 @@ def test_edit_needs_exactly_one_id(cli) -> None:
         assert "exactly one task id" in result.stderr
     result = cli("task", "retry", "a" * 32, "--edit", "--set", "kwargs.a=1")
     assert result.exit_code == 2
+
+
+def test_the_deepest_value_set_is_stored(cli, server, namespace) -> None:
+    bad = failed(server.url, namespace)[0]
+    deep = "[" * 98 + "]" * 98
+    result = cli("task", "retry", bad.uid, "--url", server.url, "--set", f"kwargs.deep={deep}")
+    assert result.exit_code == 0, result.stderr
+    assert json.dumps(get(server.url, bad.uid).kwargs["deep"]).replace(" ", "") == deep
+    deeper = cli("task", "retry", bad.uid, "--url", server.url, "--set", f"kwargs.deep=[{deep}]")
+    assert deeper.exit_code == 2

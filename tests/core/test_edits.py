@@ -64,6 +64,9 @@ def test_each_field_is_read_as_task_add_reads_it() -> None:
         ("eta=tomorrow", "invalid time"),
         ("kwargs.x", "expected FIELD=VALUE"),
         ("=1", "expected FIELD=VALUE"),
+        ("kwargs.deep=" + "[" * 99 + "]" * 99, "nest"),
+        ("args=" + "[" * 100 + "]" * 100, "nest"),
+        ("kwargs.big=18446744073709551616", "64"),
     ],
 )
 def test_bad_edits_are_usage_errors(spec: str, says: str) -> None:
@@ -78,6 +81,8 @@ def test_a_field_set_twice_or_kwargs_whole_and_by_key_is_refused() -> None:
     with pytest.raises(UsageError, match="not both"):
         parse_edits(['kwargs={"a": 1}', "kwargs.b=2"])
     assert len(parse_edits(["kwargs.a=1", "kwargs.b=2", "priority=1"])) == 3
+    assert parse_edit("kwargs.deep=" + "[" * 98 + "]" * 98).key == "deep"  # the deepest a server stores
+    assert parse_edit("args=" + "[" * 99 + "]" * 99).field == "args"
 
 
 def test_rescheduled_resets_what_the_servers_reschedule_resets() -> None:

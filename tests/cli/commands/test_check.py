@@ -169,6 +169,7 @@ def test_an_unreachable_server_is_unknown(cli) -> None:
         ["--max-oldest-due", "soon"],
         ["--max-errors", "20000"],  # beyond what one page decides
         ["--no-such-option"],
+        ["--max-queued", "1", "-o", "ids"],  # no task uids to print
     ],
 )
 def test_bad_options_are_unknown_not_critical(cli, args) -> None:
@@ -176,6 +177,12 @@ def test_bad_options_are_unknown_not_critical(cli, args) -> None:
     assert result.exit_code == 3, result.stderr
     assert result.stderr.startswith("error: ")
     assert "(UsageError)" in result.stderr
+
+
+def test_help_is_not_an_error(cli) -> None:
+    result = cli("check", "--help")
+    assert result.exit_code == 0
+    assert "--max-oldest-due" in result.stdout
 
 
 # -- requests ---------------------------------------------------------------------------------
