@@ -208,6 +208,11 @@ def test_dry_run_shows_the_change_and_changes_nothing(cli, server, namespace) ->
     assert by_filter["count"] == 1
     assert by_filter["query"]["filter"] == {"namespace": namespace, "status": "error"}
     assert by_filter["tasks"][0]["changes"] == [{"field": "kwargs.n", "before": 1, "after": 2}]
+    lines = [json.loads(line) for line in cli(*args, "--dry-run", "-o", "jsonl").stdout.splitlines()]
+    assert lines == [
+        {"uid": bad.uid, "field": "kwargs.n", "before": 1, "after": 2},
+        {"uid": bad.uid, "field": "priority", "before": 1, "after": 4},
+    ]
     assert get(server.url, bad.uid).revision == bad.revision
 
 

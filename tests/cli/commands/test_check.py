@@ -136,6 +136,25 @@ def test_queued_counts_and_the_worst_line_first(cli, server, namespace) -> None:
     assert lines[1].startswith(f"OK {namespace} errors: 1 tasks failed within 1h")
 
 
+def test_jsonl_and_csv_have_one_record_per_rule(cli, server, namespace) -> None:
+    seed(server.url, namespace, 2)
+    rules = ("--max-queued", "1:5", "--max-errors", "3/2h")
+    lines = check(cli, server, namespace, *rules, "-o", "jsonl").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {
+            "state": "WARNING", "namespace": namespace, "rule": "queued", "value": 2, "exact": True,
+            "warning": 1, "critical": 5, "window_seconds": None,
+        },
+        {
+            "state": "OK", "namespace": namespace, "rule": "errors", "value": 0, "exact": True,
+            "warning": None, "critical": 3, "window_seconds": 7200.0,
+        },
+    ]  # fmt: skip
+    csv = check(cli, server, namespace, *rules, "-o", "csv").stdout.splitlines()
+    assert csv[0] == "state,namespace,rule,value,exact,warning,critical,window_seconds"
+    assert csv[1].startswith(f"WARNING,{namespace},queued,2,")
+
+
 def test_every_namespace_with_A(cli, server, namespace) -> None:
     seed(server.url, namespace)
     seed(server.url, f"{namespace}-b", 2)

@@ -35,7 +35,7 @@ from eventix_cli.cli.options import (
     TimeoutOption,
     UrlOption,
 )
-from eventix_cli.cli.output import Output
+from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.cli.tables import escape
 from eventix_cli.config import require_writable
@@ -305,6 +305,17 @@ def preview_edits(
     if printer.format == "json":
         report = {"dry_run": True, "action": "retry", "count": count, "set": [e.path for e in edits]}
         printer.document(report | ({"query": query} if query is not None else {}) | {"tasks": rows})
+        return
+    if printer.format in ("jsonl", "csv", "ids"):  # one record per change (ids: each uid once)
+        records = [
+            {"uid": row["uid"], "field": c["field"], "before": c["before"], "after": c["after"]}
+            for row in rows
+            for c in row["changes"] or [{"field": None, "before": None, "after": None}]
+        ]
+        if printer.format == "ids":
+            records = [{"uid": row["uid"]} for row in rows if row["reason"] is None]
+        printer.records(records, [Column(k, k) for k in ("uid", "field", "before", "after")])
+        out.message(f"dry run: would retry {count:,} task(s); nothing was changed")
         return
     out.line(f"would retry {count:,} task(s), setting {', '.join(e.path for e in edits)}")
     if query is not None:
