@@ -287,3 +287,21 @@ def test_the_deepest_value_set_is_stored(cli, server, namespace) -> None:
     assert json.dumps(get(server.url, bad.uid).kwargs["deep"]).replace(" ", "") == deep
     deeper = cli("task", "retry", bad.uid, "--url", server.url, "--set", f"kwargs.deep=[{deep}]")
     assert deeper.exit_code == 2
+
+
+def test_the_edit_flow_as_the_view_calls_it(server, namespace, editor, monkeypatch) -> None:
+    from eventix_cli.cli.bulk import Skip
+    from eventix_cli.cli.commands.task.editing import edit_and_retry
+
+    bad = failed(server.url, namespace, kwargs={"n": 1})[0]
+    with EventixClient(server.url) as client:
+        for name, value in editor("keep").items():
+            monkeypatch.setenv(name, value)
+        assert edit_and_retry(client, bad.uid) is None  # saved unchanged: nothing sent
+        monkeypatch.setenv("EDIT_MODE", '{"n": 2}')
+        stored = edit_and_retry(client, bad.uid)
+        assert stored is not None
+        assert (stored.status.value, stored.kwargs) == ("scheduled", {"n": 2})
+        with pytest.raises(Skip):  # now scheduled: the editor is not opened again
+            edit_and_retry(client, bad.uid)
+    assert len(editor.opened()) == 2
