@@ -43,6 +43,7 @@ def run_process(
     env: Mapping[str, str] | None = None,
     cwd: Path | str | None = None,
     check: bool = True,
+    ok_codes: Sequence[int] = (0,),
 ) -> Sample:
     """Run ``cmd`` to its end (output discarded); its wall time and its CPU time from wait4."""
     started = time.perf_counter()
@@ -55,7 +56,7 @@ def run_process(
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stderr.close()
-    if check and proc.returncode != 0:
+    if check and proc.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err[-500:]}")
     return Sample(wall, usage.ru_utime + usage.ru_stime)
 
@@ -66,16 +67,18 @@ def interleaved(
     runs: int,
     warmup: int = 2,
     env: Mapping[str, str] | None = None,
+    ok_codes: Sequence[int] = (0,),
 ) -> dict[str, list[Sample]]:
     """Run every case ``warmup`` times untimed, then ``runs`` timed rounds; each round runs every
-    case once, in forward order on even rounds and reversed on odd ones (A B, B A, ...)."""
+    case once, in forward order on even rounds and reversed on odd ones (A B, B A, ...).
+    ``ok_codes``: the exit codes that are not a failure (a check exits 1 or 2 on purpose)."""
     for _ in range(warmup):
         for _, cmd in cases:
-            run_process(cmd, env=env)
+            run_process(cmd, env=env, ok_codes=ok_codes)
     samples: dict[str, list[Sample]] = {label: [] for label, _ in cases}
     for i in range(runs):
         for label, cmd in cases if i % 2 == 0 else reversed(cases):
-            samples[label].append(run_process(cmd, env=env))
+            samples[label].append(run_process(cmd, env=env, ok_codes=ok_codes))
     return samples
 
 

@@ -213,6 +213,7 @@ HELP_PATHS = [
     *(["task", name] for name in ("list", "show", "running", "add", "retry", "cancel", "purge")),
     *(["task", name] for name in ("wait", "dump", "restore")),
     ["stats"],
+    ["check"],
     ["top"],
     ["worker"],
     ["namespace"],
@@ -285,6 +286,8 @@ _IN_NAMESPACE = [*_CONNECT, "-n", "{namespace}"]
         (["ping", *_CONNECT], set()),
         (["stats", *_CONNECT], {"concurrent.futures"}),  # stats asks for the namespaces in parallel
         (["top", *_CONNECT, "--once", "-A"], {"concurrent.futures"}),  # and top, like stats
+        # a monitor runs check often: it reads through the monitor's functions (concurrent.futures)
+        (["check", *_IN_NAMESPACE, "--max-queued", "10", "--max-errors", "5"], {"concurrent.futures"}),
     ],
     ids=lambda v: " ".join(a for a in v if not a.startswith(("-", "{"))) if isinstance(v, list) else "",
 )

@@ -21,7 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 from eventix_cli import __version__
 from eventix_cli.cli import output, streams
 from eventix_cli.cli.completion import enable_if_completing
-from eventix_cli.cli.helptext import polish_params
+from eventix_cli.cli.helptext import PlainUsageCommand, polish_params
 from eventix_cli.cli.lazy import add_suggestion, command_from_function, command_from_typer
 from eventix_cli.cli.state import COMMAND_LINE, AppState
 from eventix_cli.config import ENV_DEBUG
@@ -244,6 +244,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "stats",
         "Counts of tasks per namespace and status, and the oldest due task.",
     ),
+    "check": (
+        "eventix_cli.cli.commands.check",
+        "check",
+        "Check a queue's health against limits; exit codes as monitoring plugins.",
+    ),
     "top": (
         "eventix_cli.cli.commands.top",
         "top",
@@ -321,7 +326,9 @@ def load_command(name: str) -> Any:
     target = getattr(module, attr)
     if isinstance(target, typer.Typer):
         return command_from_typer(name, target)
-    return command_from_function(name, target, getattr(module, "EPILOG", None))
+    # a module may name its own command class (``check``: errors exit 3, as monitors expect)
+    cls = getattr(module, "COMMAND_CLASS", PlainUsageCommand)
+    return command_from_function(name, target, getattr(module, "EPILOG", None), cls)
 
 
 def main() -> None:

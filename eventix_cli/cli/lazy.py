@@ -24,11 +24,14 @@ from eventix_cli.cli.helptext import PlainUsageCommand, polish
 Table = Mapping[str, tuple[str, str, str | None]]
 
 
-def command_from_function(name: str, func: Any, epilog: str | None) -> Any:
-    """The click command typer makes of ``func``, as ``@app.command(name, epilog=...)`` would,
-    with its help made to read well at 80 columns (:func:`eventix_cli.cli.helptext.polish`)."""
+def command_from_function(
+    name: str, func: Any, epilog: str | None, cls: type[TyperCommand] = PlainUsageCommand
+) -> Any:
+    """The click command typer makes of ``func``, as ``@app.command(name, epilog=..., cls=...)``
+    would, with its help made to read well at 80 columns (:func:`eventix_cli.cli.helptext.polish`).
+    ``cls`` is a :class:`~eventix_cli.cli.helptext.PlainUsageCommand` or a subclass of it."""
     holder = typer.Typer(rich_markup_mode="rich", add_completion=False)
-    holder.command(name, epilog=epilog, cls=PlainUsageCommand)(func)
+    holder.command(name, epilog=epilog, cls=cls)(func)
     command = get_command(holder)
     command.name = name
     return polish(command)

@@ -100,15 +100,19 @@ RATE_CAP = 500  # tasks read per status group and snapshot; a busier minute show
 
 
 def finished_in_window(
-    client: EventixClient, namespace: str | None, statuses: tuple[str, ...], since: dt.datetime
+    client: EventixClient,
+    namespace: str | None,
+    statuses: tuple[str, ...],
+    since: dt.datetime,
+    cap: int = RATE_CAP,
 ) -> int:
     """How many tasks reached one of ``statuses`` since ``since``, from their ``updated_time``
     (a finished task is not written again). The API cannot compare times in a filter, so the
-    newest RATE_CAP are read and counted here."""
+    newest ``cap`` are read in one request and counted here: ``cap`` means "at least"."""
     query: dict[str, Any] = {"status": {"$in": list(statuses)}}
     if namespace is not None:
         query["namespace"] = namespace
-    page = client.by_status(filter=query, sort="-updated_time", limit=RATE_CAP)
+    page = client.by_status(filter=query, sort="-updated_time", limit=cap)
     return sum(1 for task in page.tasks if task.updated_time >= since)
 
 

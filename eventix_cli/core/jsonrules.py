@@ -84,6 +84,15 @@ def loads(text: str | bytes, what: str = "JSON value") -> Any:
         ) from None
 
 
+def parse_value(text: str) -> Any:
+    """A value typed on the command line (``--kwarg``, ``--set``): JSON if it parses as JSON
+    (``5``, ``true``, ``[1]``, ``"x"``), otherwise the string itself."""
+    try:
+        return loads(text)
+    except ValueError:
+        return text
+
+
 def unstorable_reason(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
     """Why ``value`` (parsed JSON, or a document built in code) is refused: deeper than
     ``limit``, an integer beyond 64 bits, a number that is not finite, or text that is not

@@ -350,7 +350,8 @@ def test_undo_of_an_event_keeps_a_pending_task_the_trigger_only_updated(cli, tmp
         httpx.Client(base_url=srv.url, trust_env=False, timeout=10) as http,
     ):
         existing = http.post(
-            "/task", json={
+            "/task",
+            json={
                 "task": "remind",
                 "namespace": "n1",
                 "unique_key": "remind:7",

@@ -20,7 +20,7 @@ from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.fields import check_logical_priority, new_task_document, stored_priority
-from eventix_cli.core.jsonrules import loads, unstorable_reason
+from eventix_cli.core.jsonrules import loads, parse_value, unstorable_reason
 from eventix_cli.core.times import parse_eta
 from eventix_cli.journal.writer import record_posted
 
@@ -40,14 +40,6 @@ EPILOG = """\
 
 ARGS = "Task arguments"
 SCHEDULING = "Scheduling"
-
-
-def parse_value(text: str) -> Any:
-    """A value that parses as JSON is JSON (``5``, ``true``, ``[1]``, ``"x"``); otherwise the string."""
-    try:
-        return loads(text)
-    except ValueError:
-        return text
 
 
 def load_json_source(text: str, what: str) -> Any:
