@@ -11,6 +11,7 @@ from eventix_cli.cli.options import OutputOption
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import state_of
 from eventix_cli.core.errors import UsageError
+from eventix_cli.core.times import parse_wire_time, relative
 from eventix_cli.journal.reader import entries, find_entry
 
 app = typer.Typer(
@@ -28,7 +29,8 @@ app = typer.Typer(
 
 COLUMNS = [
     Column("id", "ID", justify="right"),
-    Column("time", "TIME", fmt=lambda t: (t or "")[:19].replace("T", " ")),
+    # relative in a table ("5m ago"): the exact time is in `history show` and -o json
+    Column("time", "TIME", fmt=lambda t: relative(parse_wire_time(t)) if t else ""),
     Column("action", "ACTION"),
     Column("namespace", "NAMESPACE", fmt=lambda n: n or "(several)", drop=3),
     Column(
