@@ -143,7 +143,9 @@ def backup_api(source: Path, dest: Path) -> None:
         src.close()
 
 
-def claims_during(store: TaskStore, action: Callable[[], object] | None, window: float) -> tuple[list[float], float]:
+def claims_during(
+    store: TaskStore, action: Callable[[], object] | None, window: float
+) -> tuple[list[float], float]:
     """Claim latencies while ``action`` runs (or for ``window`` seconds with none); the action's time."""
     claimer = Claimer(store)
     with claimer.running():
@@ -180,17 +182,39 @@ def backups(work: Path, tasks: int, rounds: int) -> None:
     base = p99(without)
     print(f"\n### backup: p99 claim latency at {tasks:,} tasks, with and without a backup running\n")
     print(machine_note())
-    rows = [["no backup", f"{len(without):,}", f"{statistics.median(without) * 1e3:.2f} ms", f"{base * 1e3:.2f} ms",
-             f"{max(without) * 1e3:.1f} ms", "", "", ""]]
+    rows = [
+        [
+            "no backup",
+            f"{len(without):,}",
+            f"{statistics.median(without) * 1e3:.2f} ms",
+            f"{base * 1e3:.2f} ms",
+            f"{max(without) * 1e3:.1f} ms",
+            "",
+            "",
+            "",
+        ]
+    ]
     for name in methods:
         value = p99(during[name])
         per = statistics.median(times[name]) * 100_000 / tasks
-        rows.append([
-            name, f"{len(during[name]):,}", f"{statistics.median(during[name]) * 1e3:.2f} ms", f"{value * 1e3:.2f} ms",
-            f"{max(during[name]) * 1e3:.1f} ms", f"{value / base:.2f}", verdict(value / base, 2.0, higher_is_better=False),
-            f"{per:.1f} s",
-        ])
-    print(table(["while", "claims", "p50", "p99", "max", "p99 ratio", "verdict", "backup time per 100,000 tasks"], rows))
+        rows.append(
+            [
+                name,
+                f"{len(during[name]):,}",
+                f"{statistics.median(during[name]) * 1e3:.2f} ms",
+                f"{value * 1e3:.2f} ms",
+                f"{max(during[name]) * 1e3:.1f} ms",
+                f"{value / base:.2f}",
+                verdict(value / base, 2.0, higher_is_better=False),
+                f"{per:.1f} s",
+            ]
+        )
+    print(
+        table(
+            ["while", "claims", "p50", "p99", "max", "p99 ratio", "verdict", "backup time per 100,000 tasks"],
+            rows,
+        )
+    )
 
 
 # -- 3. retention ---------------------------------------------------------------------------
@@ -220,16 +244,28 @@ def retention(work: Path, tasks: int) -> None:
         table(
             ["while", "claims", "p99", "longest claim", "verdict"],
             [
-                ["no deletion (5 s before and after)", f"{len(before) + len(after):,}",
-                 f"{p99(before + after) * 1e3:.2f} ms", f"{max(before + after) * 1e3:.1f} ms", ""],
-                [f"deleting {cleanup.figures.retention_deleted:,} and giving back "
-                 f"{cleanup.figures.pages_given_back:,} pages ({took:.1f} s)", f"{len(during):,}",
-                 f"{p99(during) * 1e3:.2f} ms", f"{longest * 1e3:.1f} ms",
-                 "PASS (target <= 100 ms)" if longest <= 0.1 else "FAIL (target <= 100 ms)"],
+                [
+                    "no deletion (5 s before and after)",
+                    f"{len(before) + len(after):,}",
+                    f"{p99(before + after) * 1e3:.2f} ms",
+                    f"{max(before + after) * 1e3:.1f} ms",
+                    "",
+                ],
+                [
+                    f"deleting {cleanup.figures.retention_deleted:,} and giving back "
+                    f"{cleanup.figures.pages_given_back:,} pages ({took:.1f} s)",
+                    f"{len(during):,}",
+                    f"{p99(during) * 1e3:.2f} ms",
+                    f"{longest * 1e3:.1f} ms",
+                    "PASS (target <= 100 ms)" if longest <= 0.1 else "FAIL (target <= 100 ms)",
+                ],
             ],
         )
     )
-    print(f"\nfile: {size_before / 1e6:.1f} MB before, {size_after / 1e6:.1f} MB after the cleanup and a checkpoint")
+    print(
+        f"\nfile: {size_before / 1e6:.1f} MB before, {size_after / 1e6:.1f} MB after the cleanup"
+        " and a checkpoint"
+    )
 
 
 def main() -> None:

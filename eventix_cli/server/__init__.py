@@ -14,8 +14,8 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from eventix_cli.server.app import create_app
-from eventix_cli.server.protocol import REQUEST_TIMEOUT, HttpProtocol
 from eventix_cli.server.backup import BackupSchedule
+from eventix_cli.server.protocol import REQUEST_TIMEOUT, HttpProtocol
 from eventix_cli.server.store import DEFAULT_DURABILITY, TaskStore
 from eventix_cli.server.upkeep import Retention
 
@@ -113,7 +113,9 @@ def serve(
     backups = None
     if backup_dir is not None:
         backups = BackupSchedule(store.file, backup_dir, backup_every, backup_keep)
-        threads.append(threading.Thread(target=backups.run, args=(stop_threads,), name="backups", daemon=True))
+        threads.append(
+            threading.Thread(target=backups.run, args=(stop_threads,), name="backups", daemon=True)
+        )
     for thread in threads:
         thread.start()
     try:

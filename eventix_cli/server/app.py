@@ -29,8 +29,8 @@ from starlette.concurrency import run_in_threadpool
 
 from eventix_cli import __version__
 from eventix_cli.core.statuses import TaskStatus
-from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.backup import BackupSchedule
+from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.events import answer_event_bounded
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware
@@ -170,7 +170,9 @@ def create_app(
     ``backups``, scheduled elsewhere, are reported in ``/metrics``."""
     cleanup = Cleanup(store, retention)
     app = _App(
-        title="eventix-cli embedded server", version=__version__, lifespan=_lifespan(cleanup, cleanup_interval)
+        title="eventix-cli embedded server",
+        version=__version__,
+        lifespan=_lifespan(cleanup, cleanup_interval),
     )
     app.state.store = store
     app.state.cleanup = cleanup
@@ -227,7 +229,9 @@ def _server_figures(store: TaskStore, cleanup: Cleanup, backups: BackupSchedule 
     }
 
 
-def _add_server_routes(app: FastAPI, store: TaskStore, cleanup: Cleanup, backups: BackupSchedule | None) -> None:
+def _add_server_routes(
+    app: FastAPI, store: TaskStore, cleanup: Cleanup, backups: BackupSchedule | None
+) -> None:
     """Health, version, namespaces, metrics."""
 
     @app.get("/healthz")

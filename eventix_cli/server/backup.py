@@ -179,7 +179,13 @@ class BackupSchedule:
         self.figures.last_error = None
         self.figures.last_seconds = round(copy.seconds, 3)
         self.figures.last_bytes = copy.bytes
-        log.info("backup %s written: %d task(s), %d bytes in %.1f s", copy.path, copy.tasks, copy.bytes, copy.seconds)
+        log.info(
+            "backup %s written: %d task(s), %d bytes in %.1f s",
+            copy.path,
+            copy.tasks,
+            copy.bytes,
+            copy.seconds,
+        )
         self.rotate()
         return copy
 

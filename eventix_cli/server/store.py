@@ -659,7 +659,6 @@ class TaskStore:
             _give_way(started)
         return given
 
-
     def space(self) -> dict[str, int]:
         """Bytes of the database file and of its write-ahead log, pages and free pages."""
         page_size = self.db.execute("PRAGMA page_size").fetchone()[0]

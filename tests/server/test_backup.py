@@ -93,7 +93,8 @@ def test_a_backup_replaces_its_destination_whole(tmp_path: Path) -> None:
     dest = tmp_path / "copy.sqlite3"
     dest.write_text("an older backup")
     result = backup(store.file, dest)
-    assert result.tasks == 1 and result.bytes == dest.stat().st_size
+    assert result.tasks == 1
+    assert result.bytes == dest.stat().st_size
     assert set(_rows(dest)) == {"one"}
     store.close()
 
@@ -116,7 +117,8 @@ def test_scheduled_backups_rotate(tmp_path: Path) -> None:
         taken.append(schedule.take().path)
     assert schedule.backups() == taken[-2:]
     assert set(_rows(taken[-1])) == {"t0", "t1", "t2", "t3"}
-    assert schedule.figures.taken == 4 and schedule.figures.last_ok is True
+    assert schedule.figures.taken == 4
+    assert schedule.figures.last_ok is True
     assert 3590 < schedule.due_in() <= 3600  # the newest is recent: the next in an hour
     old = time.time() - 7200
     os.utime(taken[-1], (old, old))
@@ -127,7 +129,8 @@ def test_scheduled_backups_rotate(tmp_path: Path) -> None:
 def test_a_failed_scheduled_backup_is_recorded(tmp_path: Path) -> None:
     schedule = BackupSchedule(tmp_path / "gone.sqlite3", tmp_path / "backups", every=60, keep=2)
     assert schedule.take() is None
-    assert schedule.figures.failures == 1 and schedule.figures.last_ok is False
+    assert schedule.figures.failures == 1
+    assert schedule.figures.last_ok is False
     assert "no database file" in schedule.figures.last_error
 
 
@@ -145,7 +148,8 @@ def test_the_server_takes_rotates_and_reports_its_backups(tmp_path: Path) -> Non
     assert figures["backup"]["last_ok"] is True
     assert figures["backup"]["last_age_seconds"] < 30
     assert len(list(backups.glob("eventix-*.sqlite3"))) == 2
-    assert figures["database"]["file_bytes"] > 0 and "free_pages" in figures["database"]
+    assert figures["database"]["file_bytes"] > 0
+    assert "free_pages" in figures["database"]
     assert figures["durability"] == "normal"  # the default
     assert figures["cleanup"]["runs"] >= 0
 

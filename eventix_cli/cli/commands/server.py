@@ -282,7 +282,9 @@ def server(
 
 @app.command("backup", epilog=BACKUP_EPILOG)
 def backup(
-    dest: Annotated[str, typer.Argument(metavar="DEST", help="The backup file to write (replaced if it exists).")],
+    dest: Annotated[
+        str, typer.Argument(metavar="DEST", help="The backup file to write (replaced if it exists).")
+    ],
     db: Annotated[
         str | None,
         typer.Option(
@@ -320,5 +322,6 @@ def backup(
     except BackupFailed as exc:
         raise WriteFailed(str(exc)) from None
     output.message(
-        f"backup written: {copy.path} ({copy.tasks:,} task(s), {copy.bytes / 1e6:.1f} MB, {copy.seconds:.1f} s)"
+        f"backup written: {copy.path} ({copy.tasks:,} task(s), {copy.bytes / 1e6:.1f} MB,"
+        f" {copy.seconds:.1f} s)"
     )
