@@ -175,3 +175,37 @@ def test_backup_refuses_to_overwrite_its_own_database(tmp_path: Path) -> None:
     TaskStore(tmp_path / "eventix.sqlite3").close()
     proc = run("server", "backup", "--db", "eventix.sqlite3", "eventix.sqlite3", url="", tmp_path=tmp_path)
     assert_one_error(proc, 2, "DEST is the database itself")
+
+
+def test_a_checkpoint_never_holds_writes_for_a_reader_it_cannot_pause(tmp_path: Path) -> None:
+    """A backup (or any reader of another connection) keeps an old snapshot: truncating the log
+    then would hold the write lock, and every claim, until the reader ends."""
+    store = TaskStore(tmp_path / "eventix.sqlite3")
+    store.post(Task(uid="first", task="job").to_wire())
+    reader = sqlite3.connect(store.file)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM tasks").fetchone()  # its snapshot: one task
+    store.post(Task(uid="second", task="job").to_wire())  # a frame it does not see
+    slowest = 0.0
+    stop = threading.Event()
+
+    def write() -> None:
+        nonlocal slowest
+        i = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            store.post(Task(uid=f"w{i}", task="job").to_wire())
+            slowest = max(slowest, time.monotonic() - started)
+            i += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(3):
+            store.checkpoint()
+    finally:
+        stop.set()
+        writer.join()
+        reader.close()
+    assert slowest < 0.25  # the truncation waited up to 0.5 s holding the lock
+    store.close()
