@@ -3,11 +3,13 @@ migration of a file written by the previous release, and the durability setting.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from freezegun import freeze_time
 
 from eventix_cli.core.task import Task
 from eventix_cli.server import store as store_module
+from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore
 from eventix_cli.server.upkeep import Cleanup, Retention
 
@@ -168,3 +171,25 @@ def test_a_memory_database_needs_no_durability() -> None:
 def test_an_unknown_durability_is_refused() -> None:
     with pytest.raises(ValueError, match="durability"):
         TaskStore(":memory:", durability="fast")
+
+
+def test_the_cleanup_runs_off_the_event_loop() -> None:
+    """It deletes and vacuums in many transactions: the loop must go on answering meanwhile."""
+    store = TaskStore(":memory:")
+    cleanup = Cleanup(store)
+    ran_in: list[int] = []
+    cleanup.run = lambda: ran_in.append(threading.get_ident())  # type: ignore[method-assign]
+
+    async def once(_seconds: float) -> None:
+        if ran_in:
+            raise asyncio.CancelledError
+
+    async def main() -> int:
+        with pytest.raises(asyncio.CancelledError):
+            await cleanup_loop(cleanup, 1.0, sleep=once)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert ran_in
+    assert ran_in[0] != loop_thread
+    store.close()
