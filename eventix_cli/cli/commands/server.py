@@ -80,8 +80,9 @@ def server(
         typer.Option(
             "--cleanup-interval",
             min=0.0,
-            help="Seconds between cleanups (expired claims back to the queue, expired tasks "
-            "deleted); 0 turns cleanup off.",
+            help="Seconds between cleanups (expired claims back to the queue, expired tasks and "
+            "those past --keep-done/--keep-error deleted, free space given back); 0 turns "
+            "cleanup off.",
         ),
     ] = 10.0,
     log_level: Annotated[
