@@ -250,7 +250,16 @@ def server(
 
     def ready() -> None:
         output.message(f"eventix server listening on {url}")
-        output.message(f"database: {db_path}")
+        output.message(
+            f"database: {db_path}" + ("" if db_path == ":memory:" else f" (durability {durability})")
+        )
+        if backup_dir is not None:
+            output.message(f"backups: every {backup_every} into {backup_dir}, the newest {backup_keep} kept")
+        kept = (
+            f"{name} tasks deleted {given} after they ended" if given else f"{name} tasks kept"
+            for name, given in (("done", keep_done), ("error", keep_error))
+        )
+        output.message(f"retention: {'; '.join(kept)}")
         if token:
             output.message("authentication: bearer token required")
         elif host not in _LOOPBACK:
