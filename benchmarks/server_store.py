@@ -220,6 +220,44 @@ def backups(work: Path, tasks: int, rounds: int) -> None:
 # -- 3. retention ---------------------------------------------------------------------------
 
 
+class HeldLock:
+    """How long each transaction of one job (run by :meth:`run`) held the store's write lock:
+    the longest a claim can wait for that job, whatever the machine's scheduling adds."""
+
+    def __init__(self, store: TaskStore) -> None:
+        self.store = store
+        self.seconds: list[float] = []
+
+    def run(self, job: Callable[..., object], **kwargs: object) -> None:
+        real = self.store.transaction
+        job_thread = threading.get_ident()
+        seconds = self.seconds
+
+        class Timed:
+            def __init__(self) -> None:
+                self.inner = real()
+
+            def __enter__(self) -> sqlite3.Connection:
+                db = self.inner.__enter__()
+                self.started = time.perf_counter()
+                return db
+
+            def __exit__(self, *exc: object) -> None:
+                try:
+                    self.inner.__exit__(*exc)
+                finally:
+                    seconds.append(time.perf_counter() - self.started)
+
+        def transaction() -> object:
+            return Timed() if threading.get_ident() == job_thread else real()
+
+        self.store.transaction = transaction  # type: ignore[method-assign]
+        try:
+            job(**kwargs)
+        finally:
+            del self.store.transaction
+
+
 def retention(work: Path, tasks: int) -> None:
     file = work / "retention.sqlite3"
     fill(file, tasks, "done")
@@ -232,17 +270,18 @@ def retention(work: Path, tasks: int) -> None:
     size_before = file.stat().st_size
     before, _ = claims_during(store, None, 5.0)
     cleanup = Cleanup(store, Retention(keep_done=dt.timedelta(days=1)))
-    during, took = claims_during(store, lambda: cleanup.run(now=filled + dt.timedelta(days=1)), 0)
+    holds = HeldLock(store)
+    during, took = claims_during(store, lambda: holds.run(cleanup.run, now=filled + dt.timedelta(days=1)), 0)
     after, _ = claims_during(store, None, 5.0)
     store.checkpoint()
     size_after = file.stat().st_size
     store.close()
-    longest = max(during)
+    longest = max(holds.seconds)
     print(f"\n### retention: deleting {tasks:,} finished tasks while a claimer runs\n")
     print(machine_note())
     print(
         table(
-            ["while", "claims", "p99", "longest claim", "verdict"],
+            ["while", "claims", "p99", "longest claim", "cleanup transactions", "longest", "verdict"],
             [
                 [
                     "no deletion (5 s before and after)",
@@ -250,12 +289,16 @@ def retention(work: Path, tasks: int) -> None:
                     f"{p99(before + after) * 1e3:.2f} ms",
                     f"{max(before + after) * 1e3:.1f} ms",
                     "",
+                    "",
+                    "",
                 ],
                 [
                     f"deleting {cleanup.figures.retention_deleted:,} and giving back "
                     f"{cleanup.figures.pages_given_back:,} pages ({took:.1f} s)",
                     f"{len(during):,}",
                     f"{p99(during) * 1e3:.2f} ms",
+                    f"{max(during) * 1e3:.1f} ms",
+                    f"{len(holds.seconds):,}, p99 {p99(holds.seconds) * 1e3:.1f} ms",
                     f"{longest * 1e3:.1f} ms",
                     "PASS (target <= 100 ms)" if longest <= 0.1 else "FAIL (target <= 100 ms)",
                 ],
