@@ -98,9 +98,9 @@ DEFAULT_DURABILITY = "normal"
 _INCREMENTAL = 2
 #: tasks one cleanup transaction deletes at most: a claim waits for the write lock while a batch
 #: runs (100,000 deleted in batches: benchmarks/README.md, retention)
-DELETE_BATCH = 50
-#: pages one incremental vacuum step gives back at most (512 KiB with 4 KiB pages)
-VACUUM_STEP = 128
+DELETE_BATCH = 100
+#: pages one incremental vacuum step gives back at most (1 MiB with 4 KiB pages)
+VACUUM_STEP = 256
 #: seconds a background job pauses between two transactions at most (see TaskStore._give_way)
 MAX_GIVE_WAY = 0.05
 PENDING = ("scheduled", "retry")

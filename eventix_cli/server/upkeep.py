@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 #: free pages below which the cleanup leaves them for new tasks to reuse (1 MiB of 4 KiB pages)
 VACUUM_THRESHOLD = 256
 #: vacuum steps one cleanup takes at most (the rest waits for the next cleanup)
-MAX_VACUUM_STEPS = 2048
+MAX_VACUUM_STEPS = 1024
 
 
 @dataclass(frozen=True)
