@@ -282,8 +282,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "server": (
         "eventix_cli.cli.commands.server",
-        "server",
-        "Run the embedded Eventix server (the API on SQLite).",
+        "app",
+        "Run the embedded Eventix server (the API on SQLite); back up its database.",
     ),
     "exporter": (
         "eventix_cli.cli.commands.exporter",

@@ -15,8 +15,10 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from eventix_cli.server.app import create_app
+from eventix_cli.server.backup import BackupSchedule
 from eventix_cli.server.protocol import REQUEST_TIMEOUT, HttpProtocol
-from eventix_cli.server.store import TaskStore
+from eventix_cli.server.store import DEFAULT_DURABILITY, TaskStore
+from eventix_cli.server.upkeep import Retention
 
 log = logging.getLogger(__name__)
 
@@ -106,23 +108,40 @@ def serve(
     checkpoint_interval: float = CHECKPOINT_INTERVAL,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    durability: str = DEFAULT_DURABILITY,
+    retention: Retention | None = None,
+    backup_dir: str | None = None,
+    backup_every: float = 3600.0,
+    backup_keep: int = 24,
 ) -> None:
     """Run the server on ``sock`` until SIGINT/SIGTERM; in-flight requests finish, the database
     is checkpointed and closed. A client has ``request_timeout`` seconds to send a whole
     request, a connection may stay idle ``keep_alive_timeout`` seconds, and at most
     ``max_connections`` are open at once (see :mod:`eventix_cli.server.protocol`). Meanwhile the
     write-ahead log is checkpointed and truncated every ``checkpoint_interval`` seconds, so it
-    stays bounded whatever the listings. With ``tls_cert`` and ``tls_key`` (PEM files, see
+    stays bounded whatever the listings. ``durability`` is SQLite's ``synchronous`` setting
+    (:data:`~eventix_cli.server.store.DURABILITY`); the cleanup deletes finished tasks past their
+    ``retention``; with ``backup_dir``, a backup is taken there every ``backup_every`` seconds
+    and the newest ``backup_keep`` are kept. With ``tls_cert`` and ``tls_key`` (PEM files, see
     :func:`check_tls`) it speaks HTTPS only."""
-    store = TaskStore(db)
-    stop_checkpoints = threading.Event()
-    checkpoints = threading.Thread(
-        target=keep_checkpointing,
-        args=(store, checkpoint_interval, stop_checkpoints),
-        name="checkpoints",
-        daemon=True,
-    )
-    checkpoints.start()
+    store = TaskStore(db, durability=durability)
+    stop_threads = threading.Event()
+    threads = [
+        threading.Thread(
+            target=keep_checkpointing,
+            args=(store, checkpoint_interval, stop_threads),
+            name="checkpoints",
+            daemon=True,
+        )
+    ]
+    backups = None
+    if backup_dir is not None:
+        backups = BackupSchedule(store.file, backup_dir, backup_every, backup_keep)
+        threads.append(
+            threading.Thread(target=backups.run, args=(stop_threads,), name="backups", daemon=True)
+        )
+    for thread in threads:
+        thread.start()
     try:
         app = create_app(
             store,
@@ -130,6 +149,8 @@ def serve(
             cleanup_interval=cleanup_interval,
             triggers=triggers,
             trigger_time_limit=trigger_time_limit,
+            retention=retention,
+            backups=backups,
         )
         config = uvicorn.Config(
             app,
@@ -150,7 +171,8 @@ def serve(
             on_ready()
         server.run(sockets=[sock])
     finally:
-        stop_checkpoints.set()
-        checkpoints.join()
+        stop_threads.set()
+        for thread in threads:
+            thread.join()  # a backup under way ends first: the database stays open for it
         store.close()
         log.info("database %s closed", db)

@@ -30,12 +30,14 @@ from starlette.concurrency import run_in_threadpool
 from eventix_cli import __version__
 from eventix_cli.core.statuses import TaskStatus
 from eventix_cli.core.task import FAILED_TRIGGERS_HEADER
+from eventix_cli.server.backup import BackupSchedule
 from eventix_cli.server.errors import DomainError, InvalidQuery, error_detail
 from eventix_cli.server.events import answer_event_bounded
 from eventix_cli.server.fastpath import FastPath
 from eventix_cli.server.guard import GuardMiddleware
 from eventix_cli.server.offloop import OffLoop, write
 from eventix_cli.server.store import PENDING, TaskStore
+from eventix_cli.server.upkeep import Cleanup, Retention
 from eventix_cli.server.validation import (
     ASGIApp,
     ByTaskBody,
@@ -98,13 +100,14 @@ def _memory() -> dict[str, int]:
 
 
 async def cleanup_loop(
-    store: TaskStore, interval: float, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    cleanup: Cleanup, interval: float, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
 ) -> None:
-    """Release expired claims and delete expired tasks every ``interval`` seconds, forever."""
+    """Run ``cleanup`` every ``interval`` seconds, forever, in a thread: it deletes and vacuums
+    in many short transactions, which the event loop must not wait for."""
     while True:
         await sleep(interval)
         try:
-            await write(store.cleanup)
+            await run_in_threadpool(cleanup.run)
         except Exception:
             log.exception("cleanup failed; retrying in %.0fs", interval)
 
@@ -157,22 +160,29 @@ def create_app(
     triggers: Any = None,
     trigger_time_limit: float = 30.0,
     fast_path: bool = True,
+    retention: Retention | None = None,
+    backups: BackupSchedule | None = None,
 ) -> FastAPI:
-    """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup;
-    ``triggers`` (an :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks,
-    each event's waited for at most ``trigger_time_limit`` seconds; ``fast_path=False`` leaves
-    claims and write-backs to the FastAPI routes too (the reference the fast path is tested
-    against)."""
+    """The API over ``store``; ``cleanup_interval=None`` disables the periodic cleanup, which
+    also deletes the finished tasks past their ``retention``; ``triggers`` (an
+    :class:`eventix_cli.triggers.TriggerSet`) turns posted events into tasks, each event's
+    waited for at most ``trigger_time_limit`` seconds; ``fast_path=False`` leaves claims and
+    write-backs to the FastAPI routes too (the reference the fast path is tested against);
+    ``backups``, scheduled elsewhere, are reported in ``/metrics``."""
+    cleanup = Cleanup(store, retention)
     app = _App(
-        title="eventix-cli embedded server", version=__version__, lifespan=_lifespan(store, cleanup_interval)
+        title="eventix-cli embedded server",
+        version=__version__,
+        lifespan=_lifespan(cleanup, cleanup_interval),
     )
     app.state.store = store
+    app.state.cleanup = cleanup
     # large bodies off the loop, the door first, then the fast path for claims and
     # write-backs, then the routes
     inner: ASGIApp = FastPath(app.via_routes, store) if fast_path else app.via_routes
     app.door = OffLoop(GuardMiddleware(inner, token=token, max_body=max_body))
     _add_error_handlers(app)
-    _add_server_routes(app, store)
+    _add_server_routes(app, store, cleanup, backups)
     _add_task_routes(app, store)
     _add_worker_routes(app, store)
     _add_listing_routes(app, store)
@@ -181,13 +191,13 @@ def create_app(
 
 
 def _lifespan(
-    store: TaskStore, cleanup_interval: float | None
+    cleanup: Cleanup, cleanup_interval: float | None
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """The periodic cleanup runs while the app does."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(cleanup_loop(store, cleanup_interval)) if cleanup_interval else None
+        task = asyncio.create_task(cleanup_loop(cleanup, cleanup_interval)) if cleanup_interval else None
         try:
             yield
         finally:
@@ -210,7 +220,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_detail(exc), status_code=500)
 
 
-def _add_server_routes(app: FastAPI, store: TaskStore) -> None:
+def _server_figures(store: TaskStore, cleanup: Cleanup, backups: BackupSchedule | None) -> dict[str, Any]:
+    """The server's own health: its database's space, its cleanups, its scheduled backups."""
+    return {
+        "database": store.space(),
+        "durability": store.durability,
+        "cleanup": cleanup.figures.as_json(),
+        "backup": None if backups is None else backups.figures.as_json(),
+    }
+
+
+def _add_server_routes(
+    app: FastAPI, store: TaskStore, cleanup: Cleanup, backups: BackupSchedule | None
+) -> None:
     """Health, version, namespaces, metrics."""
 
     @app.get("/healthz")
@@ -231,7 +253,13 @@ def _add_server_routes(app: FastAPI, store: TaskStore) -> None:
 
     @app.get("/metrics")
     async def metrics() -> dict[str, Any]:
-        return {"memory": _memory(), "worker": {"number_of_worker": 0}, "tasks": store.status_counts()}
+        server = await run_in_threadpool(_server_figures, store, cleanup, backups)  # stat() calls
+        return {
+            "memory": _memory(),
+            "worker": {"number_of_worker": 0},
+            "tasks": store.status_counts(),
+            "server": server,
+        }
 
 
 def _add_task_routes(app: FastAPI, store: TaskStore) -> None:

@@ -20,6 +20,7 @@ from eventix_cli.server.errors import RevisionConflict, StoreError
 from eventix_cli.server.filters import compile_filter, compile_sort
 from eventix_cli.server.rows import COLUMNS, StoredDoc, revise, to_row
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore, sort_key
+from eventix_cli.server.upkeep import Cleanup
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -65,7 +66,7 @@ def test_cleanup_loop_runs_every_interval() -> None:
                 raise asyncio.CancelledError
 
         with pytest.raises(asyncio.CancelledError):
-            asyncio.run(cleanup_loop(store, 6.0, sleep=fake_sleep))
+            asyncio.run(cleanup_loop(Cleanup(store), 6.0, sleep=fake_sleep))
     assert slept == [6.0, 6.0, 6.0]
     assert json.loads(store.get("x"))["status"] == "scheduled"  # released at t=12 > lease 10
 

@@ -10,8 +10,9 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.config import FILE_SUFFIX, secret_from_env
-from eventix_cli.core.errors import UsageError
+from eventix_cli.core.errors import UsageError, WriteFailed
 from eventix_cli.core.text import sendable_token
+from eventix_cli.core.times import parse_duration
 from eventix_cli.logging import parse_level, setup_logging
 
 EPILOG = """\
@@ -30,7 +31,28 @@ EPILOG = """\
 
   [dim]# turn posted events into tasks with the trigger files in ./triggers[/dim]
   eventix server --db :memory: --triggers ./triggers
+
+  [dim]# for real: hourly backups (24 kept), finished tasks kept a week[/dim]
+  eventix server --db /var/lib/eventix/eventix.sqlite3 \\
+    --backup-dir /var/backups/eventix --backup-every 1h --backup-keep 24 \\
+    --keep-done 7d --keep-error 30d
+
+  [dim]# a consistent copy, taken while the server runs[/dim]
+  eventix server backup --db ./eventix.sqlite3 ./eventix-copy.sqlite3
 """
+
+BACKUP_EPILOG = """\
+[bold]Examples[/bold]
+
+  [dim]# copy the server's database while it runs and workers claim[/dim]
+  eventix server backup --db /var/lib/eventix/eventix.sqlite3 /tmp/copy.sqlite3
+
+  [dim]# serve exactly the tasks the copy holds[/dim]
+  eventix server --db /tmp/copy.sqlite3 --port 8124
+"""
+
+#: the server itself is the group's callback, so `eventix server` runs it; `backup` is its one command
+app = typer.Typer(name="server", add_completion=False)
 
 ENV_SERVER_TOKEN = "EVENTIX_SERVER_TOKEN"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -49,7 +71,9 @@ def exposure_warnings(host: str, *, token: bool, tls: bool) -> list[str]:
     return warnings
 
 
+@app.callback(invoke_without_command=True, epilog=EPILOG)
 def server(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to bind; loopback by default.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0 picks a free one).")] = 8000,
     db: Annotated[
@@ -75,8 +99,9 @@ def server(
         typer.Option(
             "--cleanup-interval",
             min=0.0,
-            help="Seconds between cleanups (expired claims back to the queue, expired tasks "
-            "deleted); 0 turns cleanup off.",
+            help="Seconds between cleanups (expired claims back to the queue, expired tasks and "
+            "those past --keep-done/--keep-error deleted, free space given back); 0 turns "
+            "cleanup off.",
         ),
     ] = 10.0,
     log_level: Annotated[
@@ -144,18 +169,70 @@ def server(
             help="Open connections at most; a request on one more is answered 503.",
         ),
     ] = 512,
+    durability: Annotated[
+        str | None,
+        typer.Option(
+            "--durability",
+            metavar="full|normal",
+            help="normal (the default): a power loss can undo the writes of the last seconds, "
+            "never corrupt the file; a crash of the server loses nothing. full: every write "
+            "is on disk before it is answered (~4x fewer writes a second). No effect on :memory:.",
+            show_default=False,
+        ),
+    ] = None,
+    backup_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--backup-dir",
+            metavar="DIR",
+            help="Take scheduled backups of the database into DIR (off by default).",
+            show_default=False,
+        ),
+    ] = None,
+    backup_every: Annotated[
+        str,
+        typer.Option("--backup-every", metavar="DURATION", help="Time between two backups in --backup-dir."),
+    ] = "1h",
+    backup_keep: Annotated[
+        int,
+        typer.Option("--backup-keep", min=1, help="Backups kept in --backup-dir; older ones are removed."),
+    ] = 24,
+    keep_done: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-done",
+            metavar="DURATION",
+            help="Delete done tasks this long after they ended, e.g. 7d (default: keep them; "
+            "a task's own expires still applies).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_error: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-error",
+            metavar="DURATION",
+            help="Delete error tasks this long after they ended (default: keep them).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded Eventix server: every endpoint of the API, stored in SQLite.
 
-    For trying everything on one machine and for tests; nothing to install. Ctrl-C or SIGTERM
-    stops it cleanly: requests in flight finish and the database is closed intact.
+    Nothing to install. Ctrl-C or SIGTERM stops it cleanly: requests in flight finish and the
+    database is closed intact. The cleanup (--cleanup-interval) also deletes the tasks past
+    --keep-done and --keep-error and gives their space back to the filesystem.
 
     --triggers can also come from EVENTIX_TRIGGER_CONFIG_DIRECTORY, upstream's variable.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     # deferred: the server package brings fastapi, uvicorn and sqlite3, kept off `server --help`
     # (tests/test_startup.py)
     from eventix_cli.server import bind, check_tls, default_db_path, serve
     from eventix_cli.server.errors import StoreError
+    from eventix_cli.server.store import DEFAULT_DURABILITY, DURABILITY
+    from eventix_cli.server.upkeep import Retention
 
     try:
         level = parse_level(log_level)
@@ -169,6 +246,16 @@ def server(
     ):
         if math.isnan(seconds):
             raise UsageError(f"{name} must be a number of seconds, got nan")
+    durability = durability or DEFAULT_DURABILITY
+    if durability not in DURABILITY:
+        raise UsageError(f"--durability must be full or normal, got {durability!r}")
+    retention = Retention(
+        keep_done=None if keep_done is None else parse_duration(keep_done, "--keep-done"),
+        keep_error=None if keep_error is None else parse_duration(keep_error, "--keep-error"),
+    )
+    every = parse_duration(backup_every, "--backup-every").total_seconds()
+    if every < 1:
+        raise UsageError(f"--backup-every must be at least 1s, got {backup_every!r}")
     if token is not None and not token.strip():
         raise UsageError("--token '' would turn authentication off: give a token, or leave --token out")
 
@@ -204,7 +291,16 @@ def server(
 
     def ready() -> None:
         output.message(f"eventix server listening on {url}")
-        output.message(f"database: {db_path}")
+        output.message(
+            f"database: {db_path}" + ("" if db_path == ":memory:" else f" (durability {durability})")
+        )
+        if backup_dir is not None:
+            output.message(f"backups: every {backup_every} into {backup_dir}, the newest {backup_keep} kept")
+        kept = (
+            f"{name} tasks deleted {given} after they ended" if given else f"{name} tasks kept"
+            for name, given in (("done", keep_done), ("error", keep_error))
+        )
+        output.message(f"retention: {'; '.join(kept)}")
         if token:
             output.message("authentication: bearer token required")
         if host not in _LOOPBACK:
@@ -227,7 +323,59 @@ def server(
             max_connections=max_connections,
             tls_cert=tls_cert,
             tls_key=tls_key,
+            durability=durability,
+            retention=retention,
+            backup_dir=None if backup_dir is None else str(Path(backup_dir).expanduser().resolve()),
+            backup_every=every,
+            backup_keep=backup_keep,
         )
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     output.message("eventix server stopped")
+
+
+@app.command("backup", epilog=BACKUP_EPILOG)
+def backup(
+    dest: Annotated[
+        str, typer.Argument(metavar="DEST", help="The backup file to write (replaced if it exists).")
+    ],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="FILE",
+            help="The server's database file (default: eventix.sqlite3 in the platform's user "
+            "data directory).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Copy a server's database consistently, while the server runs and workers claim.
+
+    The copy is checked (SQLite's integrity check) and written atomically: DEST is either the
+    previous file or the whole new copy. A server started on it serves exactly its tasks.
+    """
+    # deferred: sqlite3 and the server package, kept off `server --help` (tests/test_startup.py)
+    from eventix_cli.server import default_db_path
+    from eventix_cli.server.backup import BackupFailed
+    from eventix_cli.server.backup import backup as take_backup
+
+    source = Path(db or default_db_path()).expanduser()
+    if str(source) == ":memory:":
+        raise UsageError("a :memory: database lives in its server only: back up a database file")
+    if not source.is_file():
+        raise UsageError(f"no database file at {source}", hint="give the server's --db")
+    target = Path(dest).expanduser()
+    if target.resolve() == source.resolve():
+        raise UsageError("DEST is the database itself: name another file")
+    if not target.parent.is_dir():
+        raise UsageError(f"no directory {target.parent} for the backup")
+    output.message(f"backing up {source} ...")
+    try:
+        copy = take_backup(source, target)
+    except BackupFailed as exc:
+        raise WriteFailed(str(exc)) from None
+    output.message(
+        f"backup written: {copy.path} ({copy.tasks:,} task(s), {copy.bytes / 1e6:.1f} MB,"
+        f" {copy.seconds:.1f} s)"
+    )
