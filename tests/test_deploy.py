@@ -21,6 +21,8 @@ from tests.support.servers import REPO_ROOT
 DEPLOY = REPO_ROOT / "docs" / "deploy"
 UNITS = sorted(DEPLOY.glob("*.service"))
 INSTALLED = "/usr/local/bin/eventix"
+
+
 #: options of issue 23's server work, merged separately: the lead empties this set after the merge
 def _service(unit: Path) -> configparser.SectionProxy:
     parser = configparser.ConfigParser(strict=False, interpolation=None, comment_prefixes=("#",))

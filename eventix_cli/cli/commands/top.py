@@ -3,6 +3,7 @@ or one snapshot for scripts (``--once``)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,11 +23,14 @@ from eventix_cli.core.errors import UsageError
 from eventix_cli.core.times import format_duration, relative
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
+    from eventix_cli.cli.top.actions import Batch
     from eventix_cli.client.api import EventixClient
     from eventix_cli.client.monitor import Snapshot
+    from eventix_cli.config import Settings
     from eventix_cli.core.view import TaskView
+    from eventix_cli.journal.writer import Entry, NoEntry
 
 EPILOG = """\
 [bold]Examples[/bold]
@@ -89,21 +93,45 @@ def render(snapshot: Snapshot, where: str, interval: float | None, width: int | 
     return lines
 
 
-def task_actions(client: EventixClient) -> dict[str, Callable[[TaskView], None]]:
-    """The one call per task of each action of the view: those of `task retry`, `task cancel`
-    (--force on a task the view showed as processing, and warned about) and `task purge`."""
+def task_actions(
+    client: EventixClient, settings: Settings, ctx: typer.Context | None = None
+) -> dict[str, Batch]:
+    """Each action of the view as a batch: one journal entry for the tasks one question
+    confirmed (`eventix undo` undoes it as it undoes the task commands), and in it the one call
+    per task of `task retry`, `task cancel` (--force on a task the view showed as processing,
+    and warned about) and `task purge`."""
     # deferred: the task commands only for the interactive view, kept off `top --once` and
     # `top --help` (tests/test_startup.py)
     from eventix_cli.cli.commands.task.cancel import cancel_one
     from eventix_cli.cli.commands.task.purge import purge_one
     from eventix_cli.cli.commands.task.retry import retry_one
+    from eventix_cli.cli.journaling import journaled
     from eventix_cli.core.statuses import TaskStatus
 
-    return {
-        "retry": lambda task: retry_one(client, task.uid, None, False),
-        "cancel": lambda task: cancel_one(client, task.uid, force=task.status == TaskStatus.processing),
-        "delete": lambda task: purge_one(client, task.to_wire()),
+    def delete(task: TaskView, entry: Entry | NoEntry) -> None:
+        document = task.to_wire()
+        entry.before("delete", [document])  # as `task purge` records its listing
+        purge_one(client, document, entry)
+
+    calls: dict[str, Callable[[TaskView, Entry | NoEntry], None]] = {
+        "retry": lambda task, entry: retry_one(client, task.uid, None, False, entry=entry),
+        "cancel": lambda task, entry: cancel_one(
+            client, task.uid, force=task.status == TaskStatus.processing, entry=entry
+        ),
+        "delete": delete,
     }
+
+    def batch(key: str) -> Batch:
+        @contextlib.contextmanager
+        def opened() -> Iterator[Callable[[TaskView], None]]:
+            with journaled(
+                ctx, settings, f"top {key}", no_journal=False, namespace=settings.namespace
+            ) as entry:
+                yield lambda task: calls[key](task, entry)
+
+        return opened
+
+    return {key: batch(key) for key in calls}
 
 
 def top(
@@ -166,7 +194,13 @@ def top(
 
         source = TopSource(client)
         try:
-            app = TopApp(source, settings, namespace=where, interval=interval, per_task=task_actions(client))
+            app = TopApp(
+                source,
+                settings,
+                namespace=where,
+                interval=interval,
+                per_task=task_actions(client, settings, ctx),
+            )
             app.run()
         finally:
             source.close()

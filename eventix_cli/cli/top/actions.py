@@ -6,6 +6,7 @@ so this package imports no command. Read-only mode refuses before anything is as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,12 +73,16 @@ def _warning(action: TaskAction, tasks: Sequence[TaskView]) -> str | None:
 
 
 #: the one call an action makes per task, by action name ("retry", "cancel", "delete")
-PerTask = Mapping[str, Callable[["TaskView"], None]]
+#: an action's run: a context (one journal entry for the tasks one question confirmed) that
+#: gives the one call per task
+Batch = Callable[[], AbstractContextManager[Callable[["TaskView"], None]]]
+PerTask = Mapping[str, Batch]
 
 
 def run_action(action: TaskAction, per_task: PerTask, tasks: Sequence[TaskView]) -> BulkResult:
     """Apply the action to every task (blocking: run it off the UI thread)."""
-    return run_bulk(action.name, list(tasks), per_task[action.key], key=lambda t: t.uid)
+    with per_task[action.key]() as call:
+        return run_bulk(action.name, list(tasks), call, key=lambda t: t.uid)
 
 
 def report(action: TaskAction, result: BulkResult) -> str:

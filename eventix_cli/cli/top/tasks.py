@@ -16,7 +16,7 @@ from eventix_cli.cli.top.dialogs import Confirm
 from eventix_cli.cli.top.live import LiveScreen, cursor_key, one_line, refill, status_text
 from eventix_cli.cli.top.window import TaskWindow
 from eventix_cli.client.monitor import STATUS_ORDER
-from eventix_cli.core.errors import ReadOnlyError
+from eventix_cli.core.errors import EventixCliError, ReadOnlyError
 from eventix_cli.core.text import escape
 from eventix_cli.core.times import utcnow
 
@@ -253,7 +253,11 @@ class TasksView(LiveScreen):
         )
 
     def _act_in_thread(self, action: TaskAction, targets: list[TaskView]) -> None:
-        result = run_action(action, self.top.per_task, targets)
+        try:
+            result = run_action(action, self.top.per_task, targets)
+        except EventixCliError as exc:  # the journal could not be written: nothing was sent
+            self.app.call_from_thread(self.say, f"{action.name}: nothing was changed: {exc.message}")
+            return
         self.app.call_from_thread(self._acted, action, result)
 
     def _acted(self, action: TaskAction, result: BulkResult) -> None:

@@ -35,7 +35,9 @@ async def running_top(
     settings = load_settings(overrides={"url": url, "namespace": namespace, "read_only": read_only or None})
     client = EventixClient(url, retries=0, timeout=5)
     source = TopSource(client)
-    app = TopApp(source, settings, namespace=namespace, interval=interval, per_task=task_actions(client))
+    app = TopApp(
+        source, settings, namespace=namespace, interval=interval, per_task=task_actions(client, settings)
+    )
     try:
         async with app.run_test(size=size) as pilot:
             yield pilot

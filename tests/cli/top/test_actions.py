@@ -5,6 +5,7 @@ refuses with nothing sent."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -167,3 +168,36 @@ def test_the_question_names_tasks_with_their_control_characters_escaped() -> Non
     assert "evil\\e[2Jname" in text
     assert text.splitlines()[0] == f"Delete {LISTED + 2} task(s)?"
     assert text.splitlines()[-1] == "  ... and 2 more"
+
+
+def test_actions_are_journaled_and_undone_as_the_task_commands_are(cli, client, server, namespace) -> None:
+    """A cancel and a delete from the view are one journal entry each (the tasks one question
+    confirmed); `eventix undo` puts the deleted tasks back, and the retried one as it was."""
+    pending = store(client, namespace, 0, kwargs={"n": 1})
+    failed = store(client, namespace, 1, status="error", result=ERROR, task="send_invoice")
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            assert uids(pilot) == [failed, pending]
+            await ask(pilot, "r")  # the cursor is on the failed task
+            await pilot.press("y")
+            await until(pilot, lambda: text_of(pilot, "#status").startswith("1 retried"), "the retry")
+            await pilot.press("down")
+            await ask(pilot, "ctrl+d")
+            await pilot.press("y")
+            await until(pilot, lambda: text_of(pilot, "#status").startswith("1 deleted"), "the delete")
+
+    run(scenario)
+    assert _gone(client, pending)
+    entries = json.loads(cli("history", "-o", "json").stdout)
+    assert [(e["action"], e["changed"]) for e in entries][:2] == [
+        ("top delete", {"delete": 1}),
+        ("top retry", {"change": 1}),
+    ]
+    undone = cli("undo", "--yes", "--url", server.url)
+    assert undone.exit_code == 0, undone.stderr
+    assert client.get_task(pending).kwargs == {"n": 1}  # re-created under its uid
+    undone = cli("undo", str(entries[1]["id"]), "--yes", "--url", server.url)  # the retry: back to error
+    assert undone.exit_code == 0, undone.stderr
+    assert client.get_task(failed).status.value == "error"
