@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -113,17 +113,24 @@ def task_actions(
         entry.before("delete", [document])  # as `task purge` records its listing
         purge_one(client, document, entry)
 
-    calls: dict[str, Callable[[TaskView, Entry | NoEntry], None]] = {
+    def edit(task: TaskView, entry: Entry | NoEntry) -> TaskView | None:
+        # deferred: the editor flow (subprocess, tempfile) only when `e` is pressed
+        from eventix_cli.cli.commands.task.editing import edit_and_retry
+
+        return edit_and_retry(client, task.uid, entry=entry)
+
+    calls: dict[str, Callable[[TaskView, Entry | NoEntry], Any]] = {
         "retry": lambda task, entry: retry_one(client, task.uid, None, False, entry=entry),
         "cancel": lambda task, entry: cancel_one(
             client, task.uid, force=task.status == TaskStatus.processing, entry=entry
         ),
         "delete": delete,
+        "edit": edit,
     }
 
     def batch(key: str) -> Batch:
         @contextlib.contextmanager
-        def opened() -> Iterator[Callable[[TaskView], None]]:
+        def opened() -> Iterator[Callable[[TaskView], Any]]:
             with journaled(
                 ctx, settings, f"top {key}", no_journal=False, namespace=settings.namespace
             ) as entry:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eventix_cli.cli.bulk import BulkResult, run_bulk
 from eventix_cli.config import require_writable
@@ -75,7 +75,7 @@ def _warning(action: TaskAction, tasks: Sequence[TaskView]) -> str | None:
 #: the one call an action makes per task, by action name ("retry", "cancel", "delete")
 #: an action's run: a context (one journal entry for the tasks one question confirmed) that
 #: gives the one call per task
-Batch = Callable[[], AbstractContextManager[Callable[["TaskView"], None]]]
+Batch = Callable[[], AbstractContextManager[Callable[["TaskView"], Any]]]
 PerTask = Mapping[str, Batch]
 
 

@@ -40,6 +40,7 @@ TASKS = (
     Key("r", "act('retry')", "retry the marked tasks (or the one under the cursor)", "r"),
     Key("c", "act('cancel')", "cancel them (a processing one is ended as cancelled)", "c"),
     Key("ctrl+d", "act('delete')", "delete them (never a processing one)", "Ctrl-D"),
+    Key("e", "edit", "edit a failed task's args and kwargs in $EDITOR, then retry it", "e"),
     Key("w", "running", "running tasks, by worker", "w"),
 )
 DETAIL = (Key("escape", "back", "back", "escape"),)

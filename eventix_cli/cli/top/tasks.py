@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import DataTable, Input, Static
 
+from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.task_rows import task_row
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.actions import ACTIONS, check_writable, question, report, run_action
@@ -224,6 +225,38 @@ class TasksView(LiveScreen):
         self.top.open_running(self.namespace)
 
     # -- actions
+
+    def action_edit(self) -> None:
+        """``e``: the editor flow of ``task retry --edit`` on the task under the cursor, with the
+        view suspended while the editor has the terminal; journaled as the other actions."""
+        try:
+            check_writable(self.top.settings, ACTIONS["retry"])
+        except ReadOnlyError as exc:
+            self.say(one_line(exc))
+            return
+        task = self.task_under_cursor()
+        if task is None:
+            self.say("nothing to edit: no task under the cursor")
+            return
+        if task.status.value not in ("error", "retry"):
+            self.say(
+                f"only a failed task (error, retry) is edited and retried; this one is {task.status.value}"
+            )
+            return
+        try:
+            with self.app.suspend(), self.top.per_task["edit"]() as edit:
+                edited = edit(task)
+        except Skip as skip:
+            self.say(f"{task.uid}: {skip.reason}")
+        except EventixCliError as exc:
+            self.say(one_line(exc))
+        else:
+            self.say(
+                f"{task.uid}: edited and retried"
+                if edited
+                else "the arguments were saved unchanged: nothing was sent"
+            )
+        self.reload("refresh")
 
     def action_act(self, name: str) -> None:
         action = ACTIONS[name]

@@ -6,6 +6,7 @@ and the server killed while the view is open: a banner, the process lives, ``q``
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,31 @@ def test_filter_open_retry_confirm_quit(tmp_path: Path, top, namespace: str) -> 
         screen.wait_for(
             lambda s: "retried" in s and "scheduled" in _line_of(s, failed), "the report and new status"
         )
+        screen.send("q")
+        assert screen.wait_exit() == 0
+        assert "Traceback" not in screen.text()
+
+
+def test_e_edits_a_failed_task_in_the_editor_and_retries_it(tmp_path: Path, top, namespace: str) -> None:
+    """`e`: the view gives the terminal to $EDITOR (here a script that changes a kwarg), then
+    retries the task with what was saved (journaled as every action of the view)."""
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import json, sys\n"
+        "path = sys.argv[1]\n"
+        "doc = json.load(open(path))\n"
+        "doc['kwargs']['order'] = 8\n"
+        "json.dump(doc, open(path, 'w'))\n"
+    )
+    with running_server("embedded", tmp_path / "logs") as server:
+        failed, others = _seed(server.url, namespace)
+        screen = top(server.url, "-n", namespace, env={"EDITOR": f"{sys.executable} {editor}"})
+        _filter_and_open(screen, failed, others)
+        screen.send("e")
+        screen.wait_for(lambda s: "edited and retried" in s, "the report after the editor")
+        with EventixClient(server.url, retries=0) as client:
+            task = client.get_task(failed)
+        assert (task.status.value, task.kwargs) == ("scheduled", {"order": 8})
         screen.send("q")
         assert screen.wait_exit() == 0
         assert "Traceback" not in screen.text()
