@@ -88,8 +88,8 @@ def unknown(error: EventixCliError) -> None:
 
 
 def _limit_option(rule: str, help_text: str) -> Any:
-    option, _, duration, window, _ = RULE_TABLE[rule]
-    metavar = "DURATION" if duration else "LIMIT" if window is None else "LIMIT[/WINDOW]"
+    option, _, duration, _window, _ = RULE_TABLE[rule]
+    metavar = "AGE" if duration else "LIMIT"  # a window (/1h) is in the help: room for it
     return typer.Option(option, help=help_text, metavar=metavar, show_default=False, rich_help_panel=RULES)
 
 

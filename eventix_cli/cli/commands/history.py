@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     epilog=(
         "[bold]Examples[/bold]\n\n"
-        "  eventix history -n 5\n"
+        "  eventix history -l 5\n"
         "  eventix history show 42 -o json | jq '.tasks[].uid'\n"
     ),
 )
@@ -44,7 +44,8 @@ COLUMNS = [
 @app.callback()
 def history(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("-n", "--last", min=1, help="How many entries to show.")] = 20,
+    # --limit/-l as in `task list` (-n is --namespace everywhere)
+    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="How many entries to show.")] = 20,
     output: OutputOption = None,
 ) -> None:
     """The journal of changes made from here, newest first; `eventix undo ID` undoes one.
@@ -68,7 +69,8 @@ SHOW_EPILOG = """\
 [bold]Examples[/bold]
 
   eventix history show 42
-  eventix history show 42 -o json | jq -r '.tasks[] | select(.op == "delete") | .uid'
+  [dim]# the uids a purge deleted[/dim]
+  eventix history show 42 -o json | jq -r '.tasks[].uid'
 """
 
 

@@ -45,7 +45,8 @@ BACKUP_EPILOG = """\
 [bold]Examples[/bold]
 
   [dim]# copy the server's database while it runs and workers claim[/dim]
-  eventix server backup --db /var/lib/eventix/eventix.sqlite3 /tmp/copy.sqlite3
+  eventix server backup --db /var/lib/eventix/eventix.sqlite3 \\
+      /tmp/copy.sqlite3
 
   [dim]# serve exactly the tasks the copy holds[/dim]
   eventix server --db /tmp/copy.sqlite3 --port 8124
@@ -173,7 +174,7 @@ def server(
         str | None,
         typer.Option(
             "--durability",
-            metavar="full|normal",
+            metavar="MODE",
             help="normal (the default): a power loss can undo the writes of the last seconds, "
             "never corrupt the file; a crash of the server loses nothing. full: every write "
             "is on disk before it is answered (~4x fewer writes a second). No effect on :memory:.",

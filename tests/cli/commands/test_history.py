@@ -25,7 +25,7 @@ def test_history_lists_the_entries_newest_first(cli, embedded_url, namespace) ->
         ("add", {"add": 1}, namespace, embedded_url),
     ]
     assert listed[0]["command"] == ["eventix", "task", "cancel", uid, "--url", embedded_url, "-n", namespace]
-    assert [e["id"] for e in _history(cli, "-n", "1")] == [listed[0]["id"]]
+    assert [e["id"] for e in _history(cli, "-l", "1")] == [listed[0]["id"]]
 
     table = cli("history").stdout.splitlines()
     assert table[0].split() == ["ID", "TIME", "ACTION", "NAMESPACE", "CHANGED", "UNDO", "COMMAND"]

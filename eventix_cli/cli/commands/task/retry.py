@@ -133,6 +133,7 @@ def retry(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="FIELD=VALUE",
             help="Change a field as the task is retried (repeatable): kwargs.KEY=VALUE, args=JSON, "
             "kwargs=JSON, priority=N, eta=TIME; values as task add reads them.",
             show_default=False,
