@@ -361,7 +361,9 @@ def load_settings(
         values[key] = _PARSERS[key](key, value, f"{path} [{name}]")
         sources[key] = f"profile {name}"
     for key, var in _ENV.items():
-        if var in env and (env[var] != "" or key in ("verify", "read_only")):
+        # a blank variable is unset (as an exported-but-empty one reads in a shell): it never
+        # switches a safety off (`EVENTIX_VERIFY=` would disable certificate checks)
+        if var in env and env[var].strip():
             values[key] = _PARSERS[key](key, env[var], var)
             sources[key] = var
     if env.get(ENV_TOKEN + FILE_SUFFIX):

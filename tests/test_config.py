@@ -100,6 +100,17 @@ def test_bools_and_tls(tmp_path: Path) -> None:
     assert settings.tls_verify == "/etc/ca.pem"
 
 
+@pytest.mark.parametrize("blank", ["", " "])
+def test_a_blank_variable_is_unset_and_never_switches_a_safety_off(tmp_path: Path, blank: str) -> None:
+    """`EVENTIX_VERIFY=` must not turn certificate checks off, nor `EVENTIX_READ_ONLY=` lift a
+    read-only profile: a blank variable is as if it were not set, as for the URL."""
+    env = _write(tmp_path, "[default]\nread_only = true\n")
+    settings = load_settings(env=env | {"EVENTIX_VERIFY": blank, "EVENTIX_READ_ONLY": blank})
+    assert settings.tls_verify is True
+    assert settings.read_only is True
+    assert settings.sources["read_only"] == "profile default"
+
+
 def test_invalid_url(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="invalid server URL"):
         load_settings(env={"EVENTIX_CONFIG_DIR": str(tmp_path), "EVENTIX_URL": "localhost:8000"})

@@ -296,8 +296,8 @@ class Output:
             self._write("\n".join(lines) + "\n")
             self.stream.flush()
         if self.hidden:
-            pick = f" or {self.pick_option}" if self.pick_option else ""
-            message(f"hidden: {', '.join(self.hidden)} (a pipe{pick} shows all)", dim=True)
+            how = f"{self.pick_option} or a pipe" if self.pick_option else "a pipe"
+            message(f"hidden: {', '.join(self.hidden)} (all: {how})", dim=True)
         return len(lines) - (1 if lines and self.headers else 0)
 
 

@@ -119,13 +119,15 @@ def triggers_failed(failed: list[tuple[str, str]]) -> TriggersFailed:
 SERVER_LOG_HINT = "the server's log has the traceback"
 
 
-#: how far the server's clock may lag ours before a task the event added looks older than it
-ADDED_CLOCK_SLACK = dt.timedelta(seconds=1)
-
-
 def _added_by(task: TaskView, posted_at: dt.datetime) -> bool:
     """Did the event add this task, or did a trigger's unique key update a pending one? The
-    answer names no difference, but an updated task keeps its ``created_time``: one created
-    before the event was posted is recorded as changed (undo leaves it and says why), never as
-    added (undo would delete it)."""
-    return task.created_time is not None and task.created_time >= posted_at - ADDED_CLOCK_SLACK
+    answer names no difference. Only a task with a unique key can be an update, and an updated
+    task keeps its ``created_time``: one created before the event was posted (to the
+    millisecond, as the servers store times) is recorded as changed, which undo leaves alone and
+    names, never as added, which undo would delete. A server clock behind ours errs the same
+    safe way: a task it added looks older and is left alone too."""
+    if not task.unique_key:
+        return True
+    return task.created_time is not None and task.created_time >= posted_at.replace(
+        microsecond=posted_at.microsecond // 1000 * 1000
+    )
