@@ -202,6 +202,8 @@ def undo(
             key=lambda change: change.uid,
             concurrency=concurrency,
             fmt=settings.output,
+            # not the same command again: that would undo this undo (the newest entry now)
+            again=f"`eventix undo {found.id}`",
         )
 
 
