@@ -26,6 +26,12 @@ class Change:
     image: dict[str, Any] | None = None
     confirmed: bool = False  # an ``after`` line says the change was made
 
+    @property
+    def recorded(self) -> bool:
+        """Does undo have what it needs? An added task needs nothing; a deleted or changed one
+        its before-image (a post that updated the task with its unique key records none)."""
+        return self.op == "add" or self.image is not None
+
 
 @dataclass
 class JournalEntry:
@@ -50,7 +56,7 @@ class JournalEntry:
 
     @property
     def undoable(self) -> bool:
-        return not self.overflowed and bool(self.to_undo())
+        return not self.overflowed and any(change.recorded for change in self.to_undo())
 
     def to_undo(self) -> list[Change]:
         """What undo acts on: the changes the command made; of a command that did not finish

@@ -51,7 +51,8 @@ def history(
 
     Each entry tells when, on which server and namespace, the command line (tokens masked)
     and how many tasks it deleted, changed and added. UNDO is no for an entry that changed
-    nothing or whose before-images went over the journal's limit (journal_limit).
+    nothing, whose before-images went over the journal's limit (journal_limit) or whose
+    changes' earlier state was not recorded (a post that updated a task by its unique key).
     """
     if ctx.invoked_subcommand is not None:
         return

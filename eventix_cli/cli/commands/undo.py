@@ -29,7 +29,7 @@ from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOpti
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
-from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.errors import CannotUndo, RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.times import utcnow
 from eventix_cli.journal.reader import Change, JournalEntry, entries, find_entry
 from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
@@ -49,6 +49,9 @@ EPILOG = """\
 
 #: what undoing each kind of change does, in words
 UNDO_VERBS = {"delete": "re-create", "change": "write back", "add": "delete"}
+#: the plan's word for a change whose earlier state was not recorded, and what it means
+NOT_RECORDED = "cannot undo"
+NOT_RECORDED_TEXT = "cannot be undone (earlier state not recorded)"
 
 
 def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
@@ -130,12 +133,23 @@ def choose_entry(settings: Settings, entry_id: int | None) -> JournalEntry | Non
     return next((e for e in entries(directory) if e.url == settings.url), None)
 
 
+def plan_step(change: Change) -> str:
+    """What undo will do to one task, as the plan words it."""
+    return UNDO_VERBS[change.op] if change.recorded else NOT_RECORDED
+
+
 def plan_counts(changes: list[Change]) -> Counter[str]:
-    return Counter(UNDO_VERBS[c.op] for c in changes)
+    return Counter(plan_step(c) for c in changes)
 
 
 def plan_text(counts: Counter[str]) -> str:
-    return ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb]) or "nothing"
+    """The plan in words: "re-create 3, write back 1 task(s)", "nothing to do", and how many
+    changes cannot be undone."""
+    steps = ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb])
+    text = f"{steps} task(s)" if steps else "nothing to do"
+    if counts[NOT_RECORDED]:
+        text += f"; {counts[NOT_RECORDED]:,} {NOT_RECORDED_TEXT}"
+    return text
 
 
 def undo(
@@ -188,7 +202,12 @@ def undo(
     if not changes:
         out.message(f"nothing to undo: {described} changed no task")
         return
-    confirm_or_refuse(f"Undo {described}: {plan_text(counts)} task(s)?", yes=yes)
+    if counts[NOT_RECORDED] == len(changes):
+        raise CannotUndo(
+            f"nothing undone: {described}: {counts[NOT_RECORDED]:,} change(s) {NOT_RECORDED_TEXT}",
+            hint="a task add or event post with a unique key updated a pending task without recording it",
+        )
+    confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
     journal = journaled(
         ctx, settings, "undo", no_journal=no_journal, namespace=found.header.get("namespace"), undoes=found.id
     )
@@ -212,12 +231,12 @@ def _dry_run(
 ) -> None:
     printer = Output(fmt)
     plan: list[dict[str, Any]] = [
-        {"uid": c.uid, "undo": UNDO_VERBS[c.op], "revision": c.revision} for c in changes
+        {"uid": c.uid, "undo": plan_step(c), "revision": c.revision} for c in changes
     ]
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
     elif printer.format == "table":
-        out.line(f"would undo {described}: {plan_text(counts)} task(s)")
+        out.line(f"would undo {described}: {plan_text(counts)}")
         for item in plan[:5]:
             out.line(f"  {item['undo']:<10}  {item['uid']}")
         if len(plan) > 5:
