@@ -98,7 +98,8 @@ class JournalEntry:
             "time": self.header.get("time"),
             "action": self.action,
             "url": self.url,
-            "namespace": self.header.get("namespace"),
+            # None is every namespace; a header that does not read tells none
+            "namespace": self.header.get("namespace") if self.header_read else "?",
             "command": self.header.get("command", []),
             "undoes": self.header.get("undoes"),
             "changed": ops,

@@ -51,6 +51,7 @@ def test_an_entry_whose_header_is_unreadable_is_listed_as_damaged(tmp_path: Path
     listed = list(entries(tmp_path))
     assert [(e.id, e.damage) for e in listed] == [(entry.id, "its header (line 1) is unreadable")]
     assert listed[0].url is None
+    assert listed[0].summary()["namespace"] == "?"  # not None: that is every namespace
     assert not listed[0].undoable
 
 
