@@ -38,10 +38,18 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
         raise typer.Exit(0)  # declining is a choice, not a failure
 
 
-def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int | None = None) -> None:
+def report_bulk(
+    fmt: str | None,
+    result: BulkResult,
+    *,
+    verb: str,
+    expected: int | None = None,
+    again: str = "running the same command again",
+) -> None:
     """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
     failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
-    (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted."""
+    (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted,
+    ``again`` what handles the rest (a command that is not the same one again, for ``undo``)."""
     out = Output(fmt)
     if out.format == "json":
         out.document(result.to_json(expected))
@@ -61,8 +69,7 @@ def report_bulk(fmt: str | None, result: BulkResult, *, verb: str, expected: int
     if result.stopped_early:
         why = "interrupted" if result.interrupted else "stopped"
         output.message(
-            f"{why}: the tasks above were handled, nothing else was touched; "
-            "running the same command again handles the rest"
+            f"{why}: the tasks above were handled, nothing else was touched; {again} handles the rest"
         )
     if result.interrupted:
         raise typer.Exit(130)
@@ -84,9 +91,11 @@ def run_selected(
     fmt: str | None,
     key: Any = str,
     nothing: str | None = None,
+    again: str = "running the same command again",
 ) -> None:
     """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
-    said instead of a summary when there turned out to be nothing to do)."""
+    said instead of a summary when there turned out to be nothing to do; ``again``: see
+    :func:`report_bulk`)."""
     # deferred: cli.bulk (~4 ms of dataclass set-up) only for bulk actions, kept off `task
     # list/show/add` (tests/test_startup.py)
     from eventix_cli.cli.bulk import run_bulk
@@ -96,4 +105,4 @@ def run_selected(
     if nothing and result.total == 0 and not result.stopped_early:
         output.message(nothing)
         return
-    report_bulk(fmt, result, verb=verb, expected=total)
+    report_bulk(fmt, result, verb=verb, expected=total, again=again)

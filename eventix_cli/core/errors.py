@@ -85,6 +85,11 @@ class JournalUnwritable(EventixCliError):
     stops_a_run = True
 
 
+class CannotUndo(EventixCliError):
+    """A journal entry ``undo`` cannot act on as asked: it is damaged, or the earlier state of
+    its changes was never recorded; nothing was sent."""
+
+
 class TransportError(EventixCliError):
     """The request did not get an HTTP answer."""
 

@@ -280,8 +280,12 @@ def prune(directory: Path, limit: int, *, keep: int) -> None:
         if total <= limit:
             return
         if entry_id != keep:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 (directory / f"{entry_id}{SUFFIX}").unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:  # not a file (a directory in an entry's place): history shows it
+                continue
             total -= size
 
 

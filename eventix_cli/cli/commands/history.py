@@ -36,7 +36,7 @@ COLUMNS = [
     Column(
         "changed", "CHANGED", fmt=lambda ops: ", ".join(f"{n:,} {op}" for op, n in sorted(ops.items())) or "-"
     ),
-    Column("undoable", "UNDO", fmt=lambda ok: "yes" if ok else "no", drop=2),
+    Column("undo", "UNDO", drop=2),  # yes, no, damaged, undone by N
     Column("command", "COMMAND", fmt=lambda argv: " ".join(argv), drop=1),
 ]
 
@@ -52,7 +52,9 @@ def history(
 
     Each entry tells when, on which server and namespace, the command line (tokens masked)
     and how many tasks it deleted, changed and added. UNDO is no for an entry that changed
-    nothing or whose before-images went over the journal's limit (journal_limit).
+    nothing, whose before-images went over the journal's limit (journal_limit) or whose
+    changes' earlier state was not recorded (a post that updated a task by its unique key);
+    "undone by N" once entry N undid it, "damaged" for a file that does not read whole.
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -29,7 +29,7 @@ from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOpti
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
-from eventix_cli.core.errors import RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.errors import CannotUndo, RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.times import utcnow
 from eventix_cli.journal.reader import Change, JournalEntry, entries, find_entry
 from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
@@ -49,6 +49,9 @@ EPILOG = """\
 
 #: what undoing each kind of change does, in words
 UNDO_VERBS = {"delete": "re-create", "change": "write back", "add": "delete"}
+#: the plan's word for a change whose earlier state was not recorded, and what it means
+NOT_RECORDED = "cannot undo"
+NOT_RECORDED_TEXT = "cannot be undone (earlier state not recorded)"
 
 
 def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
@@ -115,27 +118,63 @@ def _remove_added(client: EventixClient, change: Change, entry: Entry | NoEntry)
 
 
 def choose_entry(settings: Settings, entry_id: int | None) -> JournalEntry | None:
-    """The entry to undo: the one named, else the newest made against this server."""
+    """The entry to undo: the one named, else the newest made against this server. An entry
+    whose header does not read (its server unknown) is refused, never passed over for an
+    older one."""
     directory = journal_dir()
     if entry_id is not None:
         found = find_entry(directory, entry_id)
         if found is None:
             raise UsageError(f"no journal entry {entry_id}", hint="`eventix history` lists the entries")
+        if not found.header_read:
+            raise damaged(found)
         if found.url != settings.url:
             raise UsageError(
                 f"journal entry {entry_id} changed tasks on {found.url}, not on {settings.url}",
                 hint=f"pass --url {found.url} to undo it there",
             )
         return found
-    return next((e for e in entries(directory) if e.url == settings.url), None)
+    for found in entries(directory):
+        if not found.header_read:
+            raise damaged(
+                found, hint="name the entry to undo: eventix undo ID (`eventix history` lists them)"
+            )
+        if found.url == settings.url:
+            return found
+    return None
+
+
+def damaged(found: JournalEntry, hint: str | None = None) -> CannotUndo:
+    """The refusal of a damaged entry: what is wrong and how much of it could be read."""
+    readable = f"; {found.images:,} before-image(s) of {len(found.changes):,} change(s) could be read"
+    return CannotUndo(
+        f"journal entry {found.id} is damaged: {found.damage}" + (readable if found.header_read else ""),
+        hint=hint
+        or (
+            "--partial undoes what could be read (a task whose line was lost is left as it is)"
+            if found.header_read
+            else "`eventix history show ID` shows what could be read of it"
+        ),
+    )
+
+
+def plan_step(change: Change) -> str:
+    """What undo will do to one task, as the plan words it."""
+    return UNDO_VERBS[change.op] if change.recorded else NOT_RECORDED
 
 
 def plan_counts(changes: list[Change]) -> Counter[str]:
-    return Counter(UNDO_VERBS[c.op] for c in changes)
+    return Counter(plan_step(c) for c in changes)
 
 
 def plan_text(counts: Counter[str]) -> str:
-    return ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb]) or "nothing"
+    """The plan in words: "re-create 3, write back 1 task(s)", "nothing to do", and how many
+    changes cannot be undone."""
+    steps = ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb])
+    text = f"{steps} task(s)" if steps else "nothing to do"
+    if counts[NOT_RECORDED]:
+        text += f"; {counts[NOT_RECORDED]:,} {NOT_RECORDED_TEXT}"
+    return text
 
 
 def undo(
@@ -152,6 +191,13 @@ def undo(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be undone, task by task; change nothing.")
     ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Undo a damaged entry as far as it could be read (tasks of lost lines stay as they are).",
+        ),
+    ] = False,
     concurrency: ConcurrencyOption = 8,
     no_journal: NoJournalOption = False,
     url: UrlOption = None,
@@ -163,7 +209,9 @@ def undo(
 
     A task changed since the command ran is skipped and reported, never overwritten. It says
     what it will do and asks first (--yes when not on a terminal); --dry-run shows the plan
-    and changes nothing. The undo is journaled too: undo it to redo.
+    and changes nothing. The undo is journaled too: undo it to redo. An entry undone already
+    is said to be first (its tasks, back as they were, are then skipped). A damaged entry (a
+    line unreadable) is refused unless --partial; the dry run shows what could be read.
     """
     settings, client = connect(ctx, url=url, timeout=timeout, output=output)
     if not dry_run:
@@ -177,6 +225,16 @@ def undo(
             f"journal entry {found.id} cannot be undone: its before-images went over the journal's limit",
             hint="restore from a `eventix task dump` taken before the change, if there is one",
         )
+    if found.damage is not None:
+        if not (partial or dry_run):
+            raise damaged(found)
+        out.warn(damaged(found).message + ": undoing what could be read")
+    if found.undone_by is not None:
+        out.warn(
+            f"entry {found.id} was undone already (by entry {found.undone_by}): what that undo put "
+            f"back is skipped, as it is no longer as entry {found.id} left it; "
+            f"`eventix undo {found.undone_by}` redoes it"
+        )
     changes = found.to_undo()
     counts = plan_counts(changes)
     described = (
@@ -188,7 +246,14 @@ def undo(
     if not changes:
         out.message(f"nothing to undo: {described} changed no task")
         return
-    confirm_or_refuse(f"Undo {described}: {plan_text(counts)} task(s)?", yes=yes)
+    if counts[NOT_RECORDED] == len(changes):
+        raise CannotUndo(
+            f"nothing undone: {described}: {counts[NOT_RECORDED]:,} change(s) {NOT_RECORDED_TEXT}",
+            hint="the before-images were in its unreadable lines"
+            if found.damage
+            else "a task add or event post with a unique key updated a pending task without recording it",
+        )
+    confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
     journal = journaled(
         ctx, settings, "undo", no_journal=no_journal, namespace=found.header.get("namespace"), undoes=found.id
     )
@@ -202,6 +267,8 @@ def undo(
             key=lambda change: change.uid,
             concurrency=concurrency,
             fmt=settings.output,
+            # not the same command again: that would undo this undo (the newest entry now)
+            again=f"`eventix undo {found.id}`",
         )
 
 
@@ -210,12 +277,12 @@ def _dry_run(
 ) -> None:
     printer = Output(fmt)
     plan: list[dict[str, Any]] = [
-        {"uid": c.uid, "undo": UNDO_VERBS[c.op], "revision": c.revision} for c in changes
+        {"uid": c.uid, "undo": plan_step(c), "revision": c.revision} for c in changes
     ]
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
     elif printer.format == "table":
-        out.line(f"would undo {described}: {plan_text(counts)} task(s)")
+        out.line(f"would undo {described}: {plan_text(counts)}")
         for item in plan[:5]:
             out.line(f"  {item['undo']:<10}  {item['uid']}")
         if len(plan) > 5:

@@ -1,0 +1,149 @@
+"""``eventix undo`` in the cases testers found: an undo cut short by Ctrl-C, an entry whose
+changes cannot be undone, an entry undone already, an entry with nothing to do."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import time
+from pathlib import Path
+
+from eventix_cli.cli import bulk
+from eventix_cli.cli.commands import undo as undo_command
+from eventix_cli.cli.journaling import journal_dir
+from eventix_cli.core.statuses import TaskStatus
+from tests.cli.commands.test_undo import run_ok, snapshot, undo
+from tests.support.tasks import seed
+
+
+def test_an_undo_cut_short_names_the_entry_to_undo_again(cli, server, namespace, monkeypatch) -> None:
+    seed(server.url, namespace, 6, status=TaskStatus.done)
+    before = snapshot(server.url, namespace)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    purge_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    runs: list[bulk._BulkRun] = []
+    real_run_threads, real_undo_one = bulk._BulkRun.run_threads, undo_command.undo_one
+
+    def run_threads(self, concurrency: int) -> None:
+        runs.append(self)
+        real_run_threads(self, concurrency)
+
+    def undo_one(client, change, entry=undo_command.NO_ENTRY) -> None:
+        real_undo_one(client, change, entry)
+        if len(runs) == 1 and len(runs[0].result.done) == 1:  # Ctrl-C after the second task
+            _thread.interrupt_main()
+            deadline = time.monotonic() + 30
+            while not runs[0].stop.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    monkeypatch.setattr(bulk._BulkRun, "run_threads", run_threads)
+    monkeypatch.setattr(undo_command, "undo_one", undo_one)
+    cut = cli("undo", "--url", server.url, "--yes", "--concurrency", "1")
+    assert cut.exit_code == 130, cut.stderr
+    assert f"`eventix undo {purge_id}` handles the rest" in cut.stderr
+    assert "running the same command again" not in cut.stderr
+    assert 0 < len(snapshot(server.url, namespace)) < 6
+
+    again = cli("undo", str(purge_id), "--url", server.url, "--yes", "-o", "json")
+    assert again.exit_code == 0, again.stderr
+    assert len(json.loads(again.stdout)["done"]) == 4
+    assert set(snapshot(server.url, namespace)) == set(before)
+
+
+def _unique_key_update(cli, url: str, namespace: str) -> None:
+    """A `task add --unique-key` that updated the pending task with that key: a change with no
+    before-image."""
+    add = ("task", "add", "job", "--url", url, "-n", namespace, "--unique-key", "k1")
+    run_ok(cli, *add)
+    run_ok(cli, *add, "--kwarg", "v=2")
+
+
+def test_a_change_with_no_before_image_is_not_undoable(cli, server, namespace) -> None:
+    _unique_key_update(cli, server.url, namespace)
+    listed = json.loads(run_ok(cli, "history", "-o", "json").stdout)
+    assert listed[0]["changed"] == {"change": 1}
+    assert listed[0]["undoable"] is False
+    dry = cli("undo", "--url", server.url, "--dry-run")
+    assert "write back" not in dry.stderr + dry.stdout
+    assert "1 cannot be undone (earlier state not recorded)" in dry.stdout
+    real = undo(cli, server)
+    assert real.exit_code == 1
+    assert "cannot be undone (earlier state not recorded)" in real.stderr
+
+
+def test_history_and_undo_say_an_entry_was_undone(cli, server, namespace) -> None:
+    seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    run_ok(cli, "undo", "--url", server.url, "--yes")
+    listed = json.loads(run_ok(cli, "history", "-o", "json").stdout)
+    undo_id, purge_id = listed[0]["id"], listed[1]["id"]
+    assert listed[1]["undone_by"] == undo_id
+    table = run_ok(cli, "history").stdout
+    assert f"undone by {undo_id}" in table
+    again = cli("undo", str(purge_id), "--url", server.url, "--dry-run")
+    assert f"entry {purge_id} was undone already (by entry {undo_id})" in again.stderr
+
+
+def test_an_undo_with_nothing_to_do_says_so_in_words(cli, server, namespace) -> None:
+    pending = seed(server.url, namespace, 1)[0]  # retry skips it: an entry with nothing done
+    run_ok(cli, "task", "retry", pending.uid, "--url", server.url)
+    dry = cli("undo", "--url", server.url, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "nothing task(s)" not in dry.stdout
+    assert "nothing to do" in dry.stdout
+
+
+def _purged(cli, server, namespace: str, count: int) -> tuple[int, Path]:
+    """Purge ``count`` done tasks: the journal entry's id and file."""
+    seed(server.url, namespace, count, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    entry_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    return entry_id, journal_dir() / f"{entry_id}.jsonl"
+
+
+def test_undo_of_an_entry_damaged_in_the_middle_refuses_unless_partial(cli, server, namespace) -> None:
+    entry_id, path = _purged(cli, server, namespace, 20)
+    lines = path.read_bytes().splitlines(keepends=True)
+    number = next(n for n, line in enumerate(lines, 1) if b'"kind":"after"' in line)
+    lost = json.loads(lines[number - 1])["uid"]
+    lines[number - 1] = lines[number - 1][:20] + b"\n"  # that a task was deleted, cut
+    path.write_bytes(b"".join(lines))
+
+    table = run_ok(cli, "history").stdout.splitlines()
+    assert table[1].split()[0] == str(entry_id)
+    assert "damaged" in table[1]
+    refused = undo(cli, server)
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0] == (
+        f"error: journal entry {entry_id} is damaged: line {number} is unreadable; "
+        "20 before-image(s) of 20 change(s) could be read (CannotUndo)"
+    )
+    assert snapshot(server.url, namespace) == {}
+
+    partial = undo(cli, server, "--partial")
+    assert partial.exit_code == 0, partial.stderr
+    assert f"journal entry {entry_id} is damaged" in partial.stderr
+    assert set(snapshot(server.url, namespace)) == set(json.loads(partial.stdout)["done"])
+    assert len(json.loads(partial.stdout)["done"]) == 19
+    assert lost not in snapshot(server.url, namespace)  # its deletion not known for sure
+
+
+def test_undo_does_not_skip_a_newest_entry_whose_header_is_unreadable(cli, server, namespace) -> None:
+    entry_id, path = _purged(cli, server, namespace, 2)
+    (path.parent / f"{entry_id + 1}.jsonl").write_bytes(b"\x00\x01binary\n\x02\n")
+    (path.parent / f"{entry_id + 2}.jsonl").mkdir()
+
+    listed = json.loads(run_ok(cli, "history", "-o", "json").stdout)
+    assert [(e["id"], e["undo"]) for e in listed] == [
+        (entry_id + 2, "damaged"),
+        (entry_id + 1, "damaged"),
+        (entry_id, "yes"),
+    ]
+    refused = undo(cli, server)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"error: journal entry {entry_id + 2} is damaged")
+    named = undo(cli, server, str(entry_id + 1))
+    assert named.exit_code == 1
+    assert f"journal entry {entry_id + 1} is damaged: its header (line 1) is unreadable" in named.stderr
+    assert undo(cli, server, str(entry_id)).exit_code == 0
+    assert len(snapshot(server.url, namespace)) == 2
