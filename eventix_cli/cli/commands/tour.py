@@ -41,6 +41,8 @@ class _Tour:
             "EVENTIX_TASK_WORKER_ID": "tour-worker",
         }
         self.color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        #: the reader's terminal, where steps are shown as they would be typed (POSIX only)
+        self.terminal = shutil.get_terminal_size() if sys.stdout.isatty() and os.name == "posix" else None
 
     def say(self, text: str) -> None:
         output.line("")
@@ -50,20 +52,51 @@ class _Tour:
         shown = "eventix " + " ".join(_quote(a) for a in args)
         if show:
             output.line(f"\033[1m$ {shown}\033[0m" if self.color else f"$ {shown}")
-        proc = subprocess.run(
-            [sys.executable, "-m", "eventix_cli", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if show:
-            text = (proc.stdout + proc.stderr).rstrip()
-            if text:
-                output.line(text)
-        if proc.returncode != expect:
-            raise TourFailed(f"`{shown}` exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
-        return proc.stdout
+        command = [sys.executable, "-m", "eventix_cli", *args]
+        if show and self.terminal is not None:
+            # shown on a terminal: the step writes to one of the same size, so its tables fit
+            # (and are coloured) as they would for the reader typing the command
+            code, out, err = _run_on_terminal(command, self.env, self.terminal)
+            if out.strip():
+                output.line(out.rstrip())
+        else:
+            proc = subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
+            code, out, err = proc.returncode, proc.stdout, proc.stderr
+            if show and (out + err).strip():
+                output.line((out + err).rstrip())
+        if code != expect:
+            raise TourFailed(f"`{shown}` exited {code}: {err.strip()[-300:]}")
+        return out
+
+
+def _run_on_terminal(command: list[str], env: dict[str, str], size: os.terminal_size) -> tuple[int, str, str]:
+    """Run ``command`` with its stdout and stderr on a new pseudo-terminal of ``size``; return
+    its exit code, what the terminal showed, and that text again as the error to quote."""
+    # deferred: pty, termios and fcntl are POSIX only; the tour uses them only on a terminal
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", size.lines, size.columns, 0, 0))
+    try:
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    finally:
+        os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every writer has gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    code = proc.wait()
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return code, text, text
 
 
 def _quote(arg: str) -> str:
@@ -113,7 +146,8 @@ def tour() -> None:
     started = time.perf_counter()
     try:
         t = _Tour(url, workdir)
-        output.line(f"eventix tour: an embedded server is running at {url} on a temporary database")
+        output.line(f"eventix tour: an embedded server runs at {url}")
+        output.line("on a temporary database")
         t.say("Is it up?")
         t.run("ping")
         t.say("Enqueue a few tasks into the 'tour' namespace (the uid of each is printed)")
@@ -123,20 +157,14 @@ def tour() -> None:
         t.run("task", "add", "greet", "--kwarg", "name=later", "--eta", "+1h", "--unique-key", "greet:later")
         t.say("What is queued (priority 5 runs first; the last one is due in an hour)")
         t.run("task", "list")
-        workers = [
-            "--tasks",
-            f"{SAMPLE}:greet",
-            "--tasks",
-            f"{SAMPLE}:add",
-            "--tasks",
-            f"{SAMPLE}:unreliable",
-        ]
-        t.say("A worker drains what is due and exits (--burst); 'unreliable' fails on its first try")
+        workers = ["--tasks", f"{SAMPLE}:*"]  # every public function of the module
+        t.say("A worker drains what is due and exits (--burst);")
+        t.say("'unreliable' fails on its first try")
         t.run("worker", *workers, "--burst")
         t.run("task", "list", "--status", "retry")
         t.say("It is retried with backoff: one second later it is due again")
         time.sleep(1.2)
-        t.run("worker", *workers, "--burst", "--log-level", "WARNING")
+        t.run("worker", *workers, "--burst")
         t.say("Every task and its result")
         t.run("task", "list", "--all")
         done = t.run("task", "list", "--task", "add", "-o", "ids", show=False).split()
@@ -157,4 +185,5 @@ def tour() -> None:
     output.line("")
     output.line(f"tour finished in {time.perf_counter() - started:.1f}s; the server at {url} is stopped")
     output.line("and its temporary database removed.")
-    output.line("Next: `eventix server` for a server that stays, `eventix --help` for everything else.")
+    output.line("Next: `eventix server` for a server that stays,")
+    output.line("`eventix --help` for everything else.")

@@ -14,9 +14,11 @@ import tomllib
 
 import httpx
 import pytest
+from rich.cells import cell_len
 
 from eventix_cli.cli.app import COMMANDS
 from eventix_cli.core.task import TaskStatus
+from tests.support.readme import COLUMNS, run_in_terminal
 from tests.support.servers import REPO_ROOT, free_port
 from tests.support.tasks import failed, seed
 
@@ -40,7 +42,7 @@ def test_tour_runs_and_leaves_nothing_behind(tmp_path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert time.monotonic() - started < 60
     out = proc.stdout
-    url = re.search(r"running at (http://\S+)", out).group(1)
+    url = re.search(r"runs at (http://\S+)", out).group(1)
     assert "$ eventix task add unreliable --retry-delay 1" in out
     assert "unreliable -> retry (" in out  # failed once, retried
     assert re.search(r"unreliable\s+done", out)
@@ -49,6 +51,24 @@ def test_tour_runs_and_leaves_nothing_behind(tmp_path) -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/healthz", timeout=2)
     assert list(own_tmp.iterdir()) == []
+
+
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[")
+
+
+def test_tour_on_an_80_column_terminal_fits_it(tmp_path) -> None:
+    """The tour is a newcomer's first step: on a terminal its steps' tables are fitted to it,
+    as they would be when the reader types them, so no line is wider than the terminal."""
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTIX_") and k != "COLUMNS"}
+    env |= {"TMPDIR": str(own_tmp), "NO_COLOR": "1", "PYTHONPATH": str(REPO_ROOT)}
+    outcome = run_in_terminal(f"{sys.executable} -m eventix_cli tour", env, REPO_ROOT, timeout=120)
+    assert outcome.code == 0, "\n".join(outcome.lines)
+    assert any("$ eventix task list" in line for line in outcome.lines)
+    # log records are not fitted (a terminal wraps them): everything else is
+    wide = [line for line in outcome.lines if cell_len(line) > COLUMNS and not LOG_RECORD.match(line)]
+    assert wide == [], "\n".join(wide)
 
 
 # -- top ------------------------------------------------------------------------------------
