@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 #: the scheduled backups' names: ``eventix-`` and the UTC time, so name order is time order
 PREFIX = "eventix-"
 SUFFIX = ".sqlite3"
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+#: exactly the names :meth:`BackupSchedule.take` makes; rotation removes nothing else
+_SCHEDULED_NAME = re.compile(rf"{re.escape(PREFIX)}\d{{8}}T\d{{12}}Z{re.escape(SUFFIX)}")
 
 
 class BackupFailed(Exception):
@@ -149,8 +153,21 @@ class BackupSchedule:
         self.figures = BackupFigures()
 
     def backups(self) -> list[Path]:
-        """The scheduled backups in the directory, oldest first."""
-        return sorted(self.directory.glob(f"{PREFIX}*{SUFFIX}"))
+        """The scheduled backups in the directory, oldest first: the files named exactly as
+        :meth:`take` names them, never the database itself (which may sit there under such a
+        name) nor any other file."""
+        found = (
+            path
+            for path in self.directory.glob(f"{PREFIX}*{SUFFIX}")
+            if _SCHEDULED_NAME.fullmatch(path.name) and path.is_file() and not self._is_source(path)
+        )
+        return sorted(found)
+
+    def _is_source(self, path: Path) -> bool:
+        try:
+            return path.samefile(self.source)
+        except OSError:  # the database gone: the name still must not match it
+            return path.resolve() == self.source.resolve()
 
     def due_in(self) -> float:
         """Seconds until the next backup is due."""
@@ -164,7 +181,7 @@ class BackupSchedule:
         """One backup, then the oldest beyond ``keep`` removed; the result is recorded in
         :attr:`figures` (a failure logged, not raised)."""
         self.figures.last_at = time.time()
-        name = f"{PREFIX}{utcnow().strftime('%Y%m%dT%H%M%S%fZ')}{SUFFIX}"
+        name = f"{PREFIX}{utcnow().strftime(_STAMP)}{SUFFIX}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             copy = backup(self.source, self.directory / name)

@@ -209,3 +209,21 @@ def test_a_checkpoint_never_holds_writes_for_a_reader_it_cannot_pause(tmp_path: 
         reader.close()
     assert slowest < 0.25  # the truncation waited up to 0.5 s holding the lock
     store.close()
+
+
+@pytest.mark.parametrize("name", ["eventix-1.sqlite3", "eventix-20200101T000000000000Z.sqlite3"])
+def test_rotation_never_removes_the_database_nor_a_file_it_did_not_name(tmp_path: Path, name: str) -> None:
+    """A database named like a backup, in the backup directory, once counted as the oldest
+    backup and was removed by the rotation (every task lost)."""
+    store = TaskStore(tmp_path / name)
+    store.post(Task(uid="kept", task="job").to_wire())
+    mine = tmp_path / "eventix-mine.sqlite3"
+    mine.write_text("an operator's own file")
+    schedule = BackupSchedule(store.file, tmp_path, every=3600, keep=1)
+    taken = [schedule.take().path for _ in range(3)]
+    assert schedule.backups() == taken[-1:]
+    assert Path(store.file).exists()
+    assert mine.read_text() == "an operator's own file"
+    assert set(_rows(Path(store.file))) == {"kept"}
+    assert store.get("kept")
+    store.close()
