@@ -35,8 +35,27 @@ _STAMP = "%Y%m%dT%H%M%S%fZ"
 _SCHEDULED_NAME = re.compile(rf"{re.escape(PREFIX)}\d{{8}}T\d{{12}}Z{re.escape(SUFFIX)}")
 
 
+#: the files SQLite keeps beside a database: writing over one of them corrupts or empties it
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 class BackupFailed(Exception):
     """A backup could not be taken or did not pass its check; the destination is untouched."""
+
+
+def destination_refusal(source: str | Path, dest: str | Path) -> str | None:
+    """Why ``dest`` must not receive a backup of ``source``, in one line, or ``None``: it is the
+    database itself or one of its side files (paths resolved, links followed), or a directory."""
+    database = Path(source).resolve()
+    target = Path(dest).resolve()
+    if target == database:
+        return "DEST is the database itself: name another file"
+    for suffix in SIDE_FILES:
+        if target == database.with_name(database.name + suffix):
+            return f"DEST is the database's own {suffix[1:]} file: name another file"
+    if target.is_dir():
+        return f"DEST {dest} is a directory: name the backup file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,8 +74,9 @@ def backup(source: str | Path, dest: str | Path) -> Copy:
     source, dest = Path(source), Path(dest)
     if not source.is_file():
         raise BackupFailed(f"no database file at {source}")
-    if dest.is_dir():
-        raise BackupFailed(f"{dest} is a directory: name the backup file")
+    refusal = destination_refusal(source, dest)
+    if refusal is not None:
+        raise BackupFailed(refusal)
     temp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         _copy(source, temp)

@@ -227,3 +227,26 @@ def test_rotation_never_removes_the_database_nor_a_file_it_did_not_name(tmp_path
     assert set(_rows(Path(store.file))) == {"kept"}
     assert store.get("kept")
     store.close()
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_backup_refuses_to_write_over_the_databases_own_files(tmp_path: Path, suffix: str) -> None:
+    """Writing over the live log loses the tasks it holds; a link to it is the same file."""
+    store = TaskStore(tmp_path / "eventix.sqlite3")
+    store.post(Task(uid="kept", task="job").to_wire())
+    (tmp_path / "link").symlink_to(tmp_path / f"eventix.sqlite3{suffix}")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for dest in (f"eventix.sqlite3{suffix}", "link"):
+        proc = run("server", "backup", "--db", "eventix.sqlite3", dest, url="", tmp_path=tmp_path)
+        assert_one_error(proc, 2, "DEST is the database's own")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    store.close()
+
+
+def test_backup_refuses_a_directory_as_dest_before_starting(tmp_path: Path) -> None:
+    TaskStore(tmp_path / "eventix.sqlite3").close()
+    (tmp_path / "backups").mkdir()
+    proc = run("server", "backup", "--db", "eventix.sqlite3", "backups", url="", tmp_path=tmp_path)
+    assert_one_error(proc, 2, "is a directory")
+    assert "backing up" not in proc.stderr.decode()
+    assert list((tmp_path / "backups").iterdir()) == []

@@ -337,7 +337,12 @@ def server(
 @app.command("backup", epilog=BACKUP_EPILOG)
 def backup(
     dest: Annotated[
-        str, typer.Argument(metavar="DEST", help="The backup file to write (replaced if it exists).")
+        str,
+        typer.Argument(
+            metavar="DEST",
+            help="The backup file to write (replaced if it exists); not a directory, "
+            "nor the database or its -wal, -shm or -journal file.",
+        ),
     ],
     db: Annotated[
         str | None,
@@ -357,7 +362,7 @@ def backup(
     """
     # deferred: sqlite3 and the server package, kept off `server --help` (tests/test_startup.py)
     from eventix_cli.server import default_db_path
-    from eventix_cli.server.backup import BackupFailed
+    from eventix_cli.server.backup import BackupFailed, destination_refusal
     from eventix_cli.server.backup import backup as take_backup
 
     source = Path(db or default_db_path()).expanduser()
@@ -366,8 +371,9 @@ def backup(
     if not source.is_file():
         raise UsageError(f"no database file at {source}", hint="give the server's --db")
     target = Path(dest).expanduser()
-    if target.resolve() == source.resolve():
-        raise UsageError("DEST is the database itself: name another file")
+    refusal = destination_refusal(source, target)
+    if refusal is not None:
+        raise UsageError(refusal)
     if not target.parent.is_dir():
         raise UsageError(f"no directory {target.parent} for the backup")
     output.message(f"backing up {source} ...")
