@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from eventix_cli.core.times import utcnow
+from eventix_cli.server.store import private_file
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,11 @@ def backup(source: str | Path, dest: str | Path) -> Copy:
 
 
 def _copy(source: Path, temp: Path) -> None:
+    # the copy holds every task: owner-only (0600) like the database, set before the data goes
+    # in (a temp file left by a killed backup is replaced)
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    private_file(str(temp))
     # mode=rw: a reader of a WAL database writes its shared-memory index; never creates a file
     db = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, isolation_level=None)
     try:
