@@ -69,6 +69,19 @@ class Copy:
     seconds: float
 
 
+def make_directory(directory: str | Path) -> None:
+    """Create the scheduled backups' directory (and its parents) if need be; raise
+    :class:`BackupFailed` in one line when it cannot be one (a file, a file on its path, no
+    permission), so a server is refused at start rather than failing every backup."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise BackupFailed(f"cannot keep backups in {directory}: it is a file, not a directory") from None
+    except OSError as exc:
+        raise BackupFailed(f"cannot keep backups in {directory}: {exc.strerror or exc}") from None
+
+
 def backup(source: str | Path, dest: str | Path) -> Copy:
     """Copy the database ``source`` to ``dest`` consistently, while others read and write it."""
     started = time.monotonic()

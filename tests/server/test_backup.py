@@ -162,10 +162,15 @@ def test_the_server_takes_rotates_and_reports_its_backups(tmp_path: Path) -> Non
         (("server", "--port", "0", "--durability", "fast"), "--durability must be full or normal"),
         (("server", "--port", "0", "--keep-done", "soon"), "--keep-done"),
         (("server", "--port", "0", "--keep-error", "-1d"), "--keep-error"),
-        (("server", "--port", "0", "--backup-every", "0s"), "--backup-every must be at least 1s"),
+        (("server", "--port", "0", "--backup-dir", "b", "--backup-every", "0s"), "--backup-every must be"),
+        (("server", "--port", "0", "--backup-every", "1h"), "--backup-every needs --backup-dir"),
+        (("server", "--port", "0", "--backup-keep", "3"), "--backup-keep needs --backup-dir"),
+        (("server", "--port", "0", "--backup-dir", "a-file"), "--backup-dir"),
+        (("server", "--port", "0", "--backup-dir", "a-file/backups"), "--backup-dir"),
     ],
 )
 def test_bad_options_are_refused_in_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
     proc = run(*args, url="", tmp_path=tmp_path)
     assert_one_error(proc, 2, expected)
     assert not (tmp_path / "copy.sqlite3").exists()

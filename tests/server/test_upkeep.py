@@ -20,6 +20,7 @@ from eventix_cli.server import store as store_module
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore
 from eventix_cli.server.upkeep import Cleanup, Retention
+from tests.support.servers import running_server
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 SCHEMA_V1 = Path(__file__).parent / "data" / "schema-v1.sqlite3"
@@ -193,3 +194,13 @@ def test_the_cleanup_runs_off_the_event_loop() -> None:
     assert ran_in
     assert ran_in[0] != loop_thread
     store.close()
+
+
+def test_the_start_tells_retention_in_durations_a_person_reads(tmp_path: Path) -> None:
+    args = ["--db", ":memory:", "--keep-error", "0", "--keep-done", "5400"]
+    with running_server("embedded", tmp_path, extra_args=args) as srv:
+        banner = srv.log()
+    assert (
+        "retention: done tasks deleted 1h30m after they ended; error tasks deleted as soon as they end"
+        in banner
+    )
