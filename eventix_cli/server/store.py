@@ -361,6 +361,20 @@ class TaskStore:
                 f"understands ({SCHEMA_VERSION}); upgrade eventix-cli"
             )
         self._incremental_vacuum_on(current)
+        if current == 0:  # a new database: made at the current version in one transaction
+            with self.transaction():
+                for migration in MIGRATIONS:
+                    for statement in migration:
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # a throwaway database is news to nobody; a new file may be a mistyped --db
+            log.log(
+                logging.DEBUG if self._tempdir else logging.INFO,
+                "database %s created at schema version %d",
+                self.path,
+                SCHEMA_VERSION,
+            )
+            return
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1]:
