@@ -121,6 +121,20 @@ def format_duration(seconds: float) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def format_typed_duration(seconds: float) -> str:
+    """A duration exactly, in the form :func:`parse_duration` reads: ``0s``, ``1m30s``,
+    ``1h30m``, ``7d`` (for settings echoed back, where :func:`format_duration` would round)."""
+    seconds = abs(seconds)
+    parts = []
+    for unit in ("d", "h", "m"):
+        whole, seconds = divmod(seconds, _UNITS[unit])
+        if whole:
+            parts.append(f"{int(whole)}{unit}")
+    if seconds or not parts:
+        parts.append(f"{seconds:g}s")
+    return "".join(parts)
+
+
 def format_elapsed(seconds: float) -> str:
     """How long something took, for logs and messages: ``23.1 ms``, ``20.0 s``, ``2 min 5 s``,
     ``1 h 0 min`` (never ``20023.1 ms``)."""

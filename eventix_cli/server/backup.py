@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -23,16 +24,39 @@ from pathlib import Path
 from urllib.parse import quote
 
 from eventix_cli.core.times import utcnow
+from eventix_cli.server.store import private_file
 
 log = logging.getLogger(__name__)
 
 #: the scheduled backups' names: ``eventix-`` and the UTC time, so name order is time order
 PREFIX = "eventix-"
 SUFFIX = ".sqlite3"
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+#: exactly the names :meth:`BackupSchedule.take` makes; rotation removes nothing else
+_SCHEDULED_NAME = re.compile(rf"{re.escape(PREFIX)}\d{{8}}T\d{{12}}Z{re.escape(SUFFIX)}")
+
+
+#: the files SQLite keeps beside a database: writing over one of them corrupts or empties it
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class BackupFailed(Exception):
     """A backup could not be taken or did not pass its check; the destination is untouched."""
+
+
+def destination_refusal(source: str | Path, dest: str | Path) -> str | None:
+    """Why ``dest`` must not receive a backup of ``source``, in one line, or ``None``: it is the
+    database itself or one of its side files (paths resolved, links followed), or a directory."""
+    database = Path(source).resolve()
+    target = Path(dest).resolve()
+    if target == database:
+        return "DEST is the database itself: name another file"
+    for suffix in SIDE_FILES:
+        if target == database.with_name(database.name + suffix):
+            return f"DEST is the database's own {suffix[1:]} file: name another file"
+    if target.is_dir():
+        return f"DEST {dest} is a directory: name the backup file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,14 +69,28 @@ class Copy:
     seconds: float
 
 
+def make_directory(directory: str | Path) -> None:
+    """Create the scheduled backups' directory (and its parents) if need be; raise
+    :class:`BackupFailed` in one line when it cannot be one (a file, a file on its path, no
+    permission), so a server is refused at start rather than failing every backup."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise BackupFailed(f"cannot keep backups in {directory}: it is a file, not a directory") from None
+    except OSError as exc:
+        raise BackupFailed(f"cannot keep backups in {directory}: {exc.strerror or exc}") from None
+
+
 def backup(source: str | Path, dest: str | Path) -> Copy:
     """Copy the database ``source`` to ``dest`` consistently, while others read and write it."""
     started = time.monotonic()
     source, dest = Path(source), Path(dest)
     if not source.is_file():
         raise BackupFailed(f"no database file at {source}")
-    if dest.is_dir():
-        raise BackupFailed(f"{dest} is a directory: name the backup file")
+    refusal = destination_refusal(source, dest)
+    if refusal is not None:
+        raise BackupFailed(refusal)
     temp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         _copy(source, temp)
@@ -69,6 +107,11 @@ def backup(source: str | Path, dest: str | Path) -> Copy:
 
 
 def _copy(source: Path, temp: Path) -> None:
+    # the copy holds every task: owner-only (0600) like the database, set before the data goes
+    # in (a temp file left by a killed backup is replaced)
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    private_file(str(temp))
     # mode=rw: a reader of a WAL database writes its shared-memory index; never creates a file
     db = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, isolation_level=None)
     try:
@@ -149,8 +192,21 @@ class BackupSchedule:
         self.figures = BackupFigures()
 
     def backups(self) -> list[Path]:
-        """The scheduled backups in the directory, oldest first."""
-        return sorted(self.directory.glob(f"{PREFIX}*{SUFFIX}"))
+        """The scheduled backups in the directory, oldest first: the files named exactly as
+        :meth:`take` names them, never the database itself (which may sit there under such a
+        name) nor any other file."""
+        found = (
+            path
+            for path in self.directory.glob(f"{PREFIX}*{SUFFIX}")
+            if _SCHEDULED_NAME.fullmatch(path.name) and path.is_file() and not self._is_source(path)
+        )
+        return sorted(found)
+
+    def _is_source(self, path: Path) -> bool:
+        try:
+            return path.samefile(self.source)
+        except OSError:  # the database gone: the name still must not match it
+            return path.resolve() == self.source.resolve()
 
     def due_in(self) -> float:
         """Seconds until the next backup is due."""
@@ -164,7 +220,7 @@ class BackupSchedule:
         """One backup, then the oldest beyond ``keep`` removed; the result is recorded in
         :attr:`figures` (a failure logged, not raised)."""
         self.figures.last_at = time.time()
-        name = f"{PREFIX}{utcnow().strftime('%Y%m%dT%H%M%S%fZ')}{SUFFIX}"
+        name = f"{PREFIX}{utcnow().strftime(_STAMP)}{SUFFIX}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             copy = backup(self.source, self.directory / name)

@@ -115,9 +115,10 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def _private(file: str) -> str:
+def private_file(file: str) -> str:
     """``file``, created empty and readable by its owner only (0600) when it does not exist:
-    SQLite gives the -wal and -shm files it makes the database file's permissions."""
+    SQLite gives the -wal and -shm files it makes the database file's permissions, and
+    ``VACUUM INTO`` (a backup) writes into an empty file it is given, keeping its mode."""
     with contextlib.suppress(FileExistsError):
         os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return file
@@ -217,7 +218,7 @@ class TaskStore:
         self._connections: dict[int, sqlite3.Connection] = {}
         self._closed = False
         try:
-            self._file = _private(self._database_file())
+            self._file = private_file(self._database_file())
             self._identity = _identity(self._file)
             self._migrate()
             self._check_writable()
@@ -244,7 +245,7 @@ class TaskStore:
         return str(file)
 
     def _connect(self, busy_ms: int = int(BUSY_TIMEOUT * 1000)) -> sqlite3.Connection:
-        """A connection to the database file, which :func:`_private` created: ``mode=rw``, so a
+        """A connection to the database file, which :func:`private_file` created: ``mode=rw``, so a
         file deleted under the server is never silently replaced by an empty one."""
         uri = f"file:{quote(self._file)}?mode=rw"
         db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -360,6 +361,20 @@ class TaskStore:
                 f"understands ({SCHEMA_VERSION}); upgrade eventix-cli"
             )
         self._incremental_vacuum_on(current)
+        if current == 0:  # a new database: made at the current version in one transaction
+            with self.transaction():
+                for migration in MIGRATIONS:
+                    for statement in migration:
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # a throwaway database is news to nobody; a new file may be a mistyped --db
+            log.log(
+                logging.DEBUG if self._tempdir else logging.INFO,
+                "database %s created at schema version %d",
+                self.path,
+                SCHEMA_VERSION,
+            )
+            return
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1]:

@@ -11,7 +11,14 @@ from freezegun import freeze_time
 from eventix_cli.core.errors import UsageError
 from eventix_cli.core.query import TaskQuery, glob_to_regex, parse_statuses
 from eventix_cli.core.task import Task, TaskStatus
-from eventix_cli.core.times import format_duration, format_elapsed, parse_duration, parse_eta, relative
+from eventix_cli.core.times import (
+    format_duration,
+    format_elapsed,
+    format_typed_duration,
+    parse_duration,
+    parse_eta,
+    relative,
+)
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -111,3 +118,20 @@ def test_parse_statuses() -> None:
 )
 def test_elapsed_durations_are_human_sized(seconds, text) -> None:
     assert format_elapsed(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0s"),
+        (45, "45s"),
+        (90, "1m30s"),
+        (5400, "1h30m"),
+        (604800, "7d"),
+        (90061, "1d1h1m1s"),
+        (1.5, "1.5s"),
+    ],
+)
+def test_format_typed_duration_is_exact_in_the_form_users_type(seconds: float, shown: str) -> None:
+    assert format_typed_duration(seconds) == shown
+    assert parse_duration(shown).total_seconds() == seconds

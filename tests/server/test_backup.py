@@ -162,10 +162,15 @@ def test_the_server_takes_rotates_and_reports_its_backups(tmp_path: Path) -> Non
         (("server", "--port", "0", "--durability", "fast"), "--durability must be full or normal"),
         (("server", "--port", "0", "--keep-done", "soon"), "--keep-done"),
         (("server", "--port", "0", "--keep-error", "-1d"), "--keep-error"),
-        (("server", "--port", "0", "--backup-every", "0s"), "--backup-every must be at least 1s"),
+        (("server", "--port", "0", "--backup-dir", "b", "--backup-every", "0s"), "--backup-every must be"),
+        (("server", "--port", "0", "--backup-every", "1h"), "--backup-every needs --backup-dir"),
+        (("server", "--port", "0", "--backup-keep", "3"), "--backup-keep needs --backup-dir"),
+        (("server", "--port", "0", "--backup-dir", "a-file"), "--backup-dir"),
+        (("server", "--port", "0", "--backup-dir", "a-file/backups"), "--backup-dir"),
     ],
 )
 def test_bad_options_are_refused_in_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
     proc = run(*args, url="", tmp_path=tmp_path)
     assert_one_error(proc, 2, expected)
     assert not (tmp_path / "copy.sqlite3").exists()
@@ -209,3 +214,44 @@ def test_a_checkpoint_never_holds_writes_for_a_reader_it_cannot_pause(tmp_path: 
         reader.close()
     assert slowest < 0.25  # the truncation waited up to 0.5 s holding the lock
     store.close()
+
+
+@pytest.mark.parametrize("name", ["eventix-1.sqlite3", "eventix-20200101T000000000000Z.sqlite3"])
+def test_rotation_never_removes_the_database_nor_a_file_it_did_not_name(tmp_path: Path, name: str) -> None:
+    """A database named like a backup, in the backup directory, once counted as the oldest
+    backup and was removed by the rotation (every task lost)."""
+    store = TaskStore(tmp_path / name)
+    store.post(Task(uid="kept", task="job").to_wire())
+    mine = tmp_path / "eventix-mine.sqlite3"
+    mine.write_text("an operator's own file")
+    schedule = BackupSchedule(store.file, tmp_path, every=3600, keep=1)
+    taken = [schedule.take().path for _ in range(3)]
+    assert schedule.backups() == taken[-1:]
+    assert Path(store.file).exists()
+    assert mine.read_text() == "an operator's own file"
+    assert set(_rows(Path(store.file))) == {"kept"}
+    assert store.get("kept")
+    store.close()
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_backup_refuses_to_write_over_the_databases_own_files(tmp_path: Path, suffix: str) -> None:
+    """Writing over the live log loses the tasks it holds; a link to it is the same file."""
+    store = TaskStore(tmp_path / "eventix.sqlite3")
+    store.post(Task(uid="kept", task="job").to_wire())
+    (tmp_path / "link").symlink_to(tmp_path / f"eventix.sqlite3{suffix}")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for dest in (f"eventix.sqlite3{suffix}", "link"):
+        proc = run("server", "backup", "--db", "eventix.sqlite3", dest, url="", tmp_path=tmp_path)
+        assert_one_error(proc, 2, "DEST is the database's own")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    store.close()
+
+
+def test_backup_refuses_a_directory_as_dest_before_starting(tmp_path: Path) -> None:
+    TaskStore(tmp_path / "eventix.sqlite3").close()
+    (tmp_path / "backups").mkdir()
+    proc = run("server", "backup", "--db", "eventix.sqlite3", "backups", url="", tmp_path=tmp_path)
+    assert_one_error(proc, 2, "is a directory")
+    assert "backing up" not in proc.stderr.decode()
+    assert list((tmp_path / "backups").iterdir()) == []

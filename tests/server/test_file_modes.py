@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from eventix_cli.core.task import Task
+from eventix_cli.server.backup import BackupSchedule, backup
 from eventix_cli.server.store import TaskStore
+from tests.support.cli_process import run
 
 
 @pytest.fixture
@@ -43,3 +45,24 @@ def test_database_wal_and_shm_files_are_0600(tmp_path: Path) -> None:
     finally:
         store.close()
     assert _modes(db) == {"": "0o600"}  # the log is checkpointed away at close
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_backups_are_0600_like_the_database(tmp_path: Path) -> None:
+    """A backup holds every task the database holds: the command's and the scheduled ones."""
+    store = TaskStore(tmp_path / "eventix.sqlite3")
+    store.post(Task(task="t", namespace="modes").to_wire())
+    replaced = tmp_path / "replaced.sqlite3"
+    replaced.write_text("an older backup, 0644")
+    try:
+        written = [
+            backup(store.file, tmp_path / "copy.sqlite3").path,
+            backup(store.file, replaced).path,
+            BackupSchedule(store.file, tmp_path / "backups", every=60, keep=2).take().path,
+        ]
+        proc = run("server", "backup", "--db", store.file, "by-command.sqlite3", url="", tmp_path=tmp_path)
+        assert proc.returncode == 0, proc.stderr.decode()
+        written.append(tmp_path / "by-command.sqlite3")
+    finally:
+        store.close()
+    assert {p.name: _modes(p)[""] for p in written} == {p.name: "0o600" for p in written}

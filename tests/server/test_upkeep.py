@@ -20,6 +20,7 @@ from eventix_cli.server import store as store_module
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.store import SCHEMA_VERSION, TaskStore
 from eventix_cli.server.upkeep import Cleanup, Retention
+from tests.support.servers import running_server
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 SCHEMA_V1 = Path(__file__).parent / "data" / "schema-v1.sqlite3"
@@ -193,3 +194,43 @@ def test_the_cleanup_runs_off_the_event_loop() -> None:
     assert ran_in
     assert ran_in[0] != loop_thread
     store.close()
+
+
+def test_the_start_tells_retention_in_durations_a_person_reads(tmp_path: Path) -> None:
+    args = ["--db", ":memory:", "--keep-error", "0", "--keep-done", "5400"]
+    with running_server("embedded", tmp_path, extra_args=args) as srv:
+        banner = srv.log()
+    assert (
+        "retention: done tasks deleted 1h30m after they ended; error tasks deleted as soon as they end"
+        in banner
+    )
+
+
+def _schema_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "schema version" in r.getMessage()]
+
+
+def test_a_new_database_is_created_at_the_current_version_in_one_line(tmp_path: Path, caplog) -> None:
+    with caplog.at_level(logging.DEBUG, logger="eventix_cli.server.store"):
+        store = TaskStore(tmp_path / "new.sqlite3")
+    assert store.schema_version == SCHEMA_VERSION
+    indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"tasks_claim", "tasks_namespace_created", "tasks_ended"} <= indexes
+    store.close()
+    assert _schema_lines(caplog) == [
+        f"database {tmp_path / 'new.sqlite3'} created at schema version {SCHEMA_VERSION}"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="eventix_cli.server.store"):
+        TaskStore(":memory:").close()
+    assert _schema_lines(caplog) == []
+
+
+def test_only_an_older_file_logs_its_migration(tmp_path: Path, caplog) -> None:
+    file = tmp_path / "old.sqlite3"
+    shutil.copyfile(SCHEMA_V1, file)
+    with caplog.at_level(logging.INFO, logger="eventix_cli.server.store"):
+        TaskStore(file).close()
+    assert _schema_lines(caplog) == [
+        f"database {file} migrated to schema version {version}" for version in range(2, SCHEMA_VERSION + 1)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from eventix_cli.cli import output
 from eventix_cli.config import FILE_SUFFIX, secret_from_env
 from eventix_cli.core.errors import UsageError, WriteFailed
 from eventix_cli.core.text import sendable_token
-from eventix_cli.core.times import parse_duration
+from eventix_cli.core.times import format_typed_duration, parse_duration
 from eventix_cli.logging import parse_level, setup_logging
 
 EPILOG = """\
@@ -56,6 +57,8 @@ BACKUP_EPILOG = """\
 app = typer.Typer(name="server", add_completion=False)
 
 ENV_SERVER_TOKEN = "EVENTIX_SERVER_TOKEN"
+BACKUP_EVERY = "1h"
+BACKUP_KEEP = 24
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -70,6 +73,15 @@ def exposure_warnings(host: str, *, token: bool, tls: bool) -> list[str]:
             f"listening on {host} without TLS: {secret} cross the network in clear (--tls-cert and --tls-key)"
         )
     return warnings
+
+
+def _retention(status: str, keep: dt.timedelta | None) -> str:
+    """How long finished tasks of ``status`` are kept, for the start-up lines."""
+    if keep is None:
+        return f"{status} tasks kept"
+    if not keep:
+        return f"{status} tasks deleted as soon as they end"
+    return f"{status} tasks deleted {format_typed_duration(keep.total_seconds())} after they ended"
 
 
 @app.callback(invoke_without_command=True, epilog=EPILOG)
@@ -191,13 +203,23 @@ def server(
         ),
     ] = None,
     backup_every: Annotated[
-        str,
-        typer.Option("--backup-every", metavar="DURATION", help="Time between two backups in --backup-dir."),
-    ] = "1h",
+        str | None,
+        typer.Option(
+            "--backup-every",
+            metavar="DURATION",
+            help=f"Time between two backups in --backup-dir (default {BACKUP_EVERY}).",
+            show_default=False,
+        ),
+    ] = None,
     backup_keep: Annotated[
-        int,
-        typer.Option("--backup-keep", min=1, help="Backups kept in --backup-dir; older ones are removed."),
-    ] = 24,
+        int | None,
+        typer.Option(
+            "--backup-keep",
+            min=1,
+            help=f"Backups kept in --backup-dir; older ones are removed (default {BACKUP_KEEP}).",
+            show_default=False,
+        ),
+    ] = None,
     keep_done: Annotated[
         str | None,
         typer.Option(
@@ -231,6 +253,7 @@ def server(
     # deferred: the server package brings fastapi, uvicorn and sqlite3, kept off `server --help`
     # (tests/test_startup.py)
     from eventix_cli.server import bind, check_tls, default_db_path, serve
+    from eventix_cli.server.backup import BackupFailed, make_directory
     from eventix_cli.server.errors import StoreError
     from eventix_cli.server.store import DEFAULT_DURABILITY, DURABILITY
     from eventix_cli.server.upkeep import Retention
@@ -254,7 +277,12 @@ def server(
         keep_done=None if keep_done is None else parse_duration(keep_done, "--keep-done"),
         keep_error=None if keep_error is None else parse_duration(keep_error, "--keep-error"),
     )
-    every = parse_duration(backup_every, "--backup-every").total_seconds()
+    if backup_dir is None:
+        for name, given in (("--backup-every", backup_every), ("--backup-keep", backup_keep)):
+            if given is not None:
+                raise UsageError(f"{name} needs --backup-dir: name the directory the backups go to")
+    backup_keep = backup_keep or BACKUP_KEEP
+    every = parse_duration(backup_every or BACKUP_EVERY, "--backup-every").total_seconds()
     if every < 1:
         raise UsageError(f"--backup-every must be at least 1s, got {backup_every!r}")
     if token is not None and not token.strip():
@@ -272,6 +300,12 @@ def server(
             check_tls(tls_cert, tls_key)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if backup_dir is not None:
+        backup_dir = str(Path(backup_dir).expanduser().resolve())
+        try:
+            make_directory(backup_dir)
+        except BackupFailed as exc:
+            raise UsageError(f"--backup-dir: {exc}") from None
     token = token or secret_from_env(ENV_SERVER_TOKEN)
     if token is not None and not sendable_token(token):
         raise UsageError(
@@ -296,10 +330,13 @@ def server(
             f"database: {db_path}" + ("" if db_path == ":memory:" else f" (durability {durability})")
         )
         if backup_dir is not None:
-            output.message(f"backups: every {backup_every} into {backup_dir}, the newest {backup_keep} kept")
+            output.message(
+                f"backups: every {format_typed_duration(every)} into {backup_dir},"
+                f" the newest {backup_keep} kept"
+            )
         kept = (
-            f"{name} tasks deleted {given} after they ended" if given else f"{name} tasks kept"
-            for name, given in (("done", keep_done), ("error", keep_error))
+            _retention(name, keep)
+            for name, keep in (("done", retention.keep_done), ("error", retention.keep_error))
         )
         output.message(f"retention: {'; '.join(kept)}")
         if token:
@@ -326,7 +363,7 @@ def server(
             tls_key=tls_key,
             durability=durability,
             retention=retention,
-            backup_dir=None if backup_dir is None else str(Path(backup_dir).expanduser().resolve()),
+            backup_dir=backup_dir,
             backup_every=every,
             backup_keep=backup_keep,
         )
@@ -338,7 +375,12 @@ def server(
 @app.command("backup", epilog=BACKUP_EPILOG)
 def backup(
     dest: Annotated[
-        str, typer.Argument(metavar="DEST", help="The backup file to write (replaced if it exists).")
+        str,
+        typer.Argument(
+            metavar="DEST",
+            help="The backup file to write (replaced if it exists); not a directory, "
+            "nor the database or its -wal, -shm or -journal file.",
+        ),
     ],
     db: Annotated[
         str | None,
@@ -358,7 +400,7 @@ def backup(
     """
     # deferred: sqlite3 and the server package, kept off `server --help` (tests/test_startup.py)
     from eventix_cli.server import default_db_path
-    from eventix_cli.server.backup import BackupFailed
+    from eventix_cli.server.backup import BackupFailed, destination_refusal
     from eventix_cli.server.backup import backup as take_backup
 
     source = Path(db or default_db_path()).expanduser()
@@ -367,8 +409,9 @@ def backup(
     if not source.is_file():
         raise UsageError(f"no database file at {source}", hint="give the server's --db")
     target = Path(dest).expanduser()
-    if target.resolve() == source.resolve():
-        raise UsageError("DEST is the database itself: name another file")
+    refusal = destination_refusal(source, target)
+    if refusal is not None:
+        raise UsageError(refusal)
     if not target.parent.is_dir():
         raise UsageError(f"no directory {target.parent} for the backup")
     output.message(f"backing up {source} ...")
