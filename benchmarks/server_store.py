@@ -36,6 +36,7 @@ from _common import machine_note, table, verdict
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from eventix_cli.server.backup import backup
+from eventix_cli.server.errors import RevisionConflict
 from eventix_cli.server.store import TaskStore
 from eventix_cli.server.upkeep import Cleanup, Retention
 
@@ -74,7 +75,12 @@ class Claimer:
             doc["status"] = "done"
             doc["worker_id"] = None
             doc["worker_expires"] = None
-            self.store.put(doc["uid"], doc)
+            try:
+                self.store.put(doc["uid"], doc)
+            except RevisionConflict:
+                # the claim was lost (a cleanup run "a day later" releases every lease): the
+                # write-back is refused, as a worker's is, and claiming goes on
+                continue
             self.done += 1
 
     @contextlib.contextmanager
