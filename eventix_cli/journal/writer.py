@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eventix_cli.core.durable import sync_path
 from eventix_cli.core.errors import JournalUnwritable
 from eventix_cli.core.times import format_wire_time, utcnow
 
@@ -157,7 +158,7 @@ class Entry:
                 if sync:
                     os.fsync(self._fd)
                     if not self._synced_directory:
-                        _sync_directory(self.directory)  # the new file's name is durable too
+                        sync_path(self.directory, directory=True)  # the new file's name is durable too
                         self._synced_directory = True
                     self._durable = upto
             except OSError as exc:
@@ -237,14 +238,6 @@ def open_entry(
         raise exc if isinstance(exc, JournalUnwritable) else _unwritable(directory, exc) from None
     prune(directory, limit, keep=entry_id)
     return entry
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def entry_ids(directory: Path) -> list[int]:

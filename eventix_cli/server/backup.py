@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from eventix_cli.core.durable import sync_path
 from eventix_cli.core.times import utcnow
 from eventix_cli.server.store import private_file
 
@@ -95,9 +96,9 @@ def backup(source: str | Path, dest: str | Path) -> Copy:
     try:
         _copy(source, temp)
         tasks = _check(temp)
-        _sync(temp)
+        sync_path(temp)
         temp.replace(dest)
-        _sync_directory(dest.parent)
+        sync_path(dest.parent, directory=True)  # the rename survives a power loss too
     except (sqlite3.Error, OSError) as exc:
         raise BackupFailed(f"backup of {source} to {dest} failed: {exc}") from None
     finally:
@@ -131,23 +132,6 @@ def _check(file: Path) -> int:
         return db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
     finally:
         db.close()
-
-
-def _sync(file: Path) -> None:
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_directory(directory: Path) -> None:
-    """The rename itself survives a power loss once the directory is synced."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- scheduled backups -------------------------------------------------------------------------
