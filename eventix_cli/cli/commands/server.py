@@ -189,7 +189,7 @@ def server(
             metavar="MODE",
             help="normal (the default): a power loss can undo the writes of the last seconds, "
             "never corrupt the file; a crash of the server loses nothing. full: every write "
-            "is on disk before it is answered (~4x fewer writes a second). No effect on :memory:.",
+            "is on disk before it is answered (2-4x fewer writes a second). No effect on :memory:.",
             show_default=False,
         ),
     ] = None,
