@@ -10,10 +10,12 @@ import pytest
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.dialogs import Help
 from eventix_cli.cli.top.namespaces import MinuteHistory, sparkline
+from eventix_cli.client.api import EventixClient
 from eventix_cli.core.task import Task
 from eventix_cli.core.times import utcnow
 from tests.cli.top.pilot import run, running_top, settled, table_rows, text_of, until
 from tests.cli.top.test_tasks_view import ERROR, store
+from tests.support.servers import running_server
 from tests.support.tasks import seed
 
 
@@ -21,13 +23,20 @@ def screen_name(pilot) -> str:
     return type(pilot.app.screen).__name__
 
 
-def test_namespaces_view_has_a_row_per_namespace_and_opens_its_tasks(client, server, namespace) -> None:
+def test_namespaces_view_has_a_row_per_namespace_and_opens_its_tasks(server, namespace, tmp_path) -> None:
+    # a server of its own: the shared one holds a namespace per test of the session, and the
+    # view reads every namespace (a known cost: O(namespaces) requests per refresh)
+    with running_server(server.kind, tmp_path / "logs") as own, EventixClient(own.url, retries=0) as client:
+        _namespaces_view_scenario(own.url, client, namespace)
+
+
+def _namespaces_view_scenario(url: str, client: EventixClient, namespace: str) -> None:
     store(client, namespace, 0)
     store(client, namespace, 1, status="error", result=ERROR)
     client.post_task(Task(namespace=namespace, task="job", status="done").to_wire())  # done just now
 
     async def scenario() -> None:
-        async with running_top(server.url, None) as pilot:
+        async with running_top(url, None) as pilot:
             await until(pilot, lambda: settled(pilot), "the namespaces")
             rows = {row[0]: row for row in table_rows(pilot)}
             # namespace, the five statuses, total, oldest due, done/min, failed/min, trend
