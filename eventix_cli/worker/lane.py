@@ -49,7 +49,8 @@ class Lane:
         cfg = support.config
         client = support.client
         while not support.done_claiming():
-            if not support.reserve():
+            sent_at = support.reserve()
+            if sent_at is None:
                 return
             sent = time.monotonic()
             try:
@@ -76,7 +77,7 @@ class Lane:
                 raise
             support.outage.recovered(sent)
             if claim is None:
-                idle = support.unreserve()
+                idle = support.unreserve(sent_at)
                 if not cfg.burst:
                     support.wait_stop(cfg.poll_interval)
                 elif idle:

@@ -37,9 +37,9 @@ class LaneSupport:
     #: sleep up to the given seconds, less when a signal comes
     wait_stop: Callable[[float], None]
     #: count a claim about to be sent; False once --max-tasks is reached
-    reserve: Callable[[], bool]
+    reserve: Callable[[], int | None]
     #: a claim that brought no task; True when nothing at all is busy
-    unreserve: Callable[[], bool]
+    unreserve: Callable[..., bool]
     #: a claimed task enters the books (the task, the lane's serial)
     register: Callable[[Task, int], Claimed]
     #: a burst worker found nothing due while nothing else runs

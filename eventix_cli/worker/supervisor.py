@@ -64,6 +64,7 @@ class Supervisor:
         self.started_count = 0
         self.completed = 0
         self._inflight = 0  # claim requests under way
+        self._activity = 0  # tasks started and ended so far (a burst ends on a quiet claim)
         self._claims_sent = 0  # claim requests sent, ever
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # a signal: stop claiming
@@ -130,8 +131,9 @@ class Supervisor:
 
     # -- accounting the lanes use ------------------------------------------------------------
 
-    def reserve(self) -> bool:
-        """Count a claim about to be sent; False once --max-tasks is reached."""
+    def reserve(self) -> int | None:
+        """Count a claim about to be sent; None once --max-tasks is reached, else the activity
+        count (tasks started and ended so far) as the claim goes out, for :meth:`unreserve`."""
         cfg = self.config
         with self._lock:
             if cfg.max_tasks is not None and self.started_count >= cfg.max_tasks:
@@ -139,18 +141,25 @@ class Supervisor:
                     log.info("reached --max-tasks %d", cfg.max_tasks)
                 self._drained.set()
                 self._wake.set()
-                return False
+                return None
             self.started_count += 1
             self._inflight += 1
             self._claims_sent += 1
-            return True
+            return self._activity
 
-    def unreserve(self) -> bool:
-        """A claim that brought no task; True when nothing at all is busy."""
+    def unreserve(self, sent_at: int | None = None) -> bool:
+        """A claim that brought no task; True when the queue is drained for a burst: nothing is
+        held, and nothing started or ended since this claim (sent at activity ``sent_at``) went
+        out, so it saw all a task could have scheduled. Other lanes' claims under way do not
+        count: with slow claims, one lane's is always out when another's comes back empty,
+        and a burst waiting for none to be out never ended (those claims still run what they
+        bring)."""
         with self._lock:
             self.started_count -= 1
             self._inflight -= 1
-            return self._inflight == 0 and not self.claims
+            if self.claims:
+                return False
+            return self._inflight == 0 or sent_at == self._activity
 
     def books(self) -> Books:
         """Claim requests sent so far and the uids held; None while a claim is under way."""
@@ -171,6 +180,7 @@ class Supervisor:
         with self._lock:
             self.claims[task.uid] = claimed
             self._inflight -= 1
+            self._activity += 1
         log.info(
             "start %s %s",
             task.uid,
@@ -230,6 +240,7 @@ class Supervisor:
             if self.claims.get(claimed.uid) is claimed:
                 del self.claims[claimed.uid]
                 self.completed += 1
+                self._activity += 1
         if self._stopping.is_set() or self._drained.is_set():
             # the main thread waits for the last claims to end: tell it at once. While the
             # worker simply works it looks every 0.2 s anyway, and waking it on every task cost

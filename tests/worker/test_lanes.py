@@ -43,3 +43,20 @@ def test_write_backs_run_inline_on_a_single_lane_and_pooled_above(
             task = client.get_task(uid)
             assert task.status is TaskStatus.done
             assert task.result == i + 1
+
+
+def test_a_burst_ends_though_the_lanes_empty_claims_always_overlap(embedded_url, namespace) -> None:
+    """With slow claims (a large queue on a slow server), one lane's empty claim is always
+    answered while another lane's is under way: the burst must still end once a claim sent
+    after the last task started or ended comes back empty, with nothing held."""
+    config = WorkerConfig(namespace=namespace, worker_id="burst-test", concurrency=2, burst=True)
+    with EventixClient(embedded_url) as client:
+        supervisor = Supervisor(client, TaskRegistry(), config)
+        first = supervisor.reserve()
+        second = supervisor.reserve()  # both lanes' claims under way
+        assert first is not None
+        assert second is not None
+        assert supervisor.unreserve(first)  # empty, nothing held, nothing started since: idle
+        third = supervisor.reserve()  # the first lane claims again while the second's is out
+        assert supervisor.unreserve(second)
+        assert supervisor.unreserve(third)
