@@ -94,10 +94,13 @@ def upstream_cli_rate(url: str, uids: list[str]) -> float:
 def prefill(path: Path, count: int) -> None:
     store = TaskStore(path)
     now = utcnow()
-    with store.transaction():
-        for i in range(count):
-            doc = Task(task="listed", namespace=NAMESPACE, kwargs={"i": i, "pad": "x" * 200}).to_wire()
-            store._insert(doc, now)
+    store.insert_all(
+        (
+            Task(task="listed", namespace=NAMESPACE, kwargs={"i": i, "pad": "x" * 200}).to_wire()
+            for i in range(count)
+        ),
+        now,
+    )
     store.close()
 
 

@@ -17,7 +17,9 @@ import datetime as dt
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from _common import BIN, interleaved, machine_note, median_wall, table, verdict
 
@@ -41,13 +43,16 @@ def prefill(path: Path, count: int) -> None:
     store = TaskStore(path)
     now = utcnow()
     past = format_wire_time(now - dt.timedelta(minutes=30))
-    with store.transaction():
+
+    def docs() -> Iterator[dict[str, Any]]:
         for i in range(count):
             status = MIX[i % len(MIX)]
             fields = {"task": "checked", "namespace": NAMESPACE, "status": status, "kwargs": {"i": i}}
             if status == "processing":
                 fields |= {"worker_id": "gone", "worker_expires": past}
-            store._insert(new_task_document(fields, now - dt.timedelta(hours=1)), now)
+            yield new_task_document(fields, now - dt.timedelta(hours=1))
+
+    store.insert_all(docs(), now)
     store.close()
 
 

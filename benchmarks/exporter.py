@@ -51,13 +51,15 @@ def prefill(path: Path, total: int) -> dict[str, int]:
     now = utcnow()
     pattern = [status for status, weight in MIX for _ in range(weight)]
     counts: Counter[str] = Counter()
-    with store.transaction():
-        for i in range(total):
-            status = pattern[i % len(pattern)]
-            worker = "w1" if status is TaskStatus.processing else None
-            task = Task(task="bench", namespace=NAMESPACE, status=status, worker_id=worker, eta=now)
-            store._insert(task.to_wire(), now)
-            counts[status.value] += 1
+    docs = []
+    for i in range(total):
+        status = pattern[i % len(pattern)]
+        worker = "w1" if status is TaskStatus.processing else None
+        docs.append(
+            Task(task="bench", namespace=NAMESPACE, status=status, worker_id=worker, eta=now).to_wire()
+        )
+        counts[status.value] += 1
+    store.insert_all(docs, now)
     store.close()
     return dict(counts)
 

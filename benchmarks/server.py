@@ -208,9 +208,13 @@ def prefill(path: Path, queued: int) -> None:
     """A database file with ``queued`` due tasks, written directly (one transaction)."""
     store = TaskStore(path)
     now = utcnow()
-    with store.transaction():
-        for i in range(queued):
-            store._insert(Task(task="bench", namespace=NAMESPACE, priority=-(i % 5), eta=now).to_wire(), now)
+    store.insert_all(
+        (
+            Task(task="bench", namespace=NAMESPACE, priority=-(i % 5), eta=now).to_wire()
+            for i in range(queued)
+        ),
+        now,
+    )
     store.close()
 
 

@@ -89,6 +89,13 @@ UPDATE_SQL = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE r
 #: (``revision`` last), to compare with the row to write (see :func:`changed`)
 ROW_SQL = f"SELECT rowid, {', '.join(COLUMNS[:-1])} FROM tasks WHERE uid = ?"
 _DOC = len(COLUMNS) - 1
+#: the pending task with a unique key in a namespace, which POST /task updates: read before
+#: the write lock to merge and encode the document there, then again under it; when the two
+#: reads differ (another write came between), the merge is done again
+PENDING_BY_KEY_SQL = (
+    "SELECT rowid, revision, doc FROM tasks WHERE unique_key = ? AND namespace IS ?"
+    " AND status IN ('scheduled', 'retry') ORDER BY rowid LIMIT 1"
+)
 
 
 def changed(row: tuple[Any, ...], stored: tuple[Any, ...]) -> tuple[int, ...]:

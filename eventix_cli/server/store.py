@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,6 +57,7 @@ from eventix_cli.server.rows import (
     ENDED_WHERE,
     INSERT_SQL,
     MIGRATIONS,
+    PENDING_BY_KEY_SQL,
     ROW_SQL,
     SCHEMA_VERSION,
     UPDATE_SQL,
@@ -152,12 +153,15 @@ class _Transaction:
     A thread waits for the locks up to :data:`BUSY_TIMEOUT`, pausing between tries with the
     connection free; on an event loop the transaction does not wait: :class:`StoreBusy`."""
 
-    __slots__ = ("check", "db", "lock")
+    __slots__ = ("check", "db", "lock", "writing")
 
-    def __init__(self, lock: threading.RLock, db: sqlite3.Connection, check: Callable[[], None]) -> None:
+    def __init__(
+        self, lock: threading.RLock, db: sqlite3.Connection, check: Callable[[], None], writing: _Writing
+    ) -> None:
         self.lock = lock
         self.db = db
         self.check = check
+        self.writing = writing
 
     def __enter__(self) -> sqlite3.Connection:
         waits = _may_wait()
@@ -168,6 +172,7 @@ class _Transaction:
             try:
                 self.check()
                 self.db.execute("BEGIN IMMEDIATE")
+                self.writing.since = time.monotonic()
                 return self.db
             except sqlite3.OperationalError as exc:
                 self.lock.release()
@@ -187,7 +192,18 @@ class _Transaction:
         try:
             self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
         finally:
+            self.writing.since = None
             self.lock.release()
+
+
+class _Writing:
+    """Since when a write of this store holds the database's write lock (``None``: none
+    does); :meth:`TaskStore.health` tells a lock held here from one held elsewhere with it."""
+
+    __slots__ = ("since",)
+
+    def __init__(self) -> None:
+        self.since: float | None = None
 
 
 class _Own:
@@ -209,6 +225,7 @@ class TaskStore:
         self.durability = durability
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
+        self._writing = _Writing()
         self._readers = ReaderPool(self._connect, MAX_READERS)
         self._counts = CountCache()
         # a connection of its own for the health probe and the checkpoints, one at a time
@@ -308,9 +325,23 @@ class TaskStore:
                         side.execute("ROLLBACK")
             except sqlite3.Error as exc:
                 if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    return f"the database {self.path} stayed locked for more than {HEALTH_LOCK_LIMIT:g} s"
+                    return self._locked_reason()
                 return f"the database {self.path} cannot be written: {exc}"
         return None
+
+    def _locked_reason(self) -> str | None:
+        """Why the database's write lock, which the health probe waited for in vain, makes it
+        unwritable; ``None`` when a write of this server holds it, and not for long: with
+        large documents a write can hold the lock a second and more, each time its thread
+        waits for the interpreter (another thread parsing 15 MB holds it that long), and that
+        is the database being written."""
+        since = self._writing.since
+        if since is None:
+            return f"the database {self.path} stayed locked for more than {HEALTH_LOCK_LIMIT:g} s"
+        held = time.monotonic() - since
+        if held < BUSY_TIMEOUT:
+            return None
+        return f"a write has held the database {self.path} for {held:.1f} s"
 
     def checkpoint(self) -> tuple[int, int] | None:
         """Copy the write-ahead log into the database and truncate it; ``(frames in the log,
@@ -438,7 +469,7 @@ class TaskStore:
         # the file check is one stat() per write: claims and write-backs measured 720 against
         # 725 µs of server CPU per task with and without it and the rest of the round's changes
         # (./dev bench server_cpu --baseline b8fe4b7, benchmarks/README.md)
-        return _Transaction(self._lock, self.db, self._check_file)
+        return _Transaction(self._lock, self.db, self._check_file, self._writing)
 
     def close(self) -> None:
         with self._lock, self._side_lock:
@@ -469,8 +500,8 @@ class TaskStore:
         revise(doc)
         return doc
 
-    def _insert(self, doc: dict[str, Any], now: dt.datetime) -> StoredDoc:
-        doc = self._stamped(doc, now)
+    def _insert(self, doc: StoredDoc) -> StoredDoc:
+        """Insert ``doc``, which :meth:`_stamped` gave its text."""
         try:
             self.db.execute(INSERT_SQL, to_row(doc))
         except sqlite3.IntegrityError:
@@ -480,16 +511,15 @@ class TaskStore:
     def _update(
         self,
         rowid: int,
-        doc: dict[str, Any],
-        now: dt.datetime,
+        doc: StoredDoc,
         *,
         picked: tuple[int, ...] | None = None,
         stored: tuple[Any, ...] | None = None,
     ) -> StoredDoc:
         """Write ``doc``, setting only the columns that change (each set column costs its
         indexes a write): ``picked``, the positions of the only ones that can have changed, or
-        those that differ from ``stored`` (the row before, see :data:`ROW_SQL`); by default all."""
-        doc = self._stamped(doc, now)
+        those that differ from ``stored`` (the row before, see :data:`ROW_SQL`); by default all.
+        :meth:`_stamped` gave ``doc`` its text."""
         row = to_row(doc)
         if stored is not None:
             picked = changed(row, stored)
@@ -498,6 +528,17 @@ class TaskStore:
         else:
             self.db.execute(update_sql(picked), (*[row[i] for i in picked], rowid))
         return doc
+
+    def insert_all(self, docs: Iterable[dict[str, Any]], now: dt.datetime | None = None) -> int:
+        """Insert task documents as they are, in one transaction (fills a database: tests,
+        benchmarks); the count. ``now`` is their ``updated_time`` (default now)."""
+        now = now or utcnow()
+        count = 0
+        with self.transaction():
+            for doc in docs:
+                self._insert(self._stamped(doc, now))
+                count += 1
+        return count
 
     # -- single tasks -----------------------------------------------------------------------
 
@@ -509,43 +550,58 @@ class TaskStore:
         return row[0]
 
     def post(self, doc: dict[str, Any]) -> StoredDoc:
-        """POST /task: insert, or update the pending task with the same unique key."""
+        """POST /task: insert, or update the pending task with the same unique key.
+
+        The document is merged and encoded before the write lock is taken (see
+        :data:`PENDING_BY_KEY_SQL`), so that a large one holds back no other write: encoding
+        15 MB takes from 0.4 s to seconds, its insert some milliseconds."""
         now = utcnow()
+        key = doc.get("unique_key")
+        if key is None:
+            new = self._stamped(doc, now)
+            with self.transaction():
+                return self._insert(new)
+        namespace = doc.get("namespace")
+        seen = self.db.execute(PENDING_BY_KEY_SQL, (key, namespace)).fetchone()
+        written = self._posted(doc, seen, now)
         with self.transaction():
-            key = doc.get("unique_key")
-            if key is None:
-                return self._insert(doc, now)
-            row = self.db.execute(
-                "SELECT rowid, doc FROM tasks WHERE unique_key = ? AND namespace IS ?"
-                " AND status IN ('scheduled', 'retry') ORDER BY rowid LIMIT 1",
-                (key, doc.get("namespace")),
-            ).fetchone()
-            if row is None:
-                return self._insert(doc, now)
-            existing = json.loads(row[1])
-            # the earlier eta and the smaller stored priority win; arguments and status are new
-            if sort_key(doc.get("eta")) is not None and (
-                sort_key(existing.get("eta")) is None or sort_key(doc["eta"]) < sort_key(existing["eta"])
-            ):
-                existing["eta"] = doc["eta"]
-            existing["priority"] = min(existing.get("priority", 0), doc.get("priority", 0))
-            existing["args"] = doc.get("args", [])
-            existing["kwargs"] = doc.get("kwargs", {})
-            existing["status"] = doc.get("status", "scheduled")
-            return self._update(row[0], existing, now)
+            pending = self.db.execute(PENDING_BY_KEY_SQL, (key, namespace)).fetchone()
+            if pending != seen:  # another write came between: merged again, under the lock
+                written = self._posted(doc, pending, now)
+            return self._insert(written) if pending is None else self._update(pending[0], written)
+
+    def _posted(
+        self, doc: dict[str, Any], pending: tuple[int, str, str] | None, now: dt.datetime
+    ) -> StoredDoc:
+        """What POST /task writes: ``doc``, or the ``pending`` task with the same unique key
+        (a row of :data:`PENDING_BY_KEY_SQL`) updated by it."""
+        if pending is None:
+            return self._stamped(doc, now)
+        existing = json.loads(pending[2])
+        # the earlier eta and the smaller stored priority win; arguments and status are new
+        if sort_key(doc.get("eta")) is not None and (
+            sort_key(existing.get("eta")) is None or sort_key(doc["eta"]) < sort_key(existing["eta"])
+        ):
+            existing["eta"] = doc["eta"]
+        existing["priority"] = min(existing.get("priority", 0), doc.get("priority", 0))
+        existing["args"] = doc.get("args", [])
+        existing["kwargs"] = doc.get("kwargs", {})
+        existing["status"] = doc.get("status", "scheduled")
+        return self._stamped(existing, now)
 
     def put(self, uid: str, doc: dict[str, Any]) -> StoredDoc:
         """PUT /task/{uid}: write when the revision matches the stored one; insert when absent."""
-        now = utcnow()
         doc["uid"] = uid
+        expected = doc.get("revision") or "0-0"
+        new = self._stamped(doc, utcnow())  # encoded before the write lock (see post)
         with self.transaction():
             row = self.db.execute(ROW_SQL, (uid,)).fetchone()
             if row is None:
-                return self._insert(doc, now)
+                return self._insert(new)
             stored_revision = row[-1]
-            if stored_revision != (doc.get("revision") or "0-0"):
+            if stored_revision != expected:
                 raise RevisionConflict(stored_revision or "0-0")
-            return self._update(row[0], doc, now, stored=row[1:])
+            return self._update(row[0], new, stored=row[1:])
 
     def delete(self, uid: str) -> None:
         with self.transaction():
@@ -565,7 +621,7 @@ class TaskStore:
             doc["status"] = "scheduled"
             doc["eta"] = format_stored_time(eta or now)
             doc["worker_id"] = None
-            return self._update(rowid, doc, now)
+            return self._update(rowid, self._stamped(doc, now))
 
     def by_unique_key(self, unique_key: str, namespace: str | None, stati: Sequence[str]) -> str:
         sql = "SELECT doc FROM tasks WHERE unique_key = ? AND status IN ({})".format(
@@ -605,7 +661,7 @@ class TaskStore:
             doc["status"] = "processing"
             doc["worker_id"] = worker_id
             doc["worker_expires"] = format_stored_time(now + dt.timedelta(seconds=lease))
-            return self._update(row[0], doc, now, picked=_CLAIMED)
+            return self._update(row[0], self._stamped(doc, now), picked=_CLAIMED)
 
     def cleanup(self, now: dt.datetime | None = None) -> tuple[int, int]:
         """Release claims whose lease ran out; delete tasks past ``expires``. Returns the counts."""
@@ -621,7 +677,7 @@ class TaskStore:
                 doc["status"] = "scheduled"
                 doc["worker_id"] = None
                 doc["worker_expires"] = None
-                self._update(rowid, doc, now)
+                self._update(rowid, self._stamped(doc, now))
                 log.info("Released task %s (lease of worker %s ran out)", doc["uid"], worker)
         deleted = self._delete_all(
             "SELECT rowid FROM tasks WHERE expires IS NOT NULL AND expires < ? LIMIT ?", (key,)

@@ -15,17 +15,14 @@ import httpx
 import pytest
 
 from eventix_cli.core.task import Task
+from eventix_cli.server.offloop import LARGE_BODY
+from eventix_cli.server.rows import StoredDoc
 from eventix_cli.server.store import StoreBusy, TaskStore
 from tests.support.servers import running_server
 
 #: generous for a loaded machine; today's server takes 5 s (an external lock) before it
 #: answers again
 ANSWER_BOUND = 1.5
-#: the longest wait for an answer while huge bodies are handled, as a share of the time they
-#: take: today the event loop handles them, every other request waits for all of one (about
-#: 3 s on an idle machine); off the loop the wait is one C call at most (a parse, an
-#: encoding: 0.4 s). A share, because the machine's load stretches both alike.
-HUGE_BODY_SHARE = 0.3
 
 
 def _huge_body(items: int = 600_000) -> bytes:
@@ -55,11 +52,14 @@ def _timed_while(
 
 
 def test_huge_bodies_leave_healthz_and_claims_answering(tmp_path: Path) -> None:
+    """Everything answers, truthfully, while two 15 MB documents are stored: ``/healthz`` says
+    healthy (the server's own writes holding the lock are the database being written), and
+    claims of another namespace answer. How long they wait is a benchmark's figure
+    (``./dev bench event_loop``): a bound here would hang on the machine's load."""
     bodies = [_huge_body(), _huge_body()]
     assert len(bodies[0]) > 14_000_000
     with running_server("embedded", tmp_path) as srv:
         answers: list[int] = []
-        started = time.perf_counter()
 
         def post(body: bytes) -> None:
             answer = httpx.post(
@@ -81,14 +81,86 @@ def test_huge_bodies_leave_healthz_and_claims_answering(tmp_path: Path) -> None:
             )
         )
         claiming.start()
-        healthz = _timed_while(srv.url, posting, "/healthz")
+        healthz = _timed_while(srv.url, posting, "/healthz")  # each answer 200, none 503
         claiming.join(120)
         for thread in posting:
             thread.join(120)
-        took = time.perf_counter() - started
         assert answers == [200, 200]
-        assert max(healthz) < HUGE_BODY_SHARE * took, (took, healthz)
-        assert max(claims) < HUGE_BODY_SHARE * took, (took, claims)
+        assert claims  # each answered 204 (nothing due in that namespace)
+        assert healthz
+
+
+class _HeldStore(TaskStore):
+    """A store whose posts of namespace ``big`` wait, before they write, until released."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.posting = threading.Event()
+        self.release = threading.Event()
+
+    def post(self, doc: dict) -> StoredDoc:
+        if doc.get("namespace") == "big":
+            self.posting.set()
+            self.release.wait(60)
+        return super().post(doc)
+
+
+@pytest.mark.parametrize("size", [LARGE_BODY + 1, None], ids=["large", "chunked"])
+def test_a_request_with_a_large_body_is_handled_beside_the_event_loop(
+    tmp_path: Path, size: int | None
+) -> None:
+    """Whatever holds a large request (here its store write, held until released) holds no
+    other request: ``/healthz`` and claims answer meanwhile. Load-independent: the held
+    request is released only after they have answered."""
+    import uvicorn
+
+    from eventix_cli.server import bind
+    from eventix_cli.server.app import create_app
+
+    store = _HeldStore(tmp_path / "held.sqlite3")
+    store.post(Task(task="t", namespace="other").to_wire())
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(store, cleanup_interval=None), log_config=None))
+    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        doc = Task(task="held", namespace="big").to_wire()
+        doc["kwargs"] = {"pad": "x" * (size or LARGE_BODY)}
+        body = json.dumps(doc).encode()
+        content = body if size is not None else iter([body[:1000], body[1000:]])  # chunked: no length
+        posted: list[int] = []
+        poster = threading.Thread(
+            target=lambda: posted.append(
+                httpx.post(
+                    url + "/task",
+                    content=content,
+                    headers={"content-type": "application/json"},
+                    timeout=90,
+                    trust_env=False,
+                ).status_code
+            )
+        )
+        poster.start()
+        assert store.posting.wait(30)
+        with httpx.Client(base_url=url, trust_env=False, timeout=20) as probe:
+            health = probe.get("/healthz")
+            claim = probe.get("/tasks/next_scheduled", params={"worker_id": "w", "namespace": "other"})
+        store.release.set()
+        poster.join(60)
+        assert health.status_code == 200, health.text
+        assert claim.status_code == 200, claim.text
+        assert claim.json()["status"] == "processing"
+        assert posted == [200]
+    finally:
+        store.release.set()
+        server.should_exit = True
+        serving.join(10)
+        sock.close()
+        store.close()
 
 
 def test_an_external_write_lock_leaves_healthz_answering_and_claims_waiting_aside(tmp_path: Path) -> None:
@@ -161,5 +233,53 @@ def test_the_store_never_waits_on_an_event_loop_and_a_thread_waits_beside_reader
             other.close()
         assert claimed is not None
         assert claimed["status"] == "processing"
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("unique_key", [None, "same"], ids=["new", "unique-key"])
+def test_a_document_is_encoded_before_the_write_lock_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique_key: str | None
+) -> None:
+    """Encoding a 15 MB document takes seconds on a loaded machine; a claim of another
+    namespace never waits for it, only for SQLite's own work. Load-independent: the encoding
+    of the posted document is held until the claim has answered."""
+    from eventix_cli.server import store as store_module
+
+    store = TaskStore(tmp_path / "encode.sqlite3")
+    try:
+        store.post(Task(task="t", namespace="other").to_wire())
+        if unique_key is not None:
+            store.post(Task(task="t", namespace="big", unique_key=unique_key).to_wire())
+        encoding, claimed = threading.Event(), threading.Event()
+        revise = store_module.revise
+
+        def held_revise(doc: dict) -> None:
+            if doc.get("namespace") == "big":
+                encoding.set()
+                claimed.wait(10)  # the encoding lasts until the claim has answered
+            revise(doc)
+
+        monkeypatch.setattr(store_module, "revise", held_revise)
+        posted: list[str] = []
+        poster = threading.Thread(
+            target=lambda: posted.append(
+                store.post(Task(task="huge", namespace="big", unique_key=unique_key).to_wire())["uid"]
+            )
+        )
+        poster.start()
+        assert encoding.wait(10)
+        started = time.monotonic()
+        got = store.claim("w", "other")
+        waited = time.monotonic() - started
+        claimed.set()
+        poster.join(10)
+        assert got is not None
+        assert got["status"] == "processing"
+        assert waited < 5, "the claim waited for the encoding of another document"
+        assert len(posted) == 1
+        if unique_key is not None:  # merged into the pending task with the same key
+            assert json.loads(store.get(posted[0]))["task"] == "t"
+            assert store.status_counts().get("scheduled", 0) == 1
     finally:
         store.close()

@@ -96,19 +96,22 @@ def _load(store: TaskStore, docs: list[dict[str, Any]]) -> mongomock.collection.
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     with store.transaction() as db:
         db.execute("DELETE FROM tasks")
-        for i, doc in enumerate(docs):
-            uid = f"t{i}"
-            stored = {k: format_stored_time(v) if isinstance(v, dt.datetime) else v for k, v in doc.items()}
-            store._insert({"uid": uid, **stored}, now)
-            # mongomock holds datetimes as dates, as MongoDB does
-            collection.insert_one(
-                {
-                    "_id": uid,
-                    **{
-                        k: v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for k, v in doc.items()
-                    },
-                }
-            )
+    stored = [
+        {
+            "uid": f"t{i}",
+            **{k: format_stored_time(v) if isinstance(v, dt.datetime) else v for k, v in doc.items()},
+        }
+        for i, doc in enumerate(docs)
+    ]
+    store.insert_all(stored, now)
+    for i, doc in enumerate(docs):
+        # mongomock holds datetimes as dates, as MongoDB does
+        collection.insert_one(
+            {
+                "_id": f"t{i}",
+                **{k: v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for k, v in doc.items()},
+            }
+        )
     return collection
 
 

@@ -9,6 +9,7 @@ import errno
 import os
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eventix_cli.core.task import Task
+from eventix_cli.server import store as store_module
 from eventix_cli.server.app import create_app
 from eventix_cli.server.store import HEALTH_LOCK_LIMIT, TaskStore
 
@@ -73,6 +75,41 @@ def test_an_external_lock_past_the_limit_fails_healthz(tmp_path: Path) -> None:
             other.execute("ROLLBACK")
             other.close()
         assert http.get("/healthz").status_code == 200
+
+
+def _holding_a_write(store: TaskStore, seconds: float) -> threading.Thread:
+    """A thread of the server holding a write transaction (and the database's write lock)."""
+    begun = threading.Event()
+
+    def write() -> None:
+        with store.transaction():
+            begun.set()
+            time.sleep(seconds)  # as a thread waiting for the interpreter would
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert begun.wait(10)
+    return thread
+
+
+def test_a_write_of_the_server_itself_holding_the_lock_is_the_database_being_written(tmp_path: Path) -> None:
+    with serving(tmp_path / "eventix.sqlite3") as (http, store):
+        writer = _holding_a_write(store, HEALTH_LOCK_LIMIT * 3)
+        health = http.get("/healthz")
+        writer.join(10)
+        assert health.status_code == 200, health.text
+
+
+def test_a_write_of_the_server_holding_the_lock_for_long_fails_healthz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", HEALTH_LOCK_LIMIT / 2)
+    with serving(tmp_path / "eventix.sqlite3") as (http, store):
+        writer = _holding_a_write(store, HEALTH_LOCK_LIMIT * 3)
+        health = http.get("/healthz")
+        writer.join(10)
+        assert health.status_code == 503, health.text
+        assert "a write has held the database" in health.json()["reason"]
 
 
 @pytest.fixture

@@ -113,9 +113,7 @@ def test_a_listing_past_its_time_limit_is_stopped(monkeypatch: pytest.MonkeyPatc
 
     store = TaskStore(":memory:")
     try:
-        with store.transaction():
-            for i in range(3000):
-                store._insert(Task(task="slow", kwargs={"n": i}).to_wire(), store_module.utcnow())
+        store.insert_all(Task(task="slow", kwargs={"n": i}).to_wire() for i in range(3000))
         monkeypatch.setattr(store_module, "QUERY_TIME_LIMIT", 0.0)  # every listing is too slow
         with pytest.raises(QueryTooSlow):  # stopped by SQLite's progress handler
             store.query({"kwargs.n": {"$gte": 0}})
