@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from eventix_cli.client.browse import NEWEST_FIRST
 from eventix_cli.core.task import Task, TaskStatus
+from eventix_cli.core.times import format_stored_time
 from eventix_cli.server.app import cleanup_loop
 from eventix_cli.server.errors import RevisionConflict, StoreError
 from eventix_cli.server.filters import compile_filter, compile_sort
@@ -263,3 +264,40 @@ def _assert_ordered_by(index: str, query: dict, sort: str) -> None:
     assert index in text
     assert "TEMP B-TREE" not in text  # no sort: the index gives the order
     store.close()
+
+
+def test_concurrent_posts_of_one_unique_key_merge_every_one(tmp_path: Path) -> None:
+    """Each post of a unique key is merged into the one pending task, none lost when posts
+    race (each is merged before the write lock, and merged again under it when the task
+    changed in between): the revision counts every post, the smallest priority and the
+    earliest eta win."""
+    import threading
+
+    store = TaskStore(tmp_path / "race.sqlite3")
+    threads, posts = 6, 25
+    try:
+
+        def poster(n: int) -> None:
+            for i in range(posts):
+                _post(
+                    store,
+                    namespace="race",
+                    unique_key="k",
+                    priority=(n * posts + i) % 17,
+                    eta=T0 + dt.timedelta(minutes=(n * 7 + i) % 50),
+                    kwargs={"pad": "x" * 200_000 if i % 5 == 0 else "", "n": n, "i": i},
+                )
+
+        running = [threading.Thread(target=poster, args=(n,)) for n in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join(120)
+        rows, _total = store.query({"namespace": "race"})
+        assert len(rows) == 1, [uid for uid, _doc in rows]
+        task = json.loads(rows[0][1])
+        assert int(task["revision"].split("-")[0]) == threads * posts
+        assert task["priority"] == 0
+        assert task["eta"] == format_stored_time(T0)
+    finally:
+        store.close()
