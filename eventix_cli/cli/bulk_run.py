@@ -13,7 +13,7 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.cli.output import Column, Output
-from eventix_cli.core.errors import UsageError, format_error
+from eventix_cli.core.errors import ExitCode, TaskNotFound, UsageError, format_error
 
 if TYPE_CHECKING:
     from eventix_cli.cli.bulk import BulkResult
@@ -64,6 +64,11 @@ def report_bulk(
         # the error is the whole story, not "0 purged, the rest not attempted"
         output.error_lines(format_error(result.error))
         raise typer.Exit(int(result.error.exit_code))
+    if _one_task_not_found(result):
+        # a run of one task that is not there (cancelled twice, a mistyped id): said as
+        # `task show` says it, one line and exit 4, not as a bulk run that partly failed
+        output.error_lines([f"error: {result.failed[0]['reason']} (NotFound)"])
+        raise typer.Exit(int(ExitCode.REJECTED))
     for line in result.summary(verb, expected):
         output.message(line)
     if result.stopped_early:
@@ -78,6 +83,16 @@ def report_bulk(
         raise typer.Exit(int(result.error.exit_code))
     if result.failed:
         raise typer.Exit(1)
+
+
+def _one_task_not_found(result: BulkResult) -> bool:
+    """Was the run one task, which was not found?"""
+    return (
+        result.total == 1
+        and not result.stopped_early
+        and len(result.failed) == 1
+        and result.failed[0]["error_class"] == TaskNotFound.server_class_name
+    )
 
 
 def run_selected(
