@@ -138,11 +138,14 @@ def _profiles(data: dict[str, Any]) -> list[str]:
     "list",
     epilog="[bold]Examples[/bold]\n\n  eventix config list\n  eventix config list -o json\n",
 )
-def list_cmd(fmt: OutputOption = None) -> None:
-    """List the profiles of the config file; * marks the active one."""
+def list_cmd(ctx: typer.Context, fmt: OutputOption = None) -> None:
+    """List the profiles: the default one and those of the config file; * marks the one in
+    use (--profile, else EVENTIX_PROFILE, else the one `config use` chose)."""
     data = read_config(config_path())
-    active = _active(data)
-    names = sorted({*_profiles(data), active})  # the active profile, even when it sets nothing yet
+    active = ctx.find_root().obj.profile or _active(data)
+    # the default profile is always there (`config use default` needs no table in the file),
+    # and the one in use is listed even when it sets nothing yet
+    names = sorted({*_profiles(data), DEFAULT_PROFILE, active})
     out = Output(fmt)
     if out.format == "table":
         for name in names:
