@@ -13,7 +13,7 @@ import typer
 
 from eventix_cli.cli import output
 from eventix_cli.cli.output import Column, Output
-from eventix_cli.core.errors import UsageError, format_error
+from eventix_cli.core.errors import ExitCode, TaskNotFound, UsageError, format_error
 
 if TYPE_CHECKING:
     from eventix_cli.cli.bulk import BulkResult
@@ -45,11 +45,14 @@ def report_bulk(
     verb: str,
     expected: int | None = None,
     again: str = "running the same command again",
+    named: bool = False,
 ) -> None:
     """The outcome of a bulk command: data on stdout by format, a summary on stderr; exit 1 on
     failure. A run cut short says so and exits 130 (Ctrl-C) or with the code of what stopped it
     (3 for an outage); ``expected`` (the count, when known) tells how many were not attempted,
-    ``again`` what handles the rest (a command that is not the same one again, for ``undo``)."""
+    ``again`` what handles the rest (a command that is not the same one again, for ``undo``).
+    ``named``: the tasks were named on the command line, so one id whose task is not there
+    is said as ``task show`` says it (one line, exit 4)."""
     out = Output(fmt)
     if out.format == "json":
         out.document(result.to_json(expected))
@@ -64,6 +67,12 @@ def report_bulk(
         # the error is the whole story, not "0 purged, the rest not attempted"
         output.error_lines(format_error(result.error))
         raise typer.Exit(int(result.error.exit_code))
+    if named and _one_task_not_found(result):
+        # one id named whose task is not there (cancelled twice, a mistyped id): said as
+        # `task show` says it, one line and exit 4, not as a bulk run that partly failed
+        # (ids read from stdin stay a bulk run: exit 1 whatever their number)
+        output.error_lines([f"error: {result.failed[0]['reason']} (NotFound)"])
+        raise typer.Exit(int(ExitCode.REJECTED))
     for line in result.summary(verb, expected):
         output.message(line)
     if result.stopped_early:
@@ -80,6 +89,16 @@ def report_bulk(
         raise typer.Exit(1)
 
 
+def _one_task_not_found(result: BulkResult) -> bool:
+    """Was the run one task, which was not found?"""
+    return (
+        result.total == 1
+        and not result.stopped_early
+        and len(result.failed) == 1
+        and result.failed[0]["error_class"] == TaskNotFound.server_class_name
+    )
+
+
 def run_selected(
     *,
     verb: str,
@@ -92,10 +111,11 @@ def run_selected(
     key: Any = str,
     nothing: str | None = None,
     again: str = "running the same command again",
+    named: bool = False,
 ) -> None:
     """Run a bulk action with a progress bar on a terminal, then report it (``nothing`` is
-    said instead of a summary when there turned out to be nothing to do; ``again``: see
-    :func:`report_bulk`)."""
+    said instead of a summary when there turned out to be nothing to do; ``again`` and
+    ``named``: see :func:`report_bulk`)."""
     # deferred: cli.bulk (~4 ms of dataclass set-up) only for bulk actions, kept off `task
     # list/show/add` (tests/test_startup.py)
     from eventix_cli.cli.bulk import run_bulk
@@ -105,4 +125,4 @@ def run_selected(
     if nothing and result.total == 0 and not result.stopped_early:
         output.message(nothing)
         return
-    report_bulk(fmt, result, verb=verb, expected=total, again=again)
+    report_bulk(fmt, result, verb=verb, expected=total, again=again, named=named)

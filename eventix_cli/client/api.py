@@ -16,7 +16,7 @@ from eventix_cli.client.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from eventix_cli.client.sender import HttpSender
 from eventix_cli.client.sender import redact_headers as redact_headers
 from eventix_cli.client.wire import decode_json, decode_model, expect, invalid, segment
-from eventix_cli.core.errors import InvalidResponse, ServerError, UnreadableTask, UsageError
+from eventix_cli.core.errors import InvalidResponse, ServerError, TaskNotFound, UnreadableTask, UsageError
 from eventix_cli.core.view import TaskView, view_of
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class EventixClient(HttpSender):
 
     def get_task(self, uid: str) -> TaskView:
         """``GET /task/{uid}``; raises :class:`~eventix_cli.core.errors.TaskNotFound`."""
-        return self._task(self.request("GET", f"/task/{segment(uid, 'task id')}", idempotent=True))
+        return self._task(self._by_uid("GET", uid, idempotent=True))
 
     def put_task(self, document: dict[str, Any]) -> TaskView:
         """``PUT /task/{uid}``: write the whole document; its revision must match the stored one.
@@ -113,7 +113,7 @@ class EventixClient(HttpSender):
 
     def delete_task(self, uid: str) -> None:
         """``DELETE /task/{uid}``; raises :class:`~eventix_cli.core.errors.TaskNotFound`."""
-        self.request("DELETE", f"/task/{segment(uid, 'task id')}", idempotent=True)
+        self._by_uid("DELETE", uid, idempotent=True)
 
     def reschedule(self, uid: str, eta: dt.datetime | None = None) -> TaskView:
         """``GET /task/{uid}/reschedule``: error/retry -> scheduled at ``eta`` (default now).
@@ -125,10 +125,7 @@ class EventixClient(HttpSender):
             from eventix_cli.core.task import as_utc  # deferred: pydantic, see _task_model
 
             params = {"eta": as_utc(eta).isoformat()}
-        response = self.request(
-            "GET", f"/task/{segment(uid, 'task id')}/reschedule", idempotent=False, params=params
-        )
-        return self._task(response)
+        return self._task(self._by_uid("GET", uid, "/reschedule", idempotent=False, params=params))
 
     def get_by_unique_key(
         self, namespace: str, unique_key: str, stati: Sequence[TaskStatus | str] | None = None
@@ -312,6 +309,21 @@ class EventixClient(HttpSender):
         )
 
     # -- reading tasks ----------------------------------------------------------------------
+
+    def _by_uid(self, method: str, uid: str, tail: str = "", **sending: Any) -> Answer:
+        """A request on ``/task/{uid}{tail}``. A task that is not there is said in the CLI's
+        words, ``task UID not found``, whichever server answered and in whatever words."""
+        try:
+            return self.request(method, f"/task/{segment(uid, 'task id')}{tail}", **sending)
+        except TaskNotFound as exc:
+            raise TaskNotFound(
+                f"task {uid} not found",
+                status_code=exc.status_code,
+                server_error_class=exc.server_error_class,
+                payload=exc.payload,
+                traceback=exc.traceback,
+                hint=exc.hint,
+            ) from None
 
     def _task(self, response: Answer) -> TaskView:
         """The task in the body: a view of the document itself when it is in canonical form

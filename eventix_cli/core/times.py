@@ -41,11 +41,16 @@ def format_wire_time(value: dt.datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
+def floor_ms(value: dt.datetime) -> dt.datetime:
+    """``value`` floored to the millisecond, as the servers store times (MongoDB dates hold
+    no more, and its drivers truncate; the embedded server stores the same)."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def format_stored_time(value: dt.datetime) -> str:
     """A time as upstream stores and returns it: the wire's form at millisecond precision
-    (MongoDB dates have no more), the fraction written only when non-zero."""
-    value = as_utc(value)
-    return format_wire_time(value.replace(microsecond=value.microsecond // 1000 * 1000))
+    (see :func:`floor_ms`), the fraction written only when non-zero."""
+    return format_wire_time(floor_ms(as_utc(value)))
 
 
 def parse_wire_time(text: str) -> dt.datetime | None:

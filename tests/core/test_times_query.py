@@ -12,8 +12,10 @@ from eventix_cli.core.errors import UsageError
 from eventix_cli.core.query import TaskQuery, glob_to_regex, parse_statuses
 from eventix_cli.core.task import Task, TaskStatus
 from eventix_cli.core.times import (
+    floor_ms,
     format_duration,
     format_elapsed,
+    format_stored_time,
     format_typed_duration,
     parse_duration,
     parse_eta,
@@ -135,3 +137,20 @@ def test_elapsed_durations_are_human_sized(seconds, text) -> None:
 def test_format_typed_duration_is_exact_in_the_form_users_type(seconds: float, shown: str) -> None:
     assert format_typed_duration(seconds) == shown
     assert parse_duration(shown).total_seconds() == seconds
+
+
+@pytest.mark.parametrize(
+    ("microsecond", "floored"), [(0, 0), (999, 0), (1000, 1000), (123456, 123000), (999999, 999000)]
+)
+def test_floor_ms_drops_what_a_millisecond_store_cannot_hold(microsecond: int, floored: int) -> None:
+    value = NOW.replace(microsecond=microsecond)
+    assert floor_ms(value) == NOW.replace(microsecond=floored)
+    assert floor_ms(value.replace(tzinfo=None)).tzinfo is None  # the zone is kept as it is
+
+
+def test_format_stored_time_is_the_wire_form_to_the_millisecond() -> None:
+    assert format_stored_time(NOW.replace(microsecond=123999)) == "2026-03-01T12:00:00.123000Z"
+    assert format_stored_time(NOW.replace(microsecond=999)) == "2026-03-01T12:00:00Z"
+    assert format_stored_time(
+        dt.datetime(2026, 3, 1, 13, 0, 0, 5500, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    ) == ("2026-03-01T12:00:00.005000Z")

@@ -15,6 +15,7 @@ from eventix_cli.cli.options import OutputOption, ReportOutputOption
 from eventix_cli.cli.output import Column, Output, refuse_ids
 from eventix_cli.config import (
     _PARSERS,
+    DEFAULT_FORMAT,
     DEFAULT_PROFILE,
     ENV_PROFILE,
     PROFILE_KEYS,
@@ -105,15 +106,19 @@ def show(ctx: typer.Context, output: ReportOutputOption = None) -> None:
     settings = state.settings(output=output)
     refuse_ids(settings.output, "config show reports settings, not tasks", "-o json or -o table")
     doc = settings.masked()
-    doc["sources"] = settings.sources
+    doc["output"] = settings.output or DEFAULT_FORMAT  # unset: the format commands print in
     doc["sources"] = {key: settings.sources.get(key, "default") for key in PROFILE_KEYS}
     out = Output(settings.output)
     if out.format == "table":
-        rows = {k: v for k, v in doc.items() if k != "sources"}
+        rows = {k: NOT_SET if v is None else v for k, v in doc.items() if k != "sources"}
         rows = {k: f"{v}  ({_source_text(settings, k)})" if k in PROFILE_KEYS else v for k, v in rows.items()}
         out.document(rows)
     else:
         out.document(doc)
+
+
+#: how the table shows a setting with no value (no token, no CA bundle)
+NOT_SET = "not set"
 
 
 def _source_text(settings: Settings, key: str) -> str:
@@ -133,11 +138,14 @@ def _profiles(data: dict[str, Any]) -> list[str]:
     "list",
     epilog="[bold]Examples[/bold]\n\n  eventix config list\n  eventix config list -o json\n",
 )
-def list_cmd(fmt: OutputOption = None) -> None:
-    """List the profiles of the config file; * marks the active one."""
+def list_cmd(ctx: typer.Context, fmt: OutputOption = None) -> None:
+    """List the profiles: the default one and those of the config file; * marks the one in
+    use (--profile, else EVENTIX_PROFILE, else the one `config use` chose)."""
     data = read_config(config_path())
-    active = _active(data)
-    names = sorted({*_profiles(data), active})  # the active profile, even when it sets nothing yet
+    active = ctx.find_root().obj.profile or _active(data)
+    # the default profile is always there (`config use default` needs no table in the file),
+    # and the one in use is listed even when it sets nothing yet
+    names = sorted({*_profiles(data), DEFAULT_PROFILE, active})
     out = Output(fmt)
     if out.format == "table":
         for name in names:

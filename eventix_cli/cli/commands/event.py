@@ -22,7 +22,7 @@ from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import TriggersFailed, UsageError
 from eventix_cli.core.fields import check_logical_priority, stored_priority
-from eventix_cli.core.times import utcnow
+from eventix_cli.core.times import floor_ms, utcnow
 
 if TYPE_CHECKING:
     from eventix_cli.core.view import TaskView
@@ -128,6 +128,4 @@ def _added_by(task: TaskView, posted_at: dt.datetime) -> bool:
     safe way: a task it added looks older and is left alone too."""
     if not task.unique_key:
         return True
-    return task.created_time is not None and task.created_time >= posted_at.replace(
-        microsecond=posted_at.microsecond // 1000 * 1000
-    )
+    return task.created_time is not None and task.created_time >= floor_ms(posted_at)

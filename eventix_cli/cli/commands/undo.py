@@ -52,6 +52,8 @@ UNDO_VERBS = {"delete": "re-create", "change": "write back", "add": "delete"}
 #: the plan's word for a change whose earlier state was not recorded, and what it means
 NOT_RECORDED = "cannot undo"
 NOT_RECORDED_TEXT = "cannot be undone (earlier state not recorded)"
+#: the dry run's word for a task undo would leave alone (changed since), with the reason
+SKIP = "skip"
 
 
 def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
@@ -64,14 +66,42 @@ def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_
         _remove_added(client, change, entry)
 
 
+#: why undo leaves a task alone, in the words of its report
+NO_IMAGE = "its before-image was not recorded"
+EXISTS = "exists (not deleted, or re-created since); left as it is"
+DELETED_SINCE = "deleted since; left as it is"
+NOT_FINISHED = "the command did not finish changing it; left as it is"
+UPDATED_UNRECORDED = "it updated an existing task (same unique key) whose earlier state was not recorded"
+
+
 def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
     if change.image is None:
-        raise Skip("its before-image was not recorded")
+        raise Skip(NO_IMAGE)
     try:  # no revision: an insert, which conflicts with a task under this uid
         stored = client.put_task({**change.image, "revision": None})
     except RevisionConflict:
-        raise Skip("exists (not deleted, or re-created since); left as it is") from None
+        raise Skip(EXISTS) from None
     entry.after(stored.uid, "add", stored.revision)
+
+
+def _check_write_back(change: Change) -> dict[str, Any]:
+    """The before-image a changed task is written back from, if it can be (the journal alone
+    tells); else :class:`Skip` with the reason."""
+    if not change.confirmed:
+        raise Skip(NOT_FINISHED)
+    if change.image is None:
+        raise Skip(UPDATED_UNRECORDED)
+    return change.image
+
+
+def _check_unchanged(change: Change, current: TaskView | None) -> TaskView:
+    """The task as it is now (``None``: no task under its uid), if still at the revision the
+    command left it at; else :class:`Skip` with the reason."""
+    if current is None:
+        raise Skip(DELETED_SINCE)
+    if current.revision != change.revision:
+        raise Skip(f"changed since (revision {current.revision}, left at {change.revision}); left as it is")
+    return current
 
 
 def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
@@ -79,21 +109,32 @@ def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
     try:
         current = client.get_task(change.uid)
     except TaskNotFound:
-        raise Skip("deleted since; left as it is") from None
-    if current.revision != change.revision:
-        raise Skip(f"changed since (revision {current.revision}, left at {change.revision}); left as it is")
-    return current
+        current = None
+    return _check_unchanged(change, current)
+
+
+def decide(change: Change, current: TaskView | None) -> str:
+    """What undo would do to one task, given the task as it is now (``None``: no task under
+    its uid), by the checks undo itself makes before it writes: the plan's verb, or
+    :class:`Skip` with the reason undo would give. Reads and writes nothing."""
+    if change.op == "delete":
+        if change.image is None:
+            raise Skip(NO_IMAGE)
+        if current is not None:
+            raise Skip(EXISTS)  # undo's insert would conflict with it
+    else:
+        if change.op == "change":
+            _check_write_back(change)
+        _check_unchanged(change, current)
+    return UNDO_VERBS[change.op]
 
 
 def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
-    if not change.confirmed:
-        raise Skip("the command did not finish changing it; left as it is")
-    if change.image is None:
-        raise Skip("it updated an existing task (same unique key) whose earlier state was not recorded")
+    image = _check_write_back(change)
     current = _unchanged_since(client, change)
     entry.before("change", [current.to_wire()])
     try:
-        stored = client.put_task({**change.image, "revision": change.revision})
+        stored = client.put_task({**image, "revision": change.revision})
     except RevisionConflict:
         raise Skip("changed since; left as it is") from None
     entry.after(stored.uid, "change", stored.revision)
@@ -168,10 +209,12 @@ def plan_counts(changes: list[Change]) -> Counter[str]:
 
 
 def plan_text(counts: Counter[str]) -> str:
-    """The plan in words: "re-create 3, write back 1 task(s)", "nothing to do", and how many
-    changes cannot be undone."""
+    """The plan in words: "re-create 3, write back 1 task(s)", "nothing to do", how many
+    tasks would be skipped (a dry run reads them) and how many changes cannot be undone."""
     steps = ", ".join(f"{verb} {counts[verb]:,}" for verb in UNDO_VERBS.values() if counts[verb])
     text = f"{steps} task(s)" if steps else "nothing to do"
+    if counts[SKIP]:
+        text += f"; {counts[SKIP]:,} skipped"
     if counts[NOT_RECORDED]:
         text += f"; {counts[NOT_RECORDED]:,} {NOT_RECORDED_TEXT}"
     return text
@@ -241,7 +284,9 @@ def undo(
         f"entry {found.id} ({found.action}, {found.header.get('time', '?')[:19].replace('T', ' ')} UTC)"
     )
     if dry_run:
-        _dry_run(settings.output, found, changes, counts, described)
+        with client:
+            plan = dry_run_plan(client, changes)
+        _dry_run(settings.output, found, plan, described)
         return
     if not changes:
         out.message(f"nothing to undo: {described} changed no task")
@@ -272,21 +317,49 @@ def undo(
         )
 
 
-def _dry_run(
-    fmt: str | None, found: JournalEntry, changes: list[Change], counts: Counter[str], described: str
-) -> None:
+#: uids asked for in one listing request of a dry run
+READ_CHUNK = 200
+
+
+def tasks_now(client: EventixClient, uids: list[str]) -> dict[str, TaskView]:
+    """The tasks under these uids as they are now, in any namespace (a uid missing: no task)."""
+    found: dict[str, TaskView] = {}
+    for start in range(0, len(uids), READ_CHUNK):
+        chunk = uids[start : start + READ_CHUNK]
+        found.update(
+            (t.uid, t) for t in client.by_status(filter={"_id": {"$in": chunk}}, limit=len(chunk)).tasks
+        )
+    return found
+
+
+def dry_run_plan(client: EventixClient, changes: list[Change]) -> list[dict[str, Any]]:
+    """What undo would do to each task, decided as undo decides it on the tasks as they are
+    now (read, nothing written): its verb, ``skip`` with undo's reason, or ``cannot undo``."""
+    current = tasks_now(client, [c.uid for c in changes if c.recorded])
+    plan: list[dict[str, Any]] = []
+    for change in changes:
+        step, reason = NOT_RECORDED, None
+        if change.recorded:
+            try:
+                step = decide(change, current.get(change.uid))
+            except Skip as skip:
+                step, reason = SKIP, skip.reason
+        plan.append({"uid": change.uid, "undo": step, "revision": change.revision, "reason": reason})
+    return plan
+
+
+def _dry_run(fmt: str | None, found: JournalEntry, plan: list[dict[str, Any]], described: str) -> None:
     printer = Output(fmt)
-    plan: list[dict[str, Any]] = [
-        {"uid": c.uid, "undo": plan_step(c), "revision": c.revision} for c in changes
-    ]
+    counts = Counter(item["undo"] for item in plan)
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
     elif printer.format == "table":
         out.line(f"would undo {described}: {plan_text(counts)}")
         for item in plan[:5]:
-            out.line(f"  {item['undo']:<10}  {item['uid']}")
+            reason = f": {item['reason']}" if item["reason"] else ""
+            out.line(f"  {item['undo']:<10}  {item['uid']}{reason}")
         if len(plan) > 5:
             out.line(f"  ... and {len(plan) - 5:,} more (-o json lists them all)")
     else:
-        printer.records(plan, [Column(k, k) for k in ("uid", "undo", "revision")])
+        printer.records(plan, [Column(k, k) for k in ("uid", "undo", "revision", "reason")])
     out.message("dry run: nothing was changed")

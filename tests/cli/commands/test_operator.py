@@ -326,6 +326,40 @@ def test_config_show_names_the_source_of_every_value(cli, tmp_path, monkeypatch)
     assert shown["sources"]["timeout"] == "default"
 
 
+def test_config_show_says_what_an_unset_value_means_never_none(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    result = cli("config", "show")
+    assert result.exit_code == 0, result.stderr
+    assert "None" not in result.stdout
+    rows = {
+        line.split()[0]: line.split("  (")[0].split(None, 1)[1].strip() for line in result.stdout.splitlines()
+    }
+    assert rows["output"] == "table"  # the format a command prints in when nothing sets one
+    assert rows["token"] == "not set"
+    assert rows["ca_bundle"] == "not set"
+    shown = json.loads(cli("config", "show", "-o", "json").stdout)
+    assert (shown["output"], shown["sources"]["output"]) == ("json", "flag")
+    shown = json.loads(cli("config", "show", env={"EVENTIX_OUTPUT": "json"}).stdout)
+    assert (shown["output"], shown["sources"]["output"]) == ("json", "EVENTIX_OUTPUT")
+
+
+def test_config_list_shows_every_profile_and_the_one_in_use(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0
+    assert cli("config", "list").stdout.splitlines() == ["* default", "  prod"]
+    assert cli("config", "use", "prod").exit_code == 0
+    assert cli("config", "list").stdout.splitlines() == ["  default", "* prod"]
+    assert json.loads(cli("config", "list", "-o", "json").stdout) == [
+        {"profile": "default", "active": False, "settings": []},
+        {"profile": "prod", "active": True, "settings": ["url"]},
+    ]
+    assert cli("--profile", "default", "config", "list").stdout.splitlines() == ["* default", "  prod"]
+    by_env = cli("config", "list", env={"EVENTIX_PROFILE": "default"})
+    assert by_env.stdout.splitlines() == ["* default", "  prod"]
+    assert cli("config", "use", "default").exit_code == 0
+    assert cli("config", "list").stdout.splitlines() == ["* default", "  prod"]
+
+
 def test_config_list_profiles_and_unset_a_key(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
     assert cli("config", "set", "url", "https://prod.example.com", "--profile", "prod").exit_code == 0

@@ -81,3 +81,21 @@ def test_event_post_refuses_an_empty_name(cli, server) -> None:
         result = cli("event", "post", name, "--url", server.url)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.startswith("error: the event name must not be empty"), result.stderr
+
+
+def test_a_task_with_a_unique_key_counts_as_added_from_the_millisecond_of_the_post() -> None:
+    import datetime as dt
+
+    from eventix_cli.cli.commands.event import _added_by
+    from eventix_cli.core.task import Task
+    from eventix_cli.core.view import TaskView
+
+    posted_at = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+
+    def created(microsecond: int, unique_key: str | None = "k") -> TaskView:
+        when = posted_at.replace(microsecond=microsecond)
+        return TaskView.of_model(Task(task="job", unique_key=unique_key, created_time=when))
+
+    assert _added_by(created(123000), posted_at)  # stored to the millisecond: the post's own
+    assert not _added_by(created(122999), posted_at)  # before the post: a pending task updated
+    assert _added_by(created(0, unique_key=None), posted_at)  # no unique key: never an update

@@ -11,9 +11,10 @@ from pathlib import Path
 from eventix_cli.cli import bulk
 from eventix_cli.cli.commands import undo as undo_command
 from eventix_cli.cli.journaling import journal_dir
+from eventix_cli.client.api import EventixClient
 from eventix_cli.core.statuses import TaskStatus
 from tests.cli.commands.test_undo import run_ok, snapshot, undo
-from tests.support.tasks import seed
+from tests.support.tasks import failed, seed
 
 
 def test_an_undo_cut_short_names_the_entry_to_undo_again(cli, server, namespace, monkeypatch) -> None:
@@ -147,3 +148,53 @@ def test_undo_does_not_skip_a_newest_entry_whose_header_is_unreadable(cli, serve
     assert f"journal entry {entry_id + 1} is damaged: its header (line 1) is unreadable" in named.stderr
     assert undo(cli, server, str(entry_id)).exit_code == 0
     assert len(snapshot(server.url, namespace)) == 2
+
+
+def _plan(result) -> dict[str, tuple[str, str | None]]:
+    assert result.exit_code == 0, result.stderr
+    return {item["uid"]: (item["undo"], item["reason"]) for item in json.loads(result.stdout)["plan"]}
+
+
+def test_a_dry_run_reads_the_tasks_and_says_what_undo_would_do_to_each(cli, server, namespace) -> None:
+    kept, edited, deleted = failed(server.url, namespace, 3)
+    run_ok(cli, "task", "retry", kept.uid, edited.uid, deleted.uid, "--url", server.url)
+    with EventixClient(server.url) as client:
+        now = client.get_task(edited.uid).to_wire()
+        edited_revision = client.put_task({**now, "priority": 7}).revision
+        client.delete_task(deleted.uid)
+    before = snapshot(server.url, namespace)
+
+    dry = cli("undo", "--url", server.url, "--dry-run", "-o", "json")
+    plan = _plan(dry)
+    assert plan[kept.uid] == ("write back", None)
+    assert plan[edited.uid][0] == "skip"
+    assert plan[edited.uid][1].startswith(f"changed since (revision {edited_revision}, left at ")
+    assert plan[deleted.uid] == ("skip", "deleted since; left as it is")
+    assert json.loads(dry.stdout)["counts"] == {"write back": 1, "skip": 2}
+    assert snapshot(server.url, namespace) == before  # read only
+
+    table = cli("undo", "--url", server.url, "--dry-run")
+    assert "write back 1 task(s); 2 skipped" in table.stdout.splitlines()[0]
+    assert f"  skip        {deleted.uid}: deleted since; left as it is" in table.stdout.splitlines()
+
+    done = undo(cli, server)  # undo itself decides the same for every task
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["done"] == [kept.uid]
+    assert {item["uid"]: ("skip", item["reason"]) for item in report["skipped"]} == {
+        uid: step for uid, step in plan.items() if step[0] == "skip"
+    }
+
+
+def test_a_dry_run_skips_a_deleted_task_that_exists_again(cli, server, namespace) -> None:
+    gone, back = seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    with EventixClient(server.url) as client:
+        client.put_task({**back.to_wire(), "revision": None})  # re-created under its uid
+    plan = _plan(cli("undo", "--url", server.url, "--dry-run", "-o", "json"))
+    assert plan[gone.uid] == ("re-create", None)
+    assert plan[back.uid] == ("skip", "exists (not deleted, or re-created since); left as it is")
+    assert set(snapshot(server.url, namespace)) == {back.uid}
+    report = json.loads(undo(cli, server).stdout)
+    assert report["done"] == [gone.uid]
+    assert report["skipped"] == [{"uid": back.uid, "reason": plan[back.uid][1]}]

@@ -245,6 +245,7 @@ def cancel_by_ids(
         action=action,
         concurrency=concurrency,
         fmt=settings.output,
+        named="-" not in ids,
     )
 
 

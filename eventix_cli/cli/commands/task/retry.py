@@ -235,6 +235,7 @@ def retry(
                 action=action,
                 concurrency=concurrency,
                 fmt=settings.output,
+                named="-" not in ids,
             )
             return
         query = build_query(settings, **filters)

@@ -110,3 +110,27 @@ def test_unique_key_exact_glob_and_id_say_the_same_of_a_finished_task(cli, serve
     assert _words(exact.stderr) == _words(by_id.stderr) == _words(glob.stderr)
     assert f"task {done.uid} has already run (status {status.value})" in glob.stderr
     assert done.uid in statuses(server.url, namespace)
+
+
+def test_a_second_cancel_of_a_gone_task_says_so_in_one_line_as_show_and_retry_do(
+    cli, server, namespace
+) -> None:
+    task = seed(server.url, namespace)[0]
+    base = ("--url", server.url, "-n", namespace)
+    assert cli("task", "cancel", task.uid, *base).exit_code == 0
+    again = cli("task", "cancel", task.uid, *base)
+    assert again.stderr == f"error: task {task.uid} not found (NotFound)\n"
+    assert again.exit_code == 4
+    assert again.stdout == ""
+    show = cli("task", "show", task.uid, *base)
+    retry = cli("task", "retry", task.uid, *base)
+    assert (show.exit_code, show.stderr) == (retry.exit_code, retry.stderr) == (4, again.stderr)
+
+
+def test_ids_some_of_which_are_gone_are_a_partial_failure_naming_each(cli, embedded_url, namespace) -> None:
+    kept = seed(embedded_url, namespace)[0]
+    gone = "0" * 32
+    result = cli("task", "cancel", kept.uid, gone, "--url", embedded_url, "-n", namespace)
+    assert result.exit_code == 1
+    assert f"  {gone}: task {gone} not found\n" in result.stderr
+    assert statuses(embedded_url, namespace) == {}

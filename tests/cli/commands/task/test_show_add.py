@@ -78,8 +78,7 @@ def test_show_by_unique_key_and_not_found(cli, server, namespace) -> None:
     assert json.loads(result.stdout)["uid"] == task.uid
     missing = cli("task", "show", "0" * 32, "--url", server.url)
     assert missing.exit_code == 4
-    assert missing.stderr.startswith("error: Entry with uid '000")
-    assert "(NotFound)" in missing.stderr
+    assert missing.stderr == f"error: task {'0' * 32} not found (NotFound)\n"
     assert cli("task", "show", "--url", server.url).exit_code == 2
 
 
