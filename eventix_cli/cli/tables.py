@@ -185,7 +185,7 @@ def fit_columns(
     return keep, fitted if fitted is not None else [max(widths[i], header(i)) for i in keep]
 
 
-def _cut(text: str, width: int) -> str:
+def cut_cell(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells, an ellipsis marking the cut."""
     if cell_width(text) <= width:
         return text
@@ -218,7 +218,7 @@ def join_row(
     value when ``colour`` is on."""
     parts = []
     for value, width, column in zip(values, widths, columns, strict=True):
-        text = _cut(value, width)
+        text = cut_cell(value, width)
         pad = " " * (width - cell_width(text))
         code = column.colours.get(value) if colour and column.colours else None
         if code is not None:

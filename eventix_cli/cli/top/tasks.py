@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import DataTable, Input, Static
 
 from eventix_cli.cli.bulk import Skip
+from eventix_cli.cli.tables import cell_width, cut_cell
 from eventix_cli.cli.task_rows import task_row
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.actions import ACTIONS, check_writable, question, report, run_action
@@ -40,6 +41,11 @@ COLUMNS = (
     ("ERROR", "error"),
 )
 EDGE = 3  # rows from the end of the loaded ones at which the next page is loaded
+#: the fewest cells a uid is cut to when the screen is narrow (8 characters and an ellipsis:
+#: enough to tell rows apart; enter shows it whole, and the row keys stay whole)
+SHORTEST_UID = 9
+#: cells each column takes beside its text (DataTable's padding), and the vertical scrollbar's
+CELL_PADDING, SCROLLBAR = 2, 2
 
 
 def task_cells(task: TaskView, now: dt.datetime, marked: bool) -> list[Any]:
@@ -117,7 +123,6 @@ class TasksView(LiveScreen):
         if data is None:
             return
         skip, page, counts = data
-        table = self.query_one(DataTable)
         shift = 0
         if mode == "reset":
             self.window.reset(page)
@@ -129,14 +134,37 @@ class TasksView(LiveScreen):
             shift = self.window.prepend(page, skip)
         if counts is not None:
             self.counts = counts
-        now = utcnow()
-        refill(
-            table,
-            [(t.uid, task_cells(t, now, t.uid in self.marks)) for t in self.window.tasks],
-            cursor_shift=shift,
-            keep=mode != "reset",
-        )
+        self.redraw(cursor_shift=shift, keep=mode != "reset")
         self.show_counts()
+
+    def redraw(self, *, cursor_shift: int = 0, keep: bool = True) -> None:
+        """The loaded tasks into the table, the uids cut so that every column fits the screen
+        (an 80-column terminal shows ERROR without scrolling sideways)."""
+        now = utcnow()
+        cells = [task_cells(t, now, t.uid in self.marks) for t in self.window.tasks]
+        uid_width = self.uid_width(cells)
+        rows = [
+            (t.uid, row if uid_width is None else [row[0], cut_cell(row[1], uid_width), *row[2:]])
+            for t, row in zip(self.window.tasks, cells, strict=True)
+        ]
+        refill(self.query_one(DataTable), rows, cursor_shift=cursor_shift, keep=keep)
+
+    def uid_width(self, cells: list[list[Any]]) -> int | None:
+        """The cells the uid column may take so that the other columns fit whole, never fewer
+        than SHORTEST_UID; ``None`` when the uids fit whole."""
+        widths = [
+            max([cell_width(label), *(cell_width(str(row[i])) for row in cells)]) + CELL_PADDING
+            for i, (label, _key) in enumerate(COLUMNS)
+        ]
+        uid = COLUMNS.index(("UID", "uid"))
+        room = self.size.width - SCROLLBAR - sum(w for i, w in enumerate(widths) if i != uid) - CELL_PADDING
+        if room >= widths[uid] - CELL_PADDING:
+            return None
+        return max(SHORTEST_UID, room)
+
+    def on_resize(self) -> None:
+        if self.window.tasks:
+            self.redraw()
 
     def show_counts(self) -> None:
         parts = [f"{status} {self.counts.get(status, 0):,}" for status in STATUS_ORDER]

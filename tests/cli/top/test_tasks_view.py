@@ -152,3 +152,25 @@ def test_enter_shows_every_field_and_escape_goes_back(client, server, namespace)
         assert pilot.app.return_code == 0
 
     run(scenario)
+
+
+def test_at_80_columns_uids_are_cut_so_that_every_column_shows(client, server, namespace) -> None:
+    failed = store(client, namespace, 0, status="error", result=ERROR, task="send_invoice")
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace, size=(80, 24)) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            table = pilot.app.screen.query_one("DataTable")
+            row = table_rows(pilot)[0]
+            assert row[1].endswith("…")  # cut, the row still keyed by the whole uid
+            assert failed.startswith(row[1][:-1])
+            assert len(row[1]) >= 9
+            assert row[-1] == "ValueError"
+            assert table.virtual_size.width <= 80, "the table is wider than the screen"
+            await pilot.press("enter")  # the task view shows the whole uid
+            await until(pilot, lambda: failed in text_of(pilot, "#fields"), "the task view")
+            await pilot.press("escape")
+            await pilot.resize_terminal(160, 40)  # a wide screen shows whole uids again
+            await until(pilot, lambda: table_rows(pilot)[0][1] == failed, "the whole uid")
+
+    run(scenario)
