@@ -278,6 +278,57 @@ def read_config(path: Path) -> dict[str, Any]:
     return data
 
 
+#: the config file's own top-level keys (`eventix config use` writes active_profile): a profile
+#: of one of these names would be that key, so none is a profile name
+RESERVED_NAMES = ("active_profile",)
+
+
+def check_profile_name(name: str, source: str) -> str:
+    """``name`` when it can name a profile; a ``UsageError`` when it is a key of the file itself."""
+    if name in RESERVED_NAMES:
+        raise UsageError(f"{name!r} cannot be a profile name (from {source}): it is a key of the config file")
+    return name
+
+
+def active_profile(data: Mapping[str, Any], path: Path) -> str | None:
+    """The profile `eventix config use` chose (the file's ``active_profile``), None when none;
+    a ``ConfigError`` when the key holds anything else (a ``[active_profile]`` table: not a
+    profile, and `config use` would overwrite it)."""
+    active = data.get("active_profile")
+    if isinstance(active, dict):
+        raise ConfigError(
+            f"{path}: [active_profile] is not a profile: active_profile names the profile in use; "
+            "rename the table"
+        )
+    if active is not None and (not isinstance(active, str) or active in RESERVED_NAMES):
+        raise ConfigError(f"{path}: active_profile must be a profile name, got {active!r}")
+    return active or None
+
+
+def profile_name(
+    data: Mapping[str, Any], path: Path, profile: str | None = None, env: Mapping[str, str] | None = None
+) -> str:
+    """The profile a command reads or `config set` changes: ``profile`` (--profile), else
+    EVENTIX_PROFILE, else the file's active_profile, else the default one."""
+    env = os.environ if env is None else env
+    active = active_profile(data, path)  # checked whichever is used: the file is read as a whole
+    if profile:
+        return check_profile_name(profile, "--profile")
+    if env.get(ENV_PROFILE):
+        return check_profile_name(env[ENV_PROFILE], ENV_PROFILE)
+    return active or DEFAULT_PROFILE
+
+
+def profile_in_use(
+    data: Mapping[str, Any], path: Path, profile: str | None = None, env: Mapping[str, str] | None = None
+) -> str:
+    """:func:`profile_name`, refused (``ConfigError``) as every command refuses it when the
+    file does not define it (the default profile needs no table)."""
+    name = profile_name(data, path, profile, env)
+    _profile_table(data, name, path, required=name != DEFAULT_PROFILE)
+    return name
+
+
 def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: bool) -> dict[str, Any]:
     table = data.get(name)
     if table is None:
@@ -348,12 +399,8 @@ def load_settings(
     path = config_path(env)
     data = read_config(path)
 
-    explicit = profile or env.get(ENV_PROFILE)
-    active = data.get("active_profile")
-    if active is not None and not isinstance(active, str):
-        raise ConfigError(f"{path}: active_profile must be a profile name, got {active!r}")
-    name = explicit or active or DEFAULT_PROFILE
-    table = _profile_table(data, name, path, required=bool(explicit or active) and name != DEFAULT_PROFILE)
+    name = profile_name(data, path, profile, env)
+    table = _profile_table(data, name, path, required=name != DEFAULT_PROFILE)
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}

@@ -17,10 +17,13 @@ from eventix_cli.config import (
     _PARSERS,
     DEFAULT_FORMAT,
     DEFAULT_PROFILE,
-    ENV_PROFILE,
     PROFILE_KEYS,
     Settings,
+    active_profile,
+    check_profile_name,
     config_path,
+    profile_in_use,
+    profile_name,
     read_config,
     validate_url,
 )
@@ -41,7 +44,12 @@ app = typer.Typer(
 
 ProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", "-p", help="Profile to change (default: the active one).", show_default=False),
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile to change (default: the global --profile, EVENTIX_PROFILE, the active one).",
+        show_default=False,
+    ),
 ]
 
 
@@ -81,10 +89,6 @@ def write_config(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _active(data: dict[str, Any]) -> str:
-    return os.environ.get(ENV_PROFILE) or data.get("active_profile") or DEFAULT_PROFILE
 
 
 @app.command(
@@ -141,8 +145,9 @@ def _profiles(data: dict[str, Any]) -> list[str]:
 def list_cmd(ctx: typer.Context, fmt: OutputOption = None) -> None:
     """List the profiles: the default one and those of the config file; * marks the one in
     use (--profile, else EVENTIX_PROFILE, else the one `config use` chose)."""
-    data = read_config(config_path())
-    active = ctx.find_root().obj.profile or _active(data)
+    path = config_path()
+    data = read_config(path)
+    active = profile_in_use(data, path, ctx.find_root().obj.profile)
     # the default profile is always there (`config use default` needs no table in the file),
     # and the one in use is listed even when it sets nothing yet
     names = sorted({*_profiles(data), DEFAULT_PROFILE, active})
@@ -166,6 +171,7 @@ def list_cmd(ctx: typer.Context, fmt: OutputOption = None) -> None:
     "  eventix config unset namespace\n",
 )
 def unset_cmd(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="The setting to remove: " + ", ".join(PROFILE_KEYS) + ".")],
     profile: ProfileOption = None,
 ) -> None:
@@ -174,7 +180,7 @@ def unset_cmd(
         raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
     path = config_path()
     data = read_config(path)
-    name = profile or _active(data)
+    name = profile_name(data, path, profile or ctx.find_root().obj.profile)
     table = data.get(name)
     if not isinstance(table, dict) or key not in table:
         output.message(f"{key} is not set in profile {name} ({path}); nothing to do")
@@ -190,6 +196,7 @@ def unset_cmd(
     "  eventix config set read_only true --profile prod\n",
 )
 def set_cmd(
+    ctx: typer.Context,
     key: Annotated[
         str, typer.Argument(help="url, namespace, token, output, timeout, verify, ca_bundle, read_only")
     ],
@@ -204,7 +211,7 @@ def set_cmd(
         validate_url(str(parsed), "value")
     path = config_path()
     data = read_config(path)
-    name = profile or _active(data)
+    name = profile_name(data, path, profile or ctx.find_root().obj.profile)
     table = data.setdefault(name, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: {name} is not a profile table")
@@ -219,8 +226,10 @@ def set_cmd(
 )
 def use(name: Annotated[str, typer.Argument(help="The profile to make active.")]) -> None:
     """Make a profile the active one (used when neither --profile nor EVENTIX_PROFILE is given)."""
+    check_profile_name(name, "config use")
     path = config_path()
     data = read_config(path)
+    active_profile(data, path)  # a [active_profile] table is not overwritten
     if name != DEFAULT_PROFILE and not isinstance(data.get(name), dict):
         known = sorted(k for k, v in data.items() if isinstance(v, dict))
         raise UsageError(

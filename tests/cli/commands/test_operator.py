@@ -386,11 +386,6 @@ def test_config_list_profiles_and_unset_a_key(cli, tmp_path, monkeypatch) -> Non
     assert cli("config", "unset", "colour").exit_code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config set/unset ignore the global --profile (which config show and list honour):"
-    " `eventix --profile prod config set ...` changes the default profile",
-)
 def test_config_set_and_unset_change_the_profile_the_global_flag_names(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
     assert cli("config", "set", "namespace", "dev").exit_code == 0
@@ -403,11 +398,6 @@ def test_config_set_and_unset_change_the_profile_the_global_flag_names(cli, tmp_
     assert tomllib.loads((tmp_path / "config.toml").read_text())["default"] == {"namespace": "dev"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config list marks a profile EVENTIX_PROFILE names as in use, exit 0, though it is not"
-    " defined: config show and every other command refuse it (exit 2)",
-)
 def test_config_list_does_not_list_an_undefined_profile_as_in_use(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
     assert cli("config", "set", "namespace", "dev").exit_code == 0
@@ -455,11 +445,6 @@ def test_config_set_refuses_what_the_commands_would_refuse(cli, tmp_path, monkey
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a profile named active_profile is the file's top-level key: config list fails with an"
-    " internal error (TypeError) and config use active_profile overwrites the profile's settings",
-)
 def test_a_profile_named_active_profile_is_refused_or_kept_whole(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
     made = cli("config", "set", "url", "https://prod.example.com", "--profile", "active_profile")
@@ -472,6 +457,38 @@ def test_a_profile_named_active_profile_is_refused_or_kept_whole(cli, tmp_path, 
     assert cli("config", "use", "active_profile").exit_code == 0
     shown = json.loads(cli("config", "show", "-o", "json").stdout)
     assert shown["url"] == "https://prod.example.com"
+
+
+@pytest.mark.parametrize("how", ["--profile", "EVENTIX_PROFILE", "config use"])
+def test_the_file_s_own_keys_are_refused_as_profile_names(cli, tmp_path, monkeypatch, how) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    assert cli("config", "set", "namespace", "dev").exit_code == 0
+    before = (tmp_path / "config.toml").read_text()
+    if how == "--profile":
+        result = cli("--profile", "active_profile", "config", "show")
+    elif how == "EVENTIX_PROFILE":
+        result = cli("config", "list", env={"EVENTIX_PROFILE": "active_profile"})
+    else:
+        result = cli("config", "use", "active_profile")
+    assert result.exit_code == 2
+    assert "'active_profile' cannot be a profile name" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert (tmp_path / "config.toml").read_text() == before
+
+
+def test_a_file_with_an_active_profile_table_says_it_is_not_a_profile(cli, tmp_path, monkeypatch) -> None:
+    """A file written before the name was refused: every reader says what is wrong (no internal
+    error), and `config use` does not overwrite the table's settings."""
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nnamespace = "dev"\n\n[active_profile]\nurl = "https://prod.example.com"\n')
+    before = path.read_text()
+    for args in (("config", "list"), ("config", "show"), ("config", "use", "default"), ("ping",)):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert "[active_profile] is not a profile" in result.stderr, (args, result.stderr)
+        assert "internal error" not in result.stderr
+    assert path.read_text() == before
 
 
 def test_top_once_csv_is_the_counts_table_without_json_cells(cli, embedded_url, namespace) -> None:
