@@ -426,7 +426,6 @@ def load_settings(
         notes.append(f"{path} holds a token and can be read by other users; run: chmod 600 {path}")
     settings = Settings(profile=name, config_file=path, sources=sources, warnings=tuple(notes))
     settings = replace(settings, **values)
-    validate_url(settings.url, sources.get("url", "default"))
     _validate(settings)
     return settings
 
@@ -435,18 +434,42 @@ def load_settings(
 MAX_TIMEOUT = 86400.0
 
 
+def _check_namespace(value: str, source: str) -> None:
+    if not value:
+        raise UsageError(f"the namespace must not be empty (from {source})")
+
+
+def _check_timeout(value: float, source: str) -> None:
+    if not 0 < value <= MAX_TIMEOUT:  # also refuses NaN
+        raise UsageError(
+            f"the request timeout must be between 0 and {MAX_TIMEOUT:g} seconds, got {value!r} "
+            f"(from {source})"
+        )
+
+
+#: the rules a value must pass whichever set it (a flag, a variable, a profile, `config set`),
+#: each given the value and where it comes from
+_RULES = {"url": validate_url, "namespace": _check_namespace, "timeout": _check_timeout}
+#: the flag named in a rule's message when the value comes from one
+_FLAGS = {"url": None, "namespace": "-n/--namespace", "timeout": "--request-timeout"}
+
+
 def _validate(settings: Settings) -> None:
     """Values no flag, variable or profile may set, whichever set them."""
-    source = settings.sources
-    if not settings.namespace:
-        raise UsageError(
-            f"the namespace must not be empty (from {_flag_name(source.get('namespace'), '-n/--namespace')})"
-        )
-    if not 0 < settings.timeout <= MAX_TIMEOUT:  # also refuses NaN
-        raise UsageError(
-            f"the request timeout must be between 0 and {MAX_TIMEOUT:g} seconds, got {settings.timeout!r} "
-            f"(from {_flag_name(source.get('timeout'), '--request-timeout')})"
-        )
+    for key, rule in _RULES.items():
+        source = settings.sources.get(key)
+        flag = _FLAGS[key]
+        rule(getattr(settings, key), _flag_name(source, flag) if flag else source or "default")
+
+
+def parse_setting(key: str, value: Any, source: str) -> Any:
+    """``value`` as a profile stores ``key`` (`eventix config set`): parsed, then checked with
+    the rules every command applies when it reads it, so no command refuses it later."""
+    parsed = _PARSERS[key](key, value, source)
+    rule = _RULES.get(key)
+    if rule is not None:
+        rule(parsed, source)
+    return parsed
 
 
 def _flag_name(source: str | None, flag: str) -> str:

@@ -14,7 +14,6 @@ from eventix_cli.cli import output
 from eventix_cli.cli.options import OutputOption, ReportOutputOption
 from eventix_cli.cli.output import Column, Output, refuse_ids
 from eventix_cli.config import (
-    _PARSERS,
     DEFAULT_FORMAT,
     DEFAULT_PROFILE,
     PROFILE_KEYS,
@@ -22,10 +21,10 @@ from eventix_cli.config import (
     active_profile,
     check_profile_name,
     config_path,
+    parse_setting,
     profile_in_use,
     profile_name,
     read_config,
-    validate_url,
 )
 from eventix_cli.core.errors import ConfigError, UsageError
 
@@ -206,9 +205,7 @@ def set_cmd(
     """Set one setting in a profile (created if needed); the file is written with mode 0600."""
     if key not in PROFILE_KEYS:
         raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
-    parsed = _PARSERS[key](key, value, "value")
-    if key == "url":
-        validate_url(str(parsed), "value")
+    parsed = parse_setting(key, value, "config set")
     path = config_path()
     data = read_config(path)
     name = profile_name(data, path, profile or ctx.find_root().obj.profile)
