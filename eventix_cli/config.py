@@ -352,6 +352,13 @@ def _profile_table(data: Mapping[str, Any], name: str, path: Path, *, required: 
     return dict(table)
 
 
+def exposed_token_note(data: Mapping[str, Any], path: Path) -> str | None:
+    """A warning when the file holds a token other users can read, else None."""
+    if any(isinstance(t, dict) and "token" in t for t in data.values()) and _readable_by_others(path):
+        return f"{path} holds a token and can be read by other users; run: chmod 600 {path}"
+    return None
+
+
 def _readable_by_others(path: Path) -> bool:
     try:
         return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
@@ -421,9 +428,8 @@ def load_settings(
             values[key] = value
             sources[key] = "flag"
 
-    notes: list[str] = []
-    if any(isinstance(t, dict) and "token" in t for t in data.values()) and _readable_by_others(path):
-        notes.append(f"{path} holds a token and can be read by other users; run: chmod 600 {path}")
+    note = exposed_token_note(data, path)
+    notes = [note] if note else []
     settings = Settings(profile=name, config_file=path, sources=sources, warnings=tuple(notes))
     settings = replace(settings, **values)
     _validate(settings)

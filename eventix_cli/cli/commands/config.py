@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +23,7 @@ from eventix_cli.config import (
     active_profile,
     check_profile_name,
     config_path,
+    exposed_token_note,
     parse_setting,
     profile_in_use,
     profile_name,
@@ -77,17 +80,49 @@ def dump_toml(data: dict[str, Any]) -> str:
 
 
 def write_config(path: Path, data: dict[str, Any]) -> None:
-    """Atomically, readable by the owner only (it may hold tokens)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=path.parent)
+    """Atomically: a temporary file next to the file, flushed, renamed over it. A symbolic link
+    is followed (the file it names is replaced, the link stays). An existing file keeps its mode
+    and owner; a new one is readable by the owner only (it may hold tokens). A file its owner
+    made read-only is refused (``ConfigError``), though the rename alone would not need it."""
+    target = Path(os.path.realpath(path))
     try:
-        os.fchmod(fd, 0o600)
+        info: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror or exc}") from None
+    if info is not None:
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & stat.S_IWUSR:
+            raise ConfigError(f"config file {path} is read-only (mode {mode:04o}); nothing changed")
+        if not os.access(target, os.W_OK):
+            raise ConfigError(f"cannot write config file {path}: permission denied")
+    tmp: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=target.parent)
+        if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(PermissionError):  # only root may give a file away
+                os.fchown(fd, info.st_uid, info.st_gid)
+        os.fchmod(fd, 0o600 if info is None else stat.S_IMODE(info.st_mode))  # after chown
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(dump_toml(data))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _save(path: Path, data: dict[str, Any]) -> None:
+    """:func:`write_config`, with the warning commands give when the file shows a token to others."""
+    write_config(path, data)
+    note = exposed_token_note(data, path)
+    if note:
+        output.warn(note)
 
 
 @app.command(
@@ -185,7 +220,7 @@ def unset_cmd(
         output.message(f"{key} is not set in profile {name} ({path}); nothing to do")
         return
     del table[key]
-    write_config(path, data)
+    _save(path, data)
     output.message(f"unset {key} in profile {name} ({path})")
 
 
@@ -202,7 +237,8 @@ def set_cmd(
     value: Annotated[str, typer.Argument(help="The value; 'true'/'false' for verify and read_only.")],
     profile: ProfileOption = None,
 ) -> None:
-    """Set one setting in a profile (created if needed); the file is written with mode 0600."""
+    """Set one setting in a profile (created if needed); a new file is written with mode 0600,
+    an existing one keeps its mode."""
     if key not in PROFILE_KEYS:
         raise UsageError(f"unknown setting {key!r}", hint=f"known settings: {', '.join(PROFILE_KEYS)}")
     parsed = parse_setting(key, value, "config set")
@@ -213,7 +249,7 @@ def set_cmd(
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: {name} is not a profile table")
     table[key] = parsed
-    write_config(path, data)
+    _save(path, data)
     shown = "****" if key == "token" else _toml_value(parsed)
     output.message(f"set {key} = {shown} in profile {name} ({path})")
 
@@ -236,5 +272,5 @@ def use(name: Annotated[str, typer.Argument(help="The profile to make active.")]
             else "create it with `eventix config set KEY VALUE --profile NAME`",
         )
     data["active_profile"] = name
-    write_config(path, data)
+    _save(path, data)
     output.message(f"active profile: {name}")

@@ -410,18 +410,14 @@ def test_config_list_does_not_list_an_undefined_profile_as_in_use(cli, tmp_path,
     assert "nosuch" not in listed.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config set replaces a symlinked config file with a regular file: the file the link"
-    " named (a dotfiles checkout) is left unchanged and the link is gone",
-)
 def test_config_set_writes_through_a_symlinked_config_file(cli, tmp_path, monkeypatch) -> None:
     config_dir, dotfiles = tmp_path / "config", tmp_path / "dotfiles"
     config_dir.mkdir()
     dotfiles.mkdir()
     target = dotfiles / "eventix.toml"
     target.write_text('[default]\nnamespace = "dev"\n')
-    (config_dir / "config.toml").symlink_to(target)
+    target.chmod(0o640)
+    (config_dir / "config.toml").symlink_to(os.path.join("..", "dotfiles", "eventix.toml"))
     monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(config_dir))
     assert cli("config", "set", "url", "https://prod.example.com").exit_code == 0
     assert (config_dir / "config.toml").is_symlink()
@@ -429,6 +425,9 @@ def test_config_set_writes_through_a_symlinked_config_file(cli, tmp_path, monkey
         "namespace": "dev",
         "url": "https://prod.example.com",
     }
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the mode its owner chose
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["eventix.toml"]  # no temporary file left
+    assert sorted(p.name for p in config_dir.iterdir()) == ["config.toml"]
 
 
 @pytest.mark.parametrize(("key", "value"), [("timeout", "nan"), ("timeout", "inf"), ("namespace", "")])
@@ -486,6 +485,59 @@ def test_a_file_with_an_active_profile_table_says_it_is_not_a_profile(cli, tmp_p
         assert "[active_profile] is not a profile" in result.stderr, (args, result.stderr)
         assert "internal error" not in result.stderr
     assert path.read_text() == before
+
+
+def test_config_set_refuses_a_read_only_config_file(cli, tmp_path, monkeypatch) -> None:
+    """Its owner made it read-only: not replaced by a writable file (root may rename over it)."""
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nnamespace = "dev"\n')
+    path.chmod(0o400)
+    for args in (("set", "namespace", "billing"), ("unset", "namespace"), ("use", "default")):
+        result = cli("config", *args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert f"config file {path} is read-only (mode 0400)" in result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert stat.S_IMODE(path.stat().st_mode) == 0o400
+        assert path.read_text() == '[default]\nnamespace = "dev"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_config_set_keeps_the_mode_of_an_existing_file_and_warns_of_a_readable_token(
+    cli, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nnamespace = "dev"\n')
+    path.chmod(0o640)
+    result = cli("config", "set", "url", "https://prod.example.com")
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    result = cli("config", "set", "token", "abcdefghijklmnop")
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert f"warning: {path} holds a token and can be read by other users; run: chmod 600 {path}" in (
+        result.stderr
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root gives a file away")
+def test_config_set_as_root_keeps_the_owner_of_the_file(cli, tmp_path, monkeypatch) -> None:
+    """`sudo eventix config set ...` on a user's file: still theirs (0600 and root's, they could
+    not read it)."""
+    monkeypatch.setenv("EVENTIX_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nnamespace = "dev"\n')
+    path.chmod(0o600)
+    os.chown(path, 65534, 65534)
+    assert cli("config", "set", "namespace", "billing").exit_code == 0
+    assert (path.stat().st_uid, path.stat().st_gid, stat.S_IMODE(path.stat().st_mode)) == (
+        65534,
+        65534,
+        0o600,
+    )
+    assert tomllib.loads(path.read_text())["default"] == {"namespace": "billing"}
 
 
 def test_top_once_csv_is_the_counts_table_without_json_cells(cli, embedded_url, namespace) -> None:
