@@ -135,3 +135,24 @@ def test_restore_refuses_a_poison_document_before_sending_anything(
     assert result.stderr.startswith(f"error: {src}:2: ")
     with httpx.Client(base_url=embedded_url, trust_env=False, timeout=30) as http:
         assert _stored(http, namespace) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="POST /task stores a client-chosen uid with a slash, which no /task/{uid} route reaches"
+    " again (GET, PUT, DELETE answer a route 404): a task no worker can write back, no one can cancel",
+)
+def test_a_posted_uid_is_one_the_task_routes_reach_again(http) -> None:
+    namespace = "poison-slash"
+    doc = {"uid": "a/b", "task": "poison", "namespace": namespace}
+    posted = http.post("/task", json=doc)
+    if posted.status_code >= 400:  # refused: then nothing is stored
+        assert _stored(http, namespace) == []
+        return
+    stored = posted.json()
+    path = "/task/a%2Fb"
+    assert http.get(path).status_code == 200
+    written = http.put(path, json={**stored, "status": "done"})
+    assert written.status_code == 200, written.text
+    assert http.delete(path).status_code == 200
+    assert _stored(http, namespace) == []
