@@ -136,13 +136,14 @@ def test_ids_some_of_which_are_gone_are_a_partial_failure_naming_each(cli, embed
     assert statuses(embedded_url, namespace) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id with a slash is not found by the route, not the task: the server's bare 404 is"
-    " reported as an ApiError (show) or a bulk failure with exit 1 (cancel, retry)",
-)
-def test_a_named_missing_id_with_a_slash_is_one_line_and_exit_4(cli, embedded_url, namespace) -> None:
+def test_an_id_with_a_slash_is_bad_input_one_line_and_exit_2(cli, embedded_url, namespace) -> None:
+    # no task has such an id (its uid is one segment of /task/{uid}): refused as the input's
+    # fault before anything is sent (tests/cli/test_hostile_input.py), not a task not found
     base = ("--url", embedded_url, "-n", namespace)
+    expected = (
+        "error: task id 'x/y' cannot name a task: it holds '/', which no /task/{uid} path can carry"
+        " (UnsendableValue)\n"
+    )
     for command in ("show", "cancel", "retry"):
         result = cli("task", command, "x/y", *base)
-        assert (result.exit_code, result.stderr) == (4, "error: task x/y not found (NotFound)\n"), command
+        assert (result.exit_code, result.stderr) == (2, expected), command
