@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from eventix_cli.client.sender import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from eventix_cli.client.sender import HttpSender
 from eventix_cli.client.sender import redact_headers as redact_headers
-from eventix_cli.client.wire import decode_json, decode_model, expect, invalid, segment
+from eventix_cli.client.wire import (
+    check_task_id,
+    decode_json,
+    decode_model,
+    expect,
+    invalid,
+    segment,
+    task_segment,
+)
 from eventix_cli.core.errors import InvalidResponse, ServerError, TaskNotFound, UnreadableTask, UsageError
 from eventix_cli.core.view import TaskView, view_of
 
@@ -96,6 +104,8 @@ class EventixClient(HttpSender):
                 raise UsageError(f"the task's {'name' if name == 'task' else name} must not be empty")
         if document.get("unique_key") == "":
             raise UsageError("the unique key must not be empty: leave it out for a task without one")
+        if isinstance(uid := document.get("uid"), str):  # absent: the server makes one
+            check_task_id(uid)
         return self._task(self.request("POST", "/task", idempotent=False, json=document))
 
     def get_task(self, uid: str) -> TaskView:
@@ -108,7 +118,7 @@ class EventixClient(HttpSender):
         Raises :class:`~eventix_cli.core.errors.RevisionConflict` when someone wrote in between.
         Inserts when the uid does not exist.
         """
-        uid = segment(document["uid"], "task id")
+        uid = task_segment(document["uid"])
         return self._task(self.request("PUT", f"/task/{uid}", idempotent=True, json=document))
 
     def delete_task(self, uid: str) -> None:
@@ -314,7 +324,7 @@ class EventixClient(HttpSender):
         """A request on ``/task/{uid}{tail}``. A task that is not there is said in the CLI's
         words, ``task UID not found``, whichever server answered and in whatever words."""
         try:
-            return self.request(method, f"/task/{segment(uid, 'task id')}{tail}", **sending)
+            return self.request(method, f"/task/{task_segment(uid)}{tail}", **sending)
         except TaskNotFound as exc:
             raise TaskNotFound(
                 f"task {uid} not found",

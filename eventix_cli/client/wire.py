@@ -1,10 +1,11 @@
 """The wire format: path segments and JSON bodies the client sends, documents it reads.
 
 Sending refuses, before anything goes out, path segments that are empty, too long or not valid
-Unicode; JSON bodies are :mod:`eventix_cli.core.jsonrules`' (``encode_json``). Reading turns a body
-that is not the expected document into :class:`~eventix_cli.core.errors.InvalidResponse`, and reads
-documents nested deeper than pydantic's JSON parser allows (200 levels) through the standard
-library's parser.
+Unicode, and task ids that name no task (:func:`check_task_id`); JSON bodies are
+:mod:`eventix_cli.core.jsonrules`' (``encode_json``). Reading turns a body that is not the
+expected document into :class:`~eventix_cli.core.errors.InvalidResponse`, and reads documents
+nested deeper than pydantic's JSON parser allows (200 levels) through the standard library's
+parser.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 from eventix_cli.client.answer import Answer
 from eventix_cli.core.errors import InvalidResponse, UnsendableValue, UsageError
-from eventix_cli.core.jsonrules import not_unicode_message, shown
+from eventix_cli.core.jsonrules import not_unicode_message, shown, uid_refusal
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -34,6 +35,24 @@ def check_identifier(value: str, what: str) -> None:
         raise UsageError(
             f"{what} {shown(value)} is too long: at most {MAX_SEGMENT_LENGTH:,} characters",
         )
+
+
+def check_task_id(uid: str) -> None:
+    """A task id that can be sent, and that can name a task: one holding ``/`` cannot, for
+    the uid is one segment of the task's path (``/task/{uid}``) and servers decode ``%2F``
+    before routing (the embedded server refuses to store such a uid; upstream's stores it,
+    but none of its task routes reaches it again). Raises :class:`UnsendableValue`, as for
+    every value no server can take, so a caller that handles those (the worker) handles it."""
+    check_identifier(uid, "task id")
+    reason = uid_refusal(uid, "task id")
+    if reason is not None:
+        raise UnsendableValue(reason)
+
+
+def task_segment(uid: str) -> str:
+    """The path segment of a task id (:func:`check_task_id`, then :func:`segment`)."""
+    check_task_id(uid)
+    return segment(uid, "task id")
 
 
 def segment(value: str, what: str) -> str:

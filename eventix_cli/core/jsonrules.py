@@ -7,7 +7,9 @@ bytes become), at most :data:`MAX_JSON_DEPTH` levels of nesting: what a server s
 take back on the next write, or a worker could never write back the task it was handed.
 The client refuses such a value before sending it (:func:`encode_json`), the command line
 when a user types it (:func:`loads`), the server when a request carries it (:func:`unstorable_reason` and the
-:func:`reject_constant`/:func:`finite_float` hooks of its parser).
+:func:`reject_constant`/:func:`finite_float` hooks of its parser). A task's uid is held to one
+more rule (:func:`uid_refusal`): it must name the task's path, ``/task/{uid}``, or no one could
+reach the task again.
 """
 
 from __future__ import annotations
@@ -119,6 +121,19 @@ def unstorable_reason(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
                 return f"an integer beyond 64 bits (integers must be within {INT64_MIN} to {INT64_MAX})"
         elif isinstance(item, float) and not math.isfinite(item):
             return "a number that is not finite (NaN and Infinity are not JSON numbers)"
+    return None
+
+
+def uid_refusal(uid: str, what: str = "uid") -> str | None:
+    """Why ``uid`` cannot be a task's uid (``what``: how the message names it), ``None`` when
+    it can. A task is read, written back, cancelled and rescheduled at ``/task/{uid}``, where
+    the uid is one path segment (``%2F`` is decoded to ``/`` before routing): under an empty
+    uid or one holding ``/`` a task would be stored that no route reaches again. The servers
+    refuse such a uid on every way in, ``task restore`` before sending, the client as an id."""
+    if not uid:
+        return f"{what} must not be empty"
+    if "/" in uid:
+        return f"{what} {shown(uid)} cannot name a task: it holds '/', which no /task/{{uid}} path can carry"
     return None
 
 

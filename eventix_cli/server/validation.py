@@ -23,6 +23,7 @@ from eventix_cli.core.jsonrules import (
     finite_float,
     fits_int64,
     reject_constant,
+    uid_refusal,
     unstorable_reason,
 )
 from eventix_cli.core.task import Event, Task
@@ -53,6 +54,11 @@ class TaskBody(Task):
     @classmethod
     def _priority_fits(cls, value: int) -> int:
         return _int64(value)
+
+    @field_validator("uid")
+    @classmethod
+    def _uid_names_its_path(cls, value: str) -> str:
+        return _routable_uid(value)
 
 
 class EventBody(Event):
@@ -85,6 +91,13 @@ class ByTaskBody(QueryBody):
 def _int64(value: int) -> int:
     if not fits_int64(value):
         raise ValueError("must be a 64-bit integer")
+    return value
+
+
+def _routable_uid(value: str) -> str:
+    reason = uid_refusal(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 
@@ -170,11 +183,16 @@ def _plainly_fine(raw: bytes) -> bool:
 
 def storable(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc``, a task document that comes in other than as a request body (a trigger's task),
-    held to the rules every body is (:func:`check_body`): the store takes nothing it could not
-    take back on the next write. Raises :class:`UnstorableDocument`."""
+    held to the rules every body is (:func:`check_body`) and its uid to the rule of a task
+    body's (:class:`TaskBody`): the store takes nothing it could not take back on the next
+    write. Raises :class:`UnstorableDocument`."""
     reason = unstorable_reason(doc)
     if reason is not None:
         raise UnstorableDocument(f"the task cannot be stored: it holds {reason}")
+    uid = doc.get("uid")
+    reason = uid_refusal(uid) if isinstance(uid, str) else None
+    if reason is not None:
+        raise UnstorableDocument(f"the task cannot be stored: its {reason}")
     return doc
 
 

@@ -125,3 +125,24 @@ def test_nothing_is_sent_for_unsendable_values() -> None:
         with pytest.raises(UnsendableValue, match="not valid Unicode"):
             client.get_task("bad\udcff")
     assert sent == []
+
+
+def test_a_task_id_with_a_slash_is_not_sent() -> None:
+    # /task/{uid} is one path segment: the servers decode %2F before routing, so no such id
+    # reaches a task; refused as every unsendable value is, before anything goes out
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={})
+
+    message = "task id 'x/y' cannot name a task: it holds '/'"
+    with EventixClient("http://eventix.test", transport=httpx.MockTransport(handler)) as client:
+        for call in (client.get_task, client.delete_task, client.reschedule):
+            with pytest.raises(UnsendableValue, match=message):
+                call("x/y")
+        with pytest.raises(UnsendableValue, match=message):
+            client.put_task(Task(uid="x/y", task="t").to_wire())
+        with pytest.raises(UnsendableValue, match="task id '/' cannot name a task"):
+            client.get_task("/")
+    assert sent == []

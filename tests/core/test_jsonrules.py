@@ -14,6 +14,7 @@ from eventix_cli.core.jsonrules import (
     finite_float,
     loads,
     reject_constant,
+    uid_refusal,
     unstorable_reason,
 )
 from eventix_cli.server.validation import BodyRefused, check_body
@@ -79,3 +80,25 @@ def test_a_lone_surrogate_is_refused_by_client_and_server(value) -> None:
     assert unstorable_reason(value) == "text with a lone surrogate (not valid Unicode)"
     with pytest.raises(UnsendableValue, match="not valid Unicode text"):
         encode_json(value)
+
+
+@pytest.mark.parametrize(
+    "uid", ["3f2a9c0e8d7b4a1f9e6d5c4b3a291807", "a", ".", "..", "%2F", "a\\b", "a b", "x:y"]
+)
+def test_a_uid_that_is_one_path_segment_names_a_task(uid) -> None:
+    assert uid_refusal(uid) is None
+
+
+@pytest.mark.parametrize(
+    ("uid", "message"),
+    [
+        ("", "uid must not be empty"),
+        ("a/b", "uid 'a/b' cannot name a task: it holds '/'"),
+        ("/", "uid '/' cannot name a task"),
+        ("ab/", "uid 'ab/' cannot name a task"),
+    ],
+)
+def test_a_uid_no_task_path_can_carry_is_refused(uid, message) -> None:
+    reason = uid_refusal(uid)
+    assert reason is not None
+    assert reason.startswith(message), reason

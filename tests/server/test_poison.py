@@ -79,6 +79,11 @@ TRIGGERS = textwrap.dedent(
         code: |
           def execute(self, event):
               return TEventixTask(task="deep", kwargs={"payload": event.payload})
+      Slash:
+        event_name: slash
+        code: |
+          def execute(self, event):
+              return TEventixTask(uid="a/b", task="slash")
       Fine:
         event_name: fine
         code: |
@@ -104,8 +109,11 @@ def test_a_trigger_cannot_store_a_poison_task(tmp_path: Path) -> None:
         # the event body is at the limit (body, payload, the lists); the task, one deeper
         payload = {"v": nest(MAX_JSON_DEPTH - 2)}
         deep = http.post("/event", json={"name": "deep", "namespace": "poison-trigger", "payload": payload})
+        # a uid no /task/{uid} path reaches
+        slash = http.post("/event", json={"name": "slash", "namespace": "poison-trigger"})
         assert (big.status_code, big.json()) == (200, [])
         assert (deep.status_code, deep.json()) == (200, [])
+        assert (slash.status_code, slash.json()) == (200, [])
         assert _stored(http, "poison-trigger") == []
         fine = http.post("/event", json={"name": "fine", "namespace": "poison-trigger", "payload": {"v": 1}})
         assert [t["task"] for t in fine.json()] == ["fine"]
@@ -113,6 +121,7 @@ def test_a_trigger_cannot_store_a_poison_task(tmp_path: Path) -> None:
     assert "UnstorableDocument" in log
     assert "64 bits" in log
     assert "MAX_JSON_DEPTH" in log
+    assert "uid 'a/b' cannot name a task" in log
 
 
 @pytest.mark.parametrize(
@@ -133,5 +142,57 @@ def test_restore_refuses_a_poison_document_before_sending_anything(
     result = cli("task", "restore", str(src), "--yes", "--url", embedded_url)
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith(f"error: {src}:2: ")
+    with httpx.Client(base_url=embedded_url, trust_env=False, timeout=30) as http:
+        assert _stored(http, namespace) == []
+
+
+def test_a_posted_uid_is_one_the_task_routes_reach_again(http) -> None:
+    namespace = "poison-slash"
+    doc = {"uid": "a/b", "task": "poison", "namespace": namespace}
+    posted = http.post("/task", json=doc)
+    if posted.status_code >= 400:  # refused: then nothing is stored
+        assert _stored(http, namespace) == []
+        return
+    stored = posted.json()
+    path = "/task/a%2Fb"
+    assert http.get(path).status_code == 200
+    written = http.put(path, json={**stored, "status": "done"})
+    assert written.status_code == 200, written.text
+    assert http.delete(path).status_code == 200
+    assert _stored(http, namespace) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "uid"),
+    [("POST", "a/b"), ("POST", "/"), ("POST", ""), ("PUT", "a/b")],
+    ids=["POST a/b", "POST /", "POST empty", "PUT a/b"],
+)
+def test_a_uid_no_task_route_reaches_is_refused_as_any_invalid_body(http, method, uid) -> None:
+    # /task/{uid} is one path segment (%2F is decoded before routing): a task stored under an
+    # empty uid or one with a slash could never be shown, written back or cancelled
+    namespace = f"poison-uid-{method.lower()}"
+    doc = {"uid": uid, "task": "poison", "namespace": namespace}
+    path = "/task" if method == "POST" else f"/task/{'d' * 32}"  # PUT: the fast path's way in
+    r = http.request(method, path, json=doc)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert (error["type"], error["loc"]) == ("value_error", ["body", "uid"])
+    expected = "uid must not be empty" if uid == "" else f"uid {uid!r} cannot name a task: it holds '/'"
+    assert expected in error["msg"]
+    assert _stored(http, namespace) == []
+
+
+def test_restore_refuses_a_uid_no_task_route_reaches_before_sending_anything(
+    cli, embedded_url, namespace, tmp_path
+) -> None:
+    good = json.dumps(Task(task="good", namespace=namespace).to_wire())
+    bad = json.dumps(Task(uid="a/b", task="bad", namespace=namespace).to_wire())
+    src = tmp_path / "slash.jsonl"
+    src.write_text(f"{good}\n{bad}\n")
+    result = cli("task", "restore", str(src), "--yes", "--url", embedded_url)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {src}:2: ")
+    assert "uid 'a/b' cannot name a task: it holds '/'" in result.stderr
+    assert result.stderr.count("\n") == 1
     with httpx.Client(base_url=embedded_url, trust_env=False, timeout=30) as http:
         assert _stored(http, namespace) == []

@@ -114,10 +114,10 @@ def read_ids(ids: Sequence[str]) -> list[str]:
         elif item.strip():
             out.append(item.strip())
     # deferred: the wire module brings httpx, kept off the task commands' --help (tests/test_startup.py)
-    from eventix_cli.client.wire import check_identifier
+    from eventix_cli.client.wire import check_task_id
 
     for uid in out:
-        check_identifier(uid, "task id")  # the whole input is checked before anything is sent
+        check_task_id(uid)  # the whole input is checked before anything is sent
     seen: set[str] = set()
     unique = [uid for uid in out if not (uid in seen or seen.add(uid))]
     return unique

@@ -166,7 +166,7 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
     # deferred: pydantic only to restore, kept off `task dump` and --help (tests/test_startup.py)
     from pydantic import ValidationError
 
-    from eventix_cli.core.jsonrules import unstorable_reason
+    from eventix_cli.core.jsonrules import uid_refusal, unstorable_reason
     from eventix_cli.core.task import Task
 
     seen: dict[str, str] = {}  # uid -> where: two documents for one uid would race
@@ -182,6 +182,9 @@ def _validated(source: Path | IO[str], namespace: str | None) -> Iterator[Task]:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"{where}: not a task document: {field}: {first['msg']}") from None
+        reason = uid_refusal(task.uid)
+        if reason is not None:  # put back under it, the task could never be reached again
+            raise UsageError(f"{where}: not a storable task document: its {reason}")
         earlier = seen.setdefault(task.uid, where)
         if earlier != where:
             raise UsageError(

@@ -134,3 +134,16 @@ def test_ids_some_of_which_are_gone_are_a_partial_failure_naming_each(cli, embed
     assert result.exit_code == 1
     assert f"  {gone}: task {gone} not found\n" in result.stderr
     assert statuses(embedded_url, namespace) == {}
+
+
+def test_an_id_with_a_slash_is_bad_input_one_line_and_exit_2(cli, embedded_url, namespace) -> None:
+    # no task has such an id (its uid is one segment of /task/{uid}): refused as the input's
+    # fault before anything is sent (tests/cli/test_hostile_input.py), not a task not found
+    base = ("--url", embedded_url, "-n", namespace)
+    expected = (
+        "error: task id 'x/y' cannot name a task: it holds '/', which no /task/{uid} path can carry"
+        " (UnsendableValue)\n"
+    )
+    for command in ("show", "cancel", "retry"):
+        result = cli("task", command, "x/y", *base)
+        assert (result.exit_code, result.stderr) == (2, expected), command
