@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from eventix_cli.cli import bulk
 from eventix_cli.cli.commands import undo as undo_command
 from eventix_cli.cli.journaling import journal_dir
@@ -198,3 +200,28 @@ def test_a_dry_run_skips_a_deleted_task_that_exists_again(cli, server, namespace
     report = json.loads(undo(cli, server).stdout)
     assert report["done"] == [gone.uid]
     assert report["skipped"] == [{"uid": back.uid, "reason": plan[back.uid][1]}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="undo re-creates a cancelled task whose unique key a new pending task holds since:"
+    " two pending tasks of one key (and the dry run plans the same re-create)",
+)
+def test_undo_of_a_cancel_never_makes_a_second_pending_task_of_one_unique_key(cli, server, namespace) -> None:
+    add = ("task", "add", "job", "--url", server.url, "-n", namespace, "--unique-key", "k1")
+    old = run_ok(cli, *add).stdout.strip()
+    run_ok(cli, "task", "cancel", old, "--url", server.url, "-n", namespace)
+    cancel_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    new = run_ok(cli, *add).stdout.strip()  # the key is taken again: a new pending task
+    assert new != old
+
+    plan = _plan(cli("undo", str(cancel_id), "--url", server.url, "--dry-run", "-o", "json"))
+    undone = undo(cli, server, str(cancel_id))
+    pending = [
+        uid
+        for uid, doc in snapshot(server.url, namespace).items()
+        if doc["unique_key"] == "k1" and doc["status"] in ("scheduled", "retry")
+    ]
+    assert pending == [new], "two pending tasks of one unique key"
+    assert plan[old][0] == "skip"
+    assert [item["uid"] for item in json.loads(undone.stdout)["skipped"]] == [old]
