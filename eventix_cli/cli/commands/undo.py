@@ -6,6 +6,9 @@ command (by a worker or a person) is skipped and reported, never overwritten:
 - deleted: re-created under its uid from its before-image (an insert: a task that exists
   again is left alone);
 - changed: its before-image written back over the revision the command left;
+- either, when it would make the task pending with a unique key that another pending task of
+  its namespace holds now (added since): left alone, as two pending tasks of one key would
+  both run;
 - added: deleted, if still at the revision the command left (a pending one is first reserved,
   as ``task purge`` does, so no worker claims it between the check and the delete).
 
@@ -30,6 +33,7 @@ from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import CannotUndo, RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.statuses import PENDING_STATUSES
 from eventix_cli.core.times import utcnow
 from eventix_cli.journal.reader import Change, JournalEntry, entries, find_entry
 from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
@@ -74,9 +78,58 @@ NOT_FINISHED = "the command did not finish changing it; left as it is"
 UPDATED_UNRECORDED = "it updated an existing task (same unique key) whose earlier state was not recorded"
 
 
+def key_taken(holder: str) -> str:
+    return f"its unique key is held by pending task {holder} now; left as it is"
+
+
+#: the statuses of a pending task: the ones that hold a unique key (a task add updates it)
+PENDING = tuple(str(status) for status in PENDING_STATUSES)
+
+#: a unique key of a namespace: (namespace, unique key)
+Key = tuple[str, str]
+
+
+def pending_key(change: Change, current: TaskView | None) -> Key | None:
+    """The unique key undo would make this task hold as a pending task, if it is not holding
+    it already (pending, under that key, in that namespace): ``None`` when undo adds no holder."""
+    image = change.image
+    if change.op not in ("delete", "change") or image is None:
+        return None
+    if not image.get("unique_key") or str(image.get("status")) not in PENDING:
+        return None
+    key = (str(image.get("namespace")), str(image["unique_key"]))
+    if (
+        change.op == "change"
+        and current is not None
+        and str(current.status) in PENDING
+        and (current.namespace, current.unique_key) == key
+    ):
+        return None  # it holds the key already: writing it back makes no second holder
+    return key
+
+
+def _check_key_free(change: Change, holders: list[str]) -> None:
+    """:class:`Skip` when a pending task other than this one holds the unique key undo would
+    give it (``holders``: the pending tasks holding that key now)."""
+    others = [uid for uid in holders if uid != change.uid]
+    if others:
+        raise Skip(key_taken(min(others)))
+
+
+def _key_holders(client: EventixClient, key: Key, uid: str) -> list[str]:
+    """The pending tasks other than ``uid`` holding this unique key now (at most one)."""
+    namespace, unique_key = key
+    query = {"unique_key": unique_key, "status": {"$in": list(PENDING)}, "_id": {"$ne": uid}}
+    page = client.by_status(namespace=namespace, filter=query, sort="_id", limit=1)
+    return [task.uid for task in page.tasks]
+
+
 def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
     if change.image is None:
         raise Skip(NO_IMAGE)
+    key = pending_key(change, None)
+    if key is not None:
+        _check_key_free(change, _key_holders(client, key, change.uid))
     try:  # no revision: an insert, which conflicts with a task under this uid
         stored = client.put_task({**change.image, "revision": None})
     except RevisionConflict:
@@ -113,25 +166,36 @@ def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
     return _check_unchanged(change, current)
 
 
-def decide(change: Change, current: TaskView | None) -> str:
+def decide(change: Change, current: TaskView | None, holders: dict[Key, list[str]] | None = None) -> str:
     """What undo would do to one task, given the task as it is now (``None``: no task under
-    its uid), by the checks undo itself makes before it writes: the plan's verb, or
-    :class:`Skip` with the reason undo would give. Reads and writes nothing."""
+    its uid) and the pending tasks holding each unique key now (``holders``), by the checks
+    undo itself makes before it writes: the plan's verb, or :class:`Skip` with the reason undo
+    would give. Reads and writes nothing."""
+    holders = holders or {}
     if change.op == "delete":
         if change.image is None:
             raise Skip(NO_IMAGE)
+        key = pending_key(change, current)
+        if key is not None:
+            _check_key_free(change, holders.get(key, []))
         if current is not None:
             raise Skip(EXISTS)  # undo's insert would conflict with it
     else:
         if change.op == "change":
             _check_write_back(change)
-        _check_unchanged(change, current)
+        current = _check_unchanged(change, current)
+        key = pending_key(change, current)
+        if key is not None:
+            _check_key_free(change, holders.get(key, []))
     return UNDO_VERBS[change.op]
 
 
 def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
     image = _check_write_back(change)
     current = _unchanged_since(client, change)
+    key = pending_key(change, current)
+    if key is not None:
+        _check_key_free(change, _key_holders(client, key, change.uid))
     entry.before("change", [current.to_wire()])
     try:
         stored = client.put_task({**image, "revision": change.revision})
@@ -332,16 +396,36 @@ def tasks_now(client: EventixClient, uids: list[str]) -> dict[str, TaskView]:
     return found
 
 
+def key_holders_now(client: EventixClient, keys: set[Key]) -> dict[Key, list[str]]:
+    """The pending tasks holding each of these unique keys now, by namespace and key."""
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, unique_key in sorted(keys):
+        by_namespace.setdefault(namespace, []).append(unique_key)
+    holders: dict[Key, list[str]] = {}
+    for namespace, unique_keys in by_namespace.items():
+        for start in range(0, len(unique_keys), READ_CHUNK):
+            query = {
+                "unique_key": {"$in": unique_keys[start : start + READ_CHUNK]},
+                "status": {"$in": list(PENDING)},
+            }
+            for task in client.iter_tasks(namespace=namespace, filter=query):
+                holders.setdefault((namespace, task.unique_key), []).append(task.uid)
+    return holders
+
+
 def dry_run_plan(client: EventixClient, changes: list[Change]) -> list[dict[str, Any]]:
-    """What undo would do to each task, decided as undo decides it on the tasks as they are
-    now (read, nothing written): its verb, ``skip`` with undo's reason, or ``cannot undo``."""
+    """What undo would do to each task, decided as undo decides it on the tasks (and the
+    holders of their unique keys) as they are now (read, nothing written): its verb, ``skip``
+    with undo's reason, or ``cannot undo``."""
     current = tasks_now(client, [c.uid for c in changes if c.recorded])
+    keys = {pending_key(c, current.get(c.uid)) for c in changes if c.recorded}
+    holders = key_holders_now(client, {key for key in keys if key is not None})
     plan: list[dict[str, Any]] = []
     for change in changes:
         step, reason = NOT_RECORDED, None
         if change.recorded:
             try:
-                step = decide(change, current.get(change.uid))
+                step = decide(change, current.get(change.uid), holders)
             except Skip as skip:
                 step, reason = SKIP, skip.reason
         plan.append({"uid": change.uid, "undo": step, "revision": change.revision, "reason": reason})

@@ -8,13 +8,14 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 from eventix_cli.cli import bulk
 from eventix_cli.cli.commands import undo as undo_command
 from eventix_cli.cli.journaling import journal_dir
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.view import TaskView
+from eventix_cli.journal.reader import Change
 from tests.cli.commands.test_undo import run_ok, snapshot, undo
 from tests.support.tasks import failed, seed
 
@@ -202,11 +203,6 @@ def test_a_dry_run_skips_a_deleted_task_that_exists_again(cli, server, namespace
     assert report["skipped"] == [{"uid": back.uid, "reason": plan[back.uid][1]}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="undo re-creates a cancelled task whose unique key a new pending task holds since:"
-    " two pending tasks of one key (and the dry run plans the same re-create)",
-)
 def test_undo_of_a_cancel_never_makes_a_second_pending_task_of_one_unique_key(cli, server, namespace) -> None:
     add = ("task", "add", "job", "--url", server.url, "-n", namespace, "--unique-key", "k1")
     old = run_ok(cli, *add).stdout.strip()
@@ -223,5 +219,51 @@ def test_undo_of_a_cancel_never_makes_a_second_pending_task_of_one_unique_key(cl
         if doc["unique_key"] == "k1" and doc["status"] in ("scheduled", "retry")
     ]
     assert pending == [new], "two pending tasks of one unique key"
-    assert plan[old][0] == "skip"
-    assert [item["uid"] for item in json.loads(undone.stdout)["skipped"]] == [old]
+    reason = f"its unique key is held by pending task {new} now; left as it is"
+    assert plan[old] == ("skip", reason)
+    assert json.loads(undone.stdout)["skipped"] == [{"uid": old, "reason": reason}]
+
+
+def test_a_redo_never_writes_a_task_back_to_pending_beside_a_new_holder_of_its_key(
+    cli, server, namespace
+) -> None:
+    bad = failed(server.url, namespace, unique_key="k1")[0]
+    run_ok(cli, "task", "retry", bad.uid, "--url", server.url)  # error -> scheduled: holds k1
+    run_ok(cli, "undo", "--url", server.url, "--yes")  # back to error
+    undo_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    new = run_ok(cli, "task", "add", "job", "--url", server.url, "-n", namespace, "--unique-key", "k1")
+    new_uid = new.stdout.strip()
+
+    plan = _plan(cli("undo", str(undo_id), "--url", server.url, "--dry-run", "-o", "json"))
+    redone = undo(cli, server, str(undo_id))  # would write bad back to scheduled
+    reason = f"its unique key is held by pending task {new_uid} now; left as it is"
+    assert plan[bad.uid] == ("skip", reason)
+    assert json.loads(redone.stdout)["skipped"] == [{"uid": bad.uid, "reason": reason}]
+    assert {uid: doc["status"] for uid, doc in snapshot(server.url, namespace).items()} == {
+        bad.uid: "error",
+        new_uid: "scheduled",
+    }
+
+
+def test_a_write_back_to_pending_is_skipped_only_when_it_adds_a_holder_of_the_key() -> None:
+    """undo's decision on a changed task whose before-image is pending with a unique key: a
+    task pending under that key already adds no holder by being written back; one that is not
+    (another status, another key) would make a second pending task of the key."""
+    image = Task(task="job", namespace="ns", unique_key="k1").to_wire()
+    other = "f" * 32
+
+    def decision(**now: object) -> str:
+        current = TaskView({**image, "revision": "3-x", **now})
+        change = Change(image["uid"], "change", revision="3-x", image=image, confirmed=True)
+        try:
+            return undo_command.decide(change, current, {("ns", "k1"): sorted([image["uid"], other])})
+        except bulk.Skip as skip:
+            return skip.reason
+
+    taken = f"its unique key is held by pending task {other} now; left as it is"
+    assert decision() == "write back"  # pending under k1 already
+    assert decision(status="retry") == "write back"
+    assert decision(status="error") == taken
+    assert decision(unique_key="k2") == taken
+    assert decision(unique_key=None) == taken
+    assert decision(namespace="elsewhere") == taken
