@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from eventix_cli.cli import bulk_run
 from eventix_cli.cli import output as out
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
@@ -362,23 +363,31 @@ def undo(
             if found.damage
             else "a task add or event post with a unique key updated a pending task without recording it",
         )
-    confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
-    journal = journaled(
-        ctx, settings, "undo", no_journal=no_journal, namespace=found.header.get("namespace"), undoes=found.id
-    )
-    with journal as entry, client:
-        run_selected(
-            verb="undone",
-            action_name="undo",
-            uids=changes,
-            total=len(changes),
-            action=lambda change: undo_one(client, change, entry),
-            key=lambda change: change.uid,
-            concurrency=concurrency,
-            fmt=settings.output,
-            # not the same command again: that would undo this undo (the newest entry now)
-            again=f"`eventix undo {found.id}`",
+    with client:
+        if not yes and bulk_run.interactive():  # asked with the plan as the dry run reads it (one read)
+            counts = Counter(item["undo"] for item in dry_run_plan(client, changes))
+        confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
+        journal = journaled(
+            ctx,
+            settings,
+            "undo",
+            no_journal=no_journal,
+            namespace=found.header.get("namespace"),
+            undoes=found.id,
         )
+        with journal as entry:
+            run_selected(
+                verb="undone",
+                action_name="undo",
+                uids=changes,
+                total=len(changes),
+                action=lambda change: undo_one(client, change, entry),
+                key=lambda change: change.uid,
+                concurrency=concurrency,
+                fmt=settings.output,
+                # not the same command again: that would undo this undo (the newest entry now)
+                again=f"`eventix undo {found.id}`",
+            )
 
 
 #: uids asked for in one listing request of a dry run

@@ -267,3 +267,27 @@ def test_a_write_back_to_pending_is_skipped_only_when_it_adds_a_holder_of_the_ke
     assert decision(unique_key="k2") == taken
     assert decision(unique_key=None) == taken
     assert decision(namespace="elsewhere") == taken
+
+
+def test_the_question_says_what_the_dry_run_says(cli, server, namespace, monkeypatch) -> None:
+    """On a terminal undo asks with the plan read from the tasks as they are now, as the dry
+    run shows it, not with the journal's plan (which counts a task that exists again)."""
+    monkeypatch.setattr("eventix_cli.cli.bulk_run.interactive", lambda: True)
+    gone, back = seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    with EventixClient(server.url) as client:
+        client.put_task({**back.to_wire(), "revision": None})  # re-created under its uid
+    dry = run_ok(cli, "undo", "--url", server.url, "--dry-run").stdout.splitlines()[0]
+    assert dry.endswith(": re-create 1 task(s); 1 skipped")
+    plan = dry.removeprefix("would undo ")
+
+    declined = cli("undo", "--url", server.url, input="n\n")
+    assert declined.exit_code == 0, declined.stderr
+    assert f"Undo {plan}? [y/N]" in declined.stderr
+    assert set(snapshot(server.url, namespace)) == {back.uid}
+
+    confirmed = cli("undo", "--url", server.url, "-o", "json", input="y\n")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert f"Undo {plan}? [y/N]" in confirmed.stderr
+    assert json.loads(confirmed.stdout)["done"] == [gone.uid]
+    assert set(snapshot(server.url, namespace)) == {gone.uid, back.uid}
