@@ -18,6 +18,7 @@ The undo is itself a journal entry, so it can be undone in turn.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,6 +33,7 @@ from eventix_cli.cli.journaling import NoJournalOption, journal_dir, journaled
 from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOption, UrlOption, YesOption
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import cell_width, escape
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import CannotUndo, RevisionConflict, TaskNotFound, UsageError
 from eventix_cli.core.statuses import PENDING_STATUSES
@@ -441,16 +443,82 @@ def dry_run_plan(client: EventixClient, changes: list[Change]) -> list[dict[str,
     return plan
 
 
+#: where a reason goes on when it wraps: under the task's uid
+REASON_INDENT = 14
+#: the fewest columns a reason is wrapped into beside the uid; with fewer it starts below it
+REASON_ROOM = 20
+
+
+def _wrap(text: str, width: int, first: str, indent: int) -> list[str]:
+    """``text`` after ``first`` on its first line, wrapped at words into ``width`` columns, the
+    lines after the first indented by ``indent``. A word is never broken (a uid stays whole)."""
+    width = max(width, indent + REASON_ROOM)  # a terminal narrower than that wraps it itself
+    if len(first) + REASON_ROOM > width:
+        return [
+            first.rstrip(),
+            *textwrap.wrap(
+                text,
+                width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            ),
+        ]
+    lines = textwrap.wrap(
+        text,
+        width,
+        initial_indent=" " * len(first),
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return [first + lines[0][len(first) :], *lines[1:]]
+
+
+def heading_lines(heading: str, plan: str, width: int | None) -> list[str]:
+    """The dry run's first line (``heading`` and the plan), or, wider than ``width``, the plan
+    on the lines below it."""
+    text = f"{heading} {plan}"
+    if width is None or cell_width(text) <= width:
+        return [text]
+    return [
+        heading,
+        *textwrap.wrap(
+            plan,
+            max(width, REASON_ROOM),
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        ),
+    ]
+
+
+def plan_lines(item: dict[str, Any], width: int | None) -> list[str]:
+    """One task of the dry run: what undo would do, its uid and the reason of a skip, on one
+    line; on a terminal narrower than that (``width``) the reason wraps under the uid."""
+    text = f"  {item['undo']:<10}  {escape(str(item['uid']))}"
+    if not item["reason"]:
+        return [text]
+    reason = escape(str(item["reason"]))
+    if width is None or cell_width(f"{text}: {reason}") <= width:
+        return [f"{text}: {reason}"]
+    return _wrap(reason, width, f"{text}: ", REASON_INDENT)
+
+
 def _dry_run(fmt: str | None, found: JournalEntry, plan: list[dict[str, Any]], described: str) -> None:
     printer = Output(fmt)
     counts = Counter(item["undo"] for item in plan)
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
     elif printer.format == "table":
-        out.line(f"would undo {described}: {plan_text(counts)}")
+        width = printer.table_width()  # None in a pipe: never cut nor wrapped
+        for text in heading_lines(f"would undo {described}:", plan_text(counts), width):
+            out.line(text)
         for item in plan[:5]:
-            reason = f": {item['reason']}" if item["reason"] else ""
-            out.line(f"  {item['undo']:<10}  {item['uid']}{reason}")
+            for text in plan_lines(item, width):
+                out.line(text)
         if len(plan) > 5:
             out.line(f"  ... and {len(plan) - 5:,} more (-o json lists them all)")
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import _thread
 import json
 import time
+from itertools import takewhile
 from pathlib import Path
 
 from eventix_cli.cli import bulk
@@ -291,3 +292,35 @@ def test_the_question_says_what_the_dry_run_says(cli, server, namespace, monkeyp
     assert f"Undo {plan}? [y/N]" in confirmed.stderr
     assert json.loads(confirmed.stdout)["done"] == [gone.uid]
     assert set(snapshot(server.url, namespace)) == {gone.uid, back.uid}
+
+
+def test_dry_run_lines_fit_80_columns_on_a_terminal_and_are_never_cut_in_a_pipe(
+    cli, server, namespace
+) -> None:
+    gone, back = seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    with EventixClient(server.url) as client:
+        client.put_task({**back.to_wire(), "revision": None})  # re-created under its uid
+    args = ("undo", "--url", server.url, "--dry-run")
+    plan = "re-create 1 task(s); 1 skipped"
+    exists = "exists (not deleted, or re-created since); left as it is"
+
+    piped = run_ok(cli, *args).stdout.splitlines()
+    assert piped[0].startswith("would undo entry ")
+    assert piped[0].endswith(f" UTC): {plan}")  # one line, however long
+    assert f"  skip        {back.uid}: {exists}" in piped
+    assert f"  re-create   {gone.uid}" in piped
+
+    shown = cli.terminal(*args, columns=80)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line for line in lines if len(line) > 80] == []
+    assert f"  re-create   {gone.uid}" in lines
+    heading = lines[: min(n for n, line in enumerate(lines) if gone.uid in line or back.uid in line)]
+    assert " ".join(line.strip() for line in heading) == piped[0]
+    assert heading[0].endswith(" UTC):"), "the plan goes on the next line when the heading is too long"
+    start = lines.index(next(line for line in lines if back.uid in line))
+    assert lines[start].startswith(f"  skip        {back.uid}: ")
+    rest = list(takewhile(lambda line: line.startswith(" " * 14), lines[start + 1 :]))  # under the uid
+    assert rest, "the reason wraps onto the lines under the uid"
+    assert " ".join([lines[start].split(": ", 1)[1], *(line.strip() for line in rest)]) == exists
