@@ -7,8 +7,8 @@ command (by a worker or a person) is skipped and reported, never overwritten:
   again is left alone);
 - changed: its before-image written back over the revision the command left;
 - either, when it would make the task pending with a unique key that another pending task of
-  its namespace holds now (added since): left alone, as two pending tasks of one key would
-  both run;
+  its namespace holds now (one that is not the entry's: added since): left alone, as two
+  pending tasks of one key would both run;
 - added: deleted, if still at the revision the command left (a pending one is first reserved,
   as ``task purge`` does, so no worker claims it between the check and the delete).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from collections import Counter
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -63,12 +64,15 @@ NOT_RECORDED_TEXT = "cannot be undone (earlier state not recorded)"
 SKIP = "skip"
 
 
-def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
-    """Undo one task's change (see the module docstring); :class:`Skip` says why not."""
+def undo_one(
+    client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY, own: Collection[str] = ()
+) -> None:
+    """Undo one task's change (see the module docstring); :class:`Skip` says why not.
+    ``own``: the uids of the entry's tasks, which hold no unique key against each other."""
     if change.op == "delete":
-        _recreate(client, change, entry)
+        _recreate(client, change, entry, own)
     elif change.op == "change":
-        _write_back(client, change, entry)
+        _write_back(client, change, entry, own)
     else:
         _remove_added(client, change, entry)
 
@@ -111,28 +115,29 @@ def pending_key(change: Change, current: TaskView | None) -> Key | None:
     return key
 
 
-def _check_key_free(change: Change, holders: list[str]) -> None:
-    """:class:`Skip` when a pending task other than this one holds the unique key undo would
-    give it (``holders``: the pending tasks holding that key now)."""
-    others = [uid for uid in holders if uid != change.uid]
+def _check_key_free(change: Change, holders: Iterable[str], own: Collection[str]) -> None:
+    """:class:`Skip` when a pending task holds the unique key undo would give this one
+    (``holders``: the pending tasks holding that key now), unless it is a task of the entry
+    (``own``): undo puts the entry's tasks back as they were together, whatever the order in
+    which it gets to them."""
+    others = [uid for uid in holders if uid != change.uid and uid not in own]
     if others:
         raise Skip(key_taken(min(others)))
 
 
-def _key_holders(client: EventixClient, key: Key, uid: str) -> list[str]:
-    """The pending tasks other than ``uid`` holding this unique key now (at most one)."""
+def _key_holders(client: EventixClient, key: Key) -> list[str]:
+    """The pending tasks holding this unique key now."""
     namespace, unique_key = key
-    query = {"unique_key": unique_key, "status": {"$in": list(PENDING)}, "_id": {"$ne": uid}}
-    page = client.by_status(namespace=namespace, filter=query, sort="_id", limit=1)
-    return [task.uid for task in page.tasks]
+    query = {"unique_key": unique_key, "status": {"$in": list(PENDING)}}
+    return [task.uid for task in client.iter_tasks(namespace=namespace, filter=query)]
 
 
-def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry, own: Collection[str]) -> None:
     if change.image is None:
         raise Skip(NO_IMAGE)
     key = pending_key(change, None)
     if key is not None:
-        _check_key_free(change, _key_holders(client, key, change.uid))
+        _check_key_free(change, _key_holders(client, key), own)
     try:  # no revision: an insert, which conflicts with a task under this uid
         stored = client.put_task({**change.image, "revision": None})
     except RevisionConflict:
@@ -169,18 +174,23 @@ def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
     return _check_unchanged(change, current)
 
 
-def decide(change: Change, current: TaskView | None, holders: dict[Key, list[str]] | None = None) -> str:
+def decide(
+    change: Change,
+    current: TaskView | None,
+    holders: dict[Key, list[str]] | None = None,
+    own: Collection[str] = (),
+) -> str:
     """What undo would do to one task, given the task as it is now (``None``: no task under
-    its uid) and the pending tasks holding each unique key now (``holders``), by the checks
-    undo itself makes before it writes: the plan's verb, or :class:`Skip` with the reason undo
-    would give. Reads and writes nothing."""
+    its uid), the pending tasks holding each unique key now (``holders``) and the uids of the
+    entry's tasks (``own``), by the checks undo itself makes before it writes: the plan's
+    verb, or :class:`Skip` with the reason undo would give. Reads and writes nothing."""
     holders = holders or {}
     if change.op == "delete":
         if change.image is None:
             raise Skip(NO_IMAGE)
         key = pending_key(change, current)
         if key is not None:
-            _check_key_free(change, holders.get(key, []))
+            _check_key_free(change, holders.get(key, []), own)
         if current is not None:
             raise Skip(EXISTS)  # undo's insert would conflict with it
     else:
@@ -189,16 +199,16 @@ def decide(change: Change, current: TaskView | None, holders: dict[Key, list[str
         current = _check_unchanged(change, current)
         key = pending_key(change, current)
         if key is not None:
-            _check_key_free(change, holders.get(key, []))
+            _check_key_free(change, holders.get(key, []), own)
     return UNDO_VERBS[change.op]
 
 
-def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry, own: Collection[str]) -> None:
     image = _check_write_back(change)
     current = _unchanged_since(client, change)
     key = pending_key(change, current)
     if key is not None:
-        _check_key_free(change, _key_holders(client, key, change.uid))
+        _check_key_free(change, _key_holders(client, key), own)
     entry.before("change", [current.to_wire()])
     try:
         stored = client.put_task({**image, "revision": change.revision})
@@ -377,13 +387,14 @@ def undo(
             namespace=found.header.get("namespace"),
             undoes=found.id,
         )
+        own = frozenset(change.uid for change in changes)
         with journal as entry:
             run_selected(
                 verb="undone",
                 action_name="undo",
                 uids=changes,
                 total=len(changes),
-                action=lambda change: undo_one(client, change, entry),
+                action=lambda change: undo_one(client, change, entry, own),
                 key=lambda change: change.uid,
                 concurrency=concurrency,
                 fmt=settings.output,
@@ -431,12 +442,13 @@ def dry_run_plan(client: EventixClient, changes: list[Change]) -> list[dict[str,
     current = tasks_now(client, [c.uid for c in changes if c.recorded])
     keys = {pending_key(c, current.get(c.uid)) for c in changes if c.recorded}
     holders = key_holders_now(client, {key for key in keys if key is not None})
+    own = {change.uid for change in changes}
     plan: list[dict[str, Any]] = []
     for change in changes:
         step, reason = NOT_RECORDED, None
         if change.recorded:
             try:
-                step = decide(change, current.get(change.uid), holders)
+                step = decide(change, current.get(change.uid), holders, own)
             except Skip as skip:
                 step, reason = SKIP, skip.reason
         plan.append({"uid": change.uid, "undo": step, "revision": change.revision, "reason": reason})
