@@ -6,6 +6,9 @@ command (by a worker or a person) is skipped and reported, never overwritten:
 - deleted: re-created under its uid from its before-image (an insert: a task that exists
   again is left alone);
 - changed: its before-image written back over the revision the command left;
+- either, when it would make the task pending with a unique key that another pending task of
+  its namespace holds now (one that is not the entry's: added since): left alone, as two
+  pending tasks of one key would both run;
 - added: deleted, if still at the revision the command left (a pending one is first reserved,
   as ``task purge`` does, so no worker claims it between the check and the delete).
 
@@ -15,11 +18,14 @@ The undo is itself a journal entry, so it can be undone in turn.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections import Counter
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from eventix_cli.cli import bulk_run
 from eventix_cli.cli import output as out
 from eventix_cli.cli.bulk import Skip
 from eventix_cli.cli.bulk_run import confirm_or_refuse, run_selected
@@ -28,8 +34,10 @@ from eventix_cli.cli.journaling import NoJournalOption, journal_dir, journaled
 from eventix_cli.cli.options import ConcurrencyOption, OutputOption, TimeoutOption, UrlOption, YesOption
 from eventix_cli.cli.output import Column, Output
 from eventix_cli.cli.state import connect
+from eventix_cli.cli.tables import cell_width, escape
 from eventix_cli.config import require_writable
 from eventix_cli.core.errors import CannotUndo, RevisionConflict, TaskNotFound, UsageError
+from eventix_cli.core.statuses import PENDING_STATUSES
 from eventix_cli.core.times import utcnow
 from eventix_cli.journal.reader import Change, JournalEntry, entries, find_entry
 from eventix_cli.journal.writer import NO_ENTRY, Entry, NoEntry
@@ -56,12 +64,15 @@ NOT_RECORDED_TEXT = "cannot be undone (earlier state not recorded)"
 SKIP = "skip"
 
 
-def undo_one(client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY) -> None:
-    """Undo one task's change (see the module docstring); :class:`Skip` says why not."""
+def undo_one(
+    client: EventixClient, change: Change, entry: Entry | NoEntry = NO_ENTRY, own: Collection[str] = ()
+) -> None:
+    """Undo one task's change (see the module docstring); :class:`Skip` says why not.
+    ``own``: the uids of the entry's tasks, which hold no unique key against each other."""
     if change.op == "delete":
-        _recreate(client, change, entry)
+        _recreate(client, change, entry, own)
     elif change.op == "change":
-        _write_back(client, change, entry)
+        _write_back(client, change, entry, own)
     else:
         _remove_added(client, change, entry)
 
@@ -74,9 +85,59 @@ NOT_FINISHED = "the command did not finish changing it; left as it is"
 UPDATED_UNRECORDED = "it updated an existing task (same unique key) whose earlier state was not recorded"
 
 
-def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+def key_taken(holder: str) -> str:
+    return f"its unique key is held by pending task {holder} now; left as it is"
+
+
+#: the statuses of a pending task: the ones that hold a unique key (a task add updates it)
+PENDING = tuple(str(status) for status in PENDING_STATUSES)
+
+#: a unique key of a namespace: (namespace, unique key)
+Key = tuple[str, str]
+
+
+def pending_key(change: Change, current: TaskView | None) -> Key | None:
+    """The unique key undo would make this task hold as a pending task, if it is not holding
+    it already (pending, under that key, in that namespace): ``None`` when undo adds no holder."""
+    image = change.image
+    if change.op not in ("delete", "change") or image is None:
+        return None
+    if not image.get("unique_key") or str(image.get("status")) not in PENDING:
+        return None
+    key = (str(image.get("namespace")), str(image["unique_key"]))
+    if (
+        change.op == "change"
+        and current is not None
+        and str(current.status) in PENDING
+        and (current.namespace, current.unique_key) == key
+    ):
+        return None  # it holds the key already: writing it back makes no second holder
+    return key
+
+
+def _check_key_free(change: Change, holders: Iterable[str], own: Collection[str]) -> None:
+    """:class:`Skip` when a pending task holds the unique key undo would give this one
+    (``holders``: the pending tasks holding that key now), unless it is a task of the entry
+    (``own``): undo puts the entry's tasks back as they were together, whatever the order in
+    which it gets to them."""
+    others = [uid for uid in holders if uid != change.uid and uid not in own]
+    if others:
+        raise Skip(key_taken(min(others)))
+
+
+def _key_holders(client: EventixClient, key: Key) -> list[str]:
+    """The pending tasks holding this unique key now."""
+    namespace, unique_key = key
+    query = {"unique_key": unique_key, "status": {"$in": list(PENDING)}}
+    return [task.uid for task in client.iter_tasks(namespace=namespace, filter=query)]
+
+
+def _recreate(client: EventixClient, change: Change, entry: Entry | NoEntry, own: Collection[str]) -> None:
     if change.image is None:
         raise Skip(NO_IMAGE)
+    key = pending_key(change, None)
+    if key is not None:
+        _check_key_free(change, _key_holders(client, key), own)
     try:  # no revision: an insert, which conflicts with a task under this uid
         stored = client.put_task({**change.image, "revision": None})
     except RevisionConflict:
@@ -113,25 +174,41 @@ def _unchanged_since(client: EventixClient, change: Change) -> TaskView:
     return _check_unchanged(change, current)
 
 
-def decide(change: Change, current: TaskView | None) -> str:
+def decide(
+    change: Change,
+    current: TaskView | None,
+    holders: dict[Key, list[str]] | None = None,
+    own: Collection[str] = (),
+) -> str:
     """What undo would do to one task, given the task as it is now (``None``: no task under
-    its uid), by the checks undo itself makes before it writes: the plan's verb, or
-    :class:`Skip` with the reason undo would give. Reads and writes nothing."""
+    its uid), the pending tasks holding each unique key now (``holders``) and the uids of the
+    entry's tasks (``own``), by the checks undo itself makes before it writes: the plan's
+    verb, or :class:`Skip` with the reason undo would give. Reads and writes nothing."""
+    holders = holders or {}
     if change.op == "delete":
         if change.image is None:
             raise Skip(NO_IMAGE)
+        key = pending_key(change, current)
+        if key is not None:
+            _check_key_free(change, holders.get(key, []), own)
         if current is not None:
             raise Skip(EXISTS)  # undo's insert would conflict with it
     else:
         if change.op == "change":
             _check_write_back(change)
-        _check_unchanged(change, current)
+        current = _check_unchanged(change, current)
+        key = pending_key(change, current)
+        if key is not None:
+            _check_key_free(change, holders.get(key, []), own)
     return UNDO_VERBS[change.op]
 
 
-def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry) -> None:
+def _write_back(client: EventixClient, change: Change, entry: Entry | NoEntry, own: Collection[str]) -> None:
     image = _check_write_back(change)
     current = _unchanged_since(client, change)
+    key = pending_key(change, current)
+    if key is not None:
+        _check_key_free(change, _key_holders(client, key), own)
     entry.before("change", [current.to_wire()])
     try:
         stored = client.put_task({**image, "revision": change.revision})
@@ -298,23 +375,32 @@ def undo(
             if found.damage
             else "a task add or event post with a unique key updated a pending task without recording it",
         )
-    confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
-    journal = journaled(
-        ctx, settings, "undo", no_journal=no_journal, namespace=found.header.get("namespace"), undoes=found.id
-    )
-    with journal as entry, client:
-        run_selected(
-            verb="undone",
-            action_name="undo",
-            uids=changes,
-            total=len(changes),
-            action=lambda change: undo_one(client, change, entry),
-            key=lambda change: change.uid,
-            concurrency=concurrency,
-            fmt=settings.output,
-            # not the same command again: that would undo this undo (the newest entry now)
-            again=f"`eventix undo {found.id}`",
+    with client:
+        if not yes and bulk_run.interactive():  # asked with the plan as the dry run reads it (one read)
+            counts = Counter(item["undo"] for item in dry_run_plan(client, changes))
+        confirm_or_refuse(f"Undo {described}: {plan_text(counts)}?", yes=yes)
+        journal = journaled(
+            ctx,
+            settings,
+            "undo",
+            no_journal=no_journal,
+            namespace=found.header.get("namespace"),
+            undoes=found.id,
         )
+        own = frozenset(change.uid for change in changes)
+        with journal as entry:
+            run_selected(
+                verb="undone",
+                action_name="undo",
+                uids=changes,
+                total=len(changes),
+                action=lambda change: undo_one(client, change, entry, own),
+                key=lambda change: change.uid,
+                concurrency=concurrency,
+                fmt=settings.output,
+                # not the same command again: that would undo this undo (the newest entry now)
+                again=f"`eventix undo {found.id}`",
+            )
 
 
 #: uids asked for in one listing request of a dry run
@@ -332,20 +418,105 @@ def tasks_now(client: EventixClient, uids: list[str]) -> dict[str, TaskView]:
     return found
 
 
+def key_holders_now(client: EventixClient, keys: set[Key]) -> dict[Key, list[str]]:
+    """The pending tasks holding each of these unique keys now, by namespace and key."""
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, unique_key in sorted(keys):
+        by_namespace.setdefault(namespace, []).append(unique_key)
+    holders: dict[Key, list[str]] = {}
+    for namespace, unique_keys in by_namespace.items():
+        for start in range(0, len(unique_keys), READ_CHUNK):
+            query = {
+                "unique_key": {"$in": unique_keys[start : start + READ_CHUNK]},
+                "status": {"$in": list(PENDING)},
+            }
+            for task in client.iter_tasks(namespace=namespace, filter=query):
+                holders.setdefault((namespace, task.unique_key), []).append(task.uid)
+    return holders
+
+
 def dry_run_plan(client: EventixClient, changes: list[Change]) -> list[dict[str, Any]]:
-    """What undo would do to each task, decided as undo decides it on the tasks as they are
-    now (read, nothing written): its verb, ``skip`` with undo's reason, or ``cannot undo``."""
+    """What undo would do to each task, decided as undo decides it on the tasks (and the
+    holders of their unique keys) as they are now (read, nothing written): its verb, ``skip``
+    with undo's reason, or ``cannot undo``."""
     current = tasks_now(client, [c.uid for c in changes if c.recorded])
+    keys = {pending_key(c, current.get(c.uid)) for c in changes if c.recorded}
+    holders = key_holders_now(client, {key for key in keys if key is not None})
+    own = {change.uid for change in changes}
     plan: list[dict[str, Any]] = []
     for change in changes:
         step, reason = NOT_RECORDED, None
         if change.recorded:
             try:
-                step = decide(change, current.get(change.uid))
+                step = decide(change, current.get(change.uid), holders, own)
             except Skip as skip:
                 step, reason = SKIP, skip.reason
         plan.append({"uid": change.uid, "undo": step, "revision": change.revision, "reason": reason})
     return plan
+
+
+#: where a reason goes on when it wraps: under the task's uid
+REASON_INDENT = 14
+#: the fewest columns a reason is wrapped into beside the uid; with fewer it starts below it
+REASON_ROOM = 20
+
+
+def _wrap(text: str, width: int, first: str, indent: int) -> list[str]:
+    """``text`` after ``first`` on its first line, wrapped at words into ``width`` columns, the
+    lines after the first indented by ``indent``. A word is never broken (a uid stays whole)."""
+    width = max(width, indent + REASON_ROOM)  # a terminal narrower than that wraps it itself
+    if len(first) + REASON_ROOM > width:
+        return [
+            first.rstrip(),
+            *textwrap.wrap(
+                text,
+                width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            ),
+        ]
+    lines = textwrap.wrap(
+        text,
+        width,
+        initial_indent=" " * len(first),
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return [first + lines[0][len(first) :], *lines[1:]]
+
+
+def heading_lines(heading: str, plan: str, width: int | None) -> list[str]:
+    """The dry run's first line (``heading`` and the plan), or, wider than ``width``, the plan
+    on the lines below it."""
+    text = f"{heading} {plan}"
+    if width is None or cell_width(text) <= width:
+        return [text]
+    return [
+        heading,
+        *textwrap.wrap(
+            plan,
+            max(width, REASON_ROOM),
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        ),
+    ]
+
+
+def plan_lines(item: dict[str, Any], width: int | None) -> list[str]:
+    """One task of the dry run: what undo would do, its uid and the reason of a skip, on one
+    line; on a terminal narrower than that (``width``) the reason wraps under the uid."""
+    text = f"  {item['undo']:<10}  {escape(str(item['uid']))}"
+    if not item["reason"]:
+        return [text]
+    reason = escape(str(item["reason"]))
+    if width is None or cell_width(f"{text}: {reason}") <= width:
+        return [f"{text}: {reason}"]
+    return _wrap(reason, width, f"{text}: ", REASON_INDENT)
 
 
 def _dry_run(fmt: str | None, found: JournalEntry, plan: list[dict[str, Any]], described: str) -> None:
@@ -354,10 +525,12 @@ def _dry_run(fmt: str | None, found: JournalEntry, plan: list[dict[str, Any]], d
     if printer.format == "json":
         printer.document({"dry_run": True, "entry": found.summary(), "plan": plan, "counts": dict(counts)})
     elif printer.format == "table":
-        out.line(f"would undo {described}: {plan_text(counts)}")
+        width = printer.table_width()  # None in a pipe: never cut nor wrapped
+        for text in heading_lines(f"would undo {described}:", plan_text(counts), width):
+            out.line(text)
         for item in plan[:5]:
-            reason = f": {item['reason']}" if item["reason"] else ""
-            out.line(f"  {item['undo']:<10}  {item['uid']}{reason}")
+            for text in plan_lines(item, width):
+                out.line(text)
         if len(plan) > 5:
             out.line(f"  ... and {len(plan) - 5:,} more (-o json lists them all)")
     else:

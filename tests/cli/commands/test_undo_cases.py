@@ -6,6 +6,7 @@ from __future__ import annotations
 import _thread
 import json
 import time
+from itertools import takewhile
 from pathlib import Path
 
 from eventix_cli.cli import bulk
@@ -13,6 +14,9 @@ from eventix_cli.cli.commands import undo as undo_command
 from eventix_cli.cli.journaling import journal_dir
 from eventix_cli.client.api import EventixClient
 from eventix_cli.core.statuses import TaskStatus
+from eventix_cli.core.task import Task
+from eventix_cli.core.view import TaskView
+from eventix_cli.journal.reader import Change
 from tests.cli.commands.test_undo import run_ok, snapshot, undo
 from tests.support.tasks import failed, seed
 
@@ -29,8 +33,8 @@ def test_an_undo_cut_short_names_the_entry_to_undo_again(cli, server, namespace,
         runs.append(self)
         real_run_threads(self, concurrency)
 
-    def undo_one(client, change, entry=undo_command.NO_ENTRY) -> None:
-        real_undo_one(client, change, entry)
+    def undo_one(client, change, *rest) -> None:
+        real_undo_one(client, change, *rest)
         if len(runs) == 1 and len(runs[0].result.done) == 1:  # Ctrl-C after the second task
             _thread.interrupt_main()
             deadline = time.monotonic() + 30
@@ -198,3 +202,141 @@ def test_a_dry_run_skips_a_deleted_task_that_exists_again(cli, server, namespace
     report = json.loads(undo(cli, server).stdout)
     assert report["done"] == [gone.uid]
     assert report["skipped"] == [{"uid": back.uid, "reason": plan[back.uid][1]}]
+
+
+def test_undo_of_a_cancel_never_makes_a_second_pending_task_of_one_unique_key(cli, server, namespace) -> None:
+    add = ("task", "add", "job", "--url", server.url, "-n", namespace, "--unique-key", "k1")
+    old = run_ok(cli, *add).stdout.strip()
+    run_ok(cli, "task", "cancel", old, "--url", server.url, "-n", namespace)
+    cancel_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    new = run_ok(cli, *add).stdout.strip()  # the key is taken again: a new pending task
+    assert new != old
+
+    plan = _plan(cli("undo", str(cancel_id), "--url", server.url, "--dry-run", "-o", "json"))
+    undone = undo(cli, server, str(cancel_id))
+    pending = [
+        uid
+        for uid, doc in snapshot(server.url, namespace).items()
+        if doc["unique_key"] == "k1" and doc["status"] in ("scheduled", "retry")
+    ]
+    assert pending == [new], "two pending tasks of one unique key"
+    reason = f"its unique key is held by pending task {new} now; left as it is"
+    assert plan[old] == ("skip", reason)
+    assert json.loads(undone.stdout)["skipped"] == [{"uid": old, "reason": reason}]
+
+
+def test_a_redo_never_writes_a_task_back_to_pending_beside_a_new_holder_of_its_key(
+    cli, server, namespace
+) -> None:
+    bad = failed(server.url, namespace, unique_key="k1")[0]
+    run_ok(cli, "task", "retry", bad.uid, "--url", server.url)  # error -> scheduled: holds k1
+    run_ok(cli, "undo", "--url", server.url, "--yes")  # back to error
+    undo_id = json.loads(run_ok(cli, "history", "-o", "json").stdout)[0]["id"]
+    new = run_ok(cli, "task", "add", "job", "--url", server.url, "-n", namespace, "--unique-key", "k1")
+    new_uid = new.stdout.strip()
+
+    plan = _plan(cli("undo", str(undo_id), "--url", server.url, "--dry-run", "-o", "json"))
+    redone = undo(cli, server, str(undo_id))  # would write bad back to scheduled
+    reason = f"its unique key is held by pending task {new_uid} now; left as it is"
+    assert plan[bad.uid] == ("skip", reason)
+    assert json.loads(redone.stdout)["skipped"] == [{"uid": bad.uid, "reason": reason}]
+    assert {uid: doc["status"] for uid, doc in snapshot(server.url, namespace).items()} == {
+        bad.uid: "error",
+        new_uid: "scheduled",
+    }
+
+
+def test_tasks_of_one_entry_do_not_hold_their_key_against_each_other(cli, server, namespace) -> None:
+    """Two pending tasks of one key cancelled together are both put back, as the dry run says:
+    undo restores the entry's own state; only a task that is not the entry's blocks the key.
+    (Were the first re-created to block the second, the outcome would hang on their order,
+    and on which check came first at a concurrency above 1.)"""
+    first = seed(server.url, namespace, 1, unique_key="k1")[0]
+    with EventixClient(server.url) as client:  # a second pending task of k1, as one was made
+        second = client.put_task({**first.to_wire(), "uid": "0" * 32, "revision": None})
+    run_ok(cli, "task", "cancel", first.uid, second.uid, "--url", server.url, "-n", namespace)
+    plan = _plan(cli("undo", "--url", server.url, "--dry-run", "-o", "json"))
+    assert plan == {first.uid: ("re-create", None), second.uid: ("re-create", None)}
+    report = json.loads(undo(cli, server, "--concurrency", "1").stdout)
+    assert sorted(report["done"]) == sorted([first.uid, second.uid])
+    assert set(snapshot(server.url, namespace)) == {first.uid, second.uid}
+
+
+def test_a_write_back_to_pending_is_skipped_only_when_it_adds_a_holder_of_the_key() -> None:
+    """undo's decision on a changed task whose before-image is pending with a unique key: a
+    task pending under that key already adds no holder by being written back; one that is not
+    (another status, another key) would make a second pending task of the key."""
+    image = Task(task="job", namespace="ns", unique_key="k1").to_wire()
+    other = "f" * 32
+
+    def decision(**now: object) -> str:
+        current = TaskView({**image, "revision": "3-x", **now})
+        change = Change(image["uid"], "change", revision="3-x", image=image, confirmed=True)
+        try:
+            return undo_command.decide(change, current, {("ns", "k1"): sorted([image["uid"], other])})
+        except bulk.Skip as skip:
+            return skip.reason
+
+    taken = f"its unique key is held by pending task {other} now; left as it is"
+    assert decision() == "write back"  # pending under k1 already
+    assert decision(status="retry") == "write back"
+    assert decision(status="error") == taken
+    assert decision(unique_key="k2") == taken
+    assert decision(unique_key=None) == taken
+    assert decision(namespace="elsewhere") == taken
+
+
+def test_the_question_says_what_the_dry_run_says(cli, server, namespace, monkeypatch) -> None:
+    """On a terminal undo asks with the plan read from the tasks as they are now, as the dry
+    run shows it, not with the journal's plan (which counts a task that exists again)."""
+    monkeypatch.setattr("eventix_cli.cli.bulk_run.interactive", lambda: True)
+    gone, back = seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    with EventixClient(server.url) as client:
+        client.put_task({**back.to_wire(), "revision": None})  # re-created under its uid
+    dry = run_ok(cli, "undo", "--url", server.url, "--dry-run").stdout.splitlines()[0]
+    assert dry.endswith(": re-create 1 task(s); 1 skipped")
+    plan = dry.removeprefix("would undo ")
+
+    declined = cli("undo", "--url", server.url, input="n\n")
+    assert declined.exit_code == 0, declined.stderr
+    assert f"Undo {plan}? [y/N]" in declined.stderr
+    assert set(snapshot(server.url, namespace)) == {back.uid}
+
+    confirmed = cli("undo", "--url", server.url, "-o", "json", input="y\n")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert f"Undo {plan}? [y/N]" in confirmed.stderr
+    assert json.loads(confirmed.stdout)["done"] == [gone.uid]
+    assert set(snapshot(server.url, namespace)) == {gone.uid, back.uid}
+
+
+def test_dry_run_lines_fit_80_columns_on_a_terminal_and_are_never_cut_in_a_pipe(
+    cli, server, namespace
+) -> None:
+    gone, back = seed(server.url, namespace, 2, status=TaskStatus.done)
+    run_ok(cli, "task", "purge", "--url", server.url, "-n", namespace, "-s", "done", "--yes")
+    with EventixClient(server.url) as client:
+        client.put_task({**back.to_wire(), "revision": None})  # re-created under its uid
+    args = ("undo", "--url", server.url, "--dry-run")
+    plan = "re-create 1 task(s); 1 skipped"
+    exists = "exists (not deleted, or re-created since); left as it is"
+
+    piped = run_ok(cli, *args).stdout.splitlines()
+    assert piped[0].startswith("would undo entry ")
+    assert piped[0].endswith(f" UTC): {plan}")  # one line, however long
+    assert f"  skip        {back.uid}: {exists}" in piped
+    assert f"  re-create   {gone.uid}" in piped
+
+    shown = cli.terminal(*args, columns=80)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line for line in lines if len(line) > 80] == []
+    assert f"  re-create   {gone.uid}" in lines
+    heading = lines[: min(n for n, line in enumerate(lines) if gone.uid in line or back.uid in line)]
+    assert " ".join(line.strip() for line in heading) == piped[0]
+    assert heading[0].endswith(" UTC):"), "the plan goes on the next line when the heading is too long"
+    start = lines.index(next(line for line in lines if back.uid in line))
+    assert lines[start].startswith(f"  skip        {back.uid}: ")
+    rest = list(takewhile(lambda line: line.startswith(" " * 14), lines[start + 1 :]))  # under the uid
+    assert rest, "the reason wraps onto the lines under the uid"
+    assert " ".join([lines[start].split(": ", 1)[1], *(line.strip() for line in rest)]) == exists
