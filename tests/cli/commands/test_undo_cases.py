@@ -6,6 +6,7 @@ from __future__ import annotations
 import _thread
 import json
 import time
+import uuid
 from itertools import takewhile
 from pathlib import Path
 
@@ -253,7 +254,9 @@ def test_tasks_of_one_entry_do_not_hold_their_key_against_each_other(cli, server
     and on which check came first at a concurrency above 1.)"""
     first = seed(server.url, namespace, 1, unique_key="k1")[0]
     with EventixClient(server.url) as client:  # a second pending task of k1, as one was made
-        second = client.put_task({**first.to_wire(), "uid": "0" * 32, "revision": None})
+        # a uid of its own: the servers are shared by the session, where other tests name
+        # "0" * 32 as a task that is not there
+        second = client.put_task({**first.to_wire(), "uid": uuid.uuid4().hex, "revision": None})
     run_ok(cli, "task", "cancel", first.uid, second.uid, "--url", server.url, "-n", namespace)
     plan = _plan(cli("undo", "--url", server.url, "--dry-run", "-o", "json"))
     assert plan == {first.uid: ("re-create", None), second.uid: ("re-create", None)}
