@@ -185,6 +185,24 @@ def fit_columns(
     return keep, fitted if fitted is not None else [max(widths[i], header(i)) for i in keep]
 
 
+def hidden_note(headers: Sequence[str], pick_option: str | None, width: int | None) -> str:
+    """The line that names the columns a table left out to fit ``width`` cells, and how to
+    see them all, on one line: the hint shortened first, then the names cut from the end
+    (an ellipsis for the rest), then the hint left out; at the narrowest, the line cut."""
+    hints = (
+        [f" (all: {pick_option} or a pipe)", f" (all: {pick_option})"] if pick_option else [" (all: a pipe)"]
+    )
+    names = [", ".join(headers)] + [", ".join([*headers[:n], "…"]) for n in range(len(headers) - 1, 0, -1)]
+    notes = [f"hidden: {names[0]}{hint}" for hint in hints]
+    notes += [f"hidden: {shown}{hints[-1]}" for shown in names[1:]]
+    notes += [f"hidden: {shown}" for shown in names]
+    if width is None:
+        return notes[0]
+    # the ellipsis takes one cell: measured as a dot, so that plain headers need no rich
+    fits = (note for note in notes if cell_width(note.replace("…", ".")) <= width)
+    return next(fits, None) or cut_cell(notes[-1], width)
+
+
 def cut_cell(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells, an ellipsis marking the cut."""
     if cell_width(text) <= width:

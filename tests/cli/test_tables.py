@@ -16,6 +16,7 @@ from eventix_cli.cli.tables import (
     Column,
     escape,
     fit_columns,
+    hidden_note,
     idle_columns,
     join_row,
     select_columns,
@@ -173,3 +174,22 @@ def test_columns_go_to_keep_a_name_whole_only_when_that_is_enough() -> None:
     keep, fitted = fit_columns(columns, [32, 200, 8], 70)
     assert keep == [0, 1, 2]  # the name is cut anyway: the ETA stays
     assert fitted == [32, 24, 8]
+
+
+def test_the_hidden_columns_line_is_one_line_at_any_width_from_40() -> None:
+    hidden = ["NAMESPACE", "PRIO", "ETA", "UNIQUE KEY", "RETRIES LEFT"]
+    whole = "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT"
+    assert hidden_note(hidden, "--columns", None) == f"{whole} (all: --columns or a pipe)"
+    assert hidden_note(hidden, "--columns", 81) == f"{whole} (all: --columns or a pipe)"
+    assert hidden_note(hidden, "--columns", 80) == f"{whole} (all: --columns)"  # the hint goes first
+    assert (
+        hidden_note(hidden, "--columns", 60) == "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, … (all: --columns)"
+    )
+    assert hidden_note(["PRIO"], None, 80) == "hidden: PRIO (all: a pipe)"
+    for option in ("--columns", None):
+        for count in range(1, len(hidden) + 1):
+            for width in range(40, 130):
+                note = hidden_note(hidden[:count], option, width)
+                assert cell_len(note) <= width, (count, width, note)
+                assert note.startswith(f"hidden: {hidden[0]}")
+                assert "\n" not in note

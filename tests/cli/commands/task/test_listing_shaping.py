@@ -65,10 +65,6 @@ def test_80_columns_drop_what_tells_nothing_first_and_keep_names_whole(cli, embe
     assert "--columns" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with five columns hidden the hidden-columns line is 81 characters: it wraps at 80",
-)
 def test_80_columns_the_hidden_columns_line_fits_too(cli, embedded_url, namespace) -> None:
     _long_tasks(embedded_url, namespace)
     result = _shown(cli, embedded_url, namespace, columns=80)
