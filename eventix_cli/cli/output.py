@@ -24,6 +24,7 @@ from eventix_cli.cli.tables import (
     cell_width,
     escape,
     fit_columns,
+    hidden_note,
     idle_columns,
     join_row,
     wrap_cells,
@@ -296,8 +297,7 @@ class Output:
             self._write("\n".join(lines) + "\n")
             self.stream.flush()
         if self.hidden:
-            how = f"{self.pick_option} or a pipe" if self.pick_option else "a pipe"
-            message(f"hidden: {', '.join(self.hidden)} (all: {how})", dim=True)
+            message(hidden_note(self.hidden, self.pick_option, self.table_width()), dim=True)
         return len(lines) - (1 if lines and self.headers else 0)
 
 

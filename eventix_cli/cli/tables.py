@@ -31,7 +31,9 @@ class Column:
     On a narrow terminal, a droppable column (``drop`` > 0, or ``idle_drop``) that tells
     nothing (empty, or one value in every row) goes first; then values are shortened (by
     ``cut``) to SHORTEST_CELL; then columns are dropped by ``drop`` (the highest first; 0
-    never); a header is never cut.
+    never); a header is never cut. ``shortest``: the fewest cells a value is cut to, in place
+    of SHORTEST_CELL first and of 4 at the narrowest (a uid beside others: enough to tell rows
+    apart).
     ``optional`` columns are left out of a table when no row has a value in them (an error
     class in a listing without failures). ``colours`` maps a value to its colour.
     """
@@ -46,6 +48,7 @@ class Column:
     cut: int = CUT_NORMAL
     colours: Mapping[str, str] | None = None
     idle_drop: bool = False  # may go when it tells nothing, even with ``drop`` 0 (a count of 0 everywhere)
+    shortest: int | None = None  # the fewest cells a value is ever cut to (see above)
 
     def cell(self, record: Mapping[str, Any]) -> str:
         value = record.get(self.key)
@@ -121,23 +124,34 @@ SHORTEST_CELL = 12  # a flexible column is never shortened below this (or its he
 
 
 def fit_columns(
-    columns: Sequence[Column], widths: Sequence[int], limit: int | None, idle: Sequence[int] = ()
+    columns: Sequence[Column],
+    widths: Sequence[int],
+    limit: int | None,
+    idle: Sequence[int] = (),
+    *,
+    gap: int = TABLE_GAP,
+    drop_last: bool = False,
 ) -> tuple[list[int], list[int]]:
-    """Which columns to show, and how wide, to fit ``limit`` cells.
+    """Which columns to show, and how wide, to fit ``limit`` cells (``gap`` cells apart).
 
     Unlimited (a pipe): everything, full width. Otherwise the droppable columns in ``idle``
     (see idle_columns) go first, in that order, until the rest fits whole. Then columns are
     dropped by their ``drop`` rank (highest first) until the rest fits with flexible columns
     shortened, in ``cut`` order, to no less than SHORTEST_CELL, the ``CUT_LAST`` ones kept
     whole while a column can still go (when that lets them fit whole at all); only when
-    nothing more can be dropped are they shortened further, never below their header.
+    nothing more can be dropped are they shortened further, never below their header. A
+    column's ``shortest`` takes the place of both floors.
+
+    ``drop_last`` (a table on screen, whose columns should not come and go as its rows
+    change): values are shortened, in the same order, as far as they can be before any
+    column is dropped; when even then nothing fits, the columns are at their shortest.
     """
     keep = list(range(len(columns)))
     if limit is None:
         return keep, list(widths)
 
     def whole(indexes: list[int]) -> bool:
-        return sum(widths[i] for i in indexes) + TABLE_GAP * (len(indexes) - 1) <= limit
+        return sum(widths[i] for i in indexes) + gap * (len(indexes) - 1) <= limit
 
     for i in idle:
         if whole(keep):
@@ -146,7 +160,7 @@ def fit_columns(
             keep.remove(i)
 
     def shrunk(indexes: list[int], floor_of: Callable[[int], int]) -> list[int] | None:
-        budget = limit - TABLE_GAP * (len(indexes) - 1)
+        budget = limit - gap * (len(indexes) - 1)
         sized = {i: widths[i] for i in indexes}
         excess = sum(sized.values()) - budget
         while excess > 0:
@@ -163,13 +177,25 @@ def fit_columns(
         return cell_width(columns[i].header)
 
     def gentle(i: int) -> int:
-        return max(header(i), min(widths[i], SHORTEST_CELL))
+        return max(header(i), min(widths[i], columns[i].shortest or SHORTEST_CELL))
 
     def spared(i: int) -> int:  # while a column can still go, task names and errors stay whole
         return widths[i] if columns[i].cut == CUT_LAST else gentle(i)
 
     def hard(i: int) -> int:
-        return max(header(i), min(widths[i], 4))
+        return max(header(i), min(widths[i], columns[i].shortest or 4))
+
+    if drop_last:
+        while True:
+            fitted = shrunk(keep, gentle)
+            if fitted is None:
+                fitted = shrunk(keep, hard)
+            if fitted is not None:
+                return keep, fitted
+            droppable = [i for i in keep if columns[i].drop > 0]
+            if not droppable:
+                return keep, [widths[i] if columns[i].min_width is not None else hard(i) for i in keep]
+            keep.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
 
     # sparing is worth dropping columns only if task names and errors fit whole in the end
     spare = shrunk([i for i in keep if columns[i].drop == 0], spared) is not None
@@ -183,6 +209,24 @@ def fit_columns(
         keep.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
     fitted = shrunk(keep, hard)
     return keep, fitted if fitted is not None else [max(widths[i], header(i)) for i in keep]
+
+
+def hidden_note(headers: Sequence[str], pick_option: str | None, width: int | None) -> str:
+    """The line that names the columns a table left out to fit ``width`` cells, and how to
+    see them all, on one line: the hint shortened first, then the names cut from the end
+    (an ellipsis for the rest), then the hint left out; at the narrowest, the line cut."""
+    hints = (
+        [f" (all: {pick_option} or a pipe)", f" (all: {pick_option})"] if pick_option else [" (all: a pipe)"]
+    )
+    names = [", ".join(headers)] + [", ".join([*headers[:n], "…"]) for n in range(len(headers) - 1, 0, -1)]
+    notes = [f"hidden: {names[0]}{hint}" for hint in hints]
+    notes += [f"hidden: {shown}{hints[-1]}" for shown in names[1:]]
+    notes += [f"hidden: {shown}" for shown in names]
+    if width is None:
+        return notes[0]
+    # the ellipsis takes one cell: measured as a dot, so that plain headers need no rich
+    fits = (note for note in notes if cell_width(note.replace("…", ".")) <= width)
+    return next(fits, None) or cut_cell(notes[-1], width)
 
 
 def cut_cell(text: str, width: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import unicodedata
+from dataclasses import replace
 
 from rich.cells import cell_len
 
@@ -16,6 +17,7 @@ from eventix_cli.cli.tables import (
     Column,
     escape,
     fit_columns,
+    hidden_note,
     idle_columns,
     join_row,
     select_columns,
@@ -173,3 +175,96 @@ def test_columns_go_to_keep_a_name_whole_only_when_that_is_enough() -> None:
     keep, fitted = fit_columns(columns, [32, 200, 8], 70)
     assert keep == [0, 1, 2]  # the name is cut anyway: the ETA stays
     assert fitted == [32, 24, 8]
+
+
+def test_the_hidden_columns_line_is_one_line_at_any_width_from_40() -> None:
+    hidden = ["NAMESPACE", "PRIO", "ETA", "UNIQUE KEY", "RETRIES LEFT"]
+    whole = "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT"
+    assert hidden_note(hidden, "--columns", None) == f"{whole} (all: --columns or a pipe)"
+    assert hidden_note(hidden, "--columns", 81) == f"{whole} (all: --columns or a pipe)"
+    assert hidden_note(hidden, "--columns", 80) == f"{whole} (all: --columns)"  # the hint goes first
+    assert (
+        hidden_note(hidden, "--columns", 60) == "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, … (all: --columns)"
+    )
+    assert hidden_note(["PRIO"], None, 80) == "hidden: PRIO (all: a pipe)"
+    for option in ("--columns", None):
+        for count in range(1, len(hidden) + 1):
+            for width in range(40, 130):
+                note = hidden_note(hidden[:count], option, width)
+                assert cell_len(note) <= width, (count, width, note)
+                assert note.startswith(f"hidden: {hidden[0]}")
+                assert "\n" not in note
+
+
+def test_a_table_on_screen_cuts_every_value_it_can_before_a_column_goes() -> None:
+    columns = [
+        Column("mark", "", min_width=1),
+        Column("uid", "UID", cut=CUT_FIRST, shortest=9),
+        Column("task", "TASK", cut=CUT_LAST),
+        Column("status", "STATUS"),
+        Column("eta", "ETA", drop=3),
+        Column("retries", "RETRIES LEFT", drop=7),
+        Column("error", "ERROR", cut=CUT_LAST),
+    ]
+    widths = [1, 32, 14, 9, 7, 12, 14]
+    gap = 2
+
+    def total(fitted: list[int]) -> int:
+        return sum(fitted) + gap * (len(fitted) - 1)
+
+    keep, fitted = fit_columns(columns, widths, 200, gap=gap, drop_last=True)
+    assert (keep, fitted) == (list(range(7)), widths)
+    # the uid goes to its shortest (not to SHORTEST_CELL first) before anything else is cut
+    keep, fitted = fit_columns(columns, widths, total(widths) - 23, gap=gap, drop_last=True)
+    assert fitted == [1, 9, 14, 9, 7, 12, 14]
+    # then the other values, to their headers at the narrowest, and task names and errors last:
+    # no column goes, even the ones a listing would drop first
+    keep, fitted = fit_columns(columns, widths, total(widths) - 29, gap=gap, drop_last=True)
+    assert keep == list(range(7))
+    assert fitted == [1, 9, 14, 6, 4, 12, 14]
+    keep, fitted = fit_columns(columns, widths, total(widths) - 33, gap=gap, drop_last=True)
+    assert fitted == [1, 9, 12, 6, 4, 12, 12]
+    # a column goes (by rank) only when nothing fits with every value at its shortest
+    floor = total([1, 9, 4, 6, 4, 12, 5])
+    keep, fitted = fit_columns(columns, widths, floor, gap=gap, drop_last=True)
+    assert keep == list(range(7))
+    keep, fitted = fit_columns(columns, widths, floor - 1, gap=gap, drop_last=True)
+    assert keep == [0, 1, 2, 3, 4, 6]  # RETRIES LEFT went
+    assert total(fitted) <= floor - 1
+    # nothing more to drop: every column at its shortest, the uid never below its own
+    keep, fitted = fit_columns(columns, widths, 10, gap=gap, drop_last=True)
+    assert keep == [0, 1, 2, 3, 6]
+    assert fitted == [1, 9, 4, 6, 5]
+
+
+def test_a_table_on_screen_fits_when_it_can_over_many_inputs() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        columns = [
+            replace(c, cut=rng.choice([CUT_FIRST, CUT_LAST, 1]), shortest=rng.choice([None, None, 9]))
+            for c in _columns(rng, rng.randint(1, 8))
+        ]
+        widths = [max(len(c.header), c.min_width or 0, rng.randint(1, 60)) for c in columns]
+        limit, gap = rng.randint(20, 200), rng.randint(1, 3)
+        keep, fitted = fit_columns(columns, widths, limit, gap=gap, drop_last=True)
+        assert keep == sorted(keep)
+        dropped = [c for i, c in enumerate(columns) if i not in keep]
+        assert all(c.drop > 0 for c in dropped)
+        for i, width in zip(keep, fitted, strict=True):
+            column = columns[i]
+            assert min(widths[i], max(len(column.header), column.shortest or 0)) <= width <= widths[i]
+            if column.min_width is not None:
+                assert width == widths[i]
+        total = sum(fitted) + gap * (len(fitted) - 1)
+        if dropped:  # a column went only because the rest did not fit even at their shortest
+            assert total <= limit or not any(columns[i].drop > 0 for i in keep)
+        if total > limit:  # nothing fits: every kept value is at its shortest
+            assert all(
+                w
+                == (
+                    widths[i]
+                    if columns[i].min_width
+                    else max(len(columns[i].header), min(widths[i], columns[i].shortest or 4))
+                )
+                for i, w in zip(keep, fitted, strict=True)
+            )

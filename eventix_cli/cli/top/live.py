@@ -17,7 +17,7 @@ from eventix_cli.core.text import escape
 from eventix_cli.core.times import utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from textual.app import ComposeResult
 
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 STATUS_STYLES = {"error": "red", "retry": "yellow", "done": "green", "processing": "blue"}
 
 
-def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+def status_text(status: str, shown: str | None = None) -> Text:
+    """A status in its colour; ``shown``: the text shown instead (the status cut to fit)."""
+    return Text(status if shown is None else shown, style=STATUS_STYLES.get(status, ""))
 
 
 def one_line(exc: BaseException) -> str:
@@ -164,20 +165,34 @@ class LiveScreen(Screen[None]):
 
 
 def refill(
-    table: DataTable, rows: Iterable[tuple[str, list[Any]]], *, cursor_shift: int = 0, keep: bool = True
+    table: DataTable,
+    rows: Iterable[tuple[str, list[Any]]],
+    *,
+    cursor_shift: int = 0,
+    keep: bool = True,
+    columns: Sequence[tuple[str, str, int]] | None = None,
 ) -> None:
     """Replace a table's rows keeping the cursor on the same row (by key, else by position
     moved by ``cursor_shift``) at the same place on the screen: the scroll moves with it, so
     nothing on the screen jumps. ``keep=False`` puts the cursor on the first row instead (a new
     selection). Rows the same as those shown, in the same order, leave the table alone:
-    redrawing every cell is most of a refresh's CPU, and a quiet queue's rows rarely change."""
+    redrawing every cell is most of a refresh's CPU, and a quiet queue's rows rarely change.
+
+    ``columns`` (label, key, width): the table's columns, of those fixed widths, put in place
+    of the ones it has when they differ (a table keeps a column's widest cell's width across
+    ``clear()``: a narrower screen would not narrow it)."""
     rows = list(rows)
-    if keep and not cursor_shift and _shown(table, rows):
+    columns = list(columns) if columns is not None else None
+    same_columns = columns is None or _columns_of(table) == columns
+    if keep and not cursor_shift and same_columns and _shown(table, rows):
         return
     key = cursor_key(table) if keep else None
     old_index, old_scroll = (table.cursor_row, table.scroll_y) if keep else (0, 0)
     index = old_index + cursor_shift
-    table.clear()
+    table.clear(columns=not same_columns)
+    if not same_columns and columns is not None:
+        for label, column_key, width in columns:
+            table.add_column(label, key=column_key, width=width)
     keys = []
     for row_key, cells in rows:
         table.add_row(*cells, key=row_key)
@@ -188,6 +203,14 @@ def refill(
         index = max(0, min(index, len(keys) - 1))
         table.move_cursor(row=index, scroll=False)
         table.scroll_to(y=max(0, old_scroll + index - old_index), animate=False, immediate=True)
+
+
+def _columns_of(table: DataTable) -> list[tuple[str, str, int]]:
+    """A table's columns as (label, key, width); an automatic width counts as none (-1)."""
+    return [
+        (column.label.plain, str(column.key.value), -1 if column.auto_width else column.width)
+        for column in table.ordered_columns
+    ]
 
 
 def _shown(table: DataTable, rows: list[tuple[str, list[Any]]]) -> bool:

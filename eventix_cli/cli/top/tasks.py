@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from eventix_cli.cli.bulk import Skip
-from eventix_cli.cli.tables import cell_width, cut_cell
+from eventix_cli.cli.tables import CUT_FIRST, CUT_LAST, Column, cell_width, cut_cell, fit_columns
 from eventix_cli.cli.task_rows import task_row
 from eventix_cli.cli.top import keys
 from eventix_cli.cli.top.actions import ACTIONS, check_writable, question, report, run_action
@@ -30,36 +31,71 @@ if TYPE_CHECKING:
     from eventix_cli.cli.top.actions import TaskAction
     from eventix_cli.core.view import TaskView
 
-COLUMNS = (
-    ("", "mark"),
-    ("UID", "uid"),
-    ("TASK", "task"),
-    ("STATUS", "status"),
-    ("PRIO", "priority"),
-    ("ETA", "eta"),
-    ("RETRIES LEFT", "retries_left"),
-    ("ERROR", "error"),
-)
 EDGE = 3  # rows from the end of the loaded ones at which the next page is loaded
 #: the fewest cells a uid is cut to when the screen is narrow (8 characters and an ellipsis:
 #: enough to tell rows apart; enter shows it whole, and the row keys stay whole)
 SHORTEST_UID = 9
-#: cells each column takes beside its text (DataTable's padding), and the vertical scrollbar's
-CELL_PADDING, SCROLLBAR = 2, 2
+#: the columns, fitted to the screen as listings are (tables.fit_columns): uids cut first,
+#: task names and errors last; a column goes (highest ``drop`` first) only when nothing fits
+#: even with every value at its shortest
+COLUMNS = (
+    Column("mark", "", min_width=1),
+    Column("uid", "UID", cut=CUT_FIRST, shortest=SHORTEST_UID),
+    Column("task", "TASK", cut=CUT_LAST),
+    Column("status", "STATUS"),
+    Column("priority", "PRIO", drop=4),
+    Column("eta", "ETA", drop=3),
+    Column("retries_left", "RETRIES LEFT", drop=7),
+    Column("error", "ERROR", cut=CUT_LAST),
+)
+#: cells on each side of a value (DataTable's cell padding): columns are twice that apart
+CELL_PADDING = 1
 
 
-def task_cells(task: TaskView, now: dt.datetime, marked: bool) -> list[Any]:
+def task_cells(task: TaskView, now: dt.datetime, marked: bool) -> list[str]:
+    """A task's values, in the order of COLUMNS, as plain text."""
     row = task_row(task, now)
     return [
         "*" if marked else " ",
         row["uid"],
         escape(row["task"]),
-        status_text(row["status"]),
+        row["status"],
         str(row["priority"]),
         row["eta_relative"],
         row["retries_left"],
         escape(row["error_class"] or ""),
     ]
+
+
+def fitted_rows(cells: list[list[str]], room: int) -> tuple[list[Column], list[int], list[list[Any]]]:
+    """The columns shown in ``room`` cells, their widths and the rows' cells cut to them (a
+    status keeps the colour of the whole one)."""
+    widths = [
+        max([cell_width(column.header), *(cell_width(row[i]) for row in cells)])
+        for i, column in enumerate(COLUMNS)
+    ]
+    gap = 2 * CELL_PADDING
+    keep, fitted = fit_columns(COLUMNS, widths, room - gap, gap=gap, drop_last=True)
+    status = [column.key for column in COLUMNS].index("status")
+    rows = []
+    for row in cells:
+        shown: list[Any] = []
+        for i, width in zip(keep, fitted, strict=True):
+            text = cut_cell(row[i], width)
+            shown.append(status_text(row[i], text) if i == status else text)
+        rows.append(shown)
+    return [COLUMNS[i] for i in keep], fitted, rows
+
+
+class TasksTable(DataTable):
+    """The tasks table: says when its size changed (a resized terminal, the filter box shown
+    or hidden), after the layout, so that its rows are fitted to the new size."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
 
 class TasksView(LiveScreen):
@@ -92,9 +128,9 @@ class TasksView(LiveScreen):
         yield Input(
             placeholder="filter: task, unique key, uid or error (enter applies, escape clears)", id="filter"
         )
-        table: DataTable = DataTable(id="tasks", cursor_type="row")
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
+        table = TasksTable(id="tasks", cursor_type="row", cell_padding=CELL_PADDING)
+        for column in COLUMNS:
+            table.add_column(column.header, key=column.key)
         yield table
         yield Static("", id="counts", markup=False)
 
@@ -138,31 +174,32 @@ class TasksView(LiveScreen):
         self.show_counts()
 
     def redraw(self, *, cursor_shift: int = 0, keep: bool = True) -> None:
-        """The loaded tasks into the table, the uids cut so that every column fits the screen
-        (an 80-column terminal shows ERROR without scrolling sideways)."""
+        """The loaded tasks into the table, fitted to its width (an 80-column terminal shows
+        ERROR without scrolling sideways); the rows keyed by whole uids."""
         now = utcnow()
-        cells = [task_cells(t, now, t.uid in self.marks) for t in self.window.tasks]
-        uid_width = self.uid_width(cells)
-        rows = [
-            (t.uid, row if uid_width is None else [row[0], cut_cell(row[1], uid_width), *row[2:]])
-            for t, row in zip(self.window.tasks, cells, strict=True)
-        ]
-        refill(self.query_one(DataTable), rows, cursor_shift=cursor_shift, keep=keep)
+        tasks = self.window.tasks
+        table = self.query_one(DataTable)
+        cells = [task_cells(t, now, t.uid in self.marks) for t in tasks]
+        columns, widths, rows = fitted_rows(cells, self.room(table, len(tasks)))
+        refill(
+            table,
+            [(t.uid, row) for t, row in zip(tasks, rows, strict=True)],
+            columns=[(c.header, c.key, width) for c, width in zip(columns, widths, strict=True)],
+            cursor_shift=cursor_shift,
+            keep=keep,
+        )
 
-    def uid_width(self, cells: list[list[Any]]) -> int | None:
-        """The cells the uid column may take so that the other columns fit whole, never fewer
-        than SHORTEST_UID; ``None`` when the uids fit whole."""
-        widths = [
-            max([cell_width(label), *(cell_width(str(row[i])) for row in cells)]) + CELL_PADDING
-            for i, (label, _key) in enumerate(COLUMNS)
-        ]
-        uid = COLUMNS.index(("UID", "uid"))
-        room = self.size.width - SCROLLBAR - sum(w for i, w in enumerate(widths) if i != uid) - CELL_PADDING
-        if room >= widths[uid] - CELL_PADDING:
-            return None
-        return max(SHORTEST_UID, room)
+    def room(self, table: DataTable, rows: int) -> int:
+        """The cells the table's columns may take: its width, less the vertical scrollbar's
+        when the rows and the header are more than its height shows (or before the layout,
+        when the screen's width is all there is to go by)."""
+        scrollbar = table.styles.scrollbar_size_vertical
+        if not table.size.width:
+            return self.size.width - scrollbar
+        overflows = rows + (table.header_height if table.show_header else 0) > table.size.height
+        return table.size.width - (scrollbar if overflows else 0)
 
-    def on_resize(self) -> None:
+    def on_tasks_table_resized(self) -> None:
         if self.window.tasks:
             self.redraw()
 

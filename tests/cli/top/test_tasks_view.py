@@ -174,3 +174,108 @@ def test_at_80_columns_uids_are_cut_so_that_every_column_shows(client, server, n
             await until(pilot, lambda: table_rows(pilot)[0][1] == failed, "the whole uid")
 
     run(scenario)
+
+
+def test_at_80_columns_every_column_shows_with_longer_task_names_and_errors(
+    client, server, namespace
+) -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+    for i in range(3):
+        store(client, namespace, i, task=f"report-build-{i}", eta=later)
+    error = {**ERROR, "error_class": "InvoiceMissing"}
+    store(client, namespace, 3, status="error", result=error, task="invoice-sync", retry=False)
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace, size=(80, 24)) as pilot:
+            await until(pilot, lambda: settled(pilot) and len(table_rows(pilot)) == 4, "the rows")
+            assert table_rows(pilot)[0][-1] == "InvoiceMissing"
+            table = pilot.app.screen.query_one("DataTable")
+            assert table.virtual_size.width <= 80, "the table is wider than the screen"
+
+    run(scenario)
+
+
+def test_back_at_80_columns_after_a_wide_screen_every_column_shows_again(client, server, namespace) -> None:
+    failed = store(client, namespace, 0, status="error", result=ERROR, task="send_invoice")
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace, size=(80, 24)) as pilot:
+            await until(pilot, lambda: settled(pilot), "the first rows")
+            table = pilot.app.screen.query_one("DataTable")
+            assert table.virtual_size.width <= 80
+            await pilot.resize_terminal(160, 40)
+            await until(pilot, lambda: table_rows(pilot)[0][1] == failed, "the whole uid")
+            await pilot.resize_terminal(80, 24)
+            await until(pilot, lambda: table_rows(pilot)[0][1].endswith("…"), "the uid cut again")
+            await pilot.pause(0.2)
+            assert table.virtual_size.width <= 80, "the table is wider than the screen"
+
+    run(scenario)
+
+
+def test_with_more_rows_than_the_screen_and_long_names_every_column_shows_beside_the_scrollbar(
+    client, server, namespace
+) -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+    for i in range(30):
+        store(client, namespace, i, task=f"myapp.billing.tasks.sync_invoices_{i}", eta=later)
+    error = {**ERROR, "error_class": "ConnectionRefusedError"}
+    failed = store(client, namespace, 40, status="error", result=error, task="sync_invoice", retry=False)
+
+    def headers(pilot) -> list[str]:
+        return [str(c.label) for c in pilot.app.screen.query_one("DataTable").ordered_columns]
+
+    def fits(pilot) -> bool:
+        table = pilot.app.screen.query_one("DataTable")
+        return table.virtual_size.width <= table.scrollable_content_region.width
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace, size=(80, 24)) as pilot:
+            await until(pilot, lambda: settled(pilot) and len(table_rows(pilot)) == 31, "the rows")
+            await pilot.pause(0.2)
+            table = pilot.app.screen.query_one("DataTable")
+            assert table.show_vertical_scrollbar
+            assert fits(pilot), "the table is wider than the room beside the scrollbar"
+            assert headers(pilot) == ["", "UID", "TASK", "STATUS", "PRIO", "ETA", "RETRIES LEFT", "ERROR"]
+            first = table_rows(pilot)[0]
+            assert len(first[1]) == 9  # uids cut first, to 9
+            assert failed.startswith(first[1][:-1])
+            assert first[2] == "sync_invoice"
+            assert first[-1].startswith("Connection")
+            assert first[-1].endswith("…")
+            assert table.get_row_at(0)[3].style == STATUS_STYLES["error"]
+            await pilot.press("space")  # marks still go in the first column (the cursor moves down)
+            await until(pilot, lambda: table_rows(pilot)[0][0] == "*", "the mark")
+            # too narrow for every column even cut: the lowest ranks go, ERROR stays
+            await pilot.resize_terminal(40, 24)
+            await until(pilot, lambda: headers(pilot) == ["", "UID", "TASK", "STATUS", "ERROR"], "narrow")
+            assert fits(pilot)
+            assert table_rows(pilot)[0][0] == "*"
+            await pilot.resize_terminal(80, 24)
+            await until(pilot, lambda: "RETRIES LEFT" in headers(pilot), "every column again")
+            await pilot.pause(0.2)
+            assert fits(pilot)
+            await pilot.press("up", "enter")  # the row keys are the whole uids
+            await until(pilot, lambda: failed in text_of(pilot, "#fields"), "the task view")
+
+    run(scenario)
+
+
+def test_the_filter_box_taking_rows_from_the_table_refits_it_beside_its_scrollbar(
+    client, server, namespace
+) -> None:
+    for i in range(18):  # as many rows as the table shows at 80x24 until the filter box opens
+        store(client, namespace, i, task=f"myapp.billing.tasks.sync_invoices_{i}")
+
+    async def scenario() -> None:
+        async with running_top(server.url, namespace, size=(80, 24)) as pilot:
+            await until(pilot, lambda: settled(pilot) and len(table_rows(pilot)) == 18, "the rows")
+            table = pilot.app.screen.query_one("DataTable")
+            assert not table.show_vertical_scrollbar
+            assert table.virtual_size.width == 80  # the long names take the whole width
+            await pilot.press("slash")
+            await until(pilot, lambda: table.show_vertical_scrollbar, "the scrollbar")
+            await pilot.pause(0.2)
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+
+    run(scenario)

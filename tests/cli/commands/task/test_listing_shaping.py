@@ -65,6 +65,14 @@ def test_80_columns_drop_what_tells_nothing_first_and_keep_names_whole(cli, embe
     assert "--columns" in result.stderr
 
 
+def test_80_columns_the_hidden_columns_line_fits_too(cli, embedded_url, namespace) -> None:
+    _long_tasks(embedded_url, namespace)
+    result = _shown(cli, embedded_url, namespace, columns=80)
+    assert result.exit_code == 0, result.stderr
+    assert "hidden: NAMESPACE, PRIO, ETA, UNIQUE KEY, RETRIES LEFT" in result.stderr
+    assert all(len(line) <= 80 for line in result.stderr.splitlines()), result.stderr.splitlines()
+
+
 def test_120_columns_use_the_width(cli, embedded_url, namespace) -> None:
     _long_tasks(embedded_url, namespace)
     result = _shown(cli, embedded_url, namespace, columns=120)
