@@ -42,12 +42,15 @@ COLUMNS = (
     Column("mark", "", min_width=1),
     Column("uid", "UID", cut=CUT_FIRST, shortest=SHORTEST_UID),
     Column("task", "TASK", cut=CUT_LAST),
-    Column("status", "STATUS"),
+    Column("status", "STATUS", shortest=len("processing")),  # never cut: what a row is read for
     Column("priority", "PRIO", drop=4),
-    Column("eta", "ETA", drop=3),
+    Column("eta", "ETA", drop=3, shortest=len("59m ago")),  # "in 5…" tells nothing
     Column("retries_left", "RETRIES LEFT", drop=7),
     Column("error", "ERROR", cut=CUT_LAST),
 )
+#: shown from this many columns up (the task view shows every field): at 80 columns the
+#: rest then fits whole, task names and errors included
+WIDE_ONLY, WIDE_SCREEN = frozenset({"retries_left"}), 100
 #: cells on each side of a value (DataTable's cell padding): columns are twice that apart
 CELL_PADDING = 1
 
@@ -75,7 +78,13 @@ def fitted_rows(cells: list[list[str]], room: int) -> tuple[list[Column], list[i
         for i, column in enumerate(COLUMNS)
     ]
     gap = 2 * CELL_PADDING
-    keep, fitted = fit_columns(COLUMNS, widths, room - gap, gap=gap, drop_last=True)
+    # columns shown only on a wide screen go by the screen's width alone, never by the rows,
+    # so that no column comes and goes as the rows change
+    offered = [i for i, column in enumerate(COLUMNS) if room >= WIDE_SCREEN or column.key not in WIDE_ONLY]
+    chosen, fitted = fit_columns(
+        [COLUMNS[i] for i in offered], [widths[i] for i in offered], room - gap, gap=gap, drop_last=True
+    )
+    keep = [offered[i] for i in chosen]
     status = [column.key for column in COLUMNS].index("status")
     rows = []
     for row in cells:
