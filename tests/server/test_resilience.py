@@ -3,7 +3,6 @@ requests, a bad database file is one line at start, an error leaves the connecti
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import sqlite3
@@ -22,33 +21,9 @@ from eventix_cli.server import patterns
 from eventix_cli.server.errors import StoreError
 from eventix_cli.server.patterns import regexp_match
 from eventix_cli.server.store import TaskStore
-from tests.support.servers import REPO_ROOT, free_port
+from tests.support.servers import REPO_ROOT, free_port, serving_in_thread
 
 # -- a hostile $regex leaves the server answering -------------------------------------------------
-
-
-@contextlib.contextmanager
-def _serving(store: TaskStore) -> Iterator[str]:
-    """The server of ``store`` in a thread of this process, at the URL yielded."""
-    import uvicorn
-
-    from eventix_cli.server import bind
-    from eventix_cli.server.app import create_app
-
-    app = create_app(store, cleanup_interval=None)
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", log_level="critical"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.mark.parametrize(
@@ -82,7 +57,7 @@ def test_hostile_regex_leaves_healthz_answering(
     store = TaskStore(tmp_path / "regex.sqlite3")
     store.post(Task(task="t", namespace="other").to_wire())
     try:
-        with _serving(store) as url, httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
+        with serving_in_thread(store) as url, httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
             for i in range(6):
                 doc = Task(task="r", namespace="regex", unique_key=f"k{i}").to_wire()
                 if field == "unique_key":
@@ -236,7 +211,7 @@ class _Failing(TaskStore):
 def failing_server() -> Iterator[int]:
     store = _Failing(":memory:")
     try:
-        with _serving(store) as url:
+        with serving_in_thread(store) as url:
             yield int(url.rpartition(":")[2])
     finally:
         store.close()
