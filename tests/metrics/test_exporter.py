@@ -103,27 +103,39 @@ def test_refresh_sends_a_constant_number_of_small_requests(embedded_url, namespa
 
 
 def test_a_scrape_never_waits_on_a_hanging_server(serve) -> None:
-    # a server that accepts connections and never answers
+    """Load-independent: the scrape answers while the first refresh still waits on a server
+    that accepted its connection and never answers (the refresh waits longer than the test)."""
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
     hanging.listen(16)
+    hanging.settimeout(30)
     url = f"http://127.0.0.1:{hanging.getsockname()[1]}"
     stop = threading.Event()
-    with EventixClient(url, retries=0, timeout=2.0) as client:
+    accepted: list[socket.socket] = []
+    with EventixClient(url, retries=0, timeout=120.0) as client:
         collector = QueueCollector(client, "default")
+        refreshed: list[bool] = []
+        refresh = collector.refresh
+
+        def counted_refresh() -> bool:
+            refreshed.append(refresh())
+            return refreshed[-1]
+
+        collector.refresh = counted_refresh  # type: ignore[method-assign]
         loop = threading.Thread(target=collector.run, args=(stop, 0.2))
         loop.start()
         try:
             served = serve(collector)
-            time.sleep(0.3)  # the first refresh is now waiting on the hanging server
-            started = time.perf_counter()
-            samples = scrape(served.url)
-            elapsed = time.perf_counter() - started
+            accepted.append(hanging.accept()[0])  # the first refresh is now waiting on it
+            samples = scrape(served.url, timeout=30)
+            assert refreshed == [], "the scrape answered only once the refresh had ended"
         finally:
             stop.set()
-            loop.join(10)
-            hanging.close()
-    assert elapsed < 1.0
+            for conn in accepted:
+                conn.close()
+            hanging.close()  # the refresh fails at once, and the loop ends
+            loop.join(30)
+    assert not loop.is_alive()
     assert value(samples, "eventix_exporter_up") == 0
     assert value(samples, "eventix_exporter_last_success_timestamp_seconds") == 0
 
