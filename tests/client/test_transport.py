@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import select
 import socket
 import threading
 import time
@@ -78,12 +79,15 @@ def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
     port = listener.getsockname()[1]
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
 
+    old_closed = threading.Event()
+
     def serve() -> None:
         first, _ = listener.accept()  # one answer, kept alive, then closed: the old server
         first.recv(65536)
         first.sendall(answer)
         time.sleep(0.1)
         first.close()
+        old_closed.set()
         second, _ = listener.accept()  # the restarted server
         second.recv(65536)
         second.sendall(answer)
@@ -94,7 +98,9 @@ def test_connection_closed_by_a_restarted_server_is_not_reused() -> None:
     transport = Urllib3Transport()
     url = f"http://127.0.0.1:{port}/"
     assert transport.handle_request(httpx.Request("GET", url)).status_code == 200
-    time.sleep(0.3)  # the old connection is closed by now
+    assert old_closed.wait(10)  # the old server closed the connection (was: a pause of 0.3 s)
+    [kept] = [c for c in _pool_of(transport, url).pool.queue if c is not None]
+    assert select.select([kept.sock], [], [], 10)[0]  # and its end of file has reached the client
     assert transport.handle_request(httpx.Request("GET", url + "tasks/next_scheduled")).status_code == 200
     thread.join(5)
     listener.close()
