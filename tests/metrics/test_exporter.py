@@ -169,27 +169,28 @@ def test_refreshes_reuse_their_connections(embedded_url, namespace) -> None:
 
     port = int(embedded_url.rsplit(":", 1)[1])
 
-    def open_connections() -> int:
-        return sum(
-            1
+    def open_connections() -> set[int]:
+        return {
+            conn.laddr.port
             for conn in psutil.Process().net_connections("tcp")
             if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
-        )
+        }
 
     seed(embedded_url, namespace, 2)
+    seen: set[int] = set()
     with EventixClient(embedded_url, retries=0) as client:
         collector = QueueCollector(client, namespace)
         try:
-            for _ in range(2):
+            for refresh in range(1, 23):
                 assert collector.refresh()
-            settled = open_connections()
-            for _ in range(20):
-                assert collector.refresh()
-            after = open_connections()
+                if refresh in (2, 12, 22):  # new connections on every refresh: new ports each time
+                    seen |= open_connections()
         finally:
             collector.close()
-    assert 0 < settled <= 6
-    assert after <= settled
+    # one connection per refresh thread (six), kept across the refreshes: load-independent,
+    # unlike comparing counts after the first refreshes and after the last (a loaded machine
+    # may spread the first refreshes' requests over fewer of the threads)
+    assert 0 < len(seen) <= 6, seen
 
 
 def test_a_huge_namespace_list_is_capped_and_said_so(embedded_url, namespace, caplog) -> None:
