@@ -65,7 +65,9 @@ class Lane:
                 if not isinstance(exc, ServerUnreachable):  # it reached the server: claimed, maybe
                     support.claim_unanswered()
                 support.outage.started(exc)
-                support.wait_stop(support.outage.next_delay())
+                delay = support.outage.next_delay()
+                log.debug("claim failed: %s; next claim in %.3fs", exc.message, delay)
+                support.wait_stop(delay)
                 continue
             except ApiError as exc:
                 support.unreserve()

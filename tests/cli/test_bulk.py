@@ -33,22 +33,30 @@ def test_outcomes_are_collected_per_item() -> None:
 
 
 def test_requests_really_run_concurrently() -> None:
+    """Load-independent: the first eight requests wait for one another (a barrier), so they
+    end only if all eight are in flight at once; a ninth at once would show in the peak."""
     active = 0
     peak = 0
+    calls = 0
     lock = threading.Lock()
+    all_in_flight = threading.Barrier(8, timeout=30)
 
     def action(_uid: str) -> None:
-        nonlocal active, peak
+        nonlocal active, peak, calls
         with lock:
             active += 1
             peak = max(peak, active)
+            calls += 1
+            first_eight = calls <= 8
+        if first_eight:
+            all_in_flight.wait()
         time.sleep(0.02)
         with lock:
             active -= 1
 
     result = run_bulk("x", [str(i) for i in range(40)], action, concurrency=8)
     assert len(result.done) == 40
-    assert 2 < peak <= 8
+    assert peak == 8
 
 
 def test_bugs_propagate() -> None:

@@ -151,7 +151,9 @@ def test_request_timeout_is_a_deadline_for_a_dripping_server(tmp_path) -> None:
         proc = run("task", "list", "--request-timeout", "2", url=url, tmp_path=tmp_path)
         elapsed = time.monotonic() - started
     assert_one_error(proc, 3, "no complete answer within 2s", "(ServerTimeout)")
-    assert elapsed < 6  # 2 s, plus the start-up of a process on a busy machine
+    # the deadline, plus a margin for a process's start-up on a loaded machine: far short of
+    # the whole answer (250 s)
+    assert elapsed < 2 + 20
 
 
 def test_a_deeply_nested_stored_task_is_read_by_every_reader(tmp_path) -> None:

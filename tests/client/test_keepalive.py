@@ -44,6 +44,9 @@ from tests.support.raw_server import Peer, answer, raw_server, serve_all
 from tests.support.servers import free_port, start_server
 
 BOTH = pytest.mark.parametrize("kept", [False, True], ids=["urllib3", "keepalive"])
+#: seconds past a deadline that a loaded machine may take to end the call: the deadline is
+#: the guarantee, the margin only has to stay far short of what a missed deadline would take
+LOADED_MARGIN = 10.0
 
 
 @pytest.fixture(autouse=True)
@@ -442,31 +445,38 @@ def test_an_answer_that_is_not_http(kept: bool, junk: bytes) -> None:
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(junk)
-        peer.wait_closed()
+        peer.wait_closed(timeout=120)
 
-    with raw_server(script) as server, client(server.url, kept, retries=0) as c:
-        started = time.monotonic()
+    # the server holds the connection until the client closes it: a client that waited for
+    # more would end at its deadline, a ServerTimeout (load-independent: no bound on the time)
+    with raw_server(script) as server, client(server.url, kept, retries=0, timeout=60) as c:
         with pytest.raises(TransportError) as caught:
             claim(c)
         assert type(caught.value) is TransportError
-        assert time.monotonic() - started < 2
 
 
 @BOTH
 def test_endless_headers_are_refused_before_the_deadline(kept: bool) -> None:
+    """Load-independent: counted in header lines sent before the client gave up, not timed:
+    100 read, and what the sockets' buffers hold (a few MB), against 100,000 (100 MB)."""
+    sent = [0]
+
     def script(peer: Peer) -> None:
         peer.request()
         peer.send(b"HTTP/1.1 200 OK\r\n")
         line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
         for _ in range(100_000):
-            peer.send(line)
+            try:
+                peer.send(line)
+            except OSError:  # the client refused the answer and closed the connection
+                return
+            sent[0] += 1
 
-    with raw_server(script) as server, client(server.url, kept, retries=0, timeout=20) as c:
-        started = time.monotonic()
+    with raw_server(script) as server, client(server.url, kept, retries=0, timeout=60) as c:
         with pytest.raises(TransportError) as caught:
             claim(c)
         assert not isinstance(caught.value, ServerTimeout)
-        assert time.monotonic() - started < 5
+    assert sent[0] < 50_000, "the client read on through the endless headers"
 
 
 @BOTH
@@ -527,7 +537,7 @@ def test_a_server_dripping_its_answer_ends_at_the_deadline(kept: bool) -> None:
         started = time.monotonic()
         with pytest.raises(ServerTimeout):
             get(c)
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 1.5 + LOADED_MARGIN  # the whole answer: minutes
 
 
 @BOTH
@@ -536,20 +546,20 @@ def test_a_server_dripping_its_body_ends_at_the_deadline(kept: bool) -> None:
         started = time.monotonic()
         with pytest.raises(ServerTimeout):
             get(c)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 1.0 + LOADED_MARGIN  # the whole answer: over a minute
 
 
 @BOTH
 def test_a_server_that_never_answers(kept: bool) -> None:
     def script(peer: Peer) -> None:
         peer.request()
-        peer.wait_closed(timeout=10)
+        peer.wait_closed(timeout=120)
 
     with raw_server(script) as server, client(server.url, kept, timeout=1.0) as c:
         started = time.monotonic()
         with pytest.raises(ServerTimeout, match="within 1s"):
             get(c)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 1.0 + LOADED_MARGIN  # the server: two minutes
 
 
 @BOTH

@@ -18,11 +18,11 @@ from eventix_cli.core.task import Task
 from eventix_cli.server.offloop import LARGE_BODY
 from eventix_cli.server.rows import StoredDoc
 from eventix_cli.server.store import StoreBusy, TaskStore
-from tests.support.servers import running_server
+from tests.support.servers import running_server, serving_in_thread
 
-#: generous for a loaded machine; today's server takes 5 s (an external lock) before it
-#: answers again
-ANSWER_BOUND = 1.5
+#: /healthz answers asked while another process holds the write lock (and a claim waits for
+#: it); each may wait HEALTH_LOCK_LIMIT for the lock before it answers
+HEALTHZ_PROBES = 3
 
 
 def _huge_body(items: int = 600_000) -> bytes:
@@ -32,23 +32,26 @@ def _huge_body(items: int = 600_000) -> bytes:
     return json.dumps(doc).encode()
 
 
-def _timed_while(
-    url: str, busy: list[threading.Thread], path: str, minimum: int = 3, locked_is_unhealthy: bool = False
-) -> list[float]:
-    """Latencies of GET ``path`` (expected 200 or 204), asked while any of ``busy`` runs; with
-    ``locked_is_unhealthy``, a 503 that names the held lock is the truthful answer too."""
-    latencies: list[float] = []
+def _answered_while(url: str, busy: list[threading.Thread], path: str, minimum: int = 3) -> int:
+    """How many GET ``path`` (each answered 200 or 204) were asked while any of ``busy`` ran
+    (and at least ``minimum``)."""
+    answered = 0
     with httpx.Client(base_url=url, trust_env=False, timeout=60) as probe:
-        while (any(t.is_alive() for t in busy) or len(latencies) < minimum) and len(latencies) < 400:
-            started = time.perf_counter()
+        while (any(t.is_alive() for t in busy) or answered < minimum) and answered < 400:
             answer = probe.get(path)
-            if locked_is_unhealthy and answer.status_code == 503:
-                assert "locked" in answer.json()["reason"], answer.text
-            else:
-                assert answer.status_code in (200, 204), answer.text
-            latencies.append(time.perf_counter() - started)
+            assert answer.status_code in (200, 204), answer.text
+            answered += 1
             time.sleep(0.02)
-    return latencies
+    return answered
+
+
+def _assert_healthz_truthful(answer: httpx.Response) -> None:
+    """Healthy, or unhealthy because the write lock is held (the truth while another process
+    holds it)."""
+    if answer.status_code == 503:
+        assert "locked" in answer.json()["reason"], answer.text
+    else:
+        assert answer.status_code == 200, answer.text
 
 
 def test_huge_bodies_leave_healthz_and_claims_answering(tmp_path: Path) -> None:
@@ -74,14 +77,14 @@ def test_huge_bodies_leave_healthz_and_claims_answering(tmp_path: Path) -> None:
         posting = [threading.Thread(target=post, args=(body,)) for body in bodies]
         for thread in posting:
             thread.start()
-        claims: list[float] = []
+        claims: list[int] = []
         claiming = threading.Thread(
-            target=lambda: claims.extend(
-                _timed_while(srv.url, posting, "/tasks/next_scheduled?worker_id=w&namespace=other")
+            target=lambda: claims.append(
+                _answered_while(srv.url, posting, "/tasks/next_scheduled?worker_id=w&namespace=other")
             )
         )
         claiming.start()
-        healthz = _timed_while(srv.url, posting, "/healthz")  # each answer 200, none 503
+        healthz = _answered_while(srv.url, posting, "/healthz")  # each answer 200, none 503
         claiming.join(120)
         for thread in posting:
             thread.join(120)
@@ -112,92 +115,113 @@ def test_a_request_with_a_large_body_is_handled_beside_the_event_loop(
     """Whatever holds a large request (here its store write, held until released) holds no
     other request: ``/healthz`` and claims answer meanwhile. Load-independent: the held
     request is released only after they have answered."""
-    import uvicorn
-
-    from eventix_cli.server import bind
-    from eventix_cli.server.app import create_app
-
     store = _HeldStore(tmp_path / "held.sqlite3")
     store.post(Task(task="t", namespace="other").to_wire())
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_app(store, cleanup_interval=None), log_config=None))
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        doc = Task(task="held", namespace="big").to_wire()
-        doc["kwargs"] = {"pad": "x" * (size or LARGE_BODY)}
-        body = json.dumps(doc).encode()
-        content = body if size is not None else iter([body[:1000], body[1000:]])  # chunked: no length
-        posted: list[int] = []
-        poster = threading.Thread(
-            target=lambda: posted.append(
-                httpx.post(
-                    url + "/task",
-                    content=content,
-                    headers={"content-type": "application/json"},
-                    timeout=90,
-                    trust_env=False,
-                ).status_code
-            )
-        )
-        poster.start()
-        assert store.posting.wait(30)
-        with httpx.Client(base_url=url, trust_env=False, timeout=20) as probe:
-            health = probe.get("/healthz")
-            claim = probe.get("/tasks/next_scheduled", params={"worker_id": "w", "namespace": "other"})
-        store.release.set()
-        poster.join(60)
-        assert health.status_code == 200, health.text
-        assert claim.status_code == 200, claim.text
-        assert claim.json()["status"] == "processing"
-        assert posted == [200]
+        with serving_in_thread(store) as url:
+            try:
+                doc = Task(task="held", namespace="big").to_wire()
+                doc["kwargs"] = {"pad": "x" * (size or LARGE_BODY)}
+                body = json.dumps(doc).encode()
+                content = body if size is not None else iter([body[:1000], body[1000:]])  # chunked: no length
+                posted: list[int] = []
+                poster = threading.Thread(
+                    target=lambda: posted.append(
+                        httpx.post(
+                            url + "/task",
+                            content=content,
+                            headers={"content-type": "application/json"},
+                            timeout=90,
+                            trust_env=False,
+                        ).status_code
+                    )
+                )
+                poster.start()
+                assert store.posting.wait(30)
+                with httpx.Client(base_url=url, trust_env=False, timeout=20) as probe:
+                    health = probe.get("/healthz")
+                    claim = probe.get(
+                        "/tasks/next_scheduled", params={"worker_id": "w", "namespace": "other"}
+                    )
+                store.release.set()
+                poster.join(60)
+                assert health.status_code == 200, health.text
+                assert claim.status_code == 200, claim.text
+                assert claim.json()["status"] == "processing"
+                assert posted == [200]
+            finally:
+                store.release.set()
     finally:
-        store.release.set()
-        server.should_exit = True
-        serving.join(10)
-        sock.close()
         store.close()
 
 
-def test_an_external_write_lock_leaves_healthz_answering_and_claims_waiting_aside(tmp_path: Path) -> None:
-    db = tmp_path / "locked.sqlite3"
-    with running_server("embedded", tmp_path, extra_args=["--db", str(db)]) as srv:
-        with httpx.Client(base_url=srv.url, trust_env=False, timeout=30) as http:
-            assert http.post("/task", json=Task(task="t", namespace="locked").to_wire()).status_code == 200
-        other = sqlite3.connect(db, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+class _WatchedStore(TaskStore):
+    """A store that tells when a claim is asked of it in a thread (off the event loop)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.claiming_in_a_thread = threading.Event()
+
+    def claim(self, *args, **kwargs):
         try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.claiming_in_a_thread.set()
+        return super().claim(*args, **kwargs)
+
+
+def test_an_external_write_lock_leaves_healthz_answering_and_claims_waiting_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the database's write lock: a claim waits for it in a thread, and
+    ``/healthz`` answers meanwhile. Load-independent: the lock is held until ``/healthz`` has
+    answered, with the claim waiting all along (its wait made longer than any test's)."""
+    from eventix_cli.server import store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 300.0)
+    db = tmp_path / "locked.sqlite3"
+    store = _WatchedStore(db)
+    store.post(Task(task="t", namespace="locked").to_wire())
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    try:
+        with serving_in_thread(store) as url:
+            other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
             claimed: list[httpx.Response] = []
 
             def claim() -> None:
                 claimed.append(
                     httpx.get(
-                        srv.url + "/tasks/next_scheduled?worker_id=w&namespace=locked",
-                        timeout=60,
+                        url + "/tasks/next_scheduled?worker_id=w&namespace=locked",
+                        timeout=120,
                         trust_env=False,
                     )
                 )
 
             claimer = threading.Thread(target=claim)
             claimer.start()
-            holding = threading.Thread(target=time.sleep, args=(2.0,))  # the lock is held this long
-            holding.start()
-            healthz = _timed_while(srv.url, [holding], "/healthz", locked_is_unhealthy=True)
-            assert max(healthz) < ANSWER_BOUND, healthz
-            assert claimer.is_alive(), claimed[0].text  # the claim waits for the lock, aside
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
-        claimer.join(30)
+            try:
+                # a claim that waited on the event loop would never get here: it would hold
+                # the loop, and every answer, until the lock was released
+                assert store.claiming_in_a_thread.wait(30), "the claim never went to a thread"
+                with httpx.Client(base_url=url, trust_env=False, timeout=60) as probe:
+                    for _ in range(HEALTHZ_PROBES):
+                        _assert_healthz_truthful(probe.get("/healthz"))
+                assert claimer.is_alive(), claimed[0].text  # the claim waits for the lock, aside
+            finally:
+                other.execute("ROLLBACK")
+            claimer.join(60)
         assert claimed[0].status_code == 200, claimed[0].text
         assert claimed[0].json()["status"] == "processing"
+    finally:
+        other.close()
+        store.close()
 
 
-def test_the_store_never_waits_on_an_event_loop_and_a_thread_waits_beside_readers(tmp_path: Path) -> None:
+def test_the_store_never_waits_on_an_event_loop_and_a_thread_waits_beside_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventix_cli.server import store as store_module
+
     db = tmp_path / "locked.sqlite3"
     store = TaskStore(db)
     try:
@@ -205,13 +229,16 @@ def test_the_store_never_waits_on_an_event_loop_and_a_thread_waits_beside_reader
         other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
 
-        async def on_a_loop() -> float:
-            started = time.monotonic()
+        async def on_a_loop() -> None:
             with pytest.raises(StoreBusy):
                 store.claim("w", "locked")
-            return time.monotonic() - started
 
-        assert asyncio.run(on_a_loop()) < 0.5  # today: "database is locked" after 5 s
+        # on a loop the store never pauses to try again (load-independent: its pauses counted)
+        paused: list[float] = []
+        with monkeypatch.context() as patched:
+            patched.setattr(store_module.time, "sleep", paused.append)
+            asyncio.run(on_a_loop())
+        assert paused == []  # today: pauses between tries, "database is locked" after 5 s
         # a thread waits for the lock while another thread reads on the store meanwhile (as
         # the event loop answers /healthz): the waiting write is not disturbed
         reading = threading.Event()
@@ -252,12 +279,13 @@ def test_a_document_is_encoded_before_the_write_lock_is_taken(
         if unique_key is not None:
             store.post(Task(task="t", namespace="big", unique_key=unique_key).to_wire())
         encoding, claimed = threading.Event(), threading.Event()
+        held: list[bool] = []
         revise = store_module.revise
 
         def held_revise(doc: dict) -> None:
             if doc.get("namespace") == "big":
                 encoding.set()
-                claimed.wait(10)  # the encoding lasts until the claim has answered
+                held.append(claimed.wait(30))  # the encoding lasts until the claim has answered
             revise(doc)
 
         monkeypatch.setattr(store_module, "revise", held_revise)
@@ -269,14 +297,12 @@ def test_a_document_is_encoded_before_the_write_lock_is_taken(
         )
         poster.start()
         assert encoding.wait(10)
-        started = time.monotonic()
         got = store.claim("w", "other")
-        waited = time.monotonic() - started
         claimed.set()
-        poster.join(10)
+        poster.join(30)
         assert got is not None
         assert got["status"] == "processing"
-        assert waited < 5, "the claim waited for the encoding of another document"
+        assert held == [True], "the claim waited for the encoding of another document"
         assert len(posted) == 1
         if unique_key is not None:  # merged into the pending task with the same key
             assert json.loads(store.get(posted[0]))["task"] == "t"

@@ -19,25 +19,11 @@ import pytest
 from eventix_cli.core.task import Task
 from eventix_cli.server import patterns
 from eventix_cli.server.errors import StoreError
+from eventix_cli.server.patterns import regexp_match
 from eventix_cli.server.store import TaskStore
-from tests.support.servers import REPO_ROOT, free_port, running_server
+from tests.support.servers import REPO_ROOT, free_port, serving_in_thread
 
 # -- a hostile $regex leaves the server answering -------------------------------------------------
-
-
-def _probe_while(url: str, busy: threading.Thread) -> tuple[list[float], int]:
-    """/healthz latencies, probed while ``busy`` runs (and at least three times); and how
-    many of the probes started while it was still running."""
-    latencies: list[float] = []
-    overlapping = 0
-    with httpx.Client(base_url=url, trust_env=False, timeout=5) as probe:
-        while (busy.is_alive() or len(latencies) < 3) and len(latencies) < 40:
-            overlapping += busy.is_alive()
-            started = time.perf_counter()
-            assert probe.get("/healthz").status_code == 200
-            latencies.append(time.perf_counter() - started)
-            time.sleep(0.02)
-    return latencies, overlapping
 
 
 @pytest.mark.parametrize(
@@ -50,35 +36,61 @@ def _probe_while(url: str, busy: threading.Thread) -> tuple[list[float], int]:
     ],
     ids=["backtracking", "long-scan"],
 )
-def test_hostile_regex_leaves_healthz_answering_within_100ms(tmp_path: Path, field, pattern, value) -> None:
-    with running_server("embedded", tmp_path) as srv, httpx.Client(base_url=srv.url, trust_env=False) as http:
-        for i in range(6):
-            task = Task(task="r", namespace="regex", unique_key=f"k{i}")
-            doc = task.to_wire()
-            if field == "unique_key":
-                doc["unique_key"] = value + str(i)
-            else:
-                doc["kwargs"] = {"blob": value}
-            assert http.post("/task", json=doc, timeout=30).status_code == 200
-        answer: dict[str, httpx.Response] = {}
+def test_hostile_regex_leaves_healthz_answering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field, pattern, value
+) -> None:
+    """A listing busy matching a $regex holds no other request: ``/healthz`` and a claim
+    answer meanwhile. Load-independent: the first match of the listing is held until they
+    have answered; the hostile pattern then runs on every row, in linear time."""
+    from eventix_cli.server import store as store_module
 
-        def hostile() -> None:
-            body = {"filter": {field: {"$regex": pattern}}}
-            answer["r"] = httpx.put(srv.url + "/tasks/by_status", json=body, timeout=60, trust_env=False)
+    matching, answered = threading.Event(), threading.Event()
+    held: list[bool] = []
 
-        busy = threading.Thread(target=hostile)
-        started = time.perf_counter()
-        busy.start()
-        latencies, overlapping = _probe_while(srv.url, busy)
-        busy.join(60)
-        assert not busy.is_alive()
-        assert answer["r"].status_code == 200, answer["r"].text
-        assert answer["r"].json()["max_results"] == 0
-        assert max(latencies) < 0.1, latencies
-        if field == "unique_key":  # linear time: no row takes seconds any more
-            assert time.perf_counter() - started < 5
-        else:  # a listing that takes a while really ran beside the probes
-            assert overlapping >= 1
+    def held_match(pattern: str, flags: str, value: object) -> bool:
+        if not held:
+            matching.set()
+            held.append(answered.wait(30))  # the match lasts until the others have answered
+        return regexp_match(pattern, flags, value)
+
+    monkeypatch.setattr(store_module, "SQL_FUNCTIONS", (("regexp_match", 3, held_match),))
+    store = TaskStore(tmp_path / "regex.sqlite3")
+    store.post(Task(task="t", namespace="other").to_wire())
+    try:
+        with serving_in_thread(store) as url, httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
+            for i in range(6):
+                doc = Task(task="r", namespace="regex", unique_key=f"k{i}").to_wire()
+                if field == "unique_key":
+                    doc["unique_key"] = value + str(i)
+                else:
+                    doc["kwargs"] = {"blob": value}
+                assert http.post("/task", json=doc).status_code == 200
+            answer: dict[str, httpx.Response] = {}
+
+            def hostile() -> None:
+                body = {"filter": {field: {"$regex": pattern}}}
+                answer["r"] = httpx.put(url + "/tasks/by_status", json=body, timeout=60, trust_env=False)
+
+            busy = threading.Thread(target=hostile)
+            busy.start()
+            assert matching.wait(30), "the listing never matched a row"
+            health = http.get("/healthz")
+            claim = http.get("/tasks/next_scheduled", params={"worker_id": "w", "namespace": "other"})
+            answered.set()
+            released = time.perf_counter()
+            busy.join(60)
+            assert not busy.is_alive()
+            assert held == [True], "the others answered only once the held match gave up"
+            assert health.status_code == 200, health.text
+            assert claim.status_code == 200, claim.text
+            assert claim.json()["status"] == "processing"
+            assert answer["r"].status_code == 200, answer["r"].text
+            assert answer["r"].json()["max_results"] == 0
+            if field == "unique_key":  # linear time: no row takes seconds any more (a hang detector)
+                assert time.perf_counter() - released < 10
+    finally:
+        answered.set()
+        store.close()
 
 
 def test_regex_cache_is_bounded_and_options_follow_mongodb() -> None:
@@ -197,26 +209,11 @@ class _Failing(TaskStore):
 
 @pytest.fixture
 def failing_server() -> Iterator[int]:
-    import uvicorn
-
-    from eventix_cli.server import bind
-    from eventix_cli.server.app import create_app
-
     store = _Failing(":memory:")
-    app = create_app(store, cleanup_interval=None)
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", log_level="critical"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
     try:
-        yield sock.getsockname()[1]
+        with serving_in_thread(store) as url:
+            yield int(url.rpartition(":")[2])
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
         store.close()
 
 

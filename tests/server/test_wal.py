@@ -14,7 +14,11 @@ import httpx
 from eventix_cli.core.task import Task
 from tests.support.servers import running_server
 
-LOAD_SECONDS = 20.0
+#: the load, counted (load-independent): writes of 4 kB, and listings scanning every row
+LOAD_WRITES = 3000
+LOAD_LISTINGS = 5
+#: a hang detector: the load takes some seconds on a quiet machine
+LOAD_PATIENCE = 300.0
 #: the WAL once the load has stopped and a checkpoint has run
 SETTLED_WAL_BYTES = 1024 * 1024
 #: how long after the load the WAL may take to settle (the schedule is 10 s; the machine is loaded)
@@ -63,16 +67,15 @@ def test_the_wal_stays_bounded_under_writes_and_overlapping_listings(tmp_path: P
         for thread in threads:
             thread.start()
         peak = 0
-        ends = time.monotonic() + LOAD_SECONDS
-        while time.monotonic() < ends:
+        give_up = time.monotonic() + LOAD_PATIENCE
+        while (counts["writes"] < LOAD_WRITES or counts["listings"] < LOAD_LISTINGS) and not errors:
+            assert time.monotonic() < give_up, counts
             peak = max(peak, _wal_size(db))
             stop.wait(0.2)
         stop.set()
         for thread in threads:
             thread.join(120)
         assert not errors, errors
-        assert counts["writes"] > 500, counts  # the load was real
-        assert counts["listings"] > 3, counts
 
         settle_by = time.monotonic() + SETTLE_SECONDS
         while _wal_size(db) > SETTLED_WAL_BYTES and time.monotonic() < settle_by:

@@ -9,12 +9,17 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from eventix_cli.server.store import TaskStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +138,30 @@ def running_server(kind: str, log_dir: Path, **kwargs) -> Iterator[RunningServer
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def serving_in_thread(store: TaskStore) -> Iterator[str]:
+    """The embedded server of ``store`` in a thread of this process, at the URL yielded: a test
+    can then hold what the server does (a store method, a SQL function) at a point it chooses."""
+    import uvicorn
+
+    from eventix_cli.server import bind
+    from eventix_cli.server.app import create_app
+
+    app = create_app(store, cleanup_interval=None)
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", log_level="critical"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.01)
+    try:
+        if not server.started:
+            raise RuntimeError("the server in a thread did not start")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

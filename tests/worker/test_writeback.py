@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -25,6 +26,13 @@ WID = "w-in"
 def parts(client):
     outage = Outage(0.01, 0.02)
     return client, Writer(client, WID, outage, threading.Event()), LeaseKeeper(client, WID, outage, 2.0)
+
+
+def _assert_lease_of_2s(stored: TaskView, before: dt.datetime, after: dt.datetime) -> None:
+    """The lease runs 2 s from its renewal, which was between ``before`` and ``after``
+    (load-independent: bracketed, not measured from now; a millisecond for rounding)."""
+    lease, rounding = dt.timedelta(seconds=2), dt.timedelta(milliseconds=1)
+    assert before + lease - rounding <= stored.worker_expires <= after + lease
 
 
 def claim(client: EventixClient, namespace: str) -> Claimed:
@@ -100,11 +108,15 @@ def test_renewal_extends_the_lease_and_the_write_back_uses_its_revision(parts, n
     claimed = claim(client, namespace)
     claimed.renewed_at = time.monotonic() - 1.5
     assert leases.due(claimed, time.monotonic())
+    started, before = time.monotonic(), utcnow()
     leases.renew(claimed)
+    after = utcnow()
     stored = client.get_task(claimed.uid)
     assert stored.revision == claimed.task.revision
-    assert 1.0 < (stored.worker_expires - utcnow()).total_seconds() <= 2.0
-    assert not leases.due(claimed, time.monotonic())
+    _assert_lease_of_2s(stored, before, after)
+    assert claimed.renewed_at >= started
+    assert not leases.due(claimed, claimed.renewed_at + 0.9)  # due again half a lease later
+    assert leases.due(claimed, claimed.renewed_at + 1.1)
     claimed.stage = Stage.FINISHED
     assert writer.write_outcome(claimed, succeeded(claimed)) == "done"
 
@@ -145,11 +157,15 @@ def test_renewal_during_an_outage_backs_off(namespace) -> None:
         leases = LeaseKeeper(client, WID, outage, 2.0)
         claimed = Claimed(task=Task(task="job", namespace=namespace), lease=300, lane=1)
         claimed.renewed_at = time.monotonic() - 10
+        started = time.monotonic()
         leases.renew(claimed)
         assert outage.ongoing
         assert claimed.stage is Stage.RUNNING  # an outage says nothing about the claim
-        assert claimed.next_renewal > time.monotonic() + 0.3
-        assert not leases.due(claimed, time.monotonic())
+        # backed off by the outage's first pause (half to all of its base, 1 s): load-independent,
+        # read against the renewal's start rather than the moment of the check
+        assert claimed.next_renewal >= started + 0.5
+        assert not leases.due(claimed, claimed.next_renewal - 0.01)
+        assert leases.due(claimed, claimed.next_renewal)
 
 
 class _WritesBetween(EventixClient):
@@ -175,10 +191,12 @@ def test_renewal_meeting_a_conflict_keeps_the_claim_and_tries_again(server, name
         assert not outage.ongoing
     with EventixClient(server.url, retries=0) as client:
         leases = LeaseKeeper(client, WID, outage, 2.0)
+        before = utcnow()
         leases.renew(claimed)
+        after = utcnow()
         stored = client.get_task(claimed.uid)
         assert (stored.revision, stored.kwargs) == (claimed.task.revision, {"n": 1})
-        assert 1.0 < (stored.worker_expires - utcnow()).total_seconds() <= 2.0
+        _assert_lease_of_2s(stored, before, after)
 
 
 class _FailsOnDeepResults(EventixClient):
