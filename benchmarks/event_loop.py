@@ -27,18 +27,12 @@ from pathlib import Path
 import httpx
 from _common import machine_note, table, verdict
 
-from eventix_cli.core.task import Task
+from tests.support.huge import huge_body, posting
 from tests.support.servers import running_server
 
 PROBES = {"healthz": "/healthz", "claim": "/tasks/next_scheduled?worker_id=w&namespace=other"}
 #: the longest wait allowed, as a share of the time the two posts take
 TARGET_SHARE = 0.3
-
-
-def huge_body(items: int = 600_000) -> bytes:
-    doc = Task(task="huge", namespace="big").to_wire()
-    doc["kwargs"] = {"items": [{"k": i, "v": "x"} for i in range(items)]}
-    return json.dumps(doc).encode()
 
 
 def probe_while(url: str, path: str, busy: list[threading.Thread], at_least: int = 5) -> list[float]:
@@ -58,34 +52,22 @@ def probe_while(url: str, path: str, busy: list[threading.Thread], at_least: int
 def one_round(tmp: Path, bodies: list[bytes], busy: bool) -> dict[str, float]:
     """The longest wait of each probe, and (when ``busy``) the time the two posts took."""
     with running_server("embedded", tmp, extra_args=["--log-level", "warning"]) as srv:
-        posting: list[threading.Thread] = []
-        if busy:
-
-            def post(body: bytes) -> None:
-                answer = httpx.post(
-                    srv.url + "/task",
-                    content=body,
-                    headers={"content-type": "application/json"},
-                    timeout=300,
-                    trust_env=False,
-                )
-                answer.raise_for_status()
-
-            posting = [threading.Thread(target=post, args=(b,)) for b in bodies]
+        answers: list[int] = []
         started = time.perf_counter()
-        for thread in posting:
-            thread.start()
+        posts = posting(srv.url, bodies, answers) if busy else []
         found: dict[str, list[float]] = {}
         probes = [
             threading.Thread(
-                target=lambda n=name, p=path: found.__setitem__(n, probe_while(srv.url, p, posting))
+                target=lambda n=name, p=path: found.__setitem__(n, probe_while(srv.url, p, posts))
             )
             for name, path in PROBES.items()
         ]
         for thread in probes:
             thread.start()
-        for thread in [*posting, *probes]:
+        for thread in [*posts, *probes]:
             thread.join()
+        if answers != [200] * len(posts):
+            raise RuntimeError(f"the posts answered {answers}")
         took = time.perf_counter() - started
     return {"took": took} | {name: max(waits) for name, waits in found.items()}
 

@@ -18,18 +18,12 @@ from eventix_cli.core.task import Task
 from eventix_cli.server.offloop import LARGE_BODY
 from eventix_cli.server.rows import StoredDoc
 from eventix_cli.server.store import StoreBusy, TaskStore
+from tests.support.huge import huge_body, posting
 from tests.support.servers import running_server, serving_in_thread
 
 #: /healthz answers asked while another process holds the write lock (and a claim waits for
 #: it); each may wait HEALTH_LOCK_LIMIT for the lock before it answers
 HEALTHZ_PROBES = 3
-
-
-def _huge_body(items: int = 600_000) -> bytes:
-    """A task document of about 15 MB made of many small objects (costly to parse and encode)."""
-    doc = Task(task="huge", namespace="big").to_wire()
-    doc["kwargs"] = {"items": [{"k": i, "v": "x"} for i in range(items)]}
-    return json.dumps(doc).encode()
 
 
 def _answered_while(url: str, busy: list[threading.Thread], path: str, minimum: int = 3) -> int:
@@ -59,34 +53,21 @@ def test_huge_bodies_leave_healthz_and_claims_answering(tmp_path: Path) -> None:
     healthy (the server's own writes holding the lock are the database being written), and
     claims of another namespace answer. How long they wait is a benchmark's figure
     (``./dev bench event_loop``): a bound here would hang on the machine's load."""
-    bodies = [_huge_body(), _huge_body()]
+    bodies = [huge_body(), huge_body()]
     assert len(bodies[0]) > 14_000_000
     with running_server("embedded", tmp_path) as srv:
         answers: list[int] = []
-
-        def post(body: bytes) -> None:
-            answer = httpx.post(
-                srv.url + "/task",
-                content=body,
-                headers={"content-type": "application/json"},
-                timeout=120,
-                trust_env=False,
-            )
-            answers.append(answer.status_code)
-
-        posting = [threading.Thread(target=post, args=(body,)) for body in bodies]
-        for thread in posting:
-            thread.start()
+        posts = posting(srv.url, bodies, answers, timeout=120)
         claims: list[int] = []
         claiming = threading.Thread(
             target=lambda: claims.append(
-                _answered_while(srv.url, posting, "/tasks/next_scheduled?worker_id=w&namespace=other")
+                _answered_while(srv.url, posts, "/tasks/next_scheduled?worker_id=w&namespace=other")
             )
         )
         claiming.start()
-        healthz = _answered_while(srv.url, posting, "/healthz")  # each answer 200, none 503
+        healthz = _answered_while(srv.url, posts, "/healthz")  # each answer 200, none 503
         claiming.join(120)
-        for thread in posting:
+        for thread in posts:
             thread.join(120)
         assert answers == [200, 200]
         assert claims  # each answered 204 (nothing due in that namespace)
