@@ -51,7 +51,7 @@ def probe_while(url: str, path: str, busy: list[threading.Thread], at_least: int
 
 def one_round(tmp: Path, bodies: list[bytes], busy: bool) -> dict[str, float]:
     """The longest wait of each probe, and (when ``busy``) the time the two posts took."""
-    with running_server("embedded", tmp, extra_args=["--log-level", "warning"]) as srv:
+    with running_server("embedded", tmp, extra_args=["--db", ":memory:", "--log-level", "warning"]) as srv:
         answers: list[int] = []
         started = time.perf_counter()
         posts = posting(srv.url, bodies, answers) if busy else []
