@@ -74,7 +74,7 @@ def cli() -> Cli:
     return Cli()
 
 
-class _ServerPool:
+class ServerPool:
     """Starts each kind of server once per session, on first use."""
 
     def __init__(self, log_dir: Path) -> None:
@@ -94,20 +94,20 @@ class _ServerPool:
 
 
 @pytest.fixture(scope="session")
-def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ServerPool]:
-    pool = _ServerPool(tmp_path_factory.mktemp("server-logs"))
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    pool = ServerPool(tmp_path_factory.mktemp("server-logs"))
     yield pool
     pool.close()
 
 
 @pytest.fixture(params=SERVER_KINDS)
-def server(request: pytest.FixtureRequest, server_pool: _ServerPool) -> RunningServer:
+def server(request: pytest.FixtureRequest, server_pool: ServerPool) -> RunningServer:
     """A running server of each kind in SERVER_KINDS (the test runs once per kind)."""
     return server_pool.get(request.param)
 
 
 @pytest.fixture
-def upstream(server_pool: _ServerPool) -> RunningServer:
+def upstream(server_pool: ServerPool) -> RunningServer:
     return server_pool.get("upstream")
 
 
@@ -126,7 +126,7 @@ def client(server: RunningServer) -> Iterator:
 
 
 @pytest.fixture
-def embedded_url(server_pool: _ServerPool) -> str:
+def embedded_url(server_pool: ServerPool) -> str:
     return server_pool.get("embedded").url
 
 
