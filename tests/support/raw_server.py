@@ -9,7 +9,12 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
+
+#: seconds a server waits, at its end, for its scripts to end (a script that still runs
+#: then is a test's fault: it waits for something that never comes)
+SCRIPTS_END_WITHIN = 10.0
 
 
 class Peer:
@@ -108,6 +113,7 @@ def raw_server(
     shown = f"[{host}]" if ":" in host else host
     server = RawServer(f"{'https' if tls else 'http'}://{shown}:{port}")
     stop = threading.Event()
+    handlers: list[threading.Thread] = []
 
     def handle(peer: Peer) -> None:
         try:
@@ -129,7 +135,9 @@ def raw_server(
                 return
             peer = Peer(sock, len(server.peers))
             server.peers.append(peer)
-            threading.Thread(target=handle, args=(peer,), daemon=True).start()
+            handler = threading.Thread(target=handle, args=(peer,), daemon=True)
+            handlers.append(handler)
+            handler.start()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -138,6 +146,11 @@ def raw_server(
     finally:
         stop.set()
         listener.close()
+        # each script's end is waited for (a hang detector's time at most), so that what a
+        # script records (a connection seen closed, an assertion) is there for the test
+        deadline = time.monotonic() + SCRIPTS_END_WITHIN
+        for handler in list(handlers):
+            handler.join(max(0.0, deadline - time.monotonic()))
     assert not server.errors, server.errors
 
 
