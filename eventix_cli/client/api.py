@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 DEFAULT_PAGE_SIZE = 500
 
 
+#: uids asked for in one listing request by :meth:`EventixClient.pages_by_uid`
+UIDS_PER_REQUEST = 200
+
+
 class EventixClient(HttpSender):
     """A client for one Eventix server.
 
@@ -227,6 +231,13 @@ class EventixClient(HttpSender):
         every match in insertion order to find the first."""
         page = self.by_status(status=status, namespace=namespace, filter=filter, sort="_id", limit=1)
         return page.max_results
+
+    def pages_by_uid(self, uids: Sequence[str]) -> Iterator[TaskPage]:
+        """The tasks under ``uids``, in any namespace, a page per :data:`UIDS_PER_REQUEST` of
+        them (a uid with no task: none in its page)."""
+        for start in range(0, len(uids), UIDS_PER_REQUEST):
+            chunk = list(uids[start : start + UIDS_PER_REQUEST])
+            yield self.by_status(filter={"_id": {"$in": chunk}}, limit=len(chunk))
 
     def iter_tasks(
         self,

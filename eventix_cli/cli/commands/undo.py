@@ -403,19 +403,13 @@ def undo(
             )
 
 
-#: uids asked for in one listing request of a dry run
+#: unique keys asked for in one listing request of a dry run (a ``$in`` list, as uids are)
 READ_CHUNK = 200
 
 
 def tasks_now(client: EventixClient, uids: list[str]) -> dict[str, TaskView]:
     """The tasks under these uids as they are now, in any namespace (a uid missing: no task)."""
-    found: dict[str, TaskView] = {}
-    for start in range(0, len(uids), READ_CHUNK):
-        chunk = uids[start : start + READ_CHUNK]
-        found.update(
-            (t.uid, t) for t in client.by_status(filter={"_id": {"$in": chunk}}, limit=len(chunk)).tasks
-        )
-    return found
+    return {task.uid: task for page in client.pages_by_uid(uids) for task in page.tasks}
 
 
 def key_holders_now(client: EventixClient, keys: set[Key]) -> dict[Key, list[str]]:

@@ -309,18 +309,10 @@ def _survey(tasks: Iterable[Task]) -> Survey:
     return survey
 
 
-#: uids asked for in one listing request of a dry run
-EXISTING_CHUNK = 200
-
-
 def count_existing(client: EventixClient, uids: Sequence[str]) -> int:
     """How many of ``uids`` the server holds, in any namespace: the tasks a restore finds in
     its way (its PUT under the uid conflicts with them whatever their namespace)."""
-    found = 0
-    for start in range(0, len(uids), EXISTING_CHUNK):
-        chunk = list(uids[start : start + EXISTING_CHUNK])
-        found += len(client.by_status(filter={"_id": {"$in": chunk}}, limit=len(chunk)).ids)
-    return found
+    return sum(len(page.ids) for page in client.pages_by_uid(uids))
 
 
 def _namespaces_text(spaces: Counter[str]) -> str:
