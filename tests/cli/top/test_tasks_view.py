@@ -167,8 +167,8 @@ def test_back_at_80_columns_after_a_wide_screen_every_column_shows_again(client,
             await until(pilot, lambda: table_rows(pilot)[0][1] == failed, "the whole uid")
             await pilot.resize_terminal(80, 24)
             await until(pilot, lambda: table_rows(pilot)[0][1].endswith("…"), "the uid cut again")
-            await pilot.pause(0.2)
-            assert table.virtual_size.width <= 80, "the table is wider than the screen"
+            # a table measures itself when idle: waited for, not slept on
+            await until(pilot, lambda: table.virtual_size.width <= 80, "the table within the screen")
 
     run(scenario)
 
@@ -192,10 +192,9 @@ def test_with_more_rows_than_the_screen_and_long_names_every_column_shows_beside
     async def scenario() -> None:
         async with running_top(server.url, namespace, size=(80, 24)) as pilot:
             await until(pilot, lambda: settled(pilot) and len(table_rows(pilot)) == 31, "the rows")
-            await pilot.pause(0.2)
             table = pilot.app.screen.query_one("DataTable")
-            assert table.show_vertical_scrollbar
-            assert fits(pilot), "the table is wider than the room beside the scrollbar"
+            await until(pilot, lambda: table.show_vertical_scrollbar, "the scrollbar")
+            await until(pilot, lambda: fits(pilot), "the table within the room beside the scrollbar")
             # RETRIES LEFT only on a wide screen (by its width alone, so no column comes and
             # goes with the rows); the task view shows it
             assert headers(pilot) == ["", "UID", "TASK", "STATUS", "PRIO", "ETA", "ERROR"]
@@ -215,12 +214,10 @@ def test_with_more_rows_than_the_screen_and_long_names_every_column_shows_beside
             assert table_rows(pilot)[0][0] == "*"
             await pilot.resize_terminal(120, 24)
             await until(pilot, lambda: "RETRIES LEFT" in headers(pilot), "every column again")
-            await pilot.pause(0.2)
-            assert fits(pilot)
+            await until(pilot, lambda: fits(pilot), "the table within the room")
             await pilot.resize_terminal(80, 24)
             await until(pilot, lambda: "ETA" in headers(pilot) and "RETRIES LEFT" not in headers(pilot), "80")
-            await pilot.pause(0.2)
-            assert fits(pilot)
+            await until(pilot, lambda: fits(pilot), "the table within the room")
             await pilot.press("up", "enter")  # the row keys are the whole uids
             await until(pilot, lambda: failed in text_of(pilot, "#fields"), "the task view")
 
@@ -238,10 +235,14 @@ def test_the_filter_box_taking_rows_from_the_table_refits_it_beside_its_scrollba
             await until(pilot, lambda: settled(pilot) and len(table_rows(pilot)) == 18, "the rows")
             table = pilot.app.screen.query_one("DataTable")
             assert not table.show_vertical_scrollbar
-            assert table.virtual_size.width == 80  # the long names take the whole width
+            # the long names take the whole width (a table measures itself when idle: waited for)
+            await until(pilot, lambda: table.virtual_size.width == 80, "the rows measured")
             await pilot.press("slash")
             await until(pilot, lambda: table.show_vertical_scrollbar, "the scrollbar")
-            await pilot.pause(0.2)
-            assert table.virtual_size.width <= table.scrollable_content_region.width
+            await until(
+                pilot,
+                lambda: table.virtual_size.width == table.scrollable_content_region.width,
+                "the table refitted beside the scrollbar",
+            )
 
     run(scenario)
